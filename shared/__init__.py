@@ -1,0 +1,51 @@
+"""jaato shared: model-provider plugins and their provider-agnostic types.
+
+``from shared import load_provider, ProviderConfig`` is all agent code needs to start. Nothing
+heavy is imported here: provider SDKs load when a client is first built.
+"""
+
+from .plugins.model_provider.base import ModelProviderPlugin, ProviderConfig
+from .plugins.model_provider.registry import (
+    ProviderLoadError,
+    ProviderNotFoundError,
+    discover_providers,
+    load_provider,
+)
+from .plugins.model_provider.types import (
+    Attachment,
+    CancelledException,
+    CancelToken,
+    FinishReason,
+    FunctionCall,
+    Message,
+    Part,
+    ProviderResponse,
+    Role,
+    TokenUsage,
+    ToolResult,
+    ToolSchema,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Attachment",
+    "CancelToken",
+    "CancelledException",
+    "FinishReason",
+    "FunctionCall",
+    "Message",
+    "ModelProviderPlugin",
+    "Part",
+    "ProviderConfig",
+    "ProviderLoadError",
+    "ProviderNotFoundError",
+    "ProviderResponse",
+    "Role",
+    "TokenUsage",
+    "ToolResult",
+    "ToolSchema",
+    "__version__",
+    "discover_providers",
+    "load_provider",
+]

@@ -1,0 +1,1 @@
+"""Plugin families of the agent framework."""

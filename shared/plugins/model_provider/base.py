@@ -1,0 +1,197 @@
+"""The contract between agent code and model providers.
+
+``ModelProviderPlugin`` is the runtime-checkable Protocol every provider satisfies, and
+``ProviderConfig`` is the one configuration type that serves every provider (each reads the
+fields it needs; provider-specific settings go in ``extra``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from .types import (
+    CancelToken,
+    Message,
+    Part,
+    ProviderResponse,
+    TokenUsage,
+    ToolResult,
+    ToolSchema,
+)
+
+__all__ = ["ModelProviderPlugin", "ProviderConfig", "mask_secret"]
+
+
+def mask_secret(secret: str | None) -> str:
+    """Show a credential safely: its type prefix at most (``ghp_…``), never its body."""
+    if not secret:
+        return "<none>"
+    for prefix in ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-"):
+        if secret.startswith(prefix):
+            return prefix + "…"
+    return "…"
+
+
+@dataclass
+class ProviderConfig:
+    """Configuration handed to ``initialize``; each provider uses the fields it needs.
+
+    Attributes:
+        api_key: The credential (for GitHub Models: a GitHub token). Never shown by ``repr``.
+        extra: Provider-specific settings (``endpoint``, ``organization``, ``timeout``, default
+            request parameters such as ``temperature`` ...).
+        project, location, credentials_path, auth_method: used by cloud providers.
+    """
+
+    api_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    project: str | None = None
+    location: str | None = None
+    credentials_path: str | None = None
+    auth_method: str | None = None
+
+    def __repr__(self) -> str:
+        extra = {k: ("…" if _looks_secret(k) else v) for k, v in self.extra.items()}
+        return (
+            f"ProviderConfig(api_key={mask_secret(self.api_key)!r}, extra={extra!r}, "
+            f"project={self.project!r}, location={self.location!r}, "
+            f"credentials_path={self.credentials_path!r}, auth_method={self.auth_method!r})"
+        )
+
+    __str__ = __repr__
+
+
+def _looks_secret(key: str) -> bool:
+    k = key.lower()
+    return any(w in k for w in ("key", "token", "secret", "password", "credential"))
+
+
+@runtime_checkable
+class ModelProviderPlugin(Protocol):
+    """What every model provider offers to agent code.
+
+    The provider never runs tools: it returns function calls and the agent answers them with
+    ``send_tool_results``. History is provider-agnostic (``Message`` with roles user/model/tool).
+    """
+
+    @property
+    def name(self) -> str:
+        """The provider's registry name (e.g. ``"github_models"``)."""
+        ...
+
+    def initialize(self, config: ProviderConfig | None = None) -> None:
+        """Resolve credentials and settings and build the client; fail fast on bad config."""
+        ...
+
+    def shutdown(self) -> None:
+        """Release connections; calling it twice is harmless."""
+        ...
+
+    def connect(self, model: str) -> None:
+        """Select the model used by later calls."""
+        ...
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether a model is selected and the client is ready."""
+        ...
+
+    @property
+    def model_name(self) -> str | None:
+        """The selected model id, if any."""
+        ...
+
+    def list_models(self, prefix: str | None = None) -> list[str]:
+        """Model ids, optionally filtered by prefix."""
+        ...
+
+    def create_session(
+        self,
+        system_instruction: str | None = None,
+        tools: list[ToolSchema] | None = None,
+        history: list[Message] | None = None,
+    ) -> None:
+        """Start or reset the conversation."""
+        ...
+
+    def get_history(self) -> list[Message]:
+        """The conversation so far (a copy)."""
+        ...
+
+    def generate(self, prompt: str) -> ProviderResponse:
+        """One-shot completion that neither reads nor writes the history."""
+        ...
+
+    def send_message(
+        self, message: str, response_schema: dict[str, Any] | None = None
+    ) -> ProviderResponse:
+        """Send a user turn and return the model's reply."""
+        ...
+
+    def send_message_with_parts(
+        self, parts: list[Part], response_schema: dict[str, Any] | None = None
+    ) -> ProviderResponse:
+        """Send a user turn made of parts (text and images)."""
+        ...
+
+    def send_tool_results(
+        self, results: list[ToolResult], response_schema: dict[str, Any] | None = None
+    ) -> ProviderResponse:
+        """Answer the model's function calls (all of them, in order)."""
+        ...
+
+    def send_message_streaming(
+        self,
+        message: str,
+        on_chunk: Callable[[str], None],
+        cancel_token: CancelToken | None = None,
+        response_schema: dict[str, Any] | None = None,
+        on_usage_update: Callable[[TokenUsage], None] | None = None,
+    ) -> ProviderResponse:
+        """Like ``send_message``, calling ``on_chunk(text)`` as text arrives."""
+        ...
+
+    def send_tool_results_streaming(
+        self,
+        results: list[ToolResult],
+        on_chunk: Callable[[str], None],
+        cancel_token: CancelToken | None = None,
+        response_schema: dict[str, Any] | None = None,
+        on_usage_update: Callable[[TokenUsage], None] | None = None,
+    ) -> ProviderResponse:
+        """Like ``send_tool_results``, streaming the reply."""
+        ...
+
+    def supports_stop(self) -> bool:
+        """Whether a CancelToken can stop a stream mid-way."""
+        ...
+
+    def count_tokens(self, content: str) -> int:
+        """Estimate the tokens of ``content`` for the current model."""
+        ...
+
+    def get_context_limit(self) -> int:
+        """The current model's context window in tokens."""
+        ...
+
+    def get_token_usage(self) -> TokenUsage:
+        """Token usage of the last response."""
+        ...
+
+    def serialize_history(self, history: list[Message]) -> str:
+        """History as JSON text."""
+        ...
+
+    def deserialize_history(self, data: str) -> list[Message]:
+        """The inverse of ``serialize_history``."""
+        ...
+
+    def supports_structured_output(self) -> bool:
+        """Whether the current model accepts a JSON schema response format."""
+        ...
+
+    def supports_streaming(self) -> bool:
+        """Whether the current model streams."""
+        ...
