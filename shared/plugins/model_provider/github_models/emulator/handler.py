@@ -1,0 +1,356 @@
+"""The request pipeline of the emulator: route, record, check, answer.
+
+Order of checks, as the real service applied them: mode (retired/deprecated), credentials,
+organization policy, scripted errors and faults, model id, model allow-list, body validation,
+rate limits, per-request token caps, then the reply (scripted, else the deterministic default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from .faults import STREAM_FAULTS, StreamAborted, abort, write_body, write_stream
+from .models import ModelEntry, ModelIndex
+from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
+from .replies import Plan, Reply, default_plan, estimate_prompt_tokens, plan_from_reply
+from .state import EmulatorState, RateLimitHit, RecordedRequest, redact
+from .validation import validate
+from .wire import (
+    DEPRECATED_HEADERS,
+    LEGACY_HEADERS,
+    MODEL_FORMAT_MESSAGE,
+    RETIRED_BODY,
+    completion_body,
+    github_error,
+    openai_error,
+    stream_payloads,
+)
+
+__all__ = ["HandlerConfig", "RequestHandler"]
+
+_INFERENCE = frozenset({"/inference/chat/completions", "/inference/v1/chat/completions"})
+_LEGACY = "/chat/completions"
+_CATALOG = "/catalog/models"
+_ORG_TAILS = (("inference", "chat", "completions"), ("inference", "v1", "chat", "completions"))
+_REDACTED = frozenset({"authorization", "api-key"})
+_ERROR_KINDS = frozenset({"error", "fault"})
+_CONTENT_KINDS = frozenset({"text", "tool_calls"})
+# Advisory headers as the live service sent them on 200s (not the enforced limits).
+_ADVISORY = (
+    ("x-ratelimit-limit-requests", "20000"),
+    ("x-ratelimit-remaining-requests", "19999"),
+    ("x-ratelimit-limit-tokens", "2000000"),
+    ("x-ratelimit-renewalperiod-requests", "60"),
+    ("x-ratelimit-renewalperiod-tokens", "60"),
+    ("x-ratelimit-reset-requests", "3"),
+    ("x-ratelimit-reset-tokens", "1"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerConfig:
+    """Fixed per-emulator settings."""
+
+    stream_style: str
+    error_content_type: str
+    unknown_model_status: int
+    instance: int
+
+
+@dataclass(slots=True)
+class _Call:
+    """What the pipeline learned about one inference request."""
+
+    request: web.BaseRequest
+    rid: str
+    legacy: bool
+    token: str | None
+    body: Any
+
+
+class RequestHandler:
+    """The aiohttp low-level handler: one coroutine per request."""
+
+    def __init__(
+        self,
+        state: EmulatorState,
+        index: Callable[[], ModelIndex],
+        config: HandlerConfig,
+        stopping: asyncio.Event,
+    ) -> None:
+        self._state = state
+        self._index = index
+        self._cfg = config
+        self._stopping = stopping
+        self._azure = config.stream_style == "azure"
+
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Handle one request."""
+        raw = await request.read()
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        recorded = {k: redact(v) if k in _REDACTED else v for k, v in headers.items()}
+        state = self._state
+        state.record(
+            RecordedRequest(
+                request.method, request.path, dict(request.query), recorded, body, len(raw)
+            )
+        )
+        serial = state.next_serial()
+        rid = f"E{self._cfg.instance:03X}:{serial:07X}"
+        path = request.path
+        if path in _INFERENCE:
+            org = None
+        elif path == _LEGACY:
+            org = ""
+        elif path == _CATALOG:
+            return self._catalog(request, rid)
+        else:
+            parts = tuple(path.strip("/").split("/"))
+            if len(parts) < 5 or parts[0] != "orgs" or parts[2:] not in _ORG_TAILS:
+                return self._error(404, github_error("not_found", "Not Found"), rid, False)
+            org = parts[1]
+        legacy = org == ""
+        if request.method != "POST":
+            return self._error(
+                405, github_error("method_not_allowed", "Method Not Allowed"), rid, legacy
+            )
+        call = _Call(request, rid, legacy, extract_token(headers), body)
+        return await self._inference(call, org or None)
+
+    # -- responses -------------------------------------------------------------------------
+
+    def _error(
+        self,
+        status: int,
+        text: str,
+        rid: str,
+        legacy: bool,
+        extra: tuple[tuple[str, str], ...] = (),
+        content_type: str | None = None,
+    ) -> web.Response:
+        """An error response: body plus a trailing newline, as the service sent them."""
+        hdrs: CIMultiDict[str] = CIMultiDict(extra)
+        hdrs["x-github-request-id"] = rid
+        if legacy:
+            hdrs.extend(LEGACY_HEADERS)
+        body = (text + "\n").encode() if text else b""
+        if body:
+            hdrs["content-type"] = content_type or self._cfg.error_content_type
+        return web.Response(status=status, body=body, headers=hdrs)
+
+    def _denied(self, call: _Call, denial: Denial) -> web.Response:
+        return self._error(denial.status, denial.body, call.rid, call.legacy)
+
+    def _catalog(self, request: web.BaseRequest, rid: str) -> web.Response:
+        if self._state.mode == "retired":
+            return self._error(410, RETIRED_BODY, rid, False)
+        if request.method != "GET":
+            return self._error(
+                405, github_error("method_not_allowed", "Method Not Allowed"), rid, False
+            )
+        return web.Response(
+            body=self._index().catalog_body,
+            headers={"content-type": "application/json", "x-github-request-id": rid},
+        )
+
+    # -- inference -------------------------------------------------------------------------
+
+    async def _inference(self, call: _Call, org: str | None) -> web.StreamResponse:
+        state = self._state
+        mode = state.mode
+        if mode == "retired":
+            return self._error(410, RETIRED_BODY, call.rid, call.legacy)
+        if mode == "deprecated":
+            return web.Response(status=403, headers=CIMultiDict(DEPRECATED_HEADERS))
+        denial = check_token(state, call.token)
+        if denial is not None:
+            return self._denied(call, denial)
+        org_info = None
+        if org is not None:
+            denial, org_info = check_org(state, org, call.token)
+            if denial is not None:
+                return self._denied(call, denial)
+        body = call.body
+        if not isinstance(body, dict):
+            msg = (
+                "We could not parse the JSON body of your request. The OpenAI API expects a "
+                "JSON payload."
+            )
+            return self._error(
+                400, openai_error("invalid_request_error", msg, None), call.rid, call.legacy
+            )
+        model = body.get("model")
+        keys: tuple[str, ...] = ()
+        if isinstance(model, str):
+            keys = (model.lower(), model.rpartition("/")[2].lower())
+        fault = state.take_script(keys, _ERROR_KINDS) if state.scripts else None
+        if fault is not None:
+            if fault.kind == "error":
+                return self._scripted_error(call, fault)
+            early = await self._early_fault(call, fault)
+            if early is not None:
+                return early
+            inner = fault.params.get("reply")
+            if fault.fault_kind == "delay" and isinstance(inner, Reply) and inner.kind == "error":
+                return self._scripted_error(call, inner)
+        if not isinstance(model, str) or not model:
+            msg = "you must provide a model parameter"
+            return self._error(
+                400, openai_error("invalid_request_error", msg, "model"), call.rid, call.legacy
+            )
+        entry, denial = self._resolve(model, call.legacy)
+        if denial is not None:
+            return self._denied(call, denial)
+        assert entry is not None
+        denial = check_model_allowed(org_info, entry.id, model)
+        if denial is not None:
+            return self._denied(call, denial)
+        problem = validate(body, entry)
+        if problem is not None:
+            param, code, msg = problem
+            return self._error(400, openai_error(code, msg, param), call.rid, call.legacy)
+        limit_key = None
+        if state.rate_limits:
+            limit_key = (call.token or "", entry.id.lower())
+            with state.lock:
+                hit = state.limiter.acquire(limit_key, state.limits_for(entry.tier))
+            if hit is not None:
+                return self._rate_limited(call, hit)
+        try:
+            return await self._answer(call, entry, body, fault)
+        finally:
+            if limit_key is not None:
+                with state.lock:
+                    state.limiter.release(limit_key)
+
+    def _resolve(self, model: str, legacy: bool) -> tuple[ModelEntry | None, Denial | None]:
+        index = self._index()
+        if legacy:
+            entry = index.by_bare(model)
+            if entry is None:
+                msg = f"Unknown model: {model.lower()}"
+                return None, Denial(400, github_error("unknown_model", msg, details=None))
+            return entry, None
+        if "/" not in model:
+            return None, Denial(400, MODEL_FORMAT_MESSAGE)
+        entry = index.by_id(model)
+        if entry is None:
+            msg = f"Unknown model: {model}"
+            return None, Denial(self._cfg.unknown_model_status, github_error("unknown_model", msg))
+        return entry, None
+
+    def _scripted_error(self, call: _Call, reply: Reply) -> web.Response:
+        body = reply.body
+        text = json.dumps(body) if isinstance(body, dict) else (body or "")
+        return self._error(
+            reply.status, text, call.rid, call.legacy, reply.headers, reply.content_type
+        )
+
+    async def _early_fault(self, call: _Call, fault: Reply) -> web.StreamResponse | None:
+        """Faults that act before any response: delay, hang, reset."""
+        kind = fault.fault_kind
+        if kind == "delay":
+            try:
+                await asyncio.wait_for(
+                    self._stopping.wait(), float(fault.params.get("seconds", 1.0))
+                )
+            except TimeoutError:
+                return None
+            kind = "reset"  # stopping: give up on the request
+        elif kind == "hang":
+            await self._stopping.wait()
+            kind = "reset"
+        if kind == "reset":
+            abort(call.request)
+            return web.Response(status=500)  # never sent: the transport is gone
+        return None
+
+    def _rate_limited(self, call: _Call, hit: RateLimitHit) -> web.Response:
+        msg = (
+            f"Rate limit of {hit.limit} per {hit.window}s exceeded for {hit.kind}. "
+            f"Please wait {hit.wait} seconds before retrying."
+        )
+        extra = (
+            ("retry-after", str(hit.wait)),
+            ("x-ratelimit-timeremaining", str(hit.wait)),
+            ("x-ratelimit-type", hit.kind),
+            ("x-ms-error-code", "RateLimitReached"),
+        )
+        return self._error(429, github_error("RateLimitReached", msg), call.rid, call.legacy, extra)
+
+    def _new_call_id(self) -> str:
+        return f"call_{self._state.next_serial()}"
+
+    async def _answer(
+        self, call: _Call, entry: ModelEntry, body: dict[str, Any], fault: Reply | None
+    ) -> web.StreamResponse:
+        state = self._state
+        if state.token_limits:
+            cap = state.limits_for(entry.tier).max_input_tokens
+            if cap is not None and estimate_prompt_tokens(body) > cap:
+                msg = f"Request body too large for {entry.bare} model. Max size: {cap} tokens."
+                return self._error(
+                    413, github_error("tokens_limit_reached", msg), call.rid, call.legacy
+                )
+        plan = self._plan(body, fault)
+        cid = f"chatcmpl-emu{call.rid.replace(':', '')}"
+        created = int(time.time())
+        hdrs: CIMultiDict[str] = CIMultiDict(_ADVISORY)
+        hdrs["x-github-request-id"] = call.rid
+        hdrs["x-ratelimit-remaining-tokens"] = str(
+            2000000 - plan.prompt_tokens - plan.completion_tokens
+        )
+        if call.legacy:
+            hdrs.extend(LEGACY_HEADERS)
+        stream_fault = fault if fault is not None and fault.fault_kind in STREAM_FAULTS else None
+        if fault is not None and fault.fault_kind == "drop_mid_stream":
+            stream_fault = fault
+        try:
+            if body.get("stream") is True:
+                options = body.get("stream_options")
+                usage = isinstance(options, dict) and options.get("include_usage") is True
+                hdrs["content-type"] = "text/event-stream"
+                hdrs["cache-control"] = "no-cache"
+                payloads = stream_payloads(plan, entry.deployment, cid, created, self._azure, usage)
+                resp = web.StreamResponse(headers=hdrs)
+                await write_stream(call.request, resp, payloads, stream_fault)
+                return resp
+            data = completion_body(plan, entry.deployment, cid, created, self._azure)
+            if stream_fault is None or stream_fault.fault_kind != "drop_mid_stream":
+                hdrs["content-type"] = "application/json"
+                return web.Response(body=data, headers=hdrs)
+            hdrs["content-type"] = "application/json"
+            resp = web.StreamResponse(headers=hdrs)
+            await write_body(call.request, resp, data, stream_fault)
+            return resp
+        except (StreamAborted, ConnectionResetError):
+            return web.Response(status=500)  # never sent: the transport is gone
+
+    def _plan(self, body: dict[str, Any], fault: Reply | None) -> Plan:
+        reply: Reply | None = None
+        if fault is not None:
+            inner = fault.params.get("reply")
+            if isinstance(inner, Reply) and inner.kind in _CONTENT_KINDS:
+                reply = inner
+            elif isinstance(fault.params.get("text"), str):
+                reply = Reply.text(fault.params["text"])
+        if reply is None and self._state.scripts:
+            model = body["model"].lower()
+            reply = self._state.take_script((model, model.rpartition("/")[2]), _CONTENT_KINDS)
+        if reply is not None:
+            return plan_from_reply(reply, body, self._new_call_id)
+        return default_plan(body, self._new_call_id)

@@ -1,0 +1,242 @@
+"""Mutable emulator state shared by the test thread and the server thread.
+
+Tokens, organizations, enterprise policies, limits, the scripted reply queue and the request log
+live here behind one lock. The server thread reads and updates them once per request; tests
+configure them between requests.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import Clock
+from ..limits import TierLimits, limits_for_tier
+from .replies import Reply
+
+__all__ = [
+    "MODES",
+    "EmulatorState",
+    "OrgInfo",
+    "RateLimitHit",
+    "RateLimiter",
+    "RecordedRequest",
+    "TokenInfo",
+    "redact",
+]
+
+MODES = ("normal", "retired", "deprecated")
+
+_TOKEN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_")
+
+
+def redact(value: str) -> str:
+    """Keep only a credential's scheme and well-known type prefix: ``Bearer ghp_…``."""
+    scheme, sep, token = value.partition(" ")
+    if not sep:
+        scheme, token = "", value
+    prefix = next((p for p in _TOKEN_PREFIXES if token.startswith(p)), "")
+    return f"{scheme}{sep}{prefix}…"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as it arrived (credentials redacted, header names lower-case)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    raw_body_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A registered token and what it may do."""
+
+    scopes: frozenset[str]
+    expired: bool
+    orgs: frozenset[str]
+    sso_orgs: frozenset[str]
+    account_supported: bool
+
+
+@dataclass(slots=True)
+class OrgInfo:
+    """A registered organization and its Models policy."""
+
+    login: str
+    members: set[str]
+    models_enabled: bool
+    allowed_models: frozenset[str] | None  # lower-case ids; None = every model
+    enterprise: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitHit:
+    """Which limit a request hit and how long to wait."""
+
+    kind: str  # UserByModelByMinute | UserByModelByDay | UserConcurrentRequests
+    limit: int
+    window: int  # seconds (0 for concurrency)
+    wait: int  # seconds
+
+
+@dataclass(slots=True)
+class _Counters:
+    minute: deque[float] = field(default_factory=deque)
+    day: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
+
+
+class RateLimiter:
+    """Sliding per-minute and per-day windows plus in-flight counts, per token and model.
+
+    Not thread-safe by itself: ``EmulatorState`` calls it under its lock.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._counters: dict[tuple[str, str], _Counters] = {}
+
+    def reset(self) -> None:
+        """Forget every window."""
+        self._counters.clear()
+
+    def acquire(self, key: tuple[str, str], limits: TierLimits) -> RateLimitHit | None:
+        """Count a request if it is within every limit; otherwise say which limit it hit."""
+        now = self._clock.now()
+        c = self._counters.setdefault(key, _Counters())
+        for kind, window, stamps, limit in (
+            ("UserByModelByDay", 86400, c.day, limits.requests_per_day),
+            ("UserByModelByMinute", 60, c.minute, limits.requests_per_minute),
+        ):
+            while stamps and stamps[0] <= now - window:
+                stamps.popleft()
+            if limit is not None and len(stamps) >= limit:
+                wait = max(1, math.ceil(stamps[len(stamps) - limit] + window - now))
+                return RateLimitHit(kind, limit, window, wait)
+        conc = limits.concurrent_requests
+        if conc is not None and c.in_flight >= conc:
+            return RateLimitHit("UserConcurrentRequests", conc, 0, 0)
+        c.minute.append(now)
+        c.day.append(now)
+        c.in_flight += 1
+        return None
+
+    def release(self, key: tuple[str, str]) -> None:
+        """A counted request finished (its response, stream included, is fully written)."""
+        c = self._counters.get(key)
+        if c is not None and c.in_flight > 0:
+            c.in_flight -= 1
+
+
+class EmulatorState:
+    """Everything configurable about a running emulator, guarded by ``lock``."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        mode: str,
+        strict_auth: bool,
+        rate_limits: bool,
+        token_limits: bool,
+        request_log_limit: int,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.mode = mode
+        self.strict_auth = strict_auth
+        self.tokens: dict[str, TokenInfo] = {}
+        self.orgs: dict[str, OrgInfo] = {}
+        self.enterprise_enabled: dict[str, bool] = {}
+        self.rate_limits = rate_limits
+        self.tier_overrides: dict[str, TierLimits] = {}
+        self.token_limits = token_limits
+        self.limiter = RateLimiter(clock)
+        self.scripts: deque[tuple[str | None, Reply]] = deque()
+        self.log: deque[RecordedRequest] = deque(maxlen=request_log_limit)
+        self._serial = 0
+
+    def next_serial(self) -> int:
+        """A fresh number for request ids, completion ids and tool-call ids."""
+        with self.lock:
+            self._serial += 1
+            return self._serial
+
+    def limits_for(self, tier: str | None) -> TierLimits:
+        """The tier's limits, with any test override applied."""
+        if tier is not None and tier.lower() in self.tier_overrides:
+            return self.tier_overrides[tier.lower()]
+        return limits_for_tier(tier)
+
+    def add_token(
+        self,
+        token: str,
+        scopes: Iterable[str],
+        expired: bool,
+        orgs: Iterable[str],
+        sso_orgs: Iterable[str],
+        account_supported: bool,
+    ) -> None:
+        """Register a token (and turn on strict auth)."""
+        info = TokenInfo(
+            frozenset(scopes),
+            expired,
+            frozenset(o.lower() for o in orgs),
+            frozenset(o.lower() for o in sso_orgs),
+            account_supported,
+        )
+        with self.lock:
+            self.tokens[token] = info
+            self.strict_auth = True
+
+    def add_org(
+        self,
+        login: str,
+        members: Iterable[str],
+        models_enabled: bool,
+        allowed_models: Iterable[str] | None,
+        enterprise: str | None,
+    ) -> None:
+        """Register (or replace) an organization."""
+        allowed = None if allowed_models is None else frozenset(m.lower() for m in allowed_models)
+        org = OrgInfo(login, set(members), models_enabled, allowed, enterprise)
+        with self.lock:
+            self.orgs[login.lower()] = org
+
+    def script(self, replies: Iterable[Reply], model: str | None) -> None:
+        """Queue replies for the next requests (for ``model`` only, when given)."""
+        key = model.lower() if model else None
+        with self.lock:
+            self.scripts.extend((key, r) for r in replies)
+
+    def take_script(self, model_keys: tuple[str, ...], kinds: frozenset[str]) -> Reply | None:
+        """Pop the first queued reply of one of ``kinds`` that matches the request's model.
+
+        Only the first matching reply in the queue is considered, so replies are served in
+        the order they were scripted.
+        """
+        with self.lock:
+            for i, (key, reply) in enumerate(self.scripts):
+                if key is None or key in model_keys:
+                    if reply.kind not in kinds:
+                        return None
+                    del self.scripts[i]
+                    return reply
+        return None
+
+    def record(self, request: RecordedRequest) -> None:
+        """Append to the request log."""
+        with self.lock:
+            self.log.append(request)
+
+    def set_overrides(self, overrides: Mapping[str, TierLimits] | None) -> None:
+        """Replace per-tier limit overrides."""
+        with self.lock:
+            self.tier_overrides = {k.lower(): v for k, v in (overrides or {}).items()}
