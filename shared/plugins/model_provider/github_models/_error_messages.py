@@ -1,0 +1,499 @@
+"""What each failure means for the user: the why/fix text and the data of every error kind.
+
+``errors.error_from_response`` reads the failure with ``_error_mapping``, asks :func:`diagnose`
+for the text and the attributes, and instantiates the class of the kind. Standard library only;
+``ErrorContext`` is imported for type checking alone, so there is no import cycle.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import _error_mapping as m
+
+if TYPE_CHECKING:
+    from .errors import ErrorContext
+
+__all__ = ["CONNECTION_KINDS", "Diagnosis", "connection_text", "diagnose", "not_found_text"]
+
+RETIREMENT_DATE = "2026-07-30"
+PAT_URL = "https://github.com/settings/personal-access-tokens/new"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """The kind of a failure (see ``_error_mapping.classify``), its text and its data."""
+
+    kind: str
+    why: str
+    fix: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    status: int | None
+    headers: Mapping[str, str]
+    wire: m.WireError
+    context: ErrorContext
+    now: datetime | None
+
+    @property
+    def said(self) -> str:
+        """The service's own words, quoted, or ''."""
+        text = self.wire.message or self.wire.text.split("\n", 1)[0]
+        text = m.scrub(" ".join(text.split()))[:300]
+        return f" (service said: '{text}')" if text else ""
+
+    @property
+    def all_text(self) -> str:
+        return "\n".join(p for p in (self.wire.message, self.wire.text) if p)
+
+    @property
+    def hint(self) -> str:
+        return self.context.endpoint_config_hint
+
+
+def _duration(seconds: float) -> str:
+    total = round(seconds)
+    if total < 60:
+        return f"{seconds:.3g} s" if seconds < 10 else f"{total} s"
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+
+
+_TOKEN_DESC = {
+    "fine_grained_pat": "fine-grained personal access token (github_pat_…)",
+    "classic_pat": "classic personal access token (ghp_…)",
+    "github_app": "GitHub App token (ghs_…/ghu_…)",
+    "oauth": "OAuth token (gho_…)",
+    "unknown": "token (not a recognised GitHub token type)",
+}
+
+
+def _token(ctx: ErrorContext) -> str:
+    desc = _TOKEN_DESC.get(ctx.token_type or "", "token")
+    return f"{desc} from {ctx.token_source}" if ctx.token_source else desc
+
+
+def _org_login(org: str) -> str:
+    return org.strip().rstrip("/").rsplit("/", 1)[-1]
+
+
+def _settings(ctx: ErrorContext) -> tuple[str | None, str]:
+    """``(settings_url, where)`` naming the place an owner enables Models."""
+    if ctx.organization:
+        url = f"https://github.com/organizations/{_org_login(ctx.organization)}/settings/models"
+        return url, f"the organization's Models settings ({url})"
+    if ctx.enterprise:
+        url = f"https://github.com/enterprises/{_org_login(ctx.enterprise)}/settings/policies/models"
+        return url, f"Enterprise settings → Policies → Models ({url})"
+    return None, (
+        "the organization's Models settings (https://github.com/organizations/<org>/settings/models)"
+        " or Enterprise settings → Policies → Models "
+        "(https://github.com/enterprises/<enterprise>/settings/policies/models); set "
+        "JAATO_GITHUB_ORGANIZATION when usage should go through an organization"
+    )
+
+
+def _retarget(hint: str) -> str:
+    return (
+        f"point the provider at an endpoint that still speaks this protocol: set {hint} to a "
+        "GitHub Enterprise Server or proxy URL ending in /inference, a Microsoft Foundry / Azure "
+        "AI model inference endpoint (e.g. https://<resource>.services.ai.azure.com/models, with "
+        "that resource's key as the token), or an OpenAI-compatible gateway; GitHub points users "
+        "to Microsoft Foundry"
+    )
+
+
+def _retired(f: _Facts) -> Diagnosis:
+    deprecation, sunset, link = m.deprecation_info(f.headers)
+    host = m.endpoint_host(f.context.endpoint)
+    brownout = bool(f.wire.code and f.wire.code.lower() == "github_models_retirement_brownout")
+    if host == "models.inference.ai.azure.com":
+        why = ("the legacy endpoint models.inference.ai.azure.com was deprecated on 2025-07-17 and "
+               f"removed on 2025-10-17, and GitHub Models itself was retired on {RETIREMENT_DATE}")
+    elif brownout or host == "models.github.ai" or (f.status == 410 and f.context.is_github_host):
+        why = (f"GitHub Models was retired on {RETIREMENT_DATE} and {f.context.shown_endpoint} "
+               f"refuses every request{f.said}")
+    elif f.status == 410:
+        why = f"{f.context.shown_endpoint} answered 410 Gone: the endpoint or model is retired"
+        why += f.said
+    else:
+        why = f"the endpoint refused the request (HTTP {f.status}) and announced its retirement"
+        if f.context.is_github_host:
+            why += f"; GitHub Models was retired on {RETIREMENT_DATE}"
+    if f.status != 410 and (sunset or deprecation):
+        why += " (the refusal carried " + ", ".join(
+            f"{n} {v}" for n, v in (("Sunset", sunset), ("Deprecation", deprecation)) if v) + ")"
+    fix = _retarget(f.hint) + (f"; see {link}" if link else "")
+    return Diagnosis("retired", why, fix, {"sunset": sunset, "deprecation": deprecation,
+                                           "link": link})
+
+
+_RL_LABEL = {
+    "per_minute": "per-minute ", "per_day": "per-day ", "concurrent": "concurrent-request "
+}
+
+
+def _rate_limit(f: _Facts) -> Diagnosis:
+    rl = m.parse_rate_limit_text(f.all_text)
+    raw_type = f.headers.get("x-ratelimit-type") or rl.limit_type
+    limit_type = m.rate_limit_type(raw_type, rl.window_seconds)
+    retry_after = m.parse_retry_after(f.headers, f.all_text, f.now)
+    resets = m.resets_at(retry_after, f.headers, f.now)
+    why = f"the endpoint's {_RL_LABEL.get(limit_type, '')}rate limit was reached"
+    if limit_type == "concurrent" and rl.limit is not None:
+        why += f" ({rl.limit} requests at once"
+    elif rl.limit is not None:
+        why += f" ({rl.limit} requests per {rl.window_seconds} s"
+    else:
+        why += " (" if raw_type else ""
+    if raw_type:
+        why += (", " if rl.limit is not None else "") + f"{raw_type})"
+    elif rl.limit is not None:
+        why += ")"
+    fixes = []
+    when = f" (until {resets:%Y-%m-%d %H:%M:%S} UTC)" if resets is not None else ""
+    if limit_type == "concurrent":
+        fixes.append("send fewer requests at once, or wait for running ones to finish")
+    elif retry_after is not None and limit_type == "per_day":
+        fixes.append(f"the daily budget resets in {_duration(retry_after)}{when}: retrying sooner "
+                     "will not help")
+    elif retry_after is not None:
+        fixes.append(f"wait {_duration(retry_after)}{when} before retrying")
+    else:
+        fixes.append("wait a minute before retrying")
+    if f.context.is_github_host:
+        fixes.append("or use a model of a tier with higher limits (on the free plan low-tier "
+                     "models allow more requests than high- and custom-tier ones)")
+        org = f" {_org_login(f.context.organization)}" if f.context.organization else ""
+        fixes.append(f"or enable paid usage for the organization{org} so production limits apply "
+                     "(JAATO_GITHUB_ORGANIZATION bills usage to it)")
+    else:
+        fixes.append("or raise this endpoint's quota")
+    return Diagnosis("rate_limit", why, "; ".join(fixes), {
+        "retry_after": retry_after, "limit_type": limit_type, "raw_limit_type": raw_type,
+        "resets_at": resets, "limit": rl.limit, "window_seconds": rl.window_seconds})
+
+
+def _quota(f: _Facts) -> Diagnosis:
+    return Diagnosis(
+        "rate_limit",
+        f"the quota or credit of this key is exhausted{f.said}",
+        "add credit or raise the quota of this key (waiting will not help), or use another key "
+        f"or endpoint ({f.hint})",
+        {"limit_type": "quota"},
+    )
+
+
+def _disabled(f: _Facts) -> Diagnosis:
+    url, where = _settings(f.context)
+    text = f.wire.search_text
+    if not f.context.is_github_host:
+        return Diagnosis(
+            "disabled", f"the endpoint refused access (HTTP {f.status}){f.said}",
+            "check that the key may use this model or deployment and that the resource's network "
+            "rules admit this client", {"settings_url": None})
+    if "account type is not" in text:
+        why = (f"the service does not accept this account type{f.said}; typically a GitHub "
+               "Enterprise managed account whose enterprise has not enabled Models")
+        ent = _org_login(f.context.enterprise or "<enterprise>")
+        ent_url = f"https://github.com/enterprises/{ent}/settings/policies/models"
+        fix = ("an enterprise owner must enable Models in Enterprise settings → Policies → Models "
+               f"({ent_url})")
+        return Diagnosis("disabled", why, fix,
+                         {"settings_url": ent_url if f.context.enterprise else None})
+    if "no access to model" in text or "not allowed" in text or "policy" in text:
+        why = (f"this account may not use the model{f.said}: the organization or enterprise policy "
+               "does not enable it, or the plan does not include it")
+        fix = f"ask an owner to enable the model in {where}, or choose another model"
+    else:
+        why = f"GitHub Models is disabled for this account, organization or enterprise{f.said}"
+        fix = f"an owner must enable GitHub Models in {where}"
+    return Diagnosis("disabled", why, fix, {"settings_url": url})
+
+
+_PERMISSION_FIX = {
+    "fine_grained_pat": "edit the token (https://github.com/settings/personal-access-tokens) and "
+    "set the account permission 'Models' to read-only (models: read), or create one at "
+    + PAT_URL,
+    "classic_pat": "authorize the token for the organization's SAML SSO "
+    "(https://github.com/settings/tokens → Configure SSO), or use a fine-grained PAT with "
+    "models: read",
+    "github_app": "grant the GitHub App the 'Models' permission (read) and have the installation "
+    "accept the new permission",
+    "oauth": "re-authenticate (`gh auth refresh` or `gh auth login`), or use a fine-grained PAT "
+    "with models: read",
+}
+
+
+def _permission(f: _Facts) -> Diagnosis:
+    text = f.wire.search_text
+    if re.search(r"\bsso\b|\bsaml\b|single sign-on", text):
+        why = f"the {_token(f.context)} is not authorized for the organization's SAML SSO{f.said}"
+        fix = ("authorize the token for SSO (https://github.com/settings/tokens → Configure SSO → "
+               "Authorize; fine-grained tokens must be approved by the organization)")
+    else:
+        why = f"the {_token(f.context)} lacks permission to use GitHub Models{f.said}"
+        fix = _PERMISSION_FIX.get(f.context.token_type or "", _PERMISSION_FIX["fine_grained_pat"])
+    return Diagnosis("permission", why, fix, {"token_type": f.context.token_type})
+
+
+_INVALID_FIX = {
+    "fine_grained_pat": "check that the token has not expired or been revoked and that it has the "
+    "account permission 'Models' set to read (models: read): without it GitHub answers the same "
+    f"401 'Bad credentials'; create one at {PAT_URL}",
+    "classic_pat": "check that the token has not expired or been revoked, and authorize it for the "
+    "organization's SAML SSO if it uses SSO (https://github.com/settings/tokens → Configure SSO); "
+    "a fine-grained PAT with models: read is recommended",
+    "github_app": "installation tokens (ghs_) expire after an hour: mint a fresh one, and check "
+    "that the installation grants the 'Models' permission (read)",
+    "oauth": "re-authenticate (`gh auth refresh` or `gh auth login`) for a fresh token, or use a "
+    "fine-grained PAT with models: read",
+    "unknown": "GitHub endpoints expect a GitHub token (github_pat_…, ghp_…, ghs_…, gho_…): "
+    f"create a fine-grained PAT with models: read at {PAT_URL}",
+}
+
+
+def _token_invalid(f: _Facts) -> Diagnosis:
+    why = f"the endpoint rejected the {_token(f.context)} as bad, expired or unsupported{f.said}"
+    if f.context.is_github_host:
+        fix = _INVALID_FIX.get(f.context.token_type or "", _INVALID_FIX["fine_grained_pat"])
+    else:
+        fix = ("use this endpoint's own key (for Microsoft Foundry the resource's key, for a "
+               "gateway its API key) as config.api_key or GITHUB_TOKEN, or set "
+               f"{f.hint} back to a GitHub endpoint")
+    return Diagnosis("token_invalid", why, fix, {"token_type": f.context.token_type})
+
+
+_MODEL_IN_TEXT = (
+    re.compile(r"(?:unknown|unavailable) model:?\s*[`'\"]?([^\s`'\",]+)", re.I),
+    re.compile(r"\bmodel [`'\"]([^`'\"]{1,200})[`'\"]", re.I),
+)
+
+
+def not_found_text(
+    model: str, ctx: ErrorContext, *, unavailable: bool = False, said: str = ""
+) -> tuple[str, str, list[str]]:
+    """``(why, fix, suggestions)`` for an unknown or unavailable model id."""
+    suggestions = _suggest(model, ctx.known_models)
+    if unavailable:
+        why = (f"model '{model}' exists but is not available to this account (custom-tier "
+               "models need a plan that includes them, and some are refused from GitHub "
+               f"Actions){said}")
+    else:
+        why = f"the endpoint does not know model '{model}'{said}"
+    hints = []
+    if suggestions:
+        hints.append("did you mean " + ", ".join(suggestions) + "?")
+    if ctx.is_github_host and "/" not in model.strip("/"):
+        hints.append("use the full id {publisher}/{model_name}, e.g. openai/gpt-4.1")
+    if unavailable:
+        hints.append("choose a model of the low or high tier")
+    hints.append("list valid ids with provider.list_models() or `jaato-github-models models`")
+    return why, "; ".join(hints), suggestions
+
+
+def _suggest(model: str, known: Sequence[str]) -> list[str]:
+    if not model or not known:
+        return []
+    by_lower = {k.lower(): k for k in known}
+    name = model.strip().strip("/").lower()
+    bare = name.rsplit("/", 1)[-1]
+    picks = [k for k in by_lower if k.rsplit("/", 1)[-1] == bare and k != name]
+    picks += difflib.get_close_matches(name, list(by_lower), n=3, cutoff=0.6)
+    bare_close = set(difflib.get_close_matches(
+        bare, [k.rsplit("/", 1)[-1] for k in by_lower], n=3, cutoff=0.6))
+    picks += [k for k in by_lower if k.rsplit("/", 1)[-1] in bare_close]
+    return [by_lower[k] for k in dict.fromkeys(picks) if k != name][:3]
+
+
+def _model_not_found(f: _Facts) -> Diagnosis:
+    model = f.context.model
+    if model is None:
+        for pattern in _MODEL_IN_TEXT:
+            found = pattern.search(f.all_text)
+            if found:
+                model = found.group(1)
+                break
+    codes = " ".join(c for c in (f.wire.code, f.wire.search_text) if c).lower()
+    unavailable = "unavailable" in codes
+    why, fix, suggestions = not_found_text(model or "(unnamed)", f.context,
+                                           unavailable=unavailable, said=f.said)
+    return Diagnosis("model_not_found", why, fix, {"model": model, "suggestions": suggestions})
+
+
+def _context_limit(f: _Facts) -> Diagnosis:
+    limit, requested, _model = m.parse_token_counts(f.all_text)
+    text = f.wire.search_text
+    code = (f.wire.code or "").lower()
+    source = "model" if ("context length" in text or code == "context_length_exceeded") else (
+        "tier" if (f.status == 413 or code == "tokens_limit_reached" or "max size" in text)
+        else "unknown")
+    had = f", the request had {requested}" if requested is not None else ""
+    if source == "model":
+        size = f" of {limit} tokens" if limit is not None else ""
+        why = f"the request exceeds the model's context window{size}{had}"
+    else:
+        size = f" ({limit} tokens{had})" if limit is not None else ""
+        why = f"the request is larger than the per-request token cap of the model's tier{size}"
+        if f.context.is_github_host:
+            why += "; the free plan caps tokens per request far below the model's context window"
+    fix = ("shorten the prompt or history (drop or summarise older turns, send smaller "
+           "attachments) and lower max_tokens")
+    if source != "model":
+        fix += f", or use paid usage or an endpoint without the free-plan cap ({f.hint})"
+    return Diagnosis("context_limit", why + (f.said if limit is None else ""), fix, {
+        "limit": limit, "requested": requested, "limit_source": source})
+
+
+def _content_filter(f: _Facts) -> Diagnosis:
+    cats = f.wire.filtered
+    flagged = f" (flagged: {', '.join(cats)})" if cats else ""
+    return Diagnosis(
+        "content_filter", f"the content filter blocked the prompt or the reply{flagged}",
+        "rephrase or remove the flagged content and retry; the filter belongs to the service and "
+        "cannot be turned off from the client", {"categories": cats})
+
+
+_INVALID_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"max_completion_tokens"),
+     "send max_completion_tokens instead of max_tokens: reasoning models (o1, o3, o4-mini, the "
+     "gpt-5 family) reject max_tokens"),
+    (re.compile(r"unsupported[ _]value|does not support|not supported with this model"),
+     "omit '{param}' (or leave it at its default) for this model: reasoning models reject some "
+     "sampling parameters and system messages"),
+    (re.compile(r"empty[ _]array|at least one message"), "send at least one message"),
+)
+
+
+def _invalid(f: _Facts) -> Diagnosis:
+    param = f.wire.param
+    why = "the endpoint rejected the request as invalid"
+    why += (f" (parameter '{param}')" if param else "") + f.said
+    fix = ("check the request parameters against the model's capabilities (the service's message "
+           "names the problem)")
+    for pattern, hint in _INVALID_HINTS:
+        if pattern.search(f.wire.search_text):
+            fix = hint.format(param=param or "the parameter")
+            break
+    return Diagnosis("invalid_request", why, fix, {"param": param})
+
+
+def _unavailable(f: _Facts) -> Diagnosis:
+    return Diagnosis(
+        "unavailable", f"the endpoint had a server-side failure (HTTP {f.status}){f.said}",
+        "retry after a short wait (the provider retries 500, 502, 503 and 504 itself); if it "
+        f"persists, check the service's status or the proxy/gateway at "
+        f"{f.context.shown_endpoint}",
+        {"retry_after": m.parse_retry_after(f.headers, None, f.now)})
+
+
+def _not_found(f: _Facts) -> Diagnosis:
+    return Diagnosis(
+        "not_found", f"the endpoint answered 404 Not Found{f.said}: the URL path is likely wrong",
+        f"check the endpoint URL ({f.hint}): GitHub-shaped endpoints end in /inference (e.g. "
+        "https://models.github.ai/inference), Microsoft Foundry model inference endpoints in "
+        "/models, OpenAI-compatible gateways usually in /v1")
+
+
+def _generic(f: _Facts) -> Diagnosis:
+    status = f"answered HTTP {f.status}" if f.status is not None else "reported an error"
+    return Diagnosis(
+        "generic", f"the endpoint {status}{f.said}",
+        f"check the endpoint URL ({f.hint}) and the request; the error's status, code and body "
+        "hold the details")
+
+
+_BUILDERS: dict[str, Callable[[_Facts], Diagnosis]] = {
+    "retired": _retired, "rate_limit": _rate_limit, "quota": _quota, "disabled": _disabled,
+    "permission": _permission, "token_invalid": _token_invalid,
+    "model_not_found": _model_not_found, "context_limit": _context_limit,
+    "content_filter": _content_filter, "invalid_request": _invalid, "unavailable": _unavailable,
+    "not_found": _not_found, "generic": _generic,
+}
+
+
+def diagnose(
+    status: int | None, headers: Mapping[str, str], text: str, context: ErrorContext,
+    now: datetime | None = None,
+) -> tuple[Diagnosis, m.WireError]:
+    """Classify a failure and write its text.
+
+    Args:
+        status: HTTP status (None for an in-stream error event).
+        headers: Lower-cased response headers.
+        text: The decoded body.
+        context: What the provider was doing.
+        now: The time rate-limit resets are measured from (default: ``Date`` header, else clock).
+
+    Returns:
+        The diagnosis, and the parsed body.
+    """
+    wire = m.parse_error_body(text)
+    facts = _Facts(status, headers, wire, context, now)
+    kind = m.classify(status, headers, wire, m.endpoint_host(context.endpoint))
+    diag = _BUILDERS[kind](facts)
+    deprecation, sunset, _link = m.deprecation_info(headers)
+    if kind != "retired" and (sunset or deprecation):
+        note = f"Sunset {sunset}" if sunset else f"Deprecation {deprecation}"
+        diag = Diagnosis(diag.kind, diag.why, diag.fix + f"; note: this endpoint announced its "
+                         f"retirement ({note}), plan to move with {context.endpoint_config_hint}",
+                         diag.attrs)
+    return diag, wire
+
+
+CONNECTION_KINDS: Mapping[str, tuple[str, str, bool]] = {
+    # kind: (why, fix, retryable when no response byte arrived)
+    "refused": ("nothing accepted the connection to {host} (connection refused)",
+                "check the endpoint URL ({hint}) and that the server, proxy or local emulator "
+                "(`jaato-github-models emulator`) is running", True),
+    "dns": ("the host name {host} could not be resolved",
+            "check the endpoint URL ({hint}) for typos, and the network, DNS or proxy settings",
+            False),
+    "connect_timeout": ("connecting to {host} timed out",
+                        "check the network, firewall and proxy (HTTPS_PROXY, NO_PROXY); raise "
+                        "extra['timeout'] on a slow network", True),
+    "read_timeout": ("{host} accepted the request but sent no answer in time",
+                     "raise extra['timeout'] (long generations need more time) or stream the "
+                     "response", True),
+    "reset": ("the connection to {host} was closed or reset before a response arrived",
+              "retry; if it persists, check the proxy or gateway in between", True),
+    "tls": ("the TLS handshake with {host} failed (certificate or protocol)",
+            "check the URL scheme (http or https) and the certificates (SSL_CERT_FILE or "
+            "REQUESTS_CA_BUNDLE for a corporate proxy)", False),
+    "proxy": ("the HTTP proxy failed to reach {host}",
+              "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY", False),
+    "stream_interrupted": ("the response stream from {host} ended before it was complete",
+                           "retry the request; if it keeps happening, check the proxy's buffering "
+                           "and timeouts, or disable streaming", True),
+    "stream_malformed": ("the response stream from {host} held data that is not valid "
+                         "server-sent events or JSON",
+                         "check that the endpoint ({hint}) really speaks the chat-completions "
+                         "protocol and that no proxy rewrites the stream", False),
+    "stream_error": ("{host} sent an error inside the response stream",
+                     "retry the request; the error's code and body hold the service's words",
+                     True),
+    "other": ("the connection to {host} failed",
+              "check the endpoint URL ({hint}), the network and the proxy settings", False),
+}
+
+
+def connection_text(kind: str, detail: str, context: ErrorContext) -> tuple[str, str, bool]:
+    """``(why, fix, retryable_if_no_bytes)`` for a connection-level failure ``kind``."""
+    why, fix, retryable = CONNECTION_KINDS.get(kind, CONNECTION_KINDS["other"])
+    host = context.shown_endpoint
+    why = why.format(host=host, hint=context.endpoint_config_hint)
+    detail = m.scrub(" ".join(str(detail).split()))[:300]
+    if detail:
+        why += f" ({detail})"
+    return why, fix.format(host=host, hint=context.endpoint_config_hint), retryable

@@ -1,0 +1,558 @@
+"""The provider's errors, and the one mapping from a failed HTTP exchange to them.
+
+Every error says what was attempted, why it failed and how to fix it, and carries the data behind
+that message (status, service code, request id, lower-cased headers, a scrubbed body excerpt)::
+
+    GitHubModelsError                    base: status, code, request_id, headers, body, what/why/fix
+    ├── TokenNotFoundError               no token in config, environment or .env (lists each place)
+    ├── TokenInvalidError                401: bad, expired or unsupported credentials (hint by type)
+    ├── TokenPermissionError             401/403 naming the `models` permission or SSO
+    ├── ModelsDisabledError              Models disabled, or model not allowed (settings URL)
+    ├── ModelNotFoundError               unknown/unavailable model id (suggestions)
+    ├── RateLimitError                   429 or client pacing (retry_after, limit_type, resets_at)
+    ├── ContextLimitError                413 tokens_limit_reached, context window (limit, requested)
+    ├── ServiceRetiredError              410, brownout code, or Deprecation/Sunset on a refusal
+    ├── ContentFilterError               content_filter / ResponsibleAIPolicyViolation
+    ├── InvalidRequestError              other 400/422, and client-side validation (param)
+    ├── ServiceUnavailableError          5xx (retry_after when the server gave one)
+    ├── ProviderConnectionError          no usable response: refused, DNS, timeout (kind, retryable)
+    │   └── StreamInterruptedError       stream broke or sent an error mid-way (partial_text)
+    ├── ConfigurationError               a bad setting (setting)
+    └── StructuredOutputError            reply is not valid JSON for the schema (raw_text)
+
+This module imports only the standard library (plus the stdlib-only ``_error_mapping``): the
+framework imports ``RateLimitError`` from here for its own retries. No message ever shows a token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from . import _error_mapping as _m
+from ._error_mapping import is_github_shaped, token_type_of
+from ._error_messages import PAT_URL, RETIREMENT_DATE, connection_text, diagnose, not_found_text
+
+__all__ = [
+    "RETIREMENT_DATE",
+    "ConfigurationError",
+    "ContentFilterError",
+    "ContextLimitError",
+    "ErrorContext",
+    "GitHubModelsError",
+    "InvalidRequestError",
+    "ModelNotFoundError",
+    "ModelsDisabledError",
+    "ProviderConnectionError",
+    "RateLimitError",
+    "ServiceRetiredError",
+    "ServiceUnavailableError",
+    "StreamInterruptedError",
+    "StructuredOutputError",
+    "TokenInvalidError",
+    "TokenNotFoundError",
+    "TokenPermissionError",
+    "error_from_connection",
+    "error_from_response",
+    "error_from_stream_event",
+    "is_github_shaped",
+    "model_not_found",
+    "token_not_found",
+    "token_type_of",
+]
+
+_ENDPOINT_HINT = 'JAATO_GITHUB_ENDPOINT or extra["endpoint"]'
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorContext:
+    """What the provider was doing when a failure happened; used only to write better messages.
+
+    Attributes:
+        endpoint: The base endpoint URL (query and user info are never shown).
+        model: The model id requested, if any.
+        organization: Organization login that usage is attributed to, if any.
+        enterprise: Enterprise slug, if configured.
+        token_type: ``fine_grained_pat``, ``classic_pat``, ``github_app``, ``oauth``,
+            ``unknown`` or None (see :func:`token_type_of`).
+        token_source: Where the token came from (``GITHUB_TOKEN``, ``config.api_key``, ``.env``).
+        is_github_host: GitHub-shaped endpoint (models.github.ai, GHES/emulator ``/inference``).
+        endpoint_config_hint: How a user changes the endpoint.
+        operation: What was attempted ("Chat completion", "Catalog request", ...).
+        known_models: Model ids to suggest from when a model is not found.
+    """
+
+    endpoint: str = "https://models.github.ai/inference"
+    model: str | None = None
+    organization: str | None = None
+    enterprise: str | None = None
+    token_type: str | None = None
+    token_source: str | None = None
+    is_github_host: bool = True
+    endpoint_config_hint: str = _ENDPOINT_HINT
+    operation: str = "Request"
+    known_models: tuple[str, ...] = ()
+
+    @classmethod
+    def for_endpoint(cls, endpoint: str, **fields: Any) -> ErrorContext:
+        """A context whose ``is_github_host`` is derived from ``endpoint``'s shape."""
+        fields.setdefault("is_github_host", is_github_shaped(endpoint))
+        return cls(endpoint=endpoint, **fields)
+
+    @property
+    def shown_endpoint(self) -> str:
+        """The endpoint without query, fragment or user info (they can hold keys)."""
+        try:
+            parts = urlsplit(self.endpoint.strip())
+            netloc = parts.hostname or ""
+            if parts.port:
+                netloc = f"{netloc}:{parts.port}"
+            return urlunsplit((parts.scheme, netloc, parts.path, "", "")) or "<no endpoint>"
+        except ValueError:
+            return "<unparseable endpoint>"
+
+
+def _restore(cls: type[GitHubModelsError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    obj = cls.__new__(cls)
+    Exception.__init__(obj, *args)
+    obj.__dict__.update(state)
+    return obj
+
+
+def _clean(text: str) -> str:
+    return _m.scrub(str(text)).strip().rstrip(".").strip()
+
+
+class GitHubModelsError(Exception):
+    """Base of every error this provider raises.
+
+    Attributes:
+        status: HTTP status, or None when no response was involved.
+        code: The service's error code (``unknown_model``, ``RateLimitReached`` ...).
+        request_id: From ``x-github-request-id`` (or ``apim-request-id``/``x-request-id``/
+            ``x-ms-request-id``).
+        headers: Response headers, names lower-cased, credentials masked.
+        body: The response body, scrubbed of tokens and cut to about 2 KB.
+        what, why, fix: The parts the message is built from.
+        context: The :class:`ErrorContext`, when known.
+    """
+
+    def __init__(
+        self,
+        what: str = "GitHub Models request",
+        why: str = "an unexpected error occurred",
+        fix: str = "see the error's status, code and body for details",
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: str | None = None,
+        context: ErrorContext | None = None,
+    ) -> None:
+        self.what = _clean(what)
+        self.why = _clean(why)
+        self.fix = _clean(fix)
+        self.status = status
+        self.code = _m.scrub(code)[:100] if code else None
+        self.request_id = _m.scrub(request_id)[:200] if request_id else None
+        self.headers: dict[str, str] = _m.lower_headers(headers)
+        self.body = _m.scrub(body[: _m.BODY_KEEP_CHARS * 2])[: _m.BODY_KEEP_CHARS] if body else ""
+        self.context = context
+        super().__init__(self._build_message())
+
+    def _build_message(self) -> str:
+        meta = []
+        if self.status is not None:
+            meta.append(f"status {self.status}")
+        if self.code:
+            meta.append(f"code {self.code}")
+        if self.request_id:
+            meta.append(f"request id {self.request_id}")
+        tail = f" [{', '.join(meta)}]" if meta else ""
+        return f"{self.what} failed: {self.why}. Fix: {self.fix}.{tail}"
+
+    @property
+    def message(self) -> str:
+        """The full message (same as ``str(exc)``)."""
+        return str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+class TokenNotFoundError(GitHubModelsError):
+    """No token anywhere. ``checked`` lists each place looked at and what was found there."""
+
+    def __init__(self, *args: Any, checked: Sequence[tuple[str, str]] = (), **kw: Any) -> None:
+        self.checked = tuple((str(a), str(b)) for a, b in checked)
+        super().__init__(*args, **kw)
+
+
+class TokenInvalidError(GitHubModelsError):
+    """The endpoint rejected the credentials (401). ``token_type`` says which kind was sent."""
+
+    def __init__(self, *args: Any, token_type: str | None = None, **kw: Any) -> None:
+        self.token_type = token_type
+        super().__init__(*args, **kw)
+
+
+class TokenPermissionError(GitHubModelsError):
+    """The token is valid but lacks the ``models`` permission or SSO authorization."""
+
+    def __init__(self, *args: Any, token_type: str | None = None, **kw: Any) -> None:
+        self.token_type = token_type
+        super().__init__(*args, **kw)
+
+
+class ModelsDisabledError(GitHubModelsError):
+    """GitHub Models (or this model) is not enabled for the account, organization or enterprise."""
+
+    def __init__(self, *args: Any, settings_url: str | None = None, **kw: Any) -> None:
+        self.settings_url = settings_url
+        super().__init__(*args, **kw)
+
+
+class ModelNotFoundError(GitHubModelsError):
+    """The model id is unknown or unavailable. ``suggestions`` holds close known ids."""
+
+    def __init__(
+        self,
+        *args: Any,
+        model: str | None = None,
+        suggestions: Sequence[str] = (),
+        **kw: Any,
+    ) -> None:
+        self.model = model
+        self.suggestions: list[str] = list(suggestions)
+        super().__init__(*args, **kw)
+
+
+class RateLimitError(GitHubModelsError):
+    """A rate limit was hit: by the server (429) or by client-side pacing (status None).
+
+    Attributes:
+        retry_after: Seconds to wait before a retry may succeed, when known.
+        limit_type: ``per_minute``, ``per_day``, ``concurrent``, ``quota`` (credit or quota
+            exhausted: waiting will not help) or ``unknown``.
+        raw_limit_type: ``x-ratelimit-type`` as sent (``UserByModelByDay`` ...).
+        resets_at: When the wait ends (UTC), when known.
+        limit: The limit's size (requests per window, or concurrent requests).
+        window_seconds: The limit's window (86400 per day, 60 per minute, 0 concurrent).
+        client_side: True when our own pacer refused before sending anything.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        retry_after: float | None = None,
+        limit_type: str = "unknown",
+        raw_limit_type: str | None = None,
+        resets_at: datetime | None = None,
+        limit: int | None = None,
+        window_seconds: int | None = None,
+        client_side: bool = False,
+        **kw: Any,
+    ) -> None:
+        self.retry_after = retry_after
+        self.limit_type = limit_type
+        self.raw_limit_type = raw_limit_type
+        self.resets_at = resets_at
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self.client_side = client_side
+        super().__init__(*args, **kw)
+
+
+class ContextLimitError(GitHubModelsError):
+    """The request has too many tokens.
+
+    Attributes:
+        limit: The cap that was hit, in tokens, when known.
+        requested: Tokens the request had, when known.
+        limit_source: ``tier`` (the plan's per-request cap, 413 ``tokens_limit_reached``),
+            ``model`` (the model's context window) or ``unknown``.
+        model_window: The model's context window, when the caller knows it.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        limit: int | None = None,
+        requested: int | None = None,
+        limit_source: str = "unknown",
+        model_window: int | None = None,
+        **kw: Any,
+    ) -> None:
+        self.limit = limit
+        self.requested = requested
+        self.limit_source = limit_source
+        self.model_window = model_window
+        super().__init__(*args, **kw)
+
+
+class ServiceRetiredError(GitHubModelsError):
+    """The endpoint is retired (GitHub Models since 2026-07-30); see ``sunset`` and ``link``."""
+
+    def __init__(
+        self,
+        *args: Any,
+        sunset: str | None = None,
+        deprecation: str | None = None,
+        link: str | None = None,
+        **kw: Any,
+    ) -> None:
+        self.sunset = sunset
+        self.deprecation = deprecation
+        self.link = link
+        super().__init__(*args, **kw)
+
+
+class ContentFilterError(GitHubModelsError):
+    """The content filter blocked the prompt or reply. ``categories`` names what was flagged."""
+
+    def __init__(self, *args: Any, categories: Sequence[str] = (), **kw: Any) -> None:
+        self.categories = tuple(categories)
+        super().__init__(*args, **kw)
+
+
+class InvalidRequestError(GitHubModelsError):
+    """The request is invalid (400/422), or failed validation before sending (status None)."""
+
+    def __init__(self, *args: Any, param: str | None = None, **kw: Any) -> None:
+        self.param = param
+        super().__init__(*args, **kw)
+
+
+class ServiceUnavailableError(GitHubModelsError):
+    """The service failed (5xx). ``retry_after`` when the server asked for a wait."""
+
+    def __init__(self, *args: Any, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(*args, **kw)
+
+
+class ProviderConnectionError(GitHubModelsError):
+    """No usable response arrived.
+
+    Attributes:
+        kind: ``refused``, ``dns``, ``connect_timeout``, ``read_timeout``, ``reset``, ``tls``,
+            ``proxy``, ``stream_interrupted``, ``stream_malformed``, ``stream_error`` or ``other``.
+        retryable: True only when the failure happened before any byte of a response arrived,
+            so a retry cannot duplicate delivered output.
+    """
+
+    def __init__(self, *args: Any, kind: str = "other", retryable: bool = False, **kw: Any) -> None:
+        self.kind = kind
+        self.retryable = retryable
+        super().__init__(*args, **kw)
+
+
+class StreamInterruptedError(ProviderConnectionError):
+    """A stream broke, was malformed, or carried an error event; ``partial_text`` was delivered."""
+
+    def __init__(self, *args: Any, partial_text: str = "", **kw: Any) -> None:
+        self.partial_text = partial_text
+        super().__init__(*args, **kw)
+
+
+class ConfigurationError(GitHubModelsError):
+    """A setting is invalid (endpoint URL, organization login, unknown option). ``setting``."""
+
+    def __init__(self, *args: Any, setting: str | None = None, **kw: Any) -> None:
+        self.setting = setting
+        super().__init__(*args, **kw)
+
+
+class StructuredOutputError(GitHubModelsError):
+    """The model's reply is not valid JSON for the requested schema. ``raw_text`` is the reply."""
+
+    def __init__(self, *args: Any, raw_text: str = "", **kw: Any) -> None:
+        self.raw_text = _m.scrub(raw_text)
+        super().__init__(*args, **kw)
+
+
+# --- from failures to errors --------------------------------------------------------------------
+
+_CLASS_BY_KIND: dict[str, type[GitHubModelsError]] = {
+    "retired": ServiceRetiredError,
+    "rate_limit": RateLimitError,
+    "disabled": ModelsDisabledError,
+    "permission": TokenPermissionError,
+    "token_invalid": TokenInvalidError,
+    "model_not_found": ModelNotFoundError,
+    "context_limit": ContextLimitError,
+    "content_filter": ContentFilterError,
+    "invalid_request": InvalidRequestError,
+    "unavailable": ServiceUnavailableError,
+}
+
+
+def _what(context: ErrorContext) -> str:
+    what = f"{context.operation} to {context.shown_endpoint}"
+    return f"{what} for model {context.model}" if context.model else what
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str] | None,
+    body: str | bytes | None,
+    context: ErrorContext,
+    *,
+    now: datetime | None = None,
+) -> GitHubModelsError:
+    """The one mapping from a failed HTTP response to our error class (pure; never raises).
+
+    Args:
+        status: The HTTP status.
+        headers: Response headers, any case.
+        body: The response body as sent (JSON of any shape, plain text, bytes, or nothing).
+        context: What the provider was doing, for the message.
+        now: The time a rate limit's ``resets_at`` is measured from (default: the response's
+            ``Date`` header, else the system clock).
+
+    Returns:
+        A :class:`GitHubModelsError` subclass chosen by status, code and message text (SPEC §4).
+    """
+    try:
+        low = _m.lower_headers(headers)
+        text = _m.decode_body(body)
+        diag, wire = diagnose(status, low, text, context, now)
+        cls = _CLASS_BY_KIND.get(diag.kind, GitHubModelsError)
+        return cls(
+            _what(context), diag.why, diag.fix, status=status,
+            code=wire.code or wire.inner_code, request_id=_m.request_id_of(low), headers=low,
+            body=text, context=context, **diag.attrs,
+        )
+    except Exception as exc:  # totality: a mapping bug must not hide the original failure
+        return GitHubModelsError(
+            "Reading the endpoint's error response",
+            f"the endpoint answered HTTP {status!r} and the response could not be interpreted "
+            f"({type(exc).__name__})",
+            "see the error's status and body for the service's words",
+            status=status if isinstance(status, int) else None,
+            body=_m.decode_body(body) if isinstance(body, str | bytes) else None,
+        )
+
+
+def error_from_connection(
+    kind: str,
+    detail: str,
+    context: ErrorContext,
+    *,
+    response_started: bool = False,
+    partial_text: str = "",
+) -> ProviderConnectionError:
+    """The error for a failure without a usable HTTP response.
+
+    Args:
+        kind: ``refused``, ``dns``, ``connect_timeout``, ``read_timeout``, ``reset``, ``tls``,
+            ``proxy``, ``stream_interrupted``, ``stream_malformed``, ``stream_error`` (unknown
+            kinds read as ``other``).
+        detail: The low-level reason (scrubbed, shortened).
+        context: What the provider was doing.
+        response_started: Whether any byte of a response had arrived; then no retry is safe.
+        partial_text: Text already delivered to the caller by a stream.
+
+    Returns:
+        A :class:`StreamInterruptedError` for ``stream_*`` kinds, else a
+        :class:`ProviderConnectionError`; ``retryable`` is False once anything was received.
+    """
+    why, fix, retryable = connection_text(kind, detail, context)
+    retryable = retryable and not response_started and not partial_text
+    if kind.startswith("stream_"):
+        if partial_text:
+            why += f", after {len(partial_text)} characters of text had been delivered"
+        return StreamInterruptedError(
+            _what(context), why, fix, kind=kind, retryable=retryable, partial_text=partial_text,
+            context=context,
+        )
+    return ProviderConnectionError(
+        _what(context), why, fix, kind=kind if kind in _CONNECTION_KIND_NAMES else "other",
+        retryable=retryable, context=context,
+    )
+
+
+def error_from_stream_event(
+    payload: object, context: ErrorContext, *, partial_text: str = ""
+) -> GitHubModelsError:
+    """The error for an error event inside a stream (``data: {"error": ...}``).
+
+    Before any text arrived, the event maps like a response body (a rate limit stays a
+    :class:`RateLimitError`); once text was delivered, only a :class:`ContentFilterError` keeps its
+    class and everything else becomes a non-retryable :class:`StreamInterruptedError`.
+    """
+    try:
+        text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    except (TypeError, ValueError):
+        text = str(payload)
+    diag, wire = diagnose(None, {}, text, context)
+    code = wire.code or wire.inner_code
+    generic = diag.kind in ("generic", "invalid_request", "unavailable", "not_found")
+    if generic or (partial_text and diag.kind != "content_filter"):
+        why, fix, _ = connection_text("stream_error", "", context)
+        return StreamInterruptedError(
+            _what(context), f"{why}: {diag.why}", fix, kind="stream_error",
+            retryable=not partial_text, partial_text=partial_text, code=code, body=text,
+            context=context,
+        )
+    cls = _CLASS_BY_KIND.get(diag.kind, GitHubModelsError)
+    return cls(_what(context), diag.why, diag.fix, code=code, body=text, context=context,
+               **diag.attrs)
+
+
+_CONNECTION_KIND_NAMES = frozenset(
+    {"refused", "dns", "connect_timeout", "read_timeout", "reset", "tls", "proxy", "other"}
+)
+
+
+def token_not_found(checked: Sequence[tuple[str, str]]) -> TokenNotFoundError:
+    """The error for "no token anywhere", listing every place checked.
+
+    Args:
+        checked: ``(place, status)`` pairs, e.g. ``("GITHUB_TOKEN", "not set")`` or
+            ``(".env at /p/.env", "file not found")``; statuses are scrubbed of tokens anyway.
+
+    Returns:
+        A :class:`TokenNotFoundError` whose ``checked`` holds the pairs.
+    """
+    places = "; ".join(f"{place}: {state}" for place, state in checked) or "nowhere"
+    return TokenNotFoundError(
+        "Looking for a GitHub token",
+        f"no token was found (checked {places})",
+        "create a fine-grained personal access token with the account permission 'Models' set to "
+        f"read-only (models: read) at {PAT_URL}, then set GITHUB_TOKEN in the environment, add "
+        "GITHUB_TOKEN=<token> to the .env file, or pass ProviderConfig(api_key=...); for a "
+        "non-GitHub endpoint use that endpoint's key the same way",
+        checked=checked,
+    )
+
+
+def model_not_found(
+    model: str, context: ErrorContext, *, unavailable: bool = False
+) -> ModelNotFoundError:
+    """The error for a model id the catalog does not know, raised before any request (status None).
+
+    Args:
+        model: The id asked for.
+        context: Its ``known_models`` feed the suggestions.
+        unavailable: The model exists but this account may not use it.
+
+    Returns:
+        A :class:`ModelNotFoundError` with up to three close ids in ``suggestions``.
+    """
+    why, fix, suggestions = not_found_text(model, context, unavailable=unavailable)
+    return ModelNotFoundError(
+        f"Selecting model {model} on {context.shown_endpoint}", why, fix, model=model,
+        suggestions=suggestions, context=context,
+    )
