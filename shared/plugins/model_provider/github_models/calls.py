@@ -1,0 +1,243 @@
+"""Running one request: pacing, the one retry layer, error mapping, deprecation warnings.
+
+The provider builds a body; this module sends it and returns parsed JSON (or feeds stream events
+to a callback). Transport failures and non-2xx answers become the provider's error classes here,
+through ``errors.error_from_response`` / ``errors.error_from_connection``. Retries follow
+``retry.retry_delay``; a stream is retried only while nothing had been delivered to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..types import CancelToken
+from .clock import Clock
+from .errors import (
+    ErrorContext,
+    GitHubModelsError,
+    RateLimitError,
+    ServiceUnavailableError,
+    error_from_connection,
+    error_from_response,
+    error_from_stream_event,
+)
+from .pacing import Pacer
+from .retry import RetryPolicy, retry_delay
+from .streaming import SSEParser, StreamEventError, StreamProtocolError
+from .transport import HttpResult, StreamHandle, SyncTransport, TransportFailure
+
+__all__ = ["CallRunner", "StreamCancelled", "warn_if_deprecated"]
+
+logger = logging.getLogger("shared.plugins.model_provider.github_models")
+CHAT_PATH = "/chat/completions"
+
+_deprecation_warned = False
+_deprecation_lock = threading.Lock()
+
+
+def warn_if_deprecated(headers: Mapping[str, str]) -> None:
+    """Log one warning per process when a successful response carries Deprecation/Sunset."""
+    global _deprecation_warned
+    if "deprecation" not in headers and "sunset" not in headers:
+        return
+    with _deprecation_lock:
+        if _deprecation_warned:
+            return
+        _deprecation_warned = True
+    logger.warning(
+        "The endpoint announces its retirement (Deprecation: %s, Sunset: %s%s). GitHub Models was "
+        "retired on 2026-07-30: point JAATO_GITHUB_ENDPOINT (or extra['endpoint']) at a working "
+        "endpoint (GitHub Enterprise Server, Microsoft Foundry / Azure AI model inference, or an "
+        "OpenAI-compatible gateway).",
+        headers.get("deprecation", "-"), headers.get("sunset", "-"),
+        f", see {headers['link']}" if headers.get("link") else "")
+
+
+class StreamCancelled(Exception):  # noqa: N818 - a signal, not an error
+    """Internal: the caller's CancelToken stopped the stream."""
+
+
+class CallRunner:
+    """Sends requests for one provider with pacing and retries."""
+
+    def __init__(
+        self,
+        transport: SyncTransport,
+        pacer: Pacer,
+        policy: RetryPolicy,
+        clock: Clock,
+        context: Callable[[], ErrorContext],
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.transport = transport
+        self.pacer = pacer
+        self.policy = policy
+        self.clock = clock
+        self._context = context
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
+        self.requests_sent = 0
+        self.retries = 0
+
+    # ---- non-streaming ----
+
+    def complete(self, body: Mapping[str, Any], *, key: str, tier: str | None) -> dict[str, Any]:
+        """POST a chat completion and return the parsed JSON body.
+
+        Raises:
+            GitHubModelsError: (a subclass) once retries are exhausted or not allowed.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self.pacer.slot(key, tier or "unlimited"):
+                    self.requests_sent += 1
+                    result = self.transport.post(CHAT_PATH, body)
+                if result.status == 200:
+                    warn_if_deprecated(result.headers)
+                    return self._parse_ok(result)
+                error = error_from_response(result.status, result.headers, result.body,
+                                            self._context())
+            except TransportFailure as failure:
+                error = self._connection_error(failure)
+            self._sleep_or_raise(error, attempt, key, tier)
+
+    def _parse_ok(self, result: HttpResult) -> dict[str, Any]:
+        try:
+            data = result.json()
+        except ValueError as exc:
+            raise ServiceUnavailableError(
+                what="Reading the chat completion response",
+                why=f"the endpoint answered 200 with a body that is not JSON "
+                    f"({result.body[:80]!r})",
+                fix="check that the endpoint is a chat-completions API (not a web page or proxy "
+                    "login) and that JAATO_GITHUB_ENDPOINT is right",
+                status=200,
+            ) from exc
+        if not isinstance(data, dict):
+            raise ServiceUnavailableError(
+                what="Reading the chat completion response",
+                why="the endpoint answered 200 with JSON that is not an object",
+                fix="check that the endpoint speaks the chat-completions protocol", status=200)
+        return data
+
+    def _connection_error(self, failure: TransportFailure) -> GitHubModelsError:
+        error = error_from_connection(failure.kind, failure.detail, self._context(),
+                                      response_started=failure.response_started)
+        error.__cause__ = failure
+        return error
+
+    def _sleep_or_raise(self, error: GitHubModelsError, attempt: int, key: str,
+                        tier: str | None) -> None:
+        delay = (retry_delay(error, attempt, self.policy, rng=self._rng)
+                 if attempt < self.policy.max_attempts else None)
+        if isinstance(error, RateLimitError):
+            self.pacer.note_rate_limited(key, tier or "unlimited", error.retry_after)
+        if delay is None:
+            raise error
+        self.retries += 1
+        logger.info("retrying after %s (attempt %d of %d) in %.2fs", type(error).__name__,
+                    attempt, self.policy.max_attempts, delay)
+        self.clock.sleep(delay)
+
+    # ---- streaming ----
+
+    def stream(
+        self,
+        body: Mapping[str, Any],
+        on_event: Callable[[dict[str, Any]], str],
+        *,
+        key: str,
+        tier: str | None,
+        cancel_token: CancelToken | None = None,
+    ) -> None:
+        """POST a streaming completion, calling ``on_event`` for each chunk until ``[DONE]``.
+
+        ``on_event`` returns the text it delivered to the caller; once any was delivered, a
+        failure is no longer retried (the caller has seen partial output).
+
+        Raises:
+            StreamCancelled: The cancel token fired (partial output stays with the caller).
+            GitHubModelsError: (a subclass) on failure.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            delivered: list[str] = []
+            try:
+                with self.pacer.slot(key, tier or "unlimited"):
+                    self.requests_sent += 1
+                    if cancel_token is not None and cancel_token.is_cancelled:
+                        raise StreamCancelled()
+                    handle = self.transport.open_stream(CHAT_PATH, body)
+                    if handle.status != 200:
+                        data = handle.read()
+                        handle.close()
+                        raise error_from_response(handle.status, handle.headers, data,
+                                                  self._context())
+                    warn_if_deprecated(handle.headers)
+                    self._pump(handle, on_event, cancel_token, delivered)
+                return
+            except TransportFailure as failure:
+                error: GitHubModelsError = error_from_connection(
+                    failure.kind, failure.detail, self._context(),
+                    response_started=failure.response_started, partial_text="".join(delivered))
+                error.__cause__ = failure
+            except GitHubModelsError as exc:
+                error = exc
+            self._sleep_or_raise(error, attempt, key, tier)
+
+    def _pump(self, handle: StreamHandle, on_event: Callable[[dict[str, Any]], str],
+              cancel_token: CancelToken | None, delivered: list[str]) -> None:
+        parser = SSEParser()
+        finished = threading.Event()
+        if cancel_token is not None:
+            def watch() -> None:
+                while not finished.is_set():
+                    if cancel_token.wait(0.02):
+                        if not finished.is_set():
+                            handle.abort()
+                        return
+            threading.Thread(target=watch, name="stream-cancel", daemon=True).start()
+        try:
+            for block in handle.iter_blocks():
+                for event in parser.feed(block):
+                    text = on_event(event)
+                    if text:
+                        delivered.append(text)
+                if parser.done:
+                    break
+                if cancel_token is not None and cancel_token.is_cancelled:
+                    raise StreamCancelled()
+            if cancel_token is not None and cancel_token.is_cancelled:
+                raise StreamCancelled()
+            if not parser.done:
+                for event in parser.close():
+                    text = on_event(event)
+                    if text:
+                        delivered.append(text)
+                raise TransportFailure("stream_interrupted",
+                                       "the stream ended before data: [DONE]",
+                                       response_started=True)
+            handle.drain_and_close()
+        except StreamEventError as exc:
+            raise error_from_stream_event(exc.payload, self._context(),
+                                          partial_text="".join(delivered)) from exc
+        except StreamProtocolError as exc:
+            raise error_from_connection("stream_malformed", str(exc), self._context(),
+                                        response_started=True,
+                                        partial_text="".join(delivered)) from exc
+        except TransportFailure as failure:
+            if cancel_token is not None and cancel_token.is_cancelled:
+                raise StreamCancelled() from failure
+            raise
+        finally:
+            finished.set()
+            handle.close()
+
+

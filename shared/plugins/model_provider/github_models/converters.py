@@ -1,0 +1,331 @@
+"""Pure conversions between the framework's types and the chat-completions wire format.
+
+No I/O here. The functions rely only on the fields and constructors of the framework types, so
+the provider runs against the framework's own copies of them. History JSON is written by this
+module too (not by helpers on the types) for the same reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..types import (
+    FinishReason,
+    ProviderResponse,
+    FunctionCall,
+    Message,
+    Part,
+    Role,
+    TokenUsage,
+    ToolResult,
+    ToolSchema,
+)
+
+__all__ = [
+    "HISTORY_FORMAT",
+    "finish_reason_from_wire",
+    "history_from_json",
+    "history_to_json",
+    "message_from_dict",
+    "message_to_dict",
+    "messages_to_wire",
+    "parse_arguments",
+    "parts_to_content",
+    "response_from_wire",
+    "tool_result_content",
+    "tools_to_wire",
+    "usage_from_wire",
+]
+
+HISTORY_FORMAT = "jaato.github_models.history/1"
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": FinishReason.STOP,
+    "end_turn": FinishReason.STOP,
+    "length": FinishReason.MAX_TOKENS,
+    "max_tokens": FinishReason.MAX_TOKENS,
+    "tool_calls": FinishReason.TOOL_USE,
+    "function_call": FinishReason.TOOL_USE,
+    "content_filter": FinishReason.SAFETY,
+}
+
+
+def finish_reason_from_wire(value: str | None) -> FinishReason:
+    """Map a wire ``finish_reason`` to ``FinishReason`` (unknown values -> UNKNOWN)."""
+    return _FINISH.get(value or "", FinishReason.UNKNOWN)
+
+
+def usage_from_wire(usage: Mapping[str, Any] | None) -> TokenUsage:
+    """Build ``TokenUsage`` from a wire ``usage`` object (missing fields count as 0)."""
+    if not usage:
+        return TokenUsage()
+    prompt = int(usage.get("prompt_tokens") or 0)
+    output = int(usage.get("completion_tokens") or 0)
+    total = int(usage.get("total_tokens") or (prompt + output))
+    return TokenUsage(prompt_tokens=prompt, output_tokens=output, total_tokens=total)
+
+
+def parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """Parse a tool call's ``arguments`` JSON text into a dict.
+
+    Raises:
+        ValueError: The text is not a JSON object.
+    """
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError(f"tool call arguments are not a JSON object: {raw[:200]!r}")
+    return value
+
+
+def tools_to_wire(tools: Sequence[ToolSchema] | None) -> list[dict[str, Any]]:
+    """Function tools in the chat-completions shape."""
+    out: list[dict[str, Any]] = []
+    for tool in tools or ():
+        params = dict(tool.parameters) if tool.parameters else {"type": "object", "properties": {}}
+        out.append({"type": "function", "function": {
+            "name": tool.name, "description": tool.description or "", "parameters": params}})
+    return out
+
+
+def _inline_fields(inline: Any) -> tuple[str, bytes]:
+    if isinstance(inline, Mapping):
+        mime, data = inline.get("mime_type"), inline.get("data")
+    else:  # an Attachment-like object
+        mime, data = getattr(inline, "mime_type", None), getattr(inline, "data", None)
+    if isinstance(data, str):
+        data = base64.b64decode(data)
+    return str(mime or "application/octet-stream"), bytes(data or b"")
+
+
+def _image_part(mime: str, data: bytes) -> dict[str, Any]:
+    url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def parts_to_content(parts: Iterable[Part]) -> str | list[dict[str, Any]]:
+    """User content: a plain string for text only, else a list of text and image parts."""
+    items: list[dict[str, Any]] = []
+    only_text = True
+    for part in parts:
+        if part.text is not None:
+            items.append({"type": "text", "text": part.text})
+        elif part.inline_data is not None:
+            only_text = False
+            items.append(_image_part(*_inline_fields(part.inline_data)))
+    if only_text:
+        return "".join(i["text"] for i in items)
+    return items
+
+
+def tool_result_content(result: ToolResult) -> str:
+    """The text sent in a ``tool`` message for one result (JSON; errors wrapped)."""
+    value: Any = result.result
+    if result.is_error and not (isinstance(value, Mapping) and "error" in value):
+        value = {"error": value}
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _assistant_to_wire(message: Message) -> dict[str, Any]:
+    text = "".join(p.text for p in message.parts if p.text)
+    wire: dict[str, Any] = {"role": "assistant", "content": text or None}
+    calls = [p.function_call for p in message.parts if p.function_call is not None]
+    if calls:
+        wire["tool_calls"] = [
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": json.dumps(c.args, ensure_ascii=False)}}
+            for c in calls
+        ]
+    return wire
+
+
+def _tool_to_wire(message: Message) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    for part in message.parts:
+        res = part.function_response
+        if res is None:
+            continue
+        out.append({"role": "tool", "tool_call_id": res.call_id,
+                    "content": tool_result_content(res)})
+        for att in res.attachments or ():
+            images.append(_image_part(*_inline_fields(att)))
+    if images:  # tool messages carry text only: attachments follow as a user turn
+        out.append({"role": "user", "content": [
+            {"type": "text", "text": "Attachments returned by the tool calls above:"}, *images]})
+    return out
+
+
+def messages_to_wire(
+    history: Sequence[Message],
+    system_instruction: str | None = None,
+    *,
+    supports_system: bool = True,
+) -> list[dict[str, Any]]:
+    """The ``messages`` array for a request.
+
+    Args:
+        history: The conversation, oldest first.
+        system_instruction: Sent as a ``system`` message, or, for models that refuse system
+            messages, prepended to the first user message.
+        supports_system: Whether the model accepts a system message.
+    """
+    wire: list[dict[str, Any]] = []
+    pending_system = system_instruction if system_instruction and not supports_system else None
+    if system_instruction and supports_system:
+        wire.append({"role": "system", "content": system_instruction})
+    for message in history:
+        role = Role(message.role)
+        if role is Role.MODEL:
+            wire.append(_assistant_to_wire(message))
+        elif role is Role.TOOL:
+            wire.extend(_tool_to_wire(message))
+        else:
+            results = [p for p in message.parts if p.function_response is not None]
+            if results:  # a user message holding tool results: treat like a tool turn
+                wire.extend(_tool_to_wire(message))
+                continue
+            content = parts_to_content(message.parts)
+            if pending_system is not None:
+                if isinstance(content, str):
+                    content = f"{pending_system}\n\n{content}"
+                else:
+                    content = [{"type": "text", "text": pending_system}, *content]
+                pending_system = None
+            wire.append({"role": "user", "content": content})
+    return wire
+
+
+# ---- history JSON (the provider's own, lossless) ----
+
+def _part_to_dict(part: Part) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if part.text is not None:
+        out["text"] = part.text
+    if part.function_call is not None:
+        fc = part.function_call
+        out["function_call"] = {"id": fc.id, "name": fc.name, "args": fc.args}
+    if part.function_response is not None:
+        fr = part.function_response
+        out["function_response"] = {
+            "call_id": fr.call_id, "name": fr.name, "result": fr.result, "is_error": fr.is_error,
+            "attachments": None if fr.attachments is None else [
+                {"mime_type": a.mime_type, "data": base64.b64encode(a.data).decode("ascii"),
+                 "display_name": getattr(a, "display_name", None)} for a in fr.attachments],
+        }
+    if part.inline_data is not None:
+        mime, data = _inline_fields(part.inline_data)
+        out["inline_data"] = {"mime_type": mime, "data": base64.b64encode(data).decode("ascii")}
+    return out
+
+
+def _part_from_dict(data: Mapping[str, Any]) -> Part:
+    from ..types import Attachment
+
+    fc = data.get("function_call")
+    fr = data.get("function_response")
+    inline = data.get("inline_data")
+    response = None
+    if fr is not None:
+        atts = fr.get("attachments")
+        response = ToolResult(
+            call_id=fr["call_id"], name=fr["name"], result=fr.get("result"),
+            is_error=bool(fr.get("is_error", False)),
+            attachments=None if atts is None else [
+                Attachment(mime_type=a["mime_type"], data=base64.b64decode(a["data"]),
+                           display_name=a.get("display_name")) for a in atts],
+        )
+    return Part(
+        text=data.get("text"),
+        function_call=None if fc is None else FunctionCall(
+            id=fc["id"], name=fc["name"], args=dict(fc.get("args") or {})),
+        function_response=response,
+        inline_data=None if inline is None else {
+            "mime_type": inline["mime_type"], "data": base64.b64decode(inline["data"])},
+    )
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """One message as a JSON-ready dict."""
+    return {"role": Role(message.role).value, "parts": [_part_to_dict(p) for p in message.parts]}
+
+
+def message_from_dict(data: Mapping[str, Any]) -> Message:
+    """The inverse of :func:`message_to_dict`.
+
+    Raises:
+        ValueError: Unknown role or malformed base64.
+        KeyError: A required field is missing.
+    """
+    return Message(role=Role(data["role"]), parts=[_part_from_dict(p) for p in data["parts"]])
+
+
+def history_to_json(history: Sequence[Message]) -> str:
+    """History as compact JSON text (a versioned envelope).
+
+    Raises:
+        TypeError: A tool result is not JSON-serializable.
+    """
+    return json.dumps({"format": HISTORY_FORMAT,
+                       "messages": [message_to_dict(m) for m in history]},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def history_from_json(data: str) -> list[Message]:
+    """Parse :func:`history_to_json` output (a bare list of messages is accepted too).
+
+    Raises:
+        ValueError: Not JSON, an unknown format, or malformed messages.
+    """
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"serialized history is not JSON: {exc}") from exc
+    if isinstance(doc, dict):
+        if doc.get("format") != HISTORY_FORMAT:
+            raise ValueError(f"serialized history has format {doc.get('format')!r}; "
+                             f"expected {HISTORY_FORMAT!r}")
+        items = doc.get("messages")
+    else:
+        items = doc
+    if not isinstance(items, list):
+        raise ValueError("serialized history holds no message list")
+    try:
+        return [message_from_dict(m) for m in items]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"serialized history has a malformed message: {exc!r}") from exc
+
+
+def response_from_wire(data: Mapping[str, Any]) -> ProviderResponse:
+    """A non-streaming chat completion as a ``ProviderResponse`` (``raw`` keeps the body).
+
+    Raises:
+        ValueError: A tool call's arguments are not a JSON object (message names the call).
+    """
+    choices = data.get("choices") or []
+    choice = choices[0] if choices else {}
+    message = choice.get("message") or {}
+    calls: list[FunctionCall] = []
+    for tc in message.get("tool_calls") or ():
+        fn = tc.get("function") or {}
+        try:
+            args = parse_arguments(fn.get("arguments"))
+        except ValueError as exc:
+            raise ValueError(f"the arguments of the call to {fn.get('name')!r} are not a JSON "
+                             f"object: {exc}") from exc
+        calls.append(FunctionCall(id=str(tc.get("id") or f"call_{len(calls)}"),
+                                  name=str(fn.get("name") or ""), args=args))
+    finish = finish_reason_from_wire(choice.get("finish_reason"))
+    if calls and finish is FinishReason.UNKNOWN:
+        finish = FinishReason.TOOL_USE
+    return ProviderResponse(text=message.get("content") or None, function_calls=calls,
+                            usage=usage_from_wire(data.get("usage")), finish_reason=finish,
+                            raw=data)

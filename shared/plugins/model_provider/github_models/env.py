@@ -1,0 +1,359 @@
+"""Every read of configuration, in one place.
+
+Precedence, highest first: explicit ``ProviderConfig`` (``api_key``, ``extra[...]``) > real
+environment variables > a ``.env`` file (python-dotenv; it never overrides the environment and is
+never written into ``os.environ``) > defaults.
+
+| setting      | config                   | environment / .env              | default                             |
+|--------------|--------------------------|---------------------------------|-------------------------------------|
+| token        | ``api_key``              | ``GITHUB_TOKEN``                | none: TokenNotFoundError            |
+| organization | ``extra["organization"]``| ``JAATO_GITHUB_ORGANIZATION``   | none (usage billed to the user)     |
+| enterprise   | ``extra["enterprise"]``  | ``JAATO_GITHUB_ENTERPRISE``     | none                                |
+| endpoint     | ``extra["endpoint"]``    | ``JAATO_GITHUB_ENDPOINT``       | ``https://models.github.ai/inference`` |
+| timeout      | ``extra["timeout"]``     | ``JAATO_GITHUB_TIMEOUT``        | 60 s read, 10 s connect             |
+| max retries  | ``extra["max_retries"]`` | ``JAATO_GITHUB_MAX_RETRIES``    | 3                                   |
+| pacing       | ``extra["pacing"]``      | ``JAATO_GITHUB_PACING``         | on for GitHub endpoints             |
+| .env file    | ``extra["env_file"]``    | ``JAATO_GITHUB_ENV_FILE``       | ``.env`` found from the cwd upwards |
+
+Functions take the environment as a mapping (``environ=os.environ`` by default) so tests pass a
+dict instead of patching the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..base import ProviderConfig, mask_secret
+from .errors import ConfigurationError, token_not_found, token_type_of
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "ENV_ENDPOINT",
+    "ENV_ENTERPRISE",
+    "ENV_ORGANIZATION",
+    "ENV_TOKEN",
+    "LEGACY_HOST",
+    "Settings",
+    "normalize_organization",
+    "resolve_endpoint",
+    "resolve_settings",
+]
+
+DEFAULT_ENDPOINT = "https://models.github.ai/inference"
+LEGACY_HOST = "models.inference.ai.azure.com"
+RETIRED_HOSTS = frozenset({"models.github.ai", LEGACY_HOST})
+
+ENV_TOKEN = "GITHUB_TOKEN"
+ENV_ORGANIZATION = "JAATO_GITHUB_ORGANIZATION"
+ENV_ENTERPRISE = "JAATO_GITHUB_ENTERPRISE"
+ENV_ENDPOINT = "JAATO_GITHUB_ENDPOINT"
+ENV_TIMEOUT = "JAATO_GITHUB_TIMEOUT"
+ENV_MAX_RETRIES = "JAATO_GITHUB_MAX_RETRIES"
+ENV_PACING = "JAATO_GITHUB_PACING"
+ENV_FILE = "JAATO_GITHUB_ENV_FILE"
+
+ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_TIMEOUT,
+            ENV_MAX_RETRIES, ENV_PACING)
+
+# Settings that ProviderConfig.extra may carry besides request defaults (see options.py).
+SETTING_KEYS = frozenset({
+    "organization", "enterprise", "endpoint", "timeout", "connect_timeout", "max_retries",
+    "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version", "pool_size",
+    "enforce_tier_limits", "user_agent", "use_env_proxies",
+})
+
+_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved, validated settings for one provider instance. ``repr`` masks the token."""
+
+    token: str = field(repr=False)
+    token_source: str
+    token_type: str
+    base_endpoint: str
+    endpoint: str
+    endpoint_kind: str  # "github" (path ends in /inference), "legacy" or "custom"
+    organization: str | None
+    enterprise: str | None
+    org_path_applied: bool
+    read_timeout: float
+    connect_timeout: float
+    max_retries: int
+    max_retry_wait: float
+    pacing: bool
+    rate_limit_overrides: Mapping[str, Mapping[str, Any]]
+    enforce_tier_limits: bool
+    api_version: str
+    pool_size: int
+    use_env_proxies: bool
+    user_agent: str | None
+    dotenv_path: str | None
+    sources: Mapping[str, str]
+
+    @property
+    def token_hint(self) -> str:
+        """The token's type prefix only (``ghp_…``)."""
+        return mask_secret(self.token)
+
+    @property
+    def is_github_host(self) -> bool:
+        """Whether the endpoint is GitHub-shaped (GitHub, GHES, the emulator)."""
+        return self.endpoint_kind == "github"
+
+    @property
+    def is_retired_host(self) -> bool:
+        """Whether the endpoint is one of GitHub's retired hosts."""
+        return (urlsplit(self.base_endpoint).hostname or "") in RETIRED_HOSTS
+
+
+def normalize_organization(value: str) -> str:
+    """Accept ``my-org`` or ``https://github.com/my-org`` and return the login.
+
+    Raises:
+        ConfigurationError: The value is not a valid GitHub organization login or URL.
+    """
+    raw = value.strip()
+    login = raw
+    if "/" in raw:
+        parts = urlsplit(raw if "://" in raw else "https://" + raw)
+        segments = [s for s in parts.path.split("/") if s]
+        if segments and segments[0] in ("orgs", "organizations"):
+            segments = segments[1:]
+        login = segments[0] if segments else ""
+    if not _LOGIN_RE.match(login):
+        raise ConfigurationError(
+            what="Checking the organization setting",
+            why=f"{raw!r} is not a GitHub organization login or URL",
+            fix="set JAATO_GITHUB_ORGANIZATION (or extra['organization']) to a login such as "
+                "'my-org' or a URL such as 'https://github.com/my-org'",
+        )
+    return login
+
+
+def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
+    """Return ``(endpoint, kind, org_path_applied)`` for a configured base endpoint.
+
+    A GitHub-shaped endpoint (path ending in ``/inference``) becomes
+    ``{prefix}/orgs/{org}/inference`` when an organization is set; other endpoints have no org
+    path. A pasted ``.../chat/completions`` suffix is dropped.
+
+    Raises:
+        ConfigurationError: The endpoint is not an http(s) URL.
+    """
+    url = base.strip().rstrip("/")
+    if url.endswith("/chat/completions"):
+        url = url[: -len("/chat/completions")].rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            what="Checking the endpoint setting",
+            why=f"{base!r} is not an http(s) URL",
+            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
+                "'https://ghes.example.com/api/v3/models/inference' or "
+                "'https://<resource>.services.ai.azure.com/models'",
+        )
+    if parts.query or parts.fragment:
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    path = parts.path.rstrip("/")
+    if parts.hostname == LEGACY_HOST:
+        return url, "legacy", False
+    if not path.endswith("/inference"):
+        return url, "custom", False
+    if organization is None:
+        return url, "github", False
+    prefix = path[: -len("/inference")]
+    if re.search(r"/orgs/[^/]+$", prefix):  # already an org endpoint
+        return url, "github", True
+    new_path = f"{prefix}/orgs/{organization}/inference"
+    return urlunsplit((parts.scheme, parts.netloc, new_path, "", "")), "github", True
+
+
+def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        return path if path.is_file() else None
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / ".env"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_dotenv(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    from dotenv import dotenv_values  # light import, only when a file exists
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _as_float(name: str, value: Any, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            what=f"Checking the {name} setting", why=f"{value!r} is not a number",
+            fix=f"give {name} in seconds between {low:g} and {high:g}") from exc
+    if not low <= number <= high:
+        raise ConfigurationError(
+            what=f"Checking the {name} setting", why=f"{number:g} is outside [{low:g}, {high:g}]",
+            fix=f"give {name} in seconds between {low:g} and {high:g}")
+    return number
+
+
+def _as_int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        value = "bool"
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            what=f"Checking the {name} setting", why=f"{value!r} is not a whole number",
+            fix=f"give {name} as a whole number between {low} and {high}") from exc
+    if not low <= number <= high:
+        raise ConfigurationError(
+            what=f"Checking the {name} setting", why=f"{number} is outside [{low}, {high}]",
+            fix=f"give {name} as a whole number between {low} and {high}")
+    return number
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(
+        what=f"Checking the {name} setting", why=f"{value!r} is not on/off",
+        fix=f"give {name} as true/false (1/0, on/off)")
+
+
+def resolve_settings(
+    config: ProviderConfig | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    cwd: Path | None = None,
+) -> Settings:
+    """Resolve and validate every setting (config > environment > .env > defaults).
+
+    Args:
+        config: The provider config, if any.
+        environ: The environment to read (default ``os.environ``).
+        cwd: Where the ``.env`` search starts (default the current directory).
+
+    Raises:
+        TokenNotFoundError: No token in config, environment or ``.env`` (lists each place).
+        ConfigurationError: A setting is malformed (bad URL, org login, number, flag).
+    """
+    env = os.environ if environ is None else environ
+    extra: Mapping[str, Any] = dict(config.extra) if config is not None else {}
+    env_file_setting = extra.get("env_file", env.get(ENV_FILE))
+    dotenv_path: Path | None = None
+    dotenv: dict[str, str] = {}
+    if env_file_setting is not False and str(env_file_setting).lower() not in _FALSE:
+        explicit = None if env_file_setting in (None, True) else str(env_file_setting)
+        dotenv_path = _find_dotenv(explicit, cwd or Path.cwd())
+        dotenv = _read_dotenv(dotenv_path)
+    sources: dict[str, str] = {}
+
+    def pick(key: str | None, env_key: str) -> Any:
+        if key is not None and extra.get(key) not in (None, ""):
+            sources[env_key] = f"extra[{key!r}]"
+            return extra[key]
+        if env.get(env_key):
+            sources[env_key] = f"environment {env_key}"
+            return env[env_key]
+        if dotenv.get(env_key):
+            sources[env_key] = f"{dotenv_path} ({env_key})"
+            return dotenv[env_key]
+        return None
+
+    token: str | None = None
+    if config is not None and config.api_key:
+        token, token_source = config.api_key.strip(), "config.api_key"
+    elif env.get(ENV_TOKEN, "").strip():
+        token, token_source = env[ENV_TOKEN].strip(), f"environment {ENV_TOKEN}"
+    elif dotenv.get(ENV_TOKEN, "").strip():
+        token, token_source = dotenv[ENV_TOKEN].strip(), f"{dotenv_path} ({ENV_TOKEN})"
+    if not token:
+        where_env = "set but empty" if ENV_TOKEN in env else "not set"
+        if dotenv_path is None:
+            dotenv_state = ("disabled" if env_file_setting is False
+                            else "no .env file found from " + str(cwd or Path.cwd()) + " upwards")
+        else:
+            dotenv_state = f"{dotenv_path}: no {ENV_TOKEN} in it"
+        raise token_not_found([
+            ("ProviderConfig.api_key", "not set"),
+            (f"environment variable {ENV_TOKEN}", where_env),
+            (".env file", dotenv_state),
+        ])
+    sources["token"] = token_source
+
+    org_raw = pick("organization", ENV_ORGANIZATION)
+    organization = normalize_organization(str(org_raw)) if org_raw else None
+    ent_raw = pick("enterprise", ENV_ENTERPRISE)
+    enterprise = normalize_organization(str(ent_raw)) if ent_raw else None
+    base = str(pick("endpoint", ENV_ENDPOINT) or DEFAULT_ENDPOINT)
+    endpoint, kind, org_applied = resolve_endpoint(base, organization)
+
+    timeout_raw = pick("timeout", ENV_TIMEOUT)
+    read_timeout = 60.0 if timeout_raw is None else _as_float("timeout", timeout_raw, 0.1, 3600)
+    connect_raw = extra.get("connect_timeout")
+    connect_timeout = (min(10.0, read_timeout) if connect_raw is None
+                       else _as_float("connect_timeout", connect_raw, 0.1, 600))
+    retries_raw = pick("max_retries", ENV_MAX_RETRIES)
+    max_retries = 3 if retries_raw is None else _as_int("max_retries", retries_raw, 0, 20)
+    wait_raw = extra.get("max_retry_wait")
+    max_retry_wait = 60.0 if wait_raw is None else _as_float("max_retry_wait", wait_raw, 0, 86400)
+    pacing_raw = pick("pacing", ENV_PACING)
+    pacing = (kind == "github") if pacing_raw is None else _as_bool("pacing", pacing_raw)
+    enforce_raw = extra.get("enforce_tier_limits")
+    enforce = (kind == "github") if enforce_raw is None else _as_bool(
+        "enforce_tier_limits", enforce_raw)
+    overrides = extra.get("rate_limits") or {}
+    if not isinstance(overrides, Mapping):
+        raise ConfigurationError(
+            what="Checking extra['rate_limits']", why="it is not a mapping of tier -> limits",
+            fix="give e.g. {'low': {'requests_per_minute': 60, 'concurrent_requests': 10}}")
+    pool_raw = extra.get("pool_size")
+    pool_size = 16 if pool_raw is None else _as_int("pool_size", pool_raw, 1, 1024)
+    proxies_raw = extra.get("use_env_proxies")
+    use_env_proxies = True if proxies_raw is None else _as_bool("use_env_proxies", proxies_raw)
+    user_agent = extra.get("user_agent")
+
+    return Settings(
+        token=token,
+        token_source=token_source,
+        token_type=token_type_of(token),
+        base_endpoint=base.strip().rstrip("/"),
+        endpoint=endpoint,
+        endpoint_kind=kind,
+        organization=organization,
+        enterprise=enterprise,
+        org_path_applied=org_applied,
+        read_timeout=read_timeout,
+        connect_timeout=connect_timeout,
+        max_retries=max_retries,
+        max_retry_wait=max_retry_wait,
+        pacing=pacing,
+        rate_limit_overrides={str(k): dict(v) for k, v in overrides.items()},
+        enforce_tier_limits=enforce,
+        api_version=str(extra.get("api_version") or "2024-05-01-preview"),
+        pool_size=pool_size,
+        use_env_proxies=use_env_proxies,
+        user_agent=None if user_agent is None else str(user_agent),
+        dotenv_path=None if dotenv_path is None else str(dotenv_path),
+        sources=sources,
+    )

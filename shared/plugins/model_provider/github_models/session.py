@@ -1,0 +1,103 @@
+"""One conversation: system instruction, tools, history and usage.
+
+The provider holds a default session (the framework's ``create_session``); extra sessions can
+share one provider's client, pacing and retries (``GitHubModelsProvider.new_session``). History
+is committed only when a turn succeeds, under the session's lock, so a failed call leaves it
+exactly as it was.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ..types import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
+from .converters import tools_to_wire
+from .errors import InvalidRequestError
+from .usage import UsageTracker
+
+__all__ = ["ChatSession", "order_tool_results"]
+
+
+class ChatSession:
+    """State of one conversation. Mutated only through ``commit``."""
+
+    def __init__(
+        self,
+        system_instruction: str | None = None,
+        tools: Sequence[ToolSchema] | None = None,
+        history: Sequence[Message] | None = None,
+        *,
+        attributed_to: str | None = None,
+    ) -> None:
+        if tools:
+            names = [t.name for t in tools]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise InvalidRequestError(
+                    what="Checking the session's tools", why=f"tool names repeat: {dupes}",
+                    fix="give each ToolSchema a unique name", param="tools")
+        self.system_instruction = system_instruction or None
+        self.tools: list[ToolSchema] = list(tools or ())
+        self.wire_tools: list[dict[str, Any]] = tools_to_wire(self.tools)
+        self.history: list[Message] = list(history or ())
+        self.usage = UsageTracker(attributed_to)
+        self.lock = threading.RLock()
+
+    def commit(self, messages: Sequence[Message]) -> None:
+        """Append a finished turn to the history."""
+        with self.lock:
+            self.history.extend(messages)
+
+    def pending_calls(self) -> list[FunctionCall]:
+        """The function calls of the last model turn that still need results."""
+        if not self.history:
+            return []
+        last = self.history[-1]
+        if Role(last.role) is not Role.MODEL:
+            return []
+        return [p.function_call for p in last.parts if p.function_call is not None]
+
+
+def order_tool_results(pending: Sequence[FunctionCall], results: Sequence[ToolResult]
+                       ) -> list[ToolResult]:
+    """Check that ``results`` answer every pending call exactly once; return them in call order.
+
+    Raises:
+        InvalidRequestError: No call is pending, a result answers no pending call, a call has no
+            result, or a call has two.
+    """
+    if not results:
+        raise InvalidRequestError(
+            what="Checking the tool results", why="the list is empty",
+            fix="pass one ToolResult per FunctionCall of the last response", param="results")
+    if not pending:
+        raise InvalidRequestError(
+            what="Checking the tool results",
+            why="the last model turn asked for no function call",
+            fix="send tool results only after a response with function_calls", param="results")
+    by_id: dict[str, ToolResult] = {}
+    for result in results:
+        if result.call_id in by_id:
+            raise InvalidRequestError(
+                what="Checking the tool results", why=f"call id {result.call_id!r} is answered "
+                "twice", fix="send one result per call", param="results")
+        by_id[result.call_id] = result
+    wanted = [c.id for c in pending]
+    unknown = [cid for cid in by_id if cid not in wanted]
+    missing = [cid for cid in wanted if cid not in by_id]
+    if unknown or missing:
+        raise InvalidRequestError(
+            what="Checking the tool results against the model's function calls",
+            why=(f"no pending call has id(s) {unknown}" if unknown else "")
+                + ("; " if unknown and missing else "")
+                + (f"call(s) {missing} have no result" if missing else ""),
+            fix=f"answer exactly the pending calls {wanted} (use FunctionCall.id as call_id)",
+            param="results")
+    return [by_id[cid] for cid in wanted]
+
+
+def tool_message(results: Sequence[ToolResult]) -> Message:
+    """The history entry for a batch of tool results."""
+    return Message(role=Role.TOOL, parts=[Part(function_response=r) for r in results])

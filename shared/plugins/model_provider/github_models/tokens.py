@@ -1,0 +1,79 @@
+"""Token estimation without a tokenizer download.
+
+The service's tokenizers (o200k/cl100k BPE for OpenAI models, others for the rest) need vocab
+files fetched from the internet at run time, which this package must not do. So ``count_tokens``
+estimates: text is cut the way BPE pre-tokenizers cut it (words with their leading space, digit
+groups of up to three, punctuation runs, whitespace runs), a short ASCII word counts 1 token and
+longer ones one more per 6 characters, and each CJK character counts 1. On English prose and code
+this lands within about 15 % of o200k; it is used for the pre-flight size check, which therefore
+keeps a margin. Exact counts come back in every response's usage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["IMAGE_TOKENS", "estimate_request_tokens", "estimate_tokens"]
+
+_PIECE = re.compile(r"'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d{1,3}| ?[^\s\w]+|\s+")
+MESSAGE_OVERHEAD = 3
+REPLY_PRIMING = 3
+IMAGE_TOKENS = 255  # a low/auto-detail image; high detail costs more
+
+
+def _word_tokens(word: str) -> int:
+    if word.isascii():
+        return 1 + (len(word) - 1) // 6
+    cjk = sum(1 for ch in word if ord(ch) >= 0x2E80)
+    rest = len(word) - cjk
+    return cjk + (0 if rest == 0 else 1 + (rest - 1) // 4)
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimate the tokens of ``text`` (see the module docstring for the method)."""
+    total = 0
+    for match in _PIECE.finditer(text):
+        piece = match.group()
+        if piece.isspace():
+            total += 1 if "\n" in piece or len(piece) > 1 else 0
+            continue
+        stripped = piece.lstrip(" ")
+        if stripped[:1].isalpha():
+            total += _word_tokens(stripped)
+        elif stripped[:1].isdigit():
+            total += 1
+        else:
+            total += 1 + (len(stripped) - 1) // 3
+    return total
+
+
+def _content_tokens(content: Any) -> int:
+    if content is None:
+        return 0
+    if isinstance(content, str):
+        return estimate_tokens(content)
+    total = 0
+    for item in content:
+        if item.get("type") == "text":
+            total += estimate_tokens(item.get("text") or "")
+        else:
+            total += IMAGE_TOKENS
+    return total
+
+
+def estimate_request_tokens(messages: Iterable[Mapping[str, Any]],
+                            tools: Iterable[Mapping[str, Any]] | None = None) -> int:
+    """Estimate the prompt tokens of a chat-completions request (messages plus tool schemas)."""
+    total = REPLY_PRIMING
+    for message in messages:
+        total += MESSAGE_OVERHEAD + _content_tokens(message.get("content"))
+        for call in message.get("tool_calls") or ():
+            fn = call.get("function") or {}
+            total += estimate_tokens(fn.get("name", "")) + estimate_tokens(
+                fn.get("arguments", ""))
+    for tool in tools or ():
+        total += estimate_tokens(json.dumps(tool, separators=(",", ":")))
+    return total

@@ -1,0 +1,314 @@
+"""The only module that imports azure: builds and wraps ``ChatCompletionsClient``.
+
+It owns the SDK's defaults instead of inheriting them:
+
+* the SDK's retry policy is off (one layer owns retries: ours, in ``calls.py``);
+* network-trace logging (which prints the token) is replaced by a no-op policy so that nothing
+  can turn it on, and the HTTP logger is our own, quiet, with credentials redacted;
+* ``X-GitHub-Api-Version`` and a product user-agent go on every request, and the duplicate
+  ``api-key`` header the SDK adds is stripped for GitHub-shaped hosts (kept for Azure/Foundry);
+* one client per provider with a connection pool sized for the configured concurrency; streams
+  are drained after ``[DONE]`` so their connection goes back to the pool.
+
+Requests go through the client's public ``send_request`` (the full pipeline: auth, headers,
+transport); bodies are built and parsed by us, which sidesteps the SDK's ``response_format`` dict
+bug and its stream parser. Every azure-core exception becomes a :class:`TransportFailure` here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .env import Settings
+
+__all__ = [
+    "API_VERSION_HEADER",
+    "GITHUB_API_VERSION",
+    "HttpResult",
+    "StreamHandle",
+    "SyncTransport",
+    "TransportFailure",
+    "failure_from_azure",
+]
+
+GITHUB_API_VERSION = "2022-11-28"
+API_VERSION_HEADER = "X-GitHub-Api-Version"
+USER_AGENT = "jaato-github-models/0.1.0"
+_DRAIN_LIMIT = 1 << 16
+
+http_logger = logging.getLogger("shared.plugins.model_provider.github_models.http")
+
+
+class TransportFailure(Exception):
+    """A request failed before an HTTP status was received (or a stream broke).
+
+    Attributes:
+        kind: "refused", "connect_timeout", "read_timeout", "reset", "dns", "tls",
+            "stream_interrupted", "closed" or "other".
+        detail: The underlying message, token-free.
+        response_started: Whether any response byte had been received.
+    """
+
+    def __init__(self, kind: str, detail: str, *, response_started: bool = False) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        self.response_started = response_started
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResult:
+    """A complete HTTP response as plain data."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON. Raises ValueError when it is not JSON."""
+        return json.loads(self.body)
+
+
+def _lower_headers(headers: Any) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def failure_from_azure(exc: BaseException, *, response_started: bool = False) -> TransportFailure:
+    """Translate an azure-core (or underlying socket) exception into a TransportFailure."""
+    from azure.core import exceptions as az
+
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    if isinstance(exc, az.ServiceRequestTimeoutError):
+        kind = "connect_timeout"
+    elif isinstance(exc, az.ServiceResponseTimeoutError):
+        kind = "read_timeout"
+    elif isinstance(exc, az.ServiceRequestError):
+        if "name or service not known" in lowered or "getaddrinfo" in lowered or (
+                "nodename" in lowered):
+            kind = "dns"
+        elif "ssl" in lowered or "certificate" in lowered:
+            kind = "tls"
+        else:
+            kind = "refused"
+    elif isinstance(exc, az.IncompleteReadError) or "prematurely" in lowered:
+        kind = "stream_interrupted"
+    elif isinstance(exc, az.ServiceResponseError):
+        kind = "reset"
+    elif isinstance(exc, az.StreamClosedError | az.StreamConsumedError):
+        kind = "closed"
+    elif isinstance(exc, TimeoutError):
+        kind = "read_timeout"
+    elif isinstance(exc, ConnectionError):
+        kind = "reset"
+    else:
+        kind = "other"
+    return TransportFailure(kind, f"{type(exc).__name__}: {text[:300]}",
+                            response_started=response_started)
+
+
+class StreamHandle:
+    """An open streaming response: status, headers, and its body as byte blocks."""
+
+    def __init__(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
+        self._response = response
+        self.status = status
+        self.headers = headers
+        self._closed = False
+
+    def iter_blocks(self) -> Iterator[bytes]:
+        """The body in blocks as they arrive.
+
+        Raises:
+            TransportFailure: The connection broke or timed out mid-stream.
+        """
+        try:
+            yield from self._response.iter_bytes()
+        except Exception as exc:
+            if self._closed:
+                return
+            raise failure_from_azure(exc, response_started=True) from exc
+
+    def read(self) -> bytes:
+        """The whole body (for error responses). Raises TransportFailure."""
+        try:
+            return bytes(self._response.read())
+        except Exception as exc:
+            raise failure_from_azure(exc, response_started=True) from exc
+
+    def drain_and_close(self) -> None:
+        """Read what is left (bounded) so the connection can be reused, then close."""
+        if self._closed:
+            return
+        try:
+            total = 0
+            for block in self._response.iter_bytes():
+                total += len(block)
+                if total > _DRAIN_LIMIT:
+                    break
+        except Exception:  # noqa: S110 - the stream is finished either way
+            pass
+        self.close()
+
+    def abort(self) -> None:
+        """Stop a stream now, from any thread: shut the socket so a blocked read returns."""
+        self._closed = True
+        sock = _find_socket(self._response)
+        if sock is not None:
+            try:
+                import socket
+
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.close()
+
+    def close(self) -> None:
+        """Close the response (idempotent)."""
+        self._closed = True
+        try:
+            self._response.close()
+        except Exception:  # noqa: S110 - closing twice or on a dead socket is harmless
+            pass
+
+
+def _find_socket(response: Any) -> Any:
+    """Best effort: the socket under a requests/urllib3 response, for a prompt cancel."""
+    obj = getattr(response, "_internal_response", None) or getattr(
+        response, "internal_response", None)
+    raw = getattr(obj, "raw", None)
+    fp = getattr(raw, "_fp", None)
+    fp = getattr(fp, "fp", None)
+    raw_io = getattr(fp, "raw", None)
+    return getattr(raw_io, "_sock", None)
+
+
+def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    from azure.core.pipeline.policies import (
+        HttpLoggingPolicy,
+        RetryPolicy,
+        SansIOHTTPPolicy,
+    )
+
+    headers = {API_VERSION_HEADER: GITHUB_API_VERSION}
+    kwargs: dict[str, Any] = {
+        "api_version": settings.api_version,
+        "retry_policy": RetryPolicy.no_retries(),
+        "logging_policy": SansIOHTTPPolicy(),  # never network-trace logging: it prints tokens
+        "http_logging_policy": HttpLoggingPolicy(logger=http_logger),
+        "headers": headers,
+        "user_agent": settings.user_agent or USER_AGENT,
+        "user_agent_overwrite": settings.user_agent is not None,
+        "connection_timeout": settings.connect_timeout,
+        "read_timeout": settings.read_timeout,
+        "use_env_settings": settings.use_env_proxies,
+    }
+    if settings.endpoint_kind in ("github", "legacy"):
+        kwargs["per_retry_policies"] = [_StripHeaderPolicy("api-key")]
+    return kwargs
+
+
+def _strip_policy_base() -> type:
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    return SansIOHTTPPolicy
+
+
+class _StripHeaderPolicy:
+    """Removes one request header after the SDK added it (runs per retry, after auth)."""
+
+    def __new__(cls, name: str) -> Any:
+        base = _strip_policy_base()
+
+        class StripHeader(base):  # type: ignore[misc, valid-type]
+            def on_request(self, request: Any) -> None:
+                request.http_request.headers.pop(name, None)
+
+        return StripHeader()
+
+
+class SyncTransport:
+    """A wrapped ``ChatCompletionsClient`` for one provider (thread-safe, reused)."""
+
+    def __init__(self, settings: Settings) -> None:
+        import requests
+        from azure.ai.inference import ChatCompletionsClient
+        from azure.core.credentials import AzureKeyCredential
+        from azure.core.pipeline.transport import RequestsTransport
+
+        self._settings = settings
+        self._session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.trust_env = settings.use_env_proxies
+        transport = RequestsTransport(session=self._session, session_owner=False)
+        self._client = ChatCompletionsClient(
+            settings.endpoint, AzureKeyCredential(settings.token), transport=transport,
+            **_client_kwargs(settings))
+        self._params = {"api-version": settings.api_version}
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"SyncTransport(endpoint={self._settings.endpoint!r})"
+
+    def _request(self, method: str, url: str, body: Any = None) -> Any:
+        from azure.core.rest import HttpRequest
+
+        if body is None:
+            return HttpRequest(method, url, params=self._params)
+        return HttpRequest(method, url, params=self._params,
+                           content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                           headers={"Content-Type": "application/json"})
+
+    def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
+             ) -> HttpResult:
+        """POST JSON and read the whole response.
+
+        Raises:
+            TransportFailure: No HTTP response (refused, timeout, reset).
+        """
+        return self._send(self._request("POST", path, body), timeout)
+
+    def get(self, url: str, *, timeout: float | None = None) -> HttpResult:
+        """GET a URL (absolute or relative to the endpoint). Raises TransportFailure."""
+        return self._send(self._request("GET", url), timeout)
+
+    def _send(self, request: Any, timeout: float | None) -> HttpResult:
+        kwargs = {} if timeout is None else {"read_timeout": timeout}
+        try:
+            response = self._client.send_request(request, **kwargs)
+            body = response.read()
+        except Exception as exc:
+            raise failure_from_azure(exc) from exc
+        return HttpResult(response.status_code, _lower_headers(response.headers), bytes(body))
+
+    def open_stream(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
+                    ) -> StreamHandle:
+        """POST JSON and return the response unread, for streaming.
+
+        Raises:
+            TransportFailure: No HTTP response.
+        """
+        kwargs = {} if timeout is None else {"read_timeout": timeout}
+        try:
+            response = self._client.send_request(
+                self._request("POST", path, body), stream=True, **kwargs)
+        except Exception as exc:
+            raise failure_from_azure(exc) from exc
+        return StreamHandle(response, response.status_code, _lower_headers(response.headers))
+
+    def close(self) -> None:
+        """Close the client and its connection pool (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._client.close()
+        finally:
+            self._session.close()
