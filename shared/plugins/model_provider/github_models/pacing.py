@@ -1,0 +1,299 @@
+"""Client-side pacing: start requests no faster than the model's rate-limit tier allows.
+
+Per key (usually the model id) the pacer keeps the start times of the last minute and day, the
+number of requests in flight, and a "blocked until" time set when the server answered 429. A slot
+is granted when all of these allow it:
+
+* fewer than ``requests_per_minute`` starts in the sliding 60 s window (else wait for the oldest
+  start to leave it),
+* fewer than ``concurrent_requests`` in flight (else wait for one to finish),
+* no server-requested wait pending (``note_rate_limited``),
+* fewer than ``requests_per_day`` starts in the sliding 24 h window; this one never blocks:
+  a spent day budget raises :class:`RateLimitError` at once, with ``resets_at``.
+
+Waits longer than ``max_wait`` fail fast the same way. One lock guards the state, so threads and
+coroutines (on any number of event loops) can share a pacer: threads block in ``clock.sleep`` or
+on a condition, coroutines in ``clock.asleep`` or on a future woken thread-safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .clock import Clock, MonotonicClock
+from .errors import RateLimitError
+from .limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
+
+__all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit"]
+
+MINUTE = 60.0
+DAY = 86400.0
+_MARGIN = 1e-6  # waits end just after the window edge, never on it
+_REAL_POLL = 0.25  # real seconds between re-checks while waiting for a concurrency slot
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """A granted slot: when it started (clock seconds) and how long it waited for it."""
+
+    key: str
+    tier: str
+    started_at: float
+    waited: float
+
+
+@dataclass(frozen=True, slots=True)
+class PacerStats:
+    """Counters since the pacer was made."""
+
+    granted: int
+    waits: int
+    waited_seconds: float
+    rejected: int
+    in_flight: int
+
+
+@dataclass(slots=True)
+class _KeyState:
+    minute: deque[float] = field(default_factory=deque)
+    day: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
+    blocked_until: float = 0.0
+    blocked_type: str = "unknown"
+
+
+class Pacer:
+    """Spreads requests so that each key stays within its tier's limits (thread- and async-safe).
+
+    Args:
+        limits: Limits per tier name; they replace the free-tier defaults of those tiers (pass a
+            ``TierLimits`` with ``None`` fields to lift a limit). Unknown tiers are unlimited.
+        clock: Time source (default: real monotonic time).
+        enabled: False turns pacing off: slots are granted at once.
+        max_wait: Longest wait (clock seconds) a slot may block; longer waits raise instead.
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, TierLimits] | None = None,
+        clock: Clock | None = None,
+        enabled: bool = True,
+        *,
+        max_wait: float = 120.0,
+    ) -> None:
+        if max_wait < 0:
+            raise ValueError(f"Pacer max_wait must be >= 0, got {max_wait!r}")
+        self._limits: dict[str, TierLimits] = dict(FREE_TIER_LIMITS)
+        self._limits.update({k.lower(): v for k, v in (limits or {}).items()})
+        self.clock: Clock = clock or MonotonicClock()
+        self.enabled = enabled
+        self.max_wait = max_wait
+        self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._keys: dict[str, _KeyState] = {}
+        self._granted = self._waits = self._rejected = 0
+        self._waited = 0.0
+
+    def limits_for(self, tier: str | None) -> TierLimits:
+        """The limits the pacer applies to ``tier``."""
+        if tier is None:
+            return limits_for_tier(None)
+        return self._limits.get(tier.lower()) or limits_for_tier(tier)
+
+    # ---- public API -------------------------------------------------------------------------
+
+    @contextmanager
+    def slot(self, key: str, tier: str | None) -> Iterator[Permit]:
+        """Block until a request on ``key`` may start, hold the slot while the body runs.
+
+        Raises:
+            RateLimitError: The day budget is spent, or the wait would exceed ``max_wait``
+                (``status`` None, ``client_side`` True); nothing was sent.
+        """
+        permit = self._acquire_sync(key, tier)
+        try:
+            yield permit
+        finally:
+            self._release(key)
+
+    @asynccontextmanager
+    async def aslot(self, key: str, tier: str | None) -> AsyncIterator[Permit]:
+        """The asyncio form of :meth:`slot`; waits without blocking the event loop.
+
+        Raises:
+            RateLimitError: As :meth:`slot`.
+        """
+        permit = await self._acquire_async(key, tier)
+        try:
+            yield permit
+        finally:
+            self._release(key)
+
+    def note_rate_limited(
+        self, key: str, tier: str | None, retry_after: float | None, limit_type: str = "unknown"
+    ) -> None:
+        """Record that the server refused ``key`` with a 429: no slot starts before the wait ends.
+
+        ``tier`` is accepted for symmetry with :meth:`slot` (state is per key). A missing or zero
+        ``retry_after`` blocks nothing: concurrency 429s are handled by the retry backoff.
+        """
+        del tier
+        if not self.enabled or retry_after is None or retry_after <= 0:
+            return
+        with self._lock:
+            state = self._state(key)
+            until = self.clock.now() + float(retry_after)
+            if until > state.blocked_until:
+                state.blocked_until = until
+                state.blocked_type = limit_type
+
+    def stats(self) -> PacerStats:
+        """A snapshot of the counters."""
+        with self._lock:
+            return PacerStats(self._granted, self._waits, self._waited, self._rejected,
+                              sum(s.in_flight for s in self._keys.values()))
+
+    # ---- the decision -------------------------------------------------------------------------
+
+    def _state(self, key: str) -> _KeyState:
+        state = self._keys.get(key)
+        if state is None:
+            state = self._keys[key] = _KeyState()
+        return state
+
+    def _try_start(self, key: str, tier: str | None, now: float) -> tuple[float, bool]:
+        """Under the lock: start now (``(0, False)``), or say what to wait for.
+
+        Returns:
+            ``(seconds, False)`` to wait for time to pass, ``(0, True)`` to wait for a release.
+
+        Raises:
+            RateLimitError: The day budget is spent or the wait is longer than ``max_wait``.
+        """
+        limits = self.limits_for(tier)
+        state = self._state(key)
+        while state.minute and state.minute[0] <= now - MINUTE:
+            state.minute.popleft()
+        while state.day and state.day[0] <= now - DAY:
+            state.day.popleft()
+        rpd = limits.requests_per_day
+        if rpd is not None and len(state.day) >= rpd:
+            wait = state.day[len(state.day) - rpd] + DAY - now + _MARGIN
+            raise self._refusal(key, limits, "per_day", wait, rpd)
+        wait = 0.0
+        if state.blocked_until > now:
+            wait = state.blocked_until - now
+        rpm = limits.requests_per_minute
+        if rpm is not None and len(state.minute) >= rpm:
+            wait = max(wait, state.minute[len(state.minute) - rpm] + MINUTE - now + _MARGIN)
+        if wait > self.max_wait:
+            if state.blocked_until - now >= wait:
+                raise self._refusal(key, limits, state.blocked_type, wait, None)
+            raise self._refusal(key, limits, "per_minute", wait, rpm)
+        if wait > 0:
+            return wait, False
+        cap = limits.concurrent_requests
+        if cap is not None and state.in_flight >= cap:
+            return 0.0, True
+        state.minute.append(now)
+        state.day.append(now)
+        state.in_flight += 1
+        return 0.0, False
+
+    def _refusal(
+        self, key: str, limits: TierLimits, kind: str, wait: float, limit: int | None
+    ) -> RateLimitError:
+        self._rejected += 1
+        resets = datetime.now(UTC) + timedelta(seconds=wait)
+        at = f"in {wait:.0f} s (at {resets:%Y-%m-%d %H:%M:%S} UTC)"
+        if kind == "per_day":
+            why = (f"the client-side budget of {limit} requests a day for tier {limits.tier} is "
+                   f"spent; the next slot opens {at}")
+        elif limit is not None:
+            why = (f"the next slot within {limit} requests a minute opens {at}, later than the "
+                   f"pacer waits ({self.max_wait:g} s)")
+        else:
+            why = (f"the server asked for a pause ({kind}) that ends {at}, later than the pacer "
+                   f"waits ({self.max_wait:g} s)")
+        window = {"per_day": int(DAY), "per_minute": int(MINUTE)}.get(kind)
+        return RateLimitError(
+            f"Pacing requests for {key}", why,
+            "wait until then, use a model of a tier with higher limits, or, with paid usage or a "
+            "custom endpoint, raise the tier's limits (extra['rate_limits']) or turn pacing off "
+            "(extra['pacing'] = False)",
+            retry_after=wait, limit_type=kind, resets_at=resets, limit=limit,
+            window_seconds=window, client_side=True,
+        )
+
+    def _granted_after(self, key: str, tier: str | None, now: float, waited: float) -> Permit:
+        self._granted += 1
+        if waited > 0:
+            self._waits += 1
+            self._waited += waited
+        return Permit(key, tier or "unlimited", now, waited)
+
+    # ---- waiting ------------------------------------------------------------------------------
+
+    def _acquire_sync(self, key: str, tier: str | None) -> Permit:
+        start = self.clock.now()
+        if not self.enabled:
+            return self._untracked(key, tier, start)
+        while True:
+            with self._lock:
+                now = self.clock.now()
+                wait, for_release = self._try_start(key, tier, now)
+                if wait == 0 and not for_release:
+                    return self._granted_after(key, tier, now, now - start)
+                if for_release:
+                    self._released.wait(_REAL_POLL)
+                    continue
+            self.clock.sleep(wait)
+
+    async def _acquire_async(self, key: str, tier: str | None) -> Permit:
+        start = self.clock.now()
+        if not self.enabled:
+            return self._untracked(key, tier, start)
+        loop = asyncio.get_running_loop()
+        while True:
+            future: asyncio.Future[None] | None = None
+            with self._lock:
+                now = self.clock.now()
+                wait, for_release = self._try_start(key, tier, now)
+                if wait == 0 and not for_release:
+                    return self._granted_after(key, tier, now, now - start)
+                if for_release:
+                    future = loop.create_future()
+                    self._async_waiters.append((loop, future))
+            if future is not None:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(future, _REAL_POLL)
+            else:
+                await self.clock.asleep(wait)
+
+    def _untracked(self, key: str, tier: str | None, now: float) -> Permit:
+        with self._lock:
+            self._granted += 1
+            self._state(key).in_flight += 1
+        return Permit(key, tier or "unlimited", now, 0.0)
+
+    def _release(self, key: str) -> None:
+        with self._lock:
+            state = self._state(key)
+            state.in_flight = max(0, state.in_flight - 1)
+            waiters, self._async_waiters = self._async_waiters, []
+            self._released.notify_all()
+        for loop, future in waiters:
+            with suppress(RuntimeError):  # a closed loop: its waiter is gone too
+                loop.call_soon_threadsafe(_wake, future)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,169 @@
+"""When to retry a failed request and how long to wait: policy as data, a pure function over it.
+
+One layer owns retries (the SDK's own retry policy is off). The rules:
+
+* only server-side trouble is retried: 429 and 500/502/503/504 (``retry_on_status``), and
+  connection failures that happened before any byte of a response arrived;
+* a server-requested wait (``retry-after`` ...) is honoured as given, but never longer than
+  ``max_retry_after``: a per-day limit fails fast, its error already says when it resets;
+* otherwise capped exponential backoff, with jitter that only ever shortens the wait;
+* retirement, credentials, permissions, unknown models, invalid requests, content filter and
+  context limits are never retried, nor a stream that already delivered text.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ._error_mapping import parse_retry_after
+from .errors import (
+    GitHubModelsError,
+    ProviderConnectionError,
+    RateLimitError,
+    ServiceUnavailableError,
+)
+
+__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "backoff_delay", "parse_retry_after",
+           "retry_delay"]
+
+DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+_NO_RETRY_LIMITS = frozenset({"per_day", "quota"})
+_rng = random.Random()  # jitter, not cryptography
+
+
+def _number(name: str, value: float, low: float, high: float = math.inf) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise ValueError(f"RetryPolicy.{name} must be a number, got {value!r}")
+    if not low <= value <= high:
+        bound = f"between {low} and {high}" if high != math.inf else f">= {low}"
+        raise ValueError(f"RetryPolicy.{name} must be {bound}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How many attempts, and how long to wait between them.
+
+    Attributes:
+        max_attempts: Total attempts including the first (1 = never retry).
+        base_delay: First backoff wait, in seconds; doubles each attempt.
+        max_delay: Cap of the backoff wait.
+        max_retry_after: Longest server-requested wait honoured; longer ones fail fast.
+        jitter: Fraction (0..1) by which a backoff wait may be randomly shortened.
+        retry_on_status: HTTP statuses worth retrying.
+
+    Raises:
+        ValueError: A value is out of range (checked on construction).
+    """
+
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    jitter: float = 0.25
+    retry_on_status: frozenset[int] = field(default=DEFAULT_RETRY_STATUSES)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise ValueError(f"RetryPolicy.max_attempts must be an int, got {self.max_attempts!r}")
+        if self.max_attempts < 1:
+            raise ValueError(f"RetryPolicy.max_attempts must be >= 1, got {self.max_attempts!r}")
+        _number("base_delay", self.base_delay, 0.0, 3600.0)
+        _number("max_delay", self.max_delay, 0.0, 3600.0)
+        if self.max_delay < self.base_delay:
+            raise ValueError(
+                f"RetryPolicy.max_delay ({self.max_delay!r}) must be >= base_delay "
+                f"({self.base_delay!r})"
+            )
+        _number("max_retry_after", self.max_retry_after, 0.0, 86400.0 * 7)
+        _number("jitter", self.jitter, 0.0, 1.0)
+        statuses = _statuses(self.retry_on_status)
+        object.__setattr__(self, "retry_on_status", statuses)
+
+    @classmethod
+    def no_retries(cls) -> RetryPolicy:
+        """A policy that never retries."""
+        return cls(max_attempts=1)
+
+
+def _statuses(values: Iterable[int]) -> frozenset[int]:
+    try:
+        statuses = frozenset(values)
+    except TypeError:
+        raise ValueError(
+            f"RetryPolicy.retry_on_status must be a collection of ints, got {values!r}"
+        ) from None
+    bad = sorted(
+        repr(s) for s in statuses
+        if isinstance(s, bool) or not isinstance(s, int) or not 100 <= s <= 599
+    )
+    if bad:
+        raise ValueError(
+            f"RetryPolicy.retry_on_status must hold HTTP statuses (100-599), got {', '.join(bad)}"
+        )
+    return statuses
+
+
+def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
+    """Capped exponential backoff for the ``attempt``-th failure, shortened by up to ``jitter``.
+
+    Returns:
+        ``min(max_delay, base_delay * 2 ** (attempt - 1)) * (1 - jitter * u)``, u in [0, 1).
+    """
+    exponent = min(max(attempt - 1, 0), 60)
+    delay = min(policy.max_delay, policy.base_delay * 2.0**exponent)
+    return delay * (1.0 - policy.jitter * (rng or _rng).random())
+
+
+def retry_delay(
+    error: GitHubModelsError,
+    attempt: int,
+    policy: RetryPolicy,
+    *,
+    rng: random.Random | None = None,
+) -> float | None:
+    """Seconds to wait before retrying after ``error``, or None to give up.
+
+    Args:
+        error: The failure of the attempt that just ended.
+        attempt: Its number, starting at 1.
+        policy: The retry policy.
+        rng: Source of jitter (tests pass a seeded ``random.Random``).
+
+    Returns:
+        The wait in seconds, or None: not retryable, attempts exhausted, or the server asked for a
+        wait longer than ``policy.max_retry_after``.
+
+    Raises:
+        ValueError: ``attempt`` is below 1.
+    """
+    if attempt < 1:
+        raise ValueError(f"attempt numbers start at 1, got {attempt!r}")
+    if attempt >= policy.max_attempts:
+        return None
+    if isinstance(error, RateLimitError):
+        if error.limit_type in _NO_RETRY_LIMITS:
+            return None
+        if error.status is not None and error.status not in policy.retry_on_status:
+            return None
+        return _server_wait(error.retry_after, attempt, policy, rng)
+    if isinstance(error, ServiceUnavailableError):
+        if error.status is not None and error.status not in policy.retry_on_status:
+            return None
+        return _server_wait(error.retry_after, attempt, policy, rng)
+    if isinstance(error, ProviderConnectionError):
+        return backoff_delay(attempt, policy, rng) if error.retryable else None
+    return None
+
+
+def _server_wait(
+    retry_after: float | None, attempt: int, policy: RetryPolicy, rng: random.Random | None
+) -> float | None:
+    if retry_after is None or retry_after <= 0 or math.isnan(retry_after):
+        return backoff_delay(attempt, policy, rng)
+    if retry_after > policy.max_retry_after:
+        return None
+    return float(retry_after)
