@@ -45,7 +45,8 @@ def test_events_split_across_arbitrary_blocks() -> None:
 
 
 def test_multi_line_data_event_is_joined() -> None:
-    body = b'data: {"choices": [{"index": 0,\ndata: "delta": {"content": "x"}}]}\n\ndata: [DONE]\n\n'
+    body = (b'data: {"choices": [{"index": 0,\ndata: "delta": {"content": "x"}}]}\n\n'
+            b"data: [DONE]\n\n")
     assert [e["choices"][0]["delta"] for e in iter_events([body])] == [{"content": "x"}]
 
 

@@ -298,7 +298,7 @@ class ProviderResponse:
         )
 
 
-class CancelledException(Exception):  # noqa: N818 - the framework's name
+class CancelledException(Exception):
     """Raised where an operation stops because its CancelToken was cancelled."""
 
 

@@ -57,7 +57,7 @@ def warn_if_deprecated(headers: Mapping[str, str]) -> None:
         f", see {headers['link']}" if headers.get("link") else "")
 
 
-class StreamCancelled(Exception):  # noqa: N818 - a signal, not an error
+class StreamCancelled(Exception):
     """Internal: the caller's CancelToken stopped the stream."""
 
 
@@ -79,7 +79,7 @@ class CallRunner:
         self.policy = policy
         self.clock = clock
         self._context = context
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not crypto
+        self._rng = rng or random.Random()
         self.requests_sent = 0
         self.retries = 0
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from ..types import (
     FinishReason,
-    ProviderResponse,
     FunctionCall,
     Message,
     Part,
+    ProviderResponse,
     Role,
     TokenUsage,
     ToolResult,

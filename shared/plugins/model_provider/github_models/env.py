@@ -4,16 +4,14 @@ Precedence, highest first: explicit ``ProviderConfig`` (``api_key``, ``extra[...
 environment variables > a ``.env`` file (python-dotenv; it never overrides the environment and is
 never written into ``os.environ``) > defaults.
 
-| setting      | config                   | environment / .env              | default                             |
-|--------------|--------------------------|---------------------------------|-------------------------------------|
-| token        | ``api_key``              | ``GITHUB_TOKEN``                | none: TokenNotFoundError            |
-| organization | ``extra["organization"]``| ``JAATO_GITHUB_ORGANIZATION``   | none (usage billed to the user)     |
-| enterprise   | ``extra["enterprise"]``  | ``JAATO_GITHUB_ENTERPRISE``     | none                                |
-| endpoint     | ``extra["endpoint"]``    | ``JAATO_GITHUB_ENDPOINT``       | ``https://models.github.ai/inference`` |
-| timeout      | ``extra["timeout"]``     | ``JAATO_GITHUB_TIMEOUT``        | 60 s read, 10 s connect             |
-| max retries  | ``extra["max_retries"]`` | ``JAATO_GITHUB_MAX_RETRIES``    | 3                                   |
-| pacing       | ``extra["pacing"]``      | ``JAATO_GITHUB_PACING``         | on for GitHub endpoints             |
-| .env file    | ``extra["env_file"]``    | ``JAATO_GITHUB_ENV_FILE``       | ``.env`` found from the cwd upwards |
+- token: ``api_key`` > ``GITHUB_TOKEN`` (no default: TokenNotFoundError lists each place);
+- organization: ``extra["organization"]`` > ``JAATO_GITHUB_ORGANIZATION`` (usage billed to it);
+- enterprise: ``extra["enterprise"]`` > ``JAATO_GITHUB_ENTERPRISE``;
+- endpoint: ``extra["endpoint"]`` > ``JAATO_GITHUB_ENDPOINT`` > ``https://models.github.ai/inference``;
+- timeout: ``extra["timeout"]`` > ``JAATO_GITHUB_TIMEOUT`` > 60 s read (10 s connect);
+- max retries: ``extra["max_retries"]`` > ``JAATO_GITHUB_MAX_RETRIES`` > 3;
+- pacing: ``extra["pacing"]`` > ``JAATO_GITHUB_PACING`` > on for GitHub-shaped endpoints;
+- .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards.
 
 Functions take the environment as a mapping (``environ=os.environ`` by default) so tests pass a
 dict instead of patching the process environment.
@@ -49,7 +47,7 @@ DEFAULT_ENDPOINT = "https://models.github.ai/inference"
 LEGACY_HOST = "models.inference.ai.azure.com"
 RETIRED_HOSTS = frozenset({"models.github.ai", LEGACY_HOST})
 
-ENV_TOKEN = "GITHUB_TOKEN"
+ENV_TOKEN = "GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_ORGANIZATION = "JAATO_GITHUB_ORGANIZATION"
 ENV_ENTERPRISE = "JAATO_GITHUB_ENTERPRISE"
 ENV_ENDPOINT = "JAATO_GITHUB_ENDPOINT"

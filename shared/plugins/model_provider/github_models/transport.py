@@ -17,6 +17,7 @@ bug and its stream parser. Every azure-core exception becomes a :class:`Transpor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterator, Mapping
@@ -170,10 +171,8 @@ class StreamHandle:
     def close(self) -> None:
         """Close the response (idempotent)."""
         self._closed = True
-        try:
+        with contextlib.suppress(Exception):  # closing twice or on a dead socket is harmless
             self._response.close()
-        except Exception:  # noqa: S110 - closing twice or on a dead socket is harmless
-            pass
 
 
 def _find_socket(response: Any) -> Any:
@@ -280,7 +279,7 @@ class SyncTransport:
         return self._send(self._request("GET", url), timeout)
 
     def _send(self, request: Any, timeout: float | None) -> HttpResult:
-        kwargs = {} if timeout is None else {"read_timeout": timeout}
+        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
             response = self._client.send_request(request, **kwargs)
             body = response.read()
@@ -295,7 +294,7 @@ class SyncTransport:
         Raises:
             TransportFailure: No HTTP response.
         """
-        kwargs = {} if timeout is None else {"read_timeout": timeout}
+        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
             response = self._client.send_request(
                 self._request("POST", path, body), stream=True, **kwargs)
