@@ -1,8 +1,9 @@
 """The request pipeline of the emulator: route, record, check, answer.
 
 Order of checks, as the real service applied them: mode (retired/deprecated), credentials,
-organization policy, scripted errors and faults, model id, model allow-list, body validation,
-rate limits, per-request token caps, then the reply (scripted, else the deterministic default).
+organization policy, scripted errors (served as is), model id, model allow-list, body
+validation, rate limits, per-request token caps, scripted faults (they act where the model would,
+after admission), then the reply (scripted, else the deterministic default).
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ class RequestHandler:
         if mode == "retired":
             return self._error(410, RETIRED_BODY, call.rid, call.legacy)
         if mode == "deprecated":
-            return web.Response(status=403, headers=CIMultiDict(DEPRECATED_HEADERS))
+            return self._error(403, "", call.rid, call.legacy, DEPRECATED_HEADERS)
         denial = check_token(state, call.token)
         if denial is not None:
             return self._denied(call, denial)
@@ -198,15 +199,8 @@ class RequestHandler:
         if isinstance(model, str):
             keys = (model.lower(), model.rpartition("/")[2].lower())
         fault = state.take_script(keys, _ERROR_KINDS) if state.scripts else None
-        if fault is not None:
-            if fault.kind == "error":
-                return self._scripted_error(call, fault)
-            early = await self._early_fault(call, fault)
-            if early is not None:
-                return early
-            inner = fault.params.get("reply")
-            if fault.fault_kind == "delay" and isinstance(inner, Reply) and inner.kind == "error":
-                return self._scripted_error(call, inner)
+        if fault is not None and fault.kind == "error":
+            return self._scripted_error(call, fault)
         if not isinstance(model, str) or not model:
             msg = "you must provide a model parameter"
             return self._error(
@@ -306,6 +300,15 @@ class RequestHandler:
                 return self._error(
                     413, github_error("tokens_limit_reached", msg), call.rid, call.legacy
                 )
+        if fault is not None:
+            # Faults act where the model would: after admission, so hung or slow requests
+            # hold a concurrency slot like real in-flight requests.
+            early = await self._early_fault(call, fault)
+            if early is not None:
+                return early
+            inner = fault.params.get("reply")
+            if fault.fault_kind == "delay" and isinstance(inner, Reply) and inner.kind == "error":
+                return self._scripted_error(call, inner)
         plan = self._plan(body, fault)
         cid = f"chatcmpl-emu{call.rid.replace(':', '')}"
         created = int(time.time())
