@@ -352,3 +352,22 @@ def test_history_messages_are_framework_types(emulator: Any, make_provider: Any)
     history = provider.get_history()
     assert history == [Message(Role.USER, [Part(text="x")]),
                        Message(Role.MODEL, [Part(text="Echo: x")])]
+
+
+def test_live_catalog_is_fetched_through_the_client(emulator: Any, make_provider: Any) -> None:
+    provider = make_provider(organization="acme")
+    entries = provider.fetch_catalog_entries()
+    ids = {e["id"].lower() for e in entries}
+    assert "openai/gpt-4o" in ids
+    assert all(not k.startswith("x_") for e in entries for k in e)
+    (req,) = [r for r in emulator.requests if r.path == "/catalog/models"]
+    assert req.method == "GET" and req.headers["x-github-api-version"] == "2022-11-28"
+
+
+def test_live_catalog_on_a_retired_service(emulator: Any, make_provider: Any) -> None:
+    from shared.plugins.model_provider.github_models.errors import ServiceRetiredError
+
+    provider = make_provider()
+    emulator.set_mode("retired")
+    with pytest.raises(ServiceRetiredError, match="2026-07-30"):
+        provider.fetch_catalog_entries()

@@ -109,6 +109,19 @@ class Settings:
         return self.endpoint_kind == "github"
 
     @property
+    def catalog_url(self) -> str | None:
+        """``GET`` URL of the model catalog for GitHub-shaped endpoints, else None.
+
+        ``https://models.github.ai/inference`` (or ``.../orgs/X/inference``) ->
+        ``https://models.github.ai/catalog/models``; the same rule for GHES and the emulator.
+        """
+        if self.endpoint_kind != "github":
+            return None
+        parts = urlsplit(self.endpoint)
+        path = re.sub(r"(/orgs/[^/]+)?/inference$", "", parts.path.rstrip("/"))
+        return urlunsplit((parts.scheme, parts.netloc, f"{path}/catalog/models", "", ""))
+
+    @property
     def is_retired_host(self) -> bool:
         """Whether the endpoint is one of GitHub's retired hosts."""
         return (urlsplit(self.base_endpoint).hostname or "") in RETIRED_HOSTS

@@ -226,6 +226,51 @@ class GitHubModelsProvider:
         """Catalog facts about the selected model (None for ids the catalog does not know)."""
         return self._info
 
+    def fetch_catalog_entries(self) -> list[dict[str, Any]]:
+        """``GET`` the endpoint's live model catalog (API-format entries), through the same
+        client, headers and error mapping as inference requests (no retries, no pacing).
+
+        Raises:
+            ConfigurationError: Not initialized, or the endpoint has no catalog (not GitHub-shaped).
+            GitHubModelsError: (a subclass) what the service answered (410 when retired ...).
+        """
+        settings = self.settings
+        url = settings.catalog_url
+        runner = self._runner
+        if url is None or runner is None:
+            raise ConfigurationError(
+                what="Fetching the model catalog",
+                why=f"the endpoint {settings.endpoint} is not GitHub-shaped (no /catalog/models)",
+                fix="use the static catalog (the default) for this endpoint")
+        from .errors import ServiceUnavailableError, error_from_connection, error_from_response
+        from .transport import TransportFailure
+
+        context = replace(self._error_context(), operation="Catalog request")
+        try:
+            result = runner.transport.get(url)
+        except TransportFailure as failure:
+            raise error_from_connection(failure.kind, failure.detail, context) from failure
+        if result.status != 200:
+            raise error_from_response(result.status, result.headers, result.body, context)
+        try:
+            data = result.json()
+        except ValueError as exc:
+            raise ServiceUnavailableError(
+                what="Reading the model catalog", why="the body is not JSON",
+                fix="check that the endpoint serves GET /catalog/models", status=200) from exc
+        entries = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise ServiceUnavailableError(
+                what="Reading the model catalog", why="the body is not a list of models",
+                fix="check that the endpoint serves GET /catalog/models", status=200)
+        return [e for e in entries if isinstance(e, dict)]
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        """Use ``catalog`` (e.g. a live one) for lookups, limits and capabilities from now on."""
+        self._catalog = catalog
+        if self._model is not None:
+            self._info = catalog.get(self._model) or self._info
+
     def list_models(self, prefix: str | None = None) -> list[str]:
         """Model ids from the catalog, optionally filtered by a case-insensitive prefix."""
         return self.catalog.ids(prefix)
