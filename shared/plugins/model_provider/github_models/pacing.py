@@ -270,6 +270,8 @@ class Pacer:
                     return self._granted_after(key, tier, now, now - start)
                 if for_release:
                     future = loop.create_future()
+                    # drop waiters that timed out, so a long-held slot does not grow the list
+                    self._async_waiters = [w for w in self._async_waiters if not w[1].done()]
                     self._async_waiters.append((loop, future))
             if future is not None:
                 with suppress(TimeoutError):
