@@ -108,6 +108,12 @@ def is_reasoning_model(model_id: str) -> bool:
     return bool(_REASONING.match(model_id.rpartition("/")[2].lower()))
 
 
+def _deployment(raw: dict[str, Any], bare: str) -> str:
+    """The project catalog's ``x_deployment`` when it has one, else the known dated name."""
+    named = raw.get("x_deployment")
+    return named if isinstance(named, str) and named else _DEPLOYMENTS.get(bare, bare)
+
+
 @dataclass(frozen=True, slots=True)
 class ModelEntry:
     """One catalog model, with the facts the emulator needs on the hot path precomputed."""
@@ -138,7 +144,7 @@ class ModelIndex:
                 id=model_id,
                 bare=bare,
                 tier=raw.get("rate_limit_tier") or None,
-                deployment=_DEPLOYMENTS.get(bare, bare),
+                deployment=_deployment(raw, bare),
                 reasoning=is_reasoning_model(model_id),
                 max_output_tokens=max_out if isinstance(max_out, int) and max_out > 0 else None,
             )
