@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from emulator_http import CATALOG, Http, chat_body
 
 from shared.plugins.model_provider.github_models.emulator import Emulator
@@ -59,8 +60,6 @@ def test_deprecated_mode_is_an_empty_403_with_deprecation_headers(
 
 
 def test_mode_is_validated(emu: Emulator) -> None:
-    import pytest
-
     with pytest.raises(ValueError, match="mode must be one of"):
         emu.set_mode("gone")
     with pytest.raises(ValueError, match="stream_style"):
@@ -120,3 +119,17 @@ def test_default_catalog_loads_lazily() -> None:
         ids = {m["id"].lower() for m in models}
         assert {"openai/gpt-4o", "openai/gpt-4.1"} <= ids
         assert not any(k.startswith("x_") for m in models for k in m)
+
+
+def test_response_settings_can_change_between_requests(emu: Emulator, http_: Http) -> None:
+    assert "prompt_filter_results" not in http_.chat(chat_body()).json()
+    emu.stream_style = "azure"
+    assert emu.stream_style == "azure"
+    assert "prompt_filter_results" in http_.chat(chat_body()).json()
+    assert http_.chat(chat_body(stream=True)).chunks()[0]["choices"] == []
+    emu.unknown_model_status = 400
+    emu.error_content_type = "application/json"
+    res = http_.chat(chat_body(model="openai/missing"))
+    assert (res.status, res.headers["content-type"]) == (400, "application/json")
+    with pytest.raises(ValueError, match="stream_style"):
+        emu.stream_style = "anthropic"

@@ -56,9 +56,9 @@ _ADVISORY = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HandlerConfig:
-    """Fixed per-emulator settings."""
+    """Per-emulator response settings (tests may change them between requests)."""
 
     stream_style: str
     error_content_type: str
@@ -91,7 +91,6 @@ class RequestHandler:
         self._index = index
         self._cfg = config
         self._stopping = stopping
-        self._azure = config.stream_style == "azure"
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         """Handle one request."""
@@ -322,17 +321,18 @@ class RequestHandler:
         stream_fault = fault if fault is not None and fault.fault_kind in STREAM_FAULTS else None
         if fault is not None and fault.fault_kind == "drop_mid_stream":
             stream_fault = fault
+        azure = self._cfg.stream_style == "azure"
         try:
             if body.get("stream") is True:
                 options = body.get("stream_options")
                 usage = isinstance(options, dict) and options.get("include_usage") is True
                 hdrs["content-type"] = "text/event-stream"
                 hdrs["cache-control"] = "no-cache"
-                payloads = stream_payloads(plan, entry.deployment, cid, created, self._azure, usage)
+                payloads = stream_payloads(plan, entry.deployment, cid, created, azure, usage)
                 resp = web.StreamResponse(headers=hdrs)
                 await write_stream(call.request, resp, payloads, stream_fault)
                 return resp
-            data = completion_body(plan, entry.deployment, cid, created, self._azure)
+            data = completion_body(plan, entry.deployment, cid, created, azure)
             if stream_fault is None or stream_fault.fault_kind != "drop_mid_stream":
                 hdrs["content-type"] = "application/json"
                 return web.Response(body=data, headers=hdrs)

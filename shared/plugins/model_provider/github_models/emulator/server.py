@@ -221,6 +221,34 @@ class Emulator:
     # -- configuration -----------------------------------------------------------------------
 
     @property
+    def stream_style(self) -> str:
+        """``openai`` or ``azure`` (content-filter annotations); settable between requests."""
+        return self._config.stream_style
+
+    @stream_style.setter
+    def stream_style(self, style: str) -> None:
+        _check_choice("stream_style", style, _STREAM_STYLES)
+        self._config.stream_style = style
+
+    @property
+    def error_content_type(self) -> str:
+        """Content type of error bodies; settable between requests."""
+        return self._config.error_content_type
+
+    @error_content_type.setter
+    def error_content_type(self, value: str) -> None:
+        self._config.error_content_type = value
+
+    @property
+    def unknown_model_status(self) -> int:
+        """Status of ``unknown_model`` errors on the GitHub endpoints (404 or 400); settable."""
+        return self._config.unknown_model_status
+
+    @unknown_model_status.setter
+    def unknown_model_status(self, status: int) -> None:
+        self._config.unknown_model_status = status
+
+    @property
     def mode(self) -> str:
         """The current service mode."""
         return self._state.mode
