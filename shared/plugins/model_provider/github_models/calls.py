@@ -8,6 +8,7 @@ through ``errors.error_from_response`` / ``errors.error_from_connection``. Retri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
@@ -28,9 +29,16 @@ from .errors import (
 from .pacing import Pacer
 from .retry import RetryPolicy, retry_delay
 from .streaming import SSEParser, StreamEventError, StreamProtocolError
-from .transport import HttpResult, StreamHandle, SyncTransport, TransportFailure
+from .transport import (
+    AsyncStreamHandle,
+    AsyncTransport,
+    HttpResult,
+    StreamHandle,
+    SyncTransport,
+    TransportFailure,
+)
 
-__all__ = ["CallRunner", "StreamCancelled", "warn_if_deprecated"]
+__all__ = ["AsyncCallRunner", "CallRunner", "StreamCancelled", "warn_if_deprecated"]
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
 CHAT_PATH = "/chat/completions"
@@ -95,14 +103,13 @@ class CallRunner:
         while True:
             attempt += 1
             try:
-                with self.pacer.slot(key, tier or "unlimited"):
+                with self.pacer.slot(key, tier):
                     self.requests_sent += 1
                     result = self.transport.post(CHAT_PATH, body)
-                if result.status == 200:
-                    warn_if_deprecated(result.headers)
-                    return self._parse_ok(result)
-                error = error_from_response(result.status, result.headers, result.body,
-                                            self._context())
+                outcome = self._ok_or_error(result)
+                if isinstance(outcome, dict):
+                    return outcome
+                error = outcome
             except TransportFailure as failure:
                 error = self._connection_error(failure)
             self._sleep_or_raise(error, attempt, key, tier)
@@ -134,16 +141,43 @@ class CallRunner:
 
     def _sleep_or_raise(self, error: GitHubModelsError, attempt: int, key: str,
                         tier: str | None) -> None:
+        self.clock.sleep(self._next_delay(error, attempt, key, tier))
+
+    def _next_delay(self, error: GitHubModelsError, attempt: int, key: str,
+                    tier: str | None) -> float:
+        """How long to wait before the next attempt; raises ``error`` when none is allowed."""
         delay = (retry_delay(error, attempt, self.policy, rng=self._rng)
                  if attempt < self.policy.max_attempts else None)
         if isinstance(error, RateLimitError):
-            self.pacer.note_rate_limited(key, tier or "unlimited", error.retry_after)
+            self.pacer.note_rate_limited(key, tier, error.retry_after, error.limit_type)
         if delay is None:
             raise error
         self.retries += 1
         logger.info("retrying after %s (attempt %d of %d) in %.2fs", type(error).__name__,
                     attempt, self.policy.max_attempts, delay)
-        self.clock.sleep(delay)
+        return delay
+
+    def _ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:
+        """A 200's parsed body, or the mapped error for any other status."""
+        if result.status == 200:
+            warn_if_deprecated(result.headers)
+            return self._parse_ok(result)
+        return error_from_response(result.status, result.headers, result.body, self._context())
+
+    def _stream_failure(self, failure: TransportFailure, delivered: list[str]
+                        ) -> GitHubModelsError:
+        error = error_from_connection(
+            failure.kind, failure.detail, self._context(),
+            response_started=failure.response_started, partial_text="".join(delivered))
+        error.__cause__ = failure
+        return error
+
+    def _event_error(self, exc: Exception, delivered: list[str]) -> GitHubModelsError:
+        if isinstance(exc, StreamEventError):
+            return error_from_stream_event(exc.payload, self._context(),
+                                           partial_text="".join(delivered))
+        return error_from_connection("stream_malformed", str(exc), self._context(),
+                                     response_started=True, partial_text="".join(delivered))
 
     # ---- streaming ----
 
@@ -170,7 +204,7 @@ class CallRunner:
             attempt += 1
             delivered: list[str] = []
             try:
-                with self.pacer.slot(key, tier or "unlimited"):
+                with self.pacer.slot(key, tier):
                     self.requests_sent += 1
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
@@ -184,10 +218,7 @@ class CallRunner:
                     self._pump(handle, on_event, cancel_token, delivered)
                 return
             except TransportFailure as failure:
-                error: GitHubModelsError = error_from_connection(
-                    failure.kind, failure.detail, self._context(),
-                    response_started=failure.response_started, partial_text="".join(delivered))
-                error.__cause__ = failure
+                error: GitHubModelsError = self._stream_failure(failure, delivered)
             except GitHubModelsError as exc:
                 error = exc
             self._sleep_or_raise(error, attempt, key, tier)
@@ -225,13 +256,8 @@ class CallRunner:
                                        "the stream ended before data: [DONE]",
                                        response_started=True)
             handle.drain_and_close()
-        except StreamEventError as exc:
-            raise error_from_stream_event(exc.payload, self._context(),
-                                          partial_text="".join(delivered)) from exc
-        except StreamProtocolError as exc:
-            raise error_from_connection("stream_malformed", str(exc), self._context(),
-                                        response_started=True,
-                                        partial_text="".join(delivered)) from exc
+        except (StreamEventError, StreamProtocolError) as exc:
+            raise self._event_error(exc, delivered) from exc
         except TransportFailure as failure:
             if cancel_token is not None and cancel_token.is_cancelled:
                 raise StreamCancelled() from failure
@@ -241,3 +267,103 @@ class CallRunner:
             handle.close()
 
 
+
+
+class AsyncCallRunner(CallRunner):
+    """The asyncio form of :class:`CallRunner`: same pacing, retry decisions and mapping."""
+
+    atransport: AsyncTransport
+
+    def __init__(self, sync: CallRunner, atransport: AsyncTransport) -> None:
+        super().__init__(sync.transport, sync.pacer, sync.policy, sync.clock, sync._context,
+                         rng=sync._rng)
+        self.atransport = atransport
+
+    async def acomplete(self, body: Mapping[str, Any], *, key: str, tier: str | None
+                        ) -> dict[str, Any]:
+        """Async :meth:`CallRunner.complete`. Raises GitHubModelsError subclasses."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self.pacer.aslot(key, tier):
+                    self.requests_sent += 1
+                    result = await self.atransport.post(CHAT_PATH, body)
+                outcome = self._ok_or_error(result)
+                if isinstance(outcome, dict):
+                    return outcome
+                error = outcome
+            except TransportFailure as failure:
+                error = self._connection_error(failure)
+            await self.clock.asleep(self._next_delay(error, attempt, key, tier))
+
+    async def astream(self, body: Mapping[str, Any],
+                      on_event: Callable[[dict[str, Any]], str], *, key: str,
+                      tier: str | None, cancel_token: CancelToken | None = None) -> None:
+        """Async :meth:`CallRunner.stream`. Raises StreamCancelled, GitHubModelsError."""
+        attempt = 0
+        while True:
+            attempt += 1
+            delivered: list[str] = []
+            try:
+                async with self.pacer.aslot(key, tier):
+                    self.requests_sent += 1
+                    if cancel_token is not None and cancel_token.is_cancelled:
+                        raise StreamCancelled()
+                    handle = await self.atransport.open_stream(CHAT_PATH, body)
+                    if handle.status != 200:
+                        data = await handle.read()
+                        await handle.close()
+                        raise error_from_response(handle.status, handle.headers, data,
+                                                  self._context())
+                    warn_if_deprecated(handle.headers)
+                    await self._apump(handle, on_event, cancel_token, delivered)
+                return
+            except TransportFailure as failure:
+                error: GitHubModelsError = self._stream_failure(failure, delivered)
+            except GitHubModelsError as exc:
+                error = exc
+            await self.clock.asleep(self._next_delay(error, attempt, key, tier))
+
+    async def _apump(self, handle: AsyncStreamHandle,
+                     on_event: Callable[[dict[str, Any]], str],
+                     cancel_token: CancelToken | None, delivered: list[str]) -> None:
+        parser = SSEParser()
+        watcher: asyncio.Task[None] | None = None
+        if cancel_token is not None:
+            async def watch() -> None:
+                while not cancel_token.is_cancelled:
+                    await asyncio.sleep(0.02)
+                await handle.abort()
+            watcher = asyncio.ensure_future(watch())
+        try:
+            async for block in handle.iter_blocks():
+                for event in parser.feed(block):
+                    text = on_event(event)
+                    if text:
+                        delivered.append(text)
+                if parser.done:
+                    break
+                if cancel_token is not None and cancel_token.is_cancelled:
+                    raise StreamCancelled()
+            if cancel_token is not None and cancel_token.is_cancelled:
+                raise StreamCancelled()
+            if not parser.done:
+                for event in parser.close():
+                    text = on_event(event)
+                    if text:
+                        delivered.append(text)
+                raise TransportFailure("stream_interrupted",
+                                       "the stream ended before data: [DONE]",
+                                       response_started=True)
+            await handle.drain_and_close()
+        except (StreamEventError, StreamProtocolError) as exc:
+            raise self._event_error(exc, delivered) from exc
+        except TransportFailure as failure:
+            if cancel_token is not None and cancel_token.is_cancelled:
+                raise StreamCancelled() from failure
+            raise
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            await handle.close()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,8 @@ from .env import Settings
 __all__ = [
     "API_VERSION_HEADER",
     "GITHUB_API_VERSION",
+    "AsyncStreamHandle",
+    "AsyncTransport",
     "HttpResult",
     "StreamHandle",
     "SyncTransport",
@@ -186,8 +188,9 @@ def _find_socket(response: Any) -> Any:
     return getattr(raw_io, "_sock", None)
 
 
-def _client_kwargs(settings: Settings) -> dict[str, Any]:
+def _client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
     from azure.core.pipeline.policies import (
+        AsyncRetryPolicy,
         HttpLoggingPolicy,
         RetryPolicy,
         SansIOHTTPPolicy,
@@ -196,7 +199,7 @@ def _client_kwargs(settings: Settings) -> dict[str, Any]:
     headers = {API_VERSION_HEADER: GITHUB_API_VERSION}
     kwargs: dict[str, Any] = {
         "api_version": settings.api_version,
-        "retry_policy": RetryPolicy.no_retries(),
+        "retry_policy": (AsyncRetryPolicy if aio else RetryPolicy).no_retries(),
         "logging_policy": SansIOHTTPPolicy(),  # never network-trace logging: it prints tokens
         "http_logging_policy": HttpLoggingPolicy(logger=http_logger),
         "headers": headers,
@@ -230,6 +233,16 @@ class _StripHeaderPolicy:
         return StripHeader()
 
 
+def _build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
+    from azure.core.rest import HttpRequest
+
+    if body is None:
+        return HttpRequest(method, url, params=dict(params))
+    return HttpRequest(method, url, params=dict(params),
+                       content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                       headers={"Content-Type": "application/json"})
+
+
 class SyncTransport:
     """A wrapped ``ChatCompletionsClient`` for one provider (thread-safe, reused)."""
 
@@ -257,13 +270,7 @@ class SyncTransport:
         return f"SyncTransport(endpoint={self._settings.endpoint!r})"
 
     def _request(self, method: str, url: str, body: Any = None) -> Any:
-        from azure.core.rest import HttpRequest
-
-        if body is None:
-            return HttpRequest(method, url, params=self._params)
-        return HttpRequest(method, url, params=self._params,
-                           content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                           headers={"Content-Type": "application/json"})
+        return _build_request(method, url, self._params, body)
 
     def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
              ) -> HttpResult:
@@ -311,3 +318,117 @@ class SyncTransport:
             self._client.close()
         finally:
             self._session.close()
+
+
+class AsyncStreamHandle:
+    """An open streaming response of the aio client."""
+
+    def __init__(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
+        self._response = response
+        self.status = status
+        self.headers = headers
+        self._closed = False
+
+    async def iter_blocks(self) -> AsyncIterator[bytes]:
+        """The body in blocks as they arrive.
+
+        Raises:
+            TransportFailure: The connection broke or timed out mid-stream.
+        """
+        try:
+            async for block in self._response.iter_bytes():
+                yield block
+        except Exception as exc:
+            if self._closed:
+                return
+            raise failure_from_azure(exc, response_started=True) from exc
+
+    async def read(self) -> bytes:
+        """The whole body (for error responses). Raises TransportFailure."""
+        try:
+            return bytes(await self._response.read())
+        except Exception as exc:
+            raise failure_from_azure(exc, response_started=True) from exc
+
+    async def drain_and_close(self) -> None:
+        """Read what is left (bounded) so the connection is reused, then close."""
+        if self._closed:
+            return
+        try:
+            total = 0
+            async for block in self._response.iter_bytes():
+                total += len(block)
+                if total > _DRAIN_LIMIT:
+                    break
+        except Exception:  # noqa: S110 - the stream is finished either way
+            pass
+        await self.close()
+
+    async def abort(self) -> None:
+        """Stop the stream now (a cancel): close without draining."""
+        self._closed = True
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the response (idempotent)."""
+        self._closed = True
+        with contextlib.suppress(Exception):
+            await self._response.close()
+
+
+class AsyncTransport:
+    """The aio ``ChatCompletionsClient`` (aiohttp) for one provider and one event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        import aiohttp
+        from azure.ai.inference.aio import ChatCompletionsClient
+        from azure.core.credentials import AzureKeyCredential
+        from azure.core.pipeline.transport import AioHttpTransport
+
+        self._settings = settings
+        connector = aiohttp.TCPConnector(limit=settings.pool_size, limit_per_host=0)
+        self._session = aiohttp.ClientSession(connector=connector,
+                                              trust_env=settings.use_env_proxies)
+        transport = AioHttpTransport(session=self._session, session_owner=False)
+        self._client = ChatCompletionsClient(
+            settings.endpoint, AzureKeyCredential(settings.token), transport=transport,
+            **_client_kwargs(settings, aio=True))
+        self._params = {"api-version": settings.api_version}
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"AsyncTransport(endpoint={self._settings.endpoint!r})"
+
+    async def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
+                   ) -> HttpResult:
+        """POST JSON and read the whole response. Raises TransportFailure."""
+        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
+        try:
+            response = await self._client.send_request(
+                _build_request("POST", path, self._params, body), **kwargs)
+            data = await response.read()
+        except Exception as exc:
+            raise failure_from_azure(exc) from exc
+        return HttpResult(response.status_code, _lower_headers(response.headers), bytes(data))
+
+    async def open_stream(self, path: str, body: Mapping[str, Any], *,
+                          timeout: float | None = None) -> AsyncStreamHandle:
+        """POST JSON and return the response unread. Raises TransportFailure."""
+        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
+        try:
+            response = await self._client.send_request(
+                _build_request("POST", path, self._params, body), stream=True, **kwargs)
+        except Exception as exc:
+            raise failure_from_azure(exc) from exc
+        return AsyncStreamHandle(response, response.status_code,
+                                 _lower_headers(response.headers))
+
+    async def close(self) -> None:
+        """Close the client and its aiohttp session (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self._client.close()
+        finally:
+            await self._session.close()

@@ -1,0 +1,214 @@
+"""A conversation handle: every messaging call, sync and async, for one session.
+
+``GitHubModelsProvider`` delegates its messaging methods to a ``Conversation`` over its default
+session; ``provider.new_session()`` returns more of them sharing the provider's client, pacing
+and retries, so many conversations run concurrently on one provider (threads or asyncio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..types import (
+    CancelToken,
+    Message,
+    Part,
+    ProviderResponse,
+    Role,
+    TokenUsage,
+    ToolResult,
+)
+from .calls import StreamCancelled
+from .errors import InvalidRequestError
+from .session import ChatSession, order_tool_results, tool_message
+from .usage import UsageTotals
+
+if TYPE_CHECKING:
+    from .core import PreparedTurn, ProviderCore
+
+__all__ = ["Conversation"]
+
+OnChunk = Callable[[str], None]
+OnUsage = Callable[[TokenUsage], None]
+
+
+def _user_text(text: str) -> Message:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequestError(what="Checking the message", why="it is empty",
+                                  fix="send a non-empty string", param="message")
+    return Message(role=Role.USER, parts=[Part(text=text)])
+
+
+class Conversation:
+    """Messaging for one :class:`ChatSession` of a provider.
+
+    History is committed only when a turn succeeds. Calls on one conversation are serialized
+    (a thread lock for sync calls, an asyncio lock for async ones); different conversations run
+    in parallel.
+    """
+
+    def __init__(self, core: ProviderCore, session: ChatSession) -> None:
+        self._core = core
+        self.session = session
+        self._alock: asyncio.Lock | None = None
+
+    def __repr__(self) -> str:
+        return f"Conversation(model={self._core.model_name!r}, " \
+               f"messages={len(self.session.history)})"
+
+    # ---- state ----
+
+    def get_history(self) -> list[Message]:
+        """A copy of the conversation so far."""
+        with self.session.lock:
+            return list(self.session.history)
+
+    def get_usage(self) -> UsageTotals:
+        """Running totals of this conversation (tokens, requests, estimated cost)."""
+        return self.session.usage.totals()
+
+    # ---- building turns ----
+
+    def _parts_message(self, parts: list[Part]) -> Message:
+        useful = [p for p in parts if (p.text and p.text.strip()) or p.inline_data is not None]
+        if not useful:
+            raise InvalidRequestError(
+                what="Checking the message parts", why="there is no text or image part",
+                fix="pass at least one Part with text or inline_data", param="parts")
+        if any(p.inline_data is not None for p in useful):
+            self._core.check_image_input()
+        return Message(role=Role.USER, parts=list(useful))
+
+    def _tool_message(self, results: list[ToolResult]) -> Message:
+        return tool_message(order_tool_results(self.session.pending_calls(), results))
+
+    def _turn(self, new: Message, schema: dict[str, Any] | None, options: dict[str, Any],
+              stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
+              *, record: bool = True) -> ProviderResponse:
+        core = self._core
+        with self.session.lock:
+            turn = core._prepare(self.session, [new], schema, options,
+                                 stream=stream is not None, record=record)
+            runner = core._require_connected()
+            if stream is None:
+                data = runner.complete(turn.body, key=turn.key, tier=turn.tier)
+                return core._finish_complete(turn, data)
+            on_chunk, cancel_token, on_usage = stream
+            acc, on_event = core._stream_sink(on_chunk, on_usage)
+            try:
+                runner.stream(turn.body, on_event, key=turn.key, tier=turn.tier,
+                              cancel_token=cancel_token)
+            except StreamCancelled:
+                return core._finish_stream(turn, acc, cancelled=True)
+            return core._finish_stream(turn, acc)
+
+    async def _aturn(self, new: Message, schema: dict[str, Any] | None,
+                     options: dict[str, Any],
+                     stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
+                     *, record: bool = True) -> ProviderResponse:
+        core = self._core
+        if self._alock is None:
+            self._alock = asyncio.Lock()
+        async with self._alock:
+            turn: PreparedTurn = core._prepare(self.session, [new], schema, options,
+                                               stream=stream is not None, record=record)
+            runner = core._async_runner()
+            if stream is None:
+                data = await runner.acomplete(turn.body, key=turn.key, tier=turn.tier)
+                return core._finish_complete(turn, data)
+            on_chunk, cancel_token, on_usage = stream
+            acc, on_event = core._stream_sink(on_chunk, on_usage)
+            try:
+                await runner.astream(turn.body, on_event, key=turn.key, tier=turn.tier,
+                                     cancel_token=cancel_token)
+            except StreamCancelled:
+                return core._finish_stream(turn, acc, cancelled=True)
+            return core._finish_stream(turn, acc)
+
+    # ---- sync ----
+
+    def send_message(self, message: str, response_schema: dict[str, Any] | None = None,
+                     **options: Any) -> ProviderResponse:
+        """Send a user turn. Raises what ``GitHubModelsProvider.send_message`` raises."""
+        return self._turn(_user_text(message), response_schema, options)
+
+    def send_message_with_parts(self, parts: list[Part],
+                                response_schema: dict[str, Any] | None = None,
+                                **options: Any) -> ProviderResponse:
+        """Send text and images. Raises InvalidRequestError for empty parts or text-only
+        models, and what ``send_message`` raises."""
+        return self._turn(self._parts_message(parts), response_schema, options)
+
+    def send_tool_results(self, results: list[ToolResult],
+                          response_schema: dict[str, Any] | None = None,
+                          **options: Any) -> ProviderResponse:
+        """Answer the pending function calls. Raises InvalidRequestError for results that do
+        not match them, and what ``send_message`` raises."""
+        return self._turn(self._tool_message(results), response_schema, options)
+
+    def send_message_streaming(self, message: str, on_chunk: OnChunk,
+                               cancel_token: CancelToken | None = None,
+                               response_schema: dict[str, Any] | None = None,
+                               on_usage_update: OnUsage | None = None,
+                               **options: Any) -> ProviderResponse:
+        """Stream a reply to a user turn. Raises what ``send_message`` raises."""
+        return self._turn(_user_text(message), response_schema, options,
+                          (on_chunk, cancel_token, on_usage_update))
+
+    def send_tool_results_streaming(self, results: list[ToolResult], on_chunk: OnChunk,
+                                    cancel_token: CancelToken | None = None,
+                                    response_schema: dict[str, Any] | None = None,
+                                    on_usage_update: OnUsage | None = None,
+                                    **options: Any) -> ProviderResponse:
+        """Stream the reply to tool results. Raises what ``send_tool_results`` raises."""
+        return self._turn(self._tool_message(results), response_schema, options,
+                          (on_chunk, cancel_token, on_usage_update))
+
+    def generate(self, prompt: str, **options: Any) -> ProviderResponse:
+        """One-shot completion on a blank session. Raises what ``send_message`` raises."""
+        return Conversation(self._core, ChatSession())._turn(
+            _user_text(prompt), None, options, record=False)
+
+    # ---- async ----
+
+    async def asend_message(self, message: str, response_schema: dict[str, Any] | None = None,
+                            **options: Any) -> ProviderResponse:
+        """Async :meth:`send_message`."""
+        return await self._aturn(_user_text(message), response_schema, options)
+
+    async def asend_message_with_parts(self, parts: list[Part],
+                                       response_schema: dict[str, Any] | None = None,
+                                       **options: Any) -> ProviderResponse:
+        """Async :meth:`send_message_with_parts`."""
+        return await self._aturn(self._parts_message(parts), response_schema, options)
+
+    async def asend_tool_results(self, results: list[ToolResult],
+                                 response_schema: dict[str, Any] | None = None,
+                                 **options: Any) -> ProviderResponse:
+        """Async :meth:`send_tool_results`."""
+        return await self._aturn(self._tool_message(results), response_schema, options)
+
+    async def asend_message_streaming(self, message: str, on_chunk: OnChunk,
+                                      cancel_token: CancelToken | None = None,
+                                      response_schema: dict[str, Any] | None = None,
+                                      on_usage_update: OnUsage | None = None,
+                                      **options: Any) -> ProviderResponse:
+        """Async :meth:`send_message_streaming` (``on_chunk`` is called on the loop)."""
+        return await self._aturn(_user_text(message), response_schema, options,
+                                 (on_chunk, cancel_token, on_usage_update))
+
+    async def asend_tool_results_streaming(self, results: list[ToolResult], on_chunk: OnChunk,
+                                           cancel_token: CancelToken | None = None,
+                                           response_schema: dict[str, Any] | None = None,
+                                           on_usage_update: OnUsage | None = None,
+                                           **options: Any) -> ProviderResponse:
+        """Async :meth:`send_tool_results_streaming`."""
+        return await self._aturn(self._tool_message(results), response_schema, options,
+                                 (on_chunk, cancel_token, on_usage_update))
+
+    async def agenerate(self, prompt: str, **options: Any) -> ProviderResponse:
+        """Async :meth:`generate`."""
+        return await Conversation(self._core, ChatSession())._aturn(
+            _user_text(prompt), None, options, record=False)

@@ -1,0 +1,589 @@
+"""The provider's state and the parts of a turn shared by the sync and async APIs.
+
+``ProviderCore`` holds settings, the selected model, the session and the call runners, and
+does everything around a request except sending it: validation (before any request), request
+building, the pre-flight size check, and turning a reply into a response and a history entry.
+``provider.py`` adds the public messaging methods on top, sync and async.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..base import ProviderConfig
+from ..types import (
+    FinishReason,
+    Message,
+    Part,
+    ProviderResponse,
+    Role,
+    TokenUsage,
+    ToolSchema,
+)
+from .calls import AsyncCallRunner, CallRunner
+from .catalog import Catalog, ModelInfo, static_catalog
+from .clock import Clock, MonotonicClock
+from .converters import (
+    history_from_json,
+    history_to_json,
+    messages_to_wire,
+    response_from_wire,
+)
+from .env import SETTING_KEYS, Settings, resolve_settings
+from .errors import (
+    ConfigurationError,
+    ContextLimitError,
+    ErrorContext,
+    InvalidRequestError,
+    StructuredOutputError,
+    model_not_found,
+)
+from .limits import limits_for_tier
+from .options import OPTION_NAMES, adapt_for_model, validate_options
+from .pacing import Pacer
+from .retry import RetryPolicy
+from .session import ChatSession
+from .streaming import StreamAccumulator
+from .tokens import estimate_request_tokens, estimate_tokens
+from .usage import UsageTotals, UsageTracker
+
+__all__ = ["DEFAULT_CONTEXT_LIMIT", "PreparedTurn", "ProviderCore"]
+
+logger = logging.getLogger("shared.plugins.model_provider.github_models")
+DEFAULT_CONTEXT_LIMIT = 128_000
+_warned_models: set[str] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTurn:
+    """A validated request and what to record when it succeeds."""
+
+    session: ChatSession
+    new: list[Message]
+    schema: dict[str, Any] | None
+    body: dict[str, Any]
+    key: str
+    tier: str | None
+    record: bool
+
+
+class ProviderCore:
+    """State, validation, request building and recording shared by the sync and async APIs.
+
+    Args:
+        clock: Time source for pacing and retry waits (tests pass a scaled clock).
+        environ: Environment mapping read by ``initialize`` (default ``os.environ``).
+        catalog: Model catalog (default: the static catalog shipped with the package).
+    """
+
+    def __init__(self, *, clock: Clock | None = None, environ: Mapping[str, str] | None = None,
+                 catalog: Catalog | None = None) -> None:
+        self._clock: Clock = clock or MonotonicClock()
+        self._environ = environ
+        self._catalog = catalog
+        self._settings: Settings | None = None
+        self._runner: CallRunner | None = None
+        self._arunners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncCallRunner] = (
+            weakref.WeakKeyDictionary())
+        self._model: str | None = None
+        self._info: ModelInfo | None = None
+        self._defaults: dict[str, Any] = {}
+        self._session = ChatSession()
+        self._last_usage = TokenUsage()
+        self._usage = UsageTracker()
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def name(self) -> str:
+        """``"github_models"``."""
+        return "github_models"
+
+    def __repr__(self) -> str:
+        endpoint = self._settings.endpoint if self._settings else None
+        return f"GitHubModelsProvider(endpoint={endpoint!r}, model={self._model!r})"
+
+    def initialize(self, config: ProviderConfig | None = None) -> None:
+        """Resolve settings (config > environment > ``.env`` > defaults) and build the client.
+
+        Raises:
+            TokenNotFoundError: No token anywhere (lists each place checked).
+            ConfigurationError: A malformed setting (endpoint, organization, timeout ...).
+            InvalidRequestError: A default request option out of its documented range.
+        """
+        settings = resolve_settings(config, self._environ)
+        extra = dict(config.extra) if config is not None else {}
+        unknown = sorted(k for k in extra if k not in SETTING_KEYS and k not in OPTION_NAMES
+                         and k != "max_completion_tokens")
+        if unknown:
+            logger.warning("ignoring unknown ProviderConfig.extra keys: %s", ", ".join(unknown))
+        defaults = validate_options({k: v for k, v in extra.items()
+                                     if k in OPTION_NAMES or k == "max_completion_tokens"})
+        self.shutdown()
+        from .transport import SyncTransport
+
+        if settings.organization and not settings.org_path_applied:
+            logger.warning(
+                "organization %r is set but the endpoint %s has no /orgs/{org}/inference form; "
+                "usage cannot be attributed to the organization on this endpoint",
+                settings.organization, settings.endpoint)
+        if settings.is_retired_host:
+            logger.warning(
+                "%s belongs to GitHub Models, which GitHub retired on 2026-07-30 (it answers "
+                "410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a working endpoint; "
+                "see docs/migration.md.", settings.endpoint)
+        pacer = Pacer(self._pacing_limits(settings), clock=self._clock, enabled=settings.pacing)
+        policy = RetryPolicy(max_attempts=settings.max_retries + 1,
+                             max_retry_after=settings.max_retry_wait)
+        transport = SyncTransport(settings)
+        self._settings = settings
+        self._defaults = defaults
+        self._runner = CallRunner(transport, pacer, policy, self._clock, self._error_context)
+        self._usage = UsageTracker(settings.organization)
+        self._session = ChatSession(attributed_to=settings.organization)
+
+    @staticmethod
+    def _pacing_limits(settings: Settings) -> dict[str, Any]:
+        from .limits import FREE_TIER_LIMITS
+
+        limits = dict(FREE_TIER_LIMITS)
+        for tier, changes in settings.rate_limit_overrides.items():
+            try:
+                limits[tier] = limits_for_tier(tier).with_overrides(tier=tier, **changes)
+            except TypeError as exc:
+                raise ConfigurationError(
+                    what=f"Checking extra['rate_limits'][{tier!r}]", why=str(exc),
+                    fix="use the fields requests_per_minute, requests_per_day, "
+                        "max_input_tokens, max_output_tokens, concurrent_requests") from exc
+        return limits
+
+    def shutdown(self) -> None:
+        """Close the clients and their connections (idempotent).
+
+        Async clients belong to their event loop: in async code prefer ``await ashutdown()``;
+        here they are closed when their loop is idle, else dropped.
+        """
+        for loop, arunner in list(self._arunners.items()):
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(arunner.atransport.close())
+        self._arunners.clear()
+        if self._runner is not None:
+            self._runner.transport.close()
+            self._runner = None
+
+    async def ashutdown(self) -> None:
+        """Close the async client of the running loop, then everything else (idempotent)."""
+        arunner = self._arunners.pop(asyncio.get_running_loop(), None)
+        if arunner is not None:
+            await arunner.atransport.close()
+        self.shutdown()
+
+    def _async_runner(self) -> AsyncCallRunner:
+        """The async runner of the running event loop (one aio client per loop, reused)."""
+        runner = self._require_connected()
+        loop = asyncio.get_running_loop()
+        arunner = self._arunners.get(loop)
+        if arunner is None:
+            from .transport import AsyncTransport
+
+            arunner = AsyncCallRunner(runner, AsyncTransport(self.settings))
+            self._arunners[loop] = arunner
+        return arunner
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved settings (token masked in ``repr``).
+
+        Raises:
+            ConfigurationError: ``initialize`` was not called.
+        """
+        if self._settings is None:
+            raise ConfigurationError(
+                what="Using the provider", why="initialize() has not been called",
+                fix="call provider.initialize(config) or load_provider('github_models', config)")
+        return self._settings
+
+    def _error_context(self, model: str | None = None) -> ErrorContext:
+        s = self.settings
+        return ErrorContext(
+            endpoint=s.endpoint, model=model or self._model, organization=s.organization,
+            enterprise=s.enterprise, token_type=s.token_type, token_source=s.token_source,
+            is_github_host=s.is_github_host,
+            endpoint_config_hint="JAATO_GITHUB_ENDPOINT or extra['endpoint']",
+            operation="Chat completion")
+
+    # ---------------------------------------------------------------- models
+
+    @property
+    def catalog(self) -> Catalog:
+        """The model catalog in use."""
+        if self._catalog is None:
+            self._catalog = static_catalog()
+        return self._catalog
+
+    def connect(self, model: str) -> None:
+        """Select the model for later calls.
+
+        On GitHub-shaped endpoints an id the catalog does not know raises before any request;
+        elsewhere (gateways, Foundry) any id is accepted, with one warning when it is unknown.
+
+        Raises:
+            ConfigurationError: ``initialize`` was not called or ``model`` is empty.
+            ModelNotFoundError: Unknown id on a GitHub-shaped endpoint (with close matches).
+        """
+        settings = self.settings
+        model = (model or "").strip()
+        if not model:
+            raise ConfigurationError(what="Selecting a model", why="the model id is empty",
+                                     fix="pass an id such as 'openai/gpt-4o'")
+        info = self.catalog.get(model)
+        if info is None and settings.endpoint_kind in ("github", "legacy"):
+            raise model_not_found(model, replace(self._error_context(model),
+                                                 known_models=tuple(self.catalog.ids())))
+        if info is None and model.lower() not in _warned_models:
+            _warned_models.add(model.lower())
+            logger.warning("model %r is not in the catalog; sending it as given (context limit "
+                           "assumed %d tokens)", model, DEFAULT_CONTEXT_LIMIT)
+        self._info = info
+        self._model = info.id if info is not None else model
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the provider is initialized and a model is selected."""
+        return self._runner is not None and self._model is not None
+
+    @property
+    def model_name(self) -> str | None:
+        """The selected model id (the catalog's spelling)."""
+        return self._model
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """Catalog facts about the selected model (None for ids the catalog does not know)."""
+        return self._info
+
+    def fetch_catalog_entries(self) -> list[dict[str, Any]]:
+        """``GET`` the endpoint's live model catalog (API-format entries), through the same
+        client, headers and error mapping as inference requests (no retries, no pacing).
+
+        Raises:
+            ConfigurationError: Not initialized, or the endpoint has no catalog (not GitHub-shaped).
+            GitHubModelsError: (a subclass) what the service answered (410 when retired ...).
+        """
+        settings = self.settings
+        url = settings.catalog_url
+        runner = self._runner
+        if url is None or runner is None:
+            raise ConfigurationError(
+                what="Fetching the model catalog",
+                why=f"the endpoint {settings.endpoint} is not GitHub-shaped (no /catalog/models)",
+                fix="use the static catalog (the default) for this endpoint")
+        from .errors import ServiceUnavailableError, error_from_connection, error_from_response
+        from .transport import TransportFailure
+
+        context = replace(self._error_context(), operation="Catalog request")
+        try:
+            result = runner.transport.get(url)
+        except TransportFailure as failure:
+            raise error_from_connection(failure.kind, failure.detail, context) from failure
+        if result.status != 200:
+            raise error_from_response(result.status, result.headers, result.body, context)
+        try:
+            data = result.json()
+        except ValueError as exc:
+            raise ServiceUnavailableError(
+                what="Reading the model catalog", why="the body is not JSON",
+                fix="check that the endpoint serves GET /catalog/models", status=200) from exc
+        entries = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise ServiceUnavailableError(
+                what="Reading the model catalog", why="the body is not a list of models",
+                fix="check that the endpoint serves GET /catalog/models", status=200)
+        return [e for e in entries if isinstance(e, dict)]
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        """Use ``catalog`` (e.g. a live one) for lookups, limits and capabilities from now on."""
+        self._catalog = catalog
+        if self._model is not None:
+            self._info = catalog.get(self._model) or self._info
+
+    def list_models(self, prefix: str | None = None) -> list[str]:
+        """Model ids from the catalog, optionally filtered by a case-insensitive prefix."""
+        return self.catalog.ids(prefix)
+
+    def _wire_model(self) -> str:
+        assert self._model is not None
+        if self.settings.endpoint_kind == "legacy":
+            return self._model.split("/", 1)[-1]
+        return self._model
+
+    # ---------------------------------------------------------------- sessions
+
+    def create_session(self, system_instruction: str | None = None,
+                       tools: list[ToolSchema] | None = None,
+                       history: list[Message] | None = None) -> None:
+        """Start or reset the conversation.
+
+        Raises:
+            InvalidRequestError: Two tools share a name.
+        """
+        org = self._settings.organization if self._settings else None
+        self._session = ChatSession(system_instruction, tools, history, attributed_to=org)
+
+    def get_history(self) -> list[Message]:
+        """A copy of the conversation so far."""
+        with self._session.lock:
+            return list(self._session.history)
+
+    def set_options(self, **options: Any) -> None:
+        """Set default generation options (temperature, top_p, max_tokens, stop, seed ...).
+
+        Raises:
+            InvalidRequestError: An unknown option or a value out of range.
+        """
+        self._defaults.update(validate_options(options))
+
+    # ---------------------------------------------------------------- the turn
+
+    def check_image_input(self) -> None:
+        """Refuse images for a model whose catalog entry has no image input.
+
+        Raises:
+            ConfigurationError: Not connected.
+            InvalidRequestError: The model takes no image input.
+        """
+        self._require_connected()
+        if self._info is not None and not self._info.supports_images:
+            raise InvalidRequestError(
+                what=f"Sending an image to {self._info.id}",
+                why="the model accepts no image input (catalog: "
+                    f"{', '.join(self._info.input_modalities)})",
+                fix="choose a model with image input, e.g. openai/gpt-4o", param="parts")
+
+    def _require_connected(self) -> CallRunner:
+        runner = self._runner
+        if runner is None or self._model is None:
+            raise ConfigurationError(
+                what="Sending a request",
+                why="the provider is not initialized" if runner is None else "no model selected",
+                fix="call initialize(config) and connect('openai/gpt-4o') first")
+        return runner
+
+    def _request_options(self, schema: dict[str, Any] | None, call: Mapping[str, Any]
+                         ) -> dict[str, Any]:
+        call_opts = validate_options(call)
+        info = self._info
+        if schema is not None:
+            if not isinstance(schema, Mapping) or not schema:
+                raise InvalidRequestError(
+                    what="Checking response_schema", why="it is not a JSON-schema object",
+                    fix="pass a dict such as {'type': 'object', 'properties': {...}}",
+                    param="response_schema")
+            if info is not None and not info.structured_output and self.settings.is_github_host:
+                raise InvalidRequestError(
+                    what=f"Asking {info.id} for structured output",
+                    why="the catalog says this model does not support json_schema output",
+                    fix="choose e.g. openai/gpt-4o or openai/gpt-4.1, or drop response_schema",
+                    param="response_schema")
+            call_opts["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": str(schema.get("title") or "response").replace(" ", "_")[:64],
+                "schema": dict(schema)}}
+        assert self._model is not None
+        return adapt_for_model(
+            self._defaults, call_opts, model=self._model,
+            token_param=info.token_param if info else "max_tokens",
+            supports_temperature=info.supports_temperature if info else True,
+            max_output_tokens=info.max_output_tokens if info else None)
+
+    def _preflight(self, wire_messages: list[dict[str, Any]], session: ChatSession) -> None:
+        estimate = estimate_request_tokens(wire_messages, session.wire_tools)
+        window = self._info.max_input_tokens if self._info else None
+        if window and estimate > window:
+            raise ContextLimitError(
+                what=f"Checking the prompt size for {self._model}",
+                why=f"the request is about {estimate} tokens; the model's context window is "
+                    f"{window}",
+                fix="shorten the prompt or start a new session (create_session)",
+                limit=window, requested=estimate)
+        if not self.settings.enforce_tier_limits or self._info is None:
+            return
+        cap = self._runner_limits(self._info.tier).max_input_tokens
+        if cap and estimate > cap:
+            raise ContextLimitError(
+                what=f"Checking the prompt size for {self._model}",
+                why=f"the request is about {estimate} tokens; the {self._info.tier} rate-limit "
+                    f"tier accepts {cap} tokens in per request (model window {window})",
+                fix="shorten the prompt or the history, use a paid/custom endpoint and set "
+                    "extra['enforce_tier_limits']=False, or raise the tier's max_input_tokens in "
+                    "extra['rate_limits']",
+                limit=cap, requested=estimate)
+
+    def _runner_limits(self, tier: str | None) -> Any:
+        runner = self._require_connected()
+        return runner.pacer.limits_for(tier) if hasattr(runner.pacer, "limits_for") else (
+            limits_for_tier(tier))
+
+    def _prepare(self, session: ChatSession, new: list[Message],
+                 schema: dict[str, Any] | None, options: Mapping[str, Any], *,
+                 stream: bool, record: bool = True) -> PreparedTurn:
+        """Validate and build one request; nothing is sent and nothing is recorded.
+
+        Raises:
+            ConfigurationError, InvalidRequestError, ContextLimitError: before any request.
+        """
+        self._require_connected()
+        opts = self._request_options(schema, options)
+        with session.lock:
+            history = list(session.history)
+        wire_messages = messages_to_wire(
+            [*history, *new], session.system_instruction,
+            supports_system=self._info.supports_system if self._info else True)
+        self._preflight(wire_messages, session)
+        body: dict[str, Any] = {"model": self._wire_model(), "messages": wire_messages}
+        if session.wire_tools:
+            body["tools"] = session.wire_tools
+        body.update(opts)
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return PreparedTurn(session, new, schema, body, self._model or "",
+                            self._info.tier if self._info else None, record)
+
+    def _finish_complete(self, turn: PreparedTurn, data: Mapping[str, Any]) -> ProviderResponse:
+        """Turn a completion body into the response and record the turn.
+
+        Raises:
+            StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
+        """
+        try:
+            response = response_from_wire(data)
+        except ValueError as exc:
+            raise StructuredOutputError(
+                what="Reading the model's tool calls", why=str(exc),
+                fix="retry the request; if it persists, report the model's behaviour",
+                raw_text=json.dumps(data)[:2000]) from exc
+        return self._finish(turn, response)
+
+    @staticmethod
+    def _stream_sink(on_chunk: Callable[[str], None],
+                     on_usage: Callable[[TokenUsage], None] | None
+                     ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
+        acc = StreamAccumulator()
+
+        def on_event(event: dict[str, Any]) -> str:
+            text = acc.feed(event)
+            if text:
+                on_chunk(text)
+            if event.get("usage") and on_usage is not None and acc.usage is not None:
+                on_usage(acc.usage)
+            return text
+
+        return acc, on_event
+
+    def _finish_stream(self, turn: PreparedTurn, acc: StreamAccumulator, *,
+                       cancelled: bool = False) -> ProviderResponse:
+        """Turn accumulated stream chunks into the response and record the turn.
+
+        Raises:
+            StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
+        """
+        if cancelled:
+            response = ProviderResponse(text=acc.text or None, function_calls=[],
+                                        usage=acc.usage or TokenUsage(),
+                                        finish_reason=FinishReason.CANCELLED, raw=None)
+            return self._finish(turn, response)
+        try:
+            calls = acc.function_calls()
+        except ValueError as exc:
+            raise StructuredOutputError(
+                what="Reading the model's streamed tool calls",
+                why=f"the arguments are not valid JSON: {exc}",
+                fix="retry the request; if it persists, report the model's behaviour",
+                raw_text=acc.text) from exc
+        return self._finish(turn, ProviderResponse(
+            text=acc.text or None, function_calls=calls, usage=acc.usage or TokenUsage(),
+            finish_reason=acc.finish_reason, raw={"model": acc.model, "chunks": acc.chunks}))
+
+    def _finish(self, turn: PreparedTurn, response: ProviderResponse) -> ProviderResponse:
+        if turn.schema is not None and response.finish_reason is not FinishReason.CANCELLED:
+            response.structured_output = self._parse_structured(response.text)
+        self._record(turn.session, turn.new, response, turn.record)
+        return response
+
+    @staticmethod
+    def _parse_structured(text: str | None) -> Any:
+        try:
+            return json.loads(text or "")
+        except json.JSONDecodeError as exc:
+            raise StructuredOutputError(
+                what="Parsing the model's reply against response_schema",
+                why=f"the reply is not valid JSON ({exc.msg} at position {exc.pos})",
+                fix="retry, simplify the schema, or choose a model with structured output "
+                    "support (openai/gpt-4o, openai/gpt-4.1)",
+                raw_text=text or "") from exc
+
+    def _record(self, session: ChatSession, new: list[Message], response: ProviderResponse,
+                record: bool) -> None:
+        self._last_usage = response.usage
+        model = self._model or ""
+        pricing = self._info.pricing if self._info else None
+        self._usage.add(model, response.usage, pricing)
+        if not record:
+            return
+        session.usage.add(model, response.usage, pricing)
+        parts: list[Part] = []
+        if response.text:
+            parts.append(Part(text=response.text))
+        if response.finish_reason is not FinishReason.CANCELLED:
+            parts.extend(Part(function_call=c) for c in response.function_calls)
+        session.commit([*new, Message(role=Role.MODEL, parts=parts)] if parts else new)
+
+    # ---------------------------------------------------------------- accounting
+
+    def supports_stop(self) -> bool:
+        """Cancellation mid-stream is supported."""
+        return True
+
+    def count_tokens(self, content: str) -> int:
+        """Estimate the tokens of ``content`` (no tokenizer download; see ``tokens.py``)."""
+        return estimate_tokens(content)
+
+    def get_context_limit(self) -> int:
+        """The selected model's context window (128000 for ids the catalog does not know)."""
+        return self._info.max_input_tokens if self._info else DEFAULT_CONTEXT_LIMIT
+
+    def get_token_usage(self) -> TokenUsage:
+        """Usage of the last response."""
+        return self._last_usage
+
+    def get_session_usage(self) -> UsageTotals:
+        """Running totals of the current session (tokens, requests, estimated cost)."""
+        return self._session.usage.totals()
+
+    def get_usage_summary(self) -> dict[str, Any]:
+        """Provider-wide totals with the organization the usage was attributed to."""
+        summary = self._usage.totals().to_dict()
+        summary["attributed_to"] = self._usage.attributed_to or "the token's user"
+        return summary
+
+    def serialize_history(self, history: list[Message]) -> str:
+        """History as JSON text (lossless, tool calls and results included)."""
+        return history_to_json(history)
+
+    def deserialize_history(self, data: str) -> list[Message]:
+        """The inverse of ``serialize_history``. Raises ValueError on malformed data."""
+        return history_from_json(data)
+
+    def supports_structured_output(self) -> bool:
+        """Whether the selected model accepts a JSON schema (unknown models: assumed yes)."""
+        return self._info.structured_output if self._info else True
+
+    def supports_streaming(self) -> bool:
+        """Whether the selected model streams (unknown models: assumed yes)."""
+        return self._info.supports_streaming if self._info else True
