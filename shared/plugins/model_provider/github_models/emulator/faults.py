@@ -26,7 +26,7 @@ from aiohttp import web
 
 from .replies import Reply
 
-__all__ = ["STREAM_FAULTS", "StreamAborted", "abort", "write_body", "write_stream"]
+__all__ = ["STREAM_FAULTS", "StreamAborted", "abort", "write_half_body", "write_stream"]
 
 STREAM_FAULTS = frozenset(
     {"drop_mid_stream", "malformed_sse", "sse_comment", "crlf", "in_stream_error", "slow_stream"}
@@ -49,20 +49,14 @@ def abort(request: web.BaseRequest) -> None:
         transport.abort()
 
 
-async def write_body(
-    request: web.BaseRequest, resp: web.StreamResponse, body: bytes, fault: Reply | None
-) -> None:
-    """Write a non-streaming body; ``drop_mid_stream`` sends half of it, then aborts."""
-    if fault is not None and fault.fault_kind == "drop_mid_stream":
-        resp.content_length = len(body)
-        await resp.prepare(request)
-        await resp.write(body[: len(body) // 2])
-        await asyncio.sleep(0.01)  # let the half body reach the client before the abort
-        abort(request)
-        raise StreamAborted
+async def write_half_body(request: web.BaseRequest, resp: web.StreamResponse, body: bytes) -> None:
+    """``drop_mid_stream`` on a non-streaming request: announce the body, send half, abort."""
+    resp.content_length = len(body)
     await resp.prepare(request)
-    await resp.write(body)
-    await resp.write_eof()
+    await resp.write(body[: len(body) // 2])
+    await asyncio.sleep(0.01)  # let the half body reach the client before the abort
+    abort(request)
+    raise StreamAborted
 
 
 async def write_stream(

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .faults import STREAM_FAULTS, StreamAborted, abort, write_body, write_stream
+from .faults import STREAM_FAULTS, StreamAborted, abort, write_half_body, write_stream
 from .models import ModelEntry, ModelIndex
 from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
 from .replies import Plan, Reply, default_plan, estimate_prompt_tokens, plan_from_reply
@@ -224,7 +224,7 @@ class RequestHandler:
             if hit is not None:
                 return self._rate_limited(call, hit)
         try:
-            return await self._answer(call, entry, body, fault)
+            return await self._answer(call, entry, body, keys, fault)
         finally:
             if limit_key is not None:
                 with state.lock:
@@ -289,7 +289,12 @@ class RequestHandler:
         return f"call_{self._state.next_serial()}"
 
     async def _answer(
-        self, call: _Call, entry: ModelEntry, body: dict[str, Any], fault: Reply | None
+        self,
+        call: _Call,
+        entry: ModelEntry,
+        body: dict[str, Any],
+        keys: tuple[str, ...],
+        fault: Reply | None,
     ) -> web.StreamResponse:
         state = self._state
         if state.token_limits:
@@ -308,7 +313,7 @@ class RequestHandler:
             inner = fault.params.get("reply")
             if fault.fault_kind == "delay" and isinstance(inner, Reply) and inner.kind == "error":
                 return self._scripted_error(call, inner)
-        plan = self._plan(body, fault)
+        plan = self._plan(body, keys, fault)
         cid = f"chatcmpl-emu{call.rid.replace(':', '')}"
         created = int(time.time())
         hdrs: CIMultiDict[str] = CIMultiDict(_ADVISORY)
@@ -319,8 +324,6 @@ class RequestHandler:
         if call.legacy:
             hdrs.extend(LEGACY_HEADERS)
         stream_fault = fault if fault is not None and fault.fault_kind in STREAM_FAULTS else None
-        if fault is not None and fault.fault_kind == "drop_mid_stream":
-            stream_fault = fault
         azure = self._cfg.stream_style == "azure"
         try:
             if body.get("stream") is True:
@@ -333,17 +336,16 @@ class RequestHandler:
                 await write_stream(call.request, resp, payloads, stream_fault)
                 return resp
             data = completion_body(plan, entry.deployment, cid, created, azure)
-            if stream_fault is None or stream_fault.fault_kind != "drop_mid_stream":
-                hdrs["content-type"] = "application/json"
-                return web.Response(body=data, headers=hdrs)
             hdrs["content-type"] = "application/json"
+            if stream_fault is None or stream_fault.fault_kind != "drop_mid_stream":
+                return web.Response(body=data, headers=hdrs)
             resp = web.StreamResponse(headers=hdrs)
-            await write_body(call.request, resp, data, stream_fault)
+            await write_half_body(call.request, resp, data)
             return resp
         except (StreamAborted, ConnectionResetError):
             return web.Response(status=500)  # never sent: the transport is gone
 
-    def _plan(self, body: dict[str, Any], fault: Reply | None) -> Plan:
+    def _plan(self, body: dict[str, Any], keys: tuple[str, ...], fault: Reply | None) -> Plan:
         reply: Reply | None = None
         if fault is not None:
             inner = fault.params.get("reply")
@@ -352,8 +354,7 @@ class RequestHandler:
             elif isinstance(fault.params.get("text"), str):
                 reply = Reply.text(fault.params["text"])
         if reply is None and self._state.scripts:
-            model = body["model"].lower()
-            reply = self._state.take_script((model, model.rpartition("/")[2]), _CONTENT_KINDS)
+            reply = self._state.take_script(keys, _CONTENT_KINDS)
         if reply is not None:
             return plan_from_reply(reply, body, self._new_call_id)
         return default_plan(body, self._new_call_id)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...base import mask_secret
 from ..clock import Clock
 from ..limits import TierLimits, limits_for_tier
 from .replies import Reply
@@ -31,16 +32,13 @@ __all__ = [
 
 MODES = ("normal", "retired", "deprecated")
 
-_TOKEN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_")
-
 
 def redact(value: str) -> str:
     """Keep only a credential's scheme and well-known type prefix: ``Bearer ghp_…``."""
     scheme, sep, token = value.partition(" ")
     if not sep:
         scheme, token = "", value
-    prefix = next((p for p in _TOKEN_PREFIXES if token.startswith(p)), "")
-    return f"{scheme}{sep}{prefix}…"
+    return f"{scheme}{sep}{mask_secret(token)}"
 
 
 @dataclass(frozen=True, slots=True)
