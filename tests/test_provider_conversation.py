@@ -371,3 +371,29 @@ def test_live_catalog_on_a_retired_service(emulator: Any, make_provider: Any) ->
     emulator.set_mode("retired")
     with pytest.raises(ServiceRetiredError, match="2026-07-30"):
         provider.fetch_catalog_entries()
+
+
+def test_trim_history_drops_oldest_exchanges_to_fit_the_tier_cap(emulator: Any,
+                                                                 make_provider: Any) -> None:
+    from shared.plugins.model_provider.github_models.errors import ContextLimitError
+
+    big = "word " * 2500  # about 2500 tokens each
+    strict = make_provider(enforce_tier_limits=True)
+    strict.send_message("a " + big)
+    strict.send_message("b " + big)
+    with pytest.raises(ContextLimitError) as info:
+        strict.send_message("c " + big)
+    assert info.value.limit == 8000 and info.value.limit_source == "tier"
+    assert "trim_history" in str(info.value)
+
+    trimming = make_provider(enforce_tier_limits=True, trim_history=True)
+    trimming.create_session("system stays")
+    for tag in "abcd":
+        trimming.send_message(f"{tag} " + big)
+    sent = chat_requests(emulator)[-1].body["messages"]
+    assert sent[0] == {"role": "system", "content": "system stays"}
+    assert sent[1]["role"] == "user" and sent[1]["content"].startswith("c ")  # a, b dropped
+    assert sent[-1]["content"].startswith("d ")
+    assert len(trimming.get_history()) == 8  # the stored history keeps everything
+    with pytest.raises(ContextLimitError, match="even after dropping"):
+        trimming.send_message("e " + "word " * 9000)

@@ -401,28 +401,65 @@ class ProviderCore:
             supports_temperature=info.supports_temperature if info else True,
             max_output_tokens=info.max_output_tokens if info else None)
 
-    def _preflight(self, wire_messages: list[dict[str, Any]], session: ChatSession) -> None:
-        estimate = estimate_request_tokens(wire_messages, session.wire_tools)
+    def _input_cap(self) -> tuple[int | None, str]:
+        """The tightest input cap for the model and where it comes from."""
         window = self._info.max_input_tokens if self._info else None
-        if window and estimate > window:
-            raise ContextLimitError(
-                what=f"Checking the prompt size for {self._model}",
-                why=f"the request is about {estimate} tokens; the model's context window is "
-                    f"{window}",
-                fix="shorten the prompt or start a new session (create_session)",
-                limit=window, requested=estimate)
-        if not self.settings.enforce_tier_limits or self._info is None:
-            return
-        cap = self._runner_limits(self._info.tier).max_input_tokens
-        if cap and estimate > cap:
-            raise ContextLimitError(
-                what=f"Checking the prompt size for {self._model}",
-                why=f"the request is about {estimate} tokens; the {self._info.tier} rate-limit "
-                    f"tier accepts {cap} tokens in per request (model window {window})",
-                fix="shorten the prompt or the history, use a paid/custom endpoint and set "
-                    "extra['enforce_tier_limits']=False, or raise the tier's max_input_tokens in "
-                    "extra['rate_limits']",
-                limit=cap, requested=estimate)
+        cap = (self._runner_limits(self._info.tier).max_input_tokens
+               if self.settings.enforce_tier_limits and self._info is not None else None)
+        if cap and (window is None or cap < window):
+            return cap, "tier"
+        return window, "model"
+
+    def _too_large(self, estimate: int, limit: int, source: str, trimmed: int
+                   ) -> ContextLimitError:
+        window = self._info.max_input_tokens if self._info else None
+        tier = self._info.tier if self._info else None
+        if source == "tier":
+            why = (f"the request is about {estimate} tokens; the {tier} rate-limit tier accepts "
+                   f"{limit} tokens in per request (model window {window})")
+            fix = ("shorten the prompt or the history (extra['trim_history']=True drops the "
+                   "oldest turns), use a paid/custom endpoint and set "
+                   "extra['enforce_tier_limits']=False, or raise the tier's max_input_tokens in "
+                   "extra['rate_limits']")
+        else:
+            why = (f"the request is about {estimate} tokens; the model's context window is "
+                   f"{limit}")
+            fix = ("shorten the prompt, start a new session (create_session), or set "
+                   "extra['trim_history']=True to drop the oldest turns")
+        if trimmed:
+            why += f", even after dropping the {trimmed} oldest messages"
+        return ContextLimitError(what=f"Checking the prompt size for {self._model}", why=why,
+                                 fix=fix, limit=limit, requested=estimate, limit_source=source,
+                                 model_window=window)
+
+    def _fit(self, session: ChatSession, history: list[Message], new: list[Message]
+             ) -> list[dict[str, Any]]:
+        """Wire messages that fit the input cap, trimming the oldest exchanges when allowed.
+
+        An exchange starts at a user text message, so a tool call is never sent without its
+        results. What is sent shrinks; the stored history keeps everything.
+
+        Raises:
+            ContextLimitError: Too large (even after trimming, when trimming is on).
+        """
+        supports_system = self._info.supports_system if self._info else True
+        limit, source = self._input_cap()
+        trimmed = 0
+        while True:
+            wire = messages_to_wire([*history, *new], session.system_instruction,
+                                    supports_system=supports_system)
+            estimate = estimate_request_tokens(wire, session.wire_tools)
+            if not limit or estimate <= limit:
+                if trimmed:
+                    logger.info("dropped the %d oldest messages to fit %d tokens", trimmed, limit)
+                return wire
+            starts = [i for i, m in enumerate(history) if i > 0 and Role(m.role) is Role.USER
+                      and any(p.text for p in m.parts)]
+            if not self.settings.trim_history or not history:
+                raise self._too_large(estimate, limit, source, trimmed)
+            cut = starts[0] if starts else len(history)
+            trimmed += cut
+            history = history[cut:]
 
     def _runner_limits(self, tier: str | None) -> Any:
         runner = self._require_connected()
@@ -441,10 +478,7 @@ class ProviderCore:
         opts = self._request_options(schema, options)
         with session.lock:
             history = list(session.history)
-        wire_messages = messages_to_wire(
-            [*history, *new], session.system_instruction,
-            supports_system=self._info.supports_system if self._info else True)
-        self._preflight(wire_messages, session)
+        wire_messages = self._fit(session, history, new)
         body: dict[str, Any] = {"model": self._wire_model(), "messages": wire_messages}
         if session.wire_tools:
             body["tools"] = session.wire_tools

@@ -63,7 +63,7 @@ ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_TIMEO
 SETTING_KEYS = frozenset({
     "organization", "enterprise", "endpoint", "timeout", "connect_timeout", "max_retries",
     "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version", "pool_size",
-    "enforce_tier_limits", "user_agent", "use_env_proxies",
+    "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history",
 })
 
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
@@ -91,6 +91,7 @@ class Settings:
     pacing: bool
     rate_limit_overrides: Mapping[str, Mapping[str, Any]]
     enforce_tier_limits: bool
+    trim_history: bool
     api_version: str
     pool_size: int
     use_env_proxies: bool
@@ -361,6 +362,7 @@ def resolve_settings(
         pacing=pacing,
         rate_limit_overrides={str(k): dict(v) for k, v in overrides.items()},
         enforce_tier_limits=enforce,
+        trim_history=_as_bool("trim_history", extra.get("trim_history", False)),
         api_version=str(extra.get("api_version") or "2024-05-01-preview"),
         pool_size=pool_size,
         use_env_proxies=use_env_proxies,
