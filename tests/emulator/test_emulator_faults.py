@@ -165,3 +165,16 @@ def test_repeated_scripted_errors_make_a_burst(emu: Emulator) -> None:
 def test_unknown_fault_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         Reply.fault("explode")
+
+
+def test_a_fault_is_one_reply_and_leaves_the_next_in_the_queue(emu: Emulator) -> None:
+    emu.script(Reply.fault("sse_comment", after=0), Reply.text("second"))
+    _, raw, _ = exchange(emu, chat_body("first", stream=True))
+    text = "".join(
+        json.loads(b[len("data: ") :])["choices"][0]["delta"].get("content") or ""
+        for b in data_lines(raw)
+        if b.startswith("data: {") and '"choices":[{' in b
+    )
+    assert text == "Echo: first"
+    assert emu.pending_replies == 1
+    assert json.loads(exchange(emu, chat_body())[1])["choices"][0]["message"]["content"] == "second"

@@ -14,6 +14,9 @@
 
 Stream faults apply to ``"stream": true`` requests; ``drop_mid_stream`` also cuts a non-streaming
 body in half. ``after`` counts content chunks (text pieces or tool-call deltas), default 2.
+A fault is the one scripted reply of its request: the content it carries is its ``reply`` or
+``text`` parameter, else the deterministic default answer. Faults act after the request was
+admitted (auth, validation, limits), as a slow or broken model would.
 """
 
 from __future__ import annotations

@@ -348,12 +348,14 @@ class RequestHandler:
     def _plan(self, body: dict[str, Any], keys: tuple[str, ...], fault: Reply | None) -> Plan:
         reply: Reply | None = None
         if fault is not None:
+            # A fault is this request's one scripted reply: its content is its own ``reply``
+            # or ``text``, else the default answer (it never takes the next queued reply).
             inner = fault.params.get("reply")
             if isinstance(inner, Reply) and inner.kind in _CONTENT_KINDS:
                 reply = inner
             elif isinstance(fault.params.get("text"), str):
                 reply = Reply.text(fault.params["text"])
-        if reply is None and self._state.scripts:
+        elif self._state.scripts:
             reply = self._state.take_script(keys, _CONTENT_KINDS)
         if reply is not None:
             return plan_from_reply(reply, body, self._new_call_id)
