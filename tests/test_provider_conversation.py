@@ -397,3 +397,31 @@ def test_trim_history_drops_oldest_exchanges_to_fit_the_tier_cap(emulator: Any,
     assert len(trimming.get_history()) == 8  # the stored history keeps everything
     with pytest.raises(ContextLimitError, match="even after dropping"):
         trimming.send_message("e " + "word " * 9000)
+
+
+def test_models_without_system_messages_get_it_in_the_first_user_turn(
+        emulator: Any, make_provider: Any) -> None:
+    provider = make_provider("openai/o1-mini")
+    provider.create_session("Answer in French.")
+    provider.send_message("hello")
+    provider.send_message("again")
+    msgs = chat_requests(emulator)[-1].body["messages"]
+    assert [m["role"] for m in msgs] == ["user", "assistant", "user"]
+    assert msgs[0]["content"] == "Answer in French.\n\nhello"
+    assert msgs[2]["content"] == "again"
+    assert provider.get_history()[0].text == "hello"  # stored history is not rewritten
+
+
+def test_wire_messages_match_a_fresh_conversion_on_every_turn(emulator: Any,
+                                                              make_provider: Any) -> None:
+    from shared.plugins.model_provider.github_models.converters import messages_to_wire
+
+    provider = make_provider()
+    provider.create_session("sys", tools=[WEATHER])
+    emulator.script(Reply.tool_calls([("get_weather", {"city": "Lyon"})]))
+    call = provider.send_message("weather?").function_calls[0]
+    provider.send_tool_results([ToolResult(call.id, call.name, {"t": 1})])
+    provider.send_message("thanks")
+    sent = chat_requests(emulator)[-1].body["messages"]
+    history = provider.get_history()[:-1]  # everything before the last reply
+    assert sent == messages_to_wire(history, "sys")

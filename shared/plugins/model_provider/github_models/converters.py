@@ -26,11 +26,13 @@ from ..types import (
 
 __all__ = [
     "HISTORY_FORMAT",
+    "assemble_messages",
     "finish_reason_from_wire",
     "history_from_json",
     "history_to_json",
     "message_from_dict",
     "message_to_dict",
+    "message_to_wire",
     "messages_to_wire",
     "parse_arguments",
     "parts_to_content",
@@ -164,6 +166,43 @@ def _tool_to_wire(message: Message) -> list[dict[str, Any]]:
     return out
 
 
+def message_to_wire(message: Message) -> list[dict[str, Any]]:
+    """One history message as wire messages (a tool turn becomes one message per result)."""
+    role = Role(message.role)
+    if role is Role.MODEL:
+        return [_assistant_to_wire(message)]
+    if role is Role.TOOL or any(p.function_response is not None for p in message.parts):
+        return _tool_to_wire(message)  # a user message holding tool results reads the same
+    return [{"role": "user", "content": parts_to_content(message.parts)}]
+
+
+def assemble_messages(
+    converted: Iterable[list[dict[str, Any]]],
+    system_instruction: str | None = None,
+    *,
+    supports_system: bool = True,
+) -> list[dict[str, Any]]:
+    """The ``messages`` array from already converted history messages.
+
+    The system instruction goes first as a ``system`` message or, for models that refuse
+    system messages, is prepended to the first user message (a copy: inputs are not changed).
+    """
+    wire: list[dict[str, Any]] = []
+    pending = system_instruction if system_instruction and not supports_system else None
+    if system_instruction and supports_system:
+        wire.append({"role": "system", "content": system_instruction})
+    for items in converted:
+        for item in items:
+            if pending is not None and item["role"] == "user":
+                content = item["content"]
+                item = {"role": "user", "content": (
+                    f"{pending}\n\n{content}" if isinstance(content, str)
+                    else [{"type": "text", "text": pending}, *content])}
+                pending = None
+            wire.append(item)
+    return wire
+
+
 def messages_to_wire(
     history: Sequence[Message],
     system_instruction: str | None = None,
@@ -178,30 +217,8 @@ def messages_to_wire(
             messages, prepended to the first user message.
         supports_system: Whether the model accepts a system message.
     """
-    wire: list[dict[str, Any]] = []
-    pending_system = system_instruction if system_instruction and not supports_system else None
-    if system_instruction and supports_system:
-        wire.append({"role": "system", "content": system_instruction})
-    for message in history:
-        role = Role(message.role)
-        if role is Role.MODEL:
-            wire.append(_assistant_to_wire(message))
-        elif role is Role.TOOL:
-            wire.extend(_tool_to_wire(message))
-        else:
-            results = [p for p in message.parts if p.function_response is not None]
-            if results:  # a user message holding tool results: treat like a tool turn
-                wire.extend(_tool_to_wire(message))
-                continue
-            content = parts_to_content(message.parts)
-            if pending_system is not None:
-                if isinstance(content, str):
-                    content = f"{pending_system}\n\n{content}"
-                else:
-                    content = [{"type": "text", "text": pending_system}, *content]
-                pending_system = None
-            wire.append({"role": "user", "content": content})
-    return wire
+    return assemble_messages((message_to_wire(m) for m in history), system_instruction,
+                             supports_system=supports_system)
 
 
 # ---- history JSON (the provider's own, lossless) ----

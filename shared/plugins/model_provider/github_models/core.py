@@ -30,9 +30,10 @@ from .calls import AsyncCallRunner, CallRunner
 from .catalog import Catalog, ModelInfo, static_catalog
 from .clock import Clock, MonotonicClock
 from .converters import (
+    assemble_messages,
     history_from_json,
     history_to_json,
-    messages_to_wire,
+    message_to_wire,
     response_from_wire,
 )
 from .env import SETTING_KEYS, Settings, resolve_settings
@@ -50,7 +51,12 @@ from .pacing import Pacer
 from .retry import RetryPolicy
 from .session import ChatSession
 from .streaming import StreamAccumulator
-from .tokens import estimate_request_tokens, estimate_tokens
+from .tokens import (
+    MESSAGE_OVERHEAD,
+    REPLY_PRIMING,
+    estimate_message_tokens,
+    estimate_tokens,
+)
 from .usage import UsageTotals, UsageTracker
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "PreparedTurn", "ProviderCore"]
@@ -444,22 +450,25 @@ class ProviderCore:
         """
         supports_system = self._info.supports_system if self._info else True
         limit, source = self._input_cap()
-        trimmed = 0
-        while True:
-            wire = messages_to_wire([*history, *new], session.system_instruction,
-                                    supports_system=supports_system)
-            estimate = estimate_request_tokens(wire, session.wire_tools)
-            if not limit or estimate <= limit:
-                if trimmed:
-                    logger.info("dropped the %d oldest messages to fit %d tokens", trimmed, limit)
-                return wire
-            starts = [i for i, m in enumerate(history) if i > 0 and Role(m.role) is Role.USER
-                      and any(p.text for p in m.parts)]
-            if not self.settings.trim_history or not history:
-                raise self._too_large(estimate, limit, source, trimmed)
-            cut = starts[0] if starts else len(history)
-            trimmed += cut
-            history = history[cut:]
+        converted = [session.converted(m) for m in history]
+        fresh = [(wire, estimate_message_tokens(wire)) for wire in map(message_to_wire, new)]
+        system = session.system_instruction
+        fixed = (REPLY_PRIMING + session.tools_tokens + sum(t for _, t in fresh)
+                 + (estimate_tokens(system) + MESSAGE_OVERHEAD if system else 0))
+        estimate = fixed + sum(t for _, t in converted)
+        start = 0
+        while limit and estimate > limit:
+            if not self.settings.trim_history or start >= len(history):
+                raise self._too_large(estimate, limit, source, start)
+            nxt = next((i for i in range(start + 1, len(history))
+                        if Role(history[i].role) is Role.USER
+                        and any(p.text for p in history[i].parts)), len(history))
+            estimate -= sum(t for _, t in converted[start:nxt])
+            start = nxt
+        if start:
+            logger.info("dropped the %d oldest messages to fit %d tokens", start, limit)
+        return assemble_messages([w for w, _ in converted[start:]] + [w for w, _ in fresh],
+                                 session.system_instruction, supports_system=supports_system)
 
     def _runner_limits(self, tier: str | None) -> Any:
         runner = self._require_connected()

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..types import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
-from .converters import tools_to_wire
+from .converters import message_to_wire, tools_to_wire
 from .errors import InvalidRequestError
+from .tokens import estimate_message_tokens, estimate_tools_tokens
 from .usage import UsageTracker
 
 __all__ = ["ChatSession", "order_tool_results"]
@@ -44,6 +45,23 @@ class ChatSession:
         self.history: list[Message] = list(history or ())
         self.usage = UsageTracker(attributed_to)
         self.lock = threading.RLock()
+        self.tools_tokens = estimate_tools_tokens(self.wire_tools)
+        # id(message) -> (message, wire messages, estimated tokens): a turn converts only what
+        # is new. The message is kept in the entry so an id is never reused while cached.
+        self._wire_cache: dict[int, tuple[Message, list[dict[str, Any]], int]] = {}
+
+    def converted(self, message: Message) -> tuple[list[dict[str, Any]], int]:
+        """The wire form of a history message and its token estimate (cached)."""
+        entry = self._wire_cache.get(id(message))
+        if entry is not None and entry[0] is message:
+            return entry[1], entry[2]
+        wire = message_to_wire(message)
+        tokens = estimate_message_tokens(wire)
+        if len(self._wire_cache) > 4 * len(self.history) + 64:  # drop entries of old sessions
+            live = {id(m) for m in self.history}
+            self._wire_cache = {k: v for k, v in self._wire_cache.items() if k in live}
+        self._wire_cache[id(message)] = (message, wire, tokens)
+        return wire, tokens
 
     def commit(self, messages: Sequence[Message]) -> None:
         """Append a finished turn to the history."""

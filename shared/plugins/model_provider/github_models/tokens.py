@@ -16,7 +16,15 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["IMAGE_TOKENS", "estimate_request_tokens", "estimate_tokens"]
+__all__ = [
+    "IMAGE_TOKENS",
+    "MESSAGE_OVERHEAD",
+    "REPLY_PRIMING",
+    "estimate_message_tokens",
+    "estimate_request_tokens",
+    "estimate_tokens",
+    "estimate_tools_tokens",
+]
 
 _PIECE = re.compile(r"'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d{1,3}| ?[^\s\w]+|\s+")
 MESSAGE_OVERHEAD = 3
@@ -64,16 +72,24 @@ def _content_tokens(content: Any) -> int:
     return total
 
 
-def estimate_request_tokens(messages: Iterable[Mapping[str, Any]],
-                            tools: Iterable[Mapping[str, Any]] | None = None) -> int:
-    """Estimate the prompt tokens of a chat-completions request (messages plus tool schemas)."""
-    total = REPLY_PRIMING
+def estimate_message_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
+    """Estimate the tokens of wire messages (content, tool calls, per-message overhead)."""
+    total = 0
     for message in messages:
         total += MESSAGE_OVERHEAD + _content_tokens(message.get("content"))
         for call in message.get("tool_calls") or ():
             fn = call.get("function") or {}
             total += estimate_tokens(fn.get("name", "")) + estimate_tokens(
                 fn.get("arguments", ""))
-    for tool in tools or ():
-        total += estimate_tokens(json.dumps(tool, separators=(",", ":")))
     return total
+
+
+def estimate_tools_tokens(tools: Iterable[Mapping[str, Any]] | None) -> int:
+    """Estimate the tokens the tool schemas add to a request."""
+    return sum(estimate_tokens(json.dumps(t, separators=(",", ":"))) for t in tools or ())
+
+
+def estimate_request_tokens(messages: Iterable[Mapping[str, Any]],
+                            tools: Iterable[Mapping[str, Any]] | None = None) -> int:
+    """Estimate the prompt tokens of a chat-completions request (messages plus tool schemas)."""
+    return REPLY_PRIMING + estimate_message_tokens(messages) + estimate_tools_tokens(tools)
