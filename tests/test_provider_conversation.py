@@ -425,3 +425,41 @@ def test_wire_messages_match_a_fresh_conversion_on_every_turn(emulator: Any,
     sent = chat_requests(emulator)[-1].body["messages"]
     history = provider.get_history()[:-1]  # everything before the last reply
     assert sent == messages_to_wire(history, "sys")
+
+
+def test_custom_endpoint_sends_the_id_as_given_and_keeps_api_key(emulator: Any,
+                                                                  make_provider: Any) -> None:
+    # The emulator's root serves the legacy-shaped /chat/completions (bare model names); from
+    # 127.0.0.1 it is a "custom" endpoint, like a Foundry resource or a gateway.
+    provider = make_provider("gpt-4o", endpoint=emulator.url)
+    assert provider.settings.endpoint_kind == "custom"
+    assert provider.get_context_limit() == 131072  # catalog facts still apply
+    response = provider.send_message("hi")
+    assert response.text == "Echo: hi"
+    (req,) = chat_requests(emulator)
+    assert req.path == "/chat/completions"
+    assert req.body["model"] == "gpt-4o"  # not rewritten to openai/gpt-4o
+    assert "api-key" in req.headers  # Azure-style hosts authenticate with it
+
+
+def test_unknown_model_on_a_gateway_is_accepted_with_one_warning(
+        emulator: Any, make_provider: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        provider = make_provider("my-deployment-7", endpoint=emulator.url)
+        make_provider("my-deployment-7", endpoint=emulator.url)
+    assert caplog.text.count("my-deployment-7") == 1
+    assert provider.get_context_limit() == 128000 and provider.model_name == "my-deployment-7"
+
+
+def test_unknown_model_on_github_endpoint_fails_before_any_request(emulator: Any,
+                                                                   make_provider: Any) -> None:
+    from shared.plugins.model_provider.github_models.errors import ModelNotFoundError
+
+    provider = make_provider(None)
+    with pytest.raises(ModelNotFoundError) as info:
+        provider.connect("openai/gpt4o")
+    assert "openai/gpt-4o" in info.value.suggestions
+    assert "openai/gpt-4o" in str(info.value)
+    assert emulator.requests == []

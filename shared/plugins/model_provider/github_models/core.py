@@ -98,6 +98,7 @@ class ProviderCore:
         self._arunners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncCallRunner] = (
             weakref.WeakKeyDictionary())
         self._model: str | None = None
+        self._wire_id = ""
         self._info: ModelInfo | None = None
         self._defaults: dict[str, Any] = {}
         self._session = ChatSession()
@@ -258,6 +259,11 @@ class ProviderCore:
                            "assumed %d tokens)", model, DEFAULT_CONTEXT_LIMIT)
         self._info = info
         self._model = info.id if info is not None else model
+        kind = settings.endpoint_kind
+        # GitHub hosts get the catalog's spelling, the legacy host bare names; everything else
+        # (Foundry deployments, gateways) gets the id exactly as the caller wrote it.
+        self._wire_id = (self._model if kind == "github"
+                         else self._model.split("/", 1)[-1] if kind == "legacy" else model)
 
     @property
     def is_connected(self) -> bool:
@@ -324,10 +330,7 @@ class ProviderCore:
         return self.catalog.ids(prefix)
 
     def _wire_model(self) -> str:
-        assert self._model is not None
-        if self.settings.endpoint_kind == "legacy":
-            return self._model.split("/", 1)[-1]
-        return self._model
+        return self._wire_id
 
     # ---------------------------------------------------------------- sessions
 

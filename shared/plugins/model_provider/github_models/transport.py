@@ -210,27 +210,23 @@ def _client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
         "use_env_settings": settings.use_env_proxies,
     }
     if settings.endpoint_kind in ("github", "legacy"):
-        kwargs["per_retry_policies"] = [_StripHeaderPolicy("api-key")]
+        kwargs["per_retry_policies"] = [_strip_header_policy("api-key")]
     return kwargs
 
 
-def _strip_policy_base() -> type:
+def _strip_header_policy(name: str) -> Any:
+    """A pipeline policy that removes one request header after the SDK added it.
+
+    It runs per retry, after authentication: ``per_call_policies`` would run too early (the SDK
+    adds its duplicate ``api-key`` header in the headers policy).
+    """
     from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-    return SansIOHTTPPolicy
+    class StripHeader(SansIOHTTPPolicy):  # type: ignore[type-arg]
+        def on_request(self, request: Any) -> None:
+            request.http_request.headers.pop(name, None)
 
-
-class _StripHeaderPolicy:
-    """Removes one request header after the SDK added it (runs per retry, after auth)."""
-
-    def __new__(cls, name: str) -> Any:
-        base = _strip_policy_base()
-
-        class StripHeader(base):  # type: ignore[misc, valid-type]
-            def on_request(self, request: Any) -> None:
-                request.http_request.headers.pop(name, None)
-
-        return StripHeader()
+    return StripHeader()
 
 
 def _build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
