@@ -236,13 +236,20 @@ def schema_instance(
 _WORD = re.compile(r"[A-Za-z0-9][\w-]*")
 
 
+_SENTENCE = re.compile(r"[^.!?]+")
+
+
 def _pick_word(prompt: str, exclude: Iterable[str]) -> str:
-    """The last capitalised word of the prompt (not the first word), else the last word."""
+    """The first capitalised word that does not open a sentence ("weather in Paris? Use it"
+    gives "Paris"), else the last word of the prompt."""
     excluded = {e.lower() for e in exclude}
-    words: list[str] = [w for w in _WORD.findall(prompt) if w.lower() not in excluded]
-    capitalised = [w for w in words[1:] if w[0].isupper()]
-    if capitalised:
-        return capitalised[-1]
+    words: list[str] = []
+    for sentence in _SENTENCE.findall(prompt):
+        found = [w for w in _WORD.findall(sentence) if w.lower() not in excluded]
+        for word in found[1:]:
+            if word[0].isupper():
+                return word
+        words.extend(found)
     return words[-1] if words else "example"
 
 

@@ -1,0 +1,27 @@
+"""The README's main job (examples/agent_demo.py) runs a full conversation offline."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "agent_demo.py"
+
+
+def test_demo_runs_a_tool_round_trip_against_the_bundled_emulator(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JAATO_", "GITHUB_TOKEN"))}
+    result = subprocess.run([sys.executable, str(DEMO)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "using the bundled emulator at http://127.0.0.1:" in out
+    assert 'tool call> get_weather({"city": "Paris"})' in out
+    assert re.search(r"model> Tool results: get_weather -> .*light rain", out)
+    assert re.search(r"last response usage: prompt \d+, output \d+, total \d+ tokens", out)
+    assert "context limit of openai/gpt-4o: 131072 tokens" in out
+    assert "history: 4 messages" in out
+    assert "github_pat_demo" not in out + result.stderr
