@@ -69,6 +69,45 @@ class StreamCancelled(Exception):
     """Internal: the caller's CancelToken stopped the stream."""
 
 
+def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], str],
+          delivered: list[str], cancel_token: CancelToken | None) -> bool:
+    """Hand a block's events to ``on_event``; return True at ``[DONE]``.
+
+    Raises:
+        StreamCancelled: The token fired.
+        StreamEventError, StreamProtocolError: From the parser.
+    """
+    for event in parser.feed(block):
+        text = on_event(event)
+        if text:
+            delivered.append(text)
+    if parser.done:
+        return True
+    if cancel_token is not None and cancel_token.is_cancelled:
+        raise StreamCancelled()
+    return False
+
+
+def _end_of_body(parser: SSEParser, on_event: Callable[[dict[str, Any]], str],
+                 delivered: list[str], cancel_token: CancelToken | None) -> None:
+    """Check how the body ended: a cancel, ``[DONE]``, or an interrupted stream.
+
+    Raises:
+        StreamCancelled: The token fired.
+        TransportFailure: The body ended before ``[DONE]`` (after flushing what it held).
+    """
+    if cancel_token is not None and cancel_token.is_cancelled:
+        raise StreamCancelled()
+    if parser.done:
+        return
+    for event in parser.close():
+        text = on_event(event)
+        if text:
+            delivered.append(text)
+    raise TransportFailure("stream_interrupted", "the stream ended before data: [DONE]",
+                           response_started=True)
+
+
 class CallRunner:
     """Sends requests for one provider with pacing and retries."""
 
@@ -237,24 +276,9 @@ class CallRunner:
             threading.Thread(target=watch, name="stream-cancel", daemon=True).start()
         try:
             for block in handle.iter_blocks():
-                for event in parser.feed(block):
-                    text = on_event(event)
-                    if text:
-                        delivered.append(text)
-                if parser.done:
+                if _feed(parser, block, on_event, delivered, cancel_token):
                     break
-                if cancel_token is not None and cancel_token.is_cancelled:
-                    raise StreamCancelled()
-            if cancel_token is not None and cancel_token.is_cancelled:
-                raise StreamCancelled()
-            if not parser.done:
-                for event in parser.close():
-                    text = on_event(event)
-                    if text:
-                        delivered.append(text)
-                raise TransportFailure("stream_interrupted",
-                                       "the stream ended before data: [DONE]",
-                                       response_started=True)
+            _end_of_body(parser, on_event, delivered, cancel_token)
             handle.drain_and_close()
         except (StreamEventError, StreamProtocolError) as exc:
             raise self._event_error(exc, delivered) from exc
@@ -338,24 +362,9 @@ class AsyncCallRunner(CallRunner):
             watcher = asyncio.ensure_future(watch())
         try:
             async for block in handle.iter_blocks():
-                for event in parser.feed(block):
-                    text = on_event(event)
-                    if text:
-                        delivered.append(text)
-                if parser.done:
+                if _feed(parser, block, on_event, delivered, cancel_token):
                     break
-                if cancel_token is not None and cancel_token.is_cancelled:
-                    raise StreamCancelled()
-            if cancel_token is not None and cancel_token.is_cancelled:
-                raise StreamCancelled()
-            if not parser.done:
-                for event in parser.close():
-                    text = on_event(event)
-                    if text:
-                        delivered.append(text)
-                raise TransportFailure("stream_interrupted",
-                                       "the stream ended before data: [DONE]",
-                                       response_started=True)
+            _end_of_body(parser, on_event, delivered, cancel_token)
             await handle.drain_and_close()
         except (StreamEventError, StreamProtocolError) as exc:
             raise self._event_error(exc, delivered) from exc
