@@ -43,7 +43,10 @@ API_VERSION_HEADER = "X-GitHub-Api-Version"
 USER_AGENT = "jaato-github-models/0.1.0"
 _DRAIN_LIMIT = 1 << 16
 
+# The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
+# own logger, quiet unless asked for: set this logger to INFO to see every request.
 http_logger = logging.getLogger("shared.plugins.model_provider.github_models.http")
+http_logger.setLevel(logging.WARNING)
 
 
 class TransportFailure(Exception):
