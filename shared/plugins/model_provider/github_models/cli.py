@@ -1,0 +1,200 @@
+"""``jaato-github-models``: chat, list models, diagnose a setup, run the local emulator.
+
+Argument parsing, dispatch and the error policy live here; the commands are in ``cli_chat``,
+``cli_models``, ``cli_doctor`` and the emulator's own ``__main__``. Errors print as one paragraph
+on stderr (``GitHubModelsError`` messages already say what, why and how to fix) with exit code 1,
+without a traceback unless ``--debug``. Exit codes: 0 success, 1 failure, 2 usage error,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from .cli_output import Console, ConsoleLogHandler
+
+__all__ = ["DEFAULT_MODEL", "PROG", "build_parser", "main"]
+
+PROG = "jaato-github-models"
+DEFAULT_MODEL = "openai/gpt-4o"
+_LOGGER = "shared.plugins.model_provider"
+
+Command = Callable[[argparse.Namespace, Console], int]
+
+
+def _version() -> str:
+    from shared import __version__
+
+    return __version__
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint", metavar="URL",
+                        help="endpoint URL (overrides JAATO_GITHUB_ENDPOINT and .env)")
+    parser.add_argument("--org", metavar="LOGIN",
+                        help="organization to attribute usage to (overrides "
+                             "JAATO_GITHUB_ORGANIZATION)")
+
+
+def _add_model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", metavar="ID",
+                        help=f"model id (default: JAATO_GITHUB_MODEL, else {DEFAULT_MODEL})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (the ``emulator`` sub-command's options are the emulator's own)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks and the provider's debug log")
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Chat with, list and diagnose models on endpoints that speak the GitHub "
+                    "Models protocol (GitHub Models itself was retired on 2026-07-30).",
+        epilog="Configuration comes from the environment and .env (GITHUB_TOKEN, "
+               "JAATO_GITHUB_ENDPOINT, JAATO_GITHUB_ORGANIZATION, JAATO_GITHUB_MODEL ...). "
+               "Run '%(prog)s doctor' when something does not work.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true", default=False,
+                        help="show tracebacks and the provider's debug log")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    chat = sub.add_parser("chat", parents=[common], help="talk to a model (streamed)",
+                          description="One-shot when PROMPT is given, interactive otherwise "
+                                      "(/help lists the commands). Ctrl-C cancels the current "
+                                      "reply, not the session.")
+    _add_model_option(chat)
+    chat.add_argument("--system", "-s", metavar="TEXT", help="system instruction")
+    chat.add_argument("--temperature", type=float, metavar="T", help="sampling temperature 0-1")
+    chat.add_argument("--max-tokens", type=int, metavar="N", help="cap on reply tokens")
+    _add_connection_options(chat)
+    chat.add_argument("--json", action="store_true",
+                      help="print one JSON object (text, usage, cost) per reply instead of "
+                           "streamed text")
+    chat.add_argument("prompt", nargs="*", metavar="PROMPT", help="the message (one-shot)")
+    chat.set_defaults(func=_lazy("cli_chat", "run_chat"))
+
+    models = sub.add_parser("models", parents=[common], help="list models and their limits",
+                            description="The static catalog (no token or network needed), or "
+                                        "the endpoint's live catalog with --live.")
+    models.add_argument("--prefix", metavar="P", help="only ids starting with P (e.g. openai/)")
+    models.add_argument("--json", action="store_true",
+                        help="print a JSON array of catalog entries (later API format)")
+    models.add_argument("--live", action="store_true",
+                        help="fetch GET /catalog/models from the endpoint (cached; falls back "
+                             "to the static catalog)")
+    models.add_argument("--refresh", action="store_true",
+                        help="with --live: ignore the cache and fetch now")
+    _add_connection_options(models)
+    models.set_defaults(func=_lazy("cli_models", "run_models"))
+
+    doctor = sub.add_parser("doctor", parents=[common], help="check the setup step by step",
+                            description="Token, .env, endpoint, retirement, auth, organization, "
+                                        "model and rate limits: PASS/FAIL/SKIP with the next "
+                                        "step. Exit code 0 when no check failed.")
+    _add_model_option(doctor)
+    _add_connection_options(doctor)
+    doctor.add_argument("--json", action="store_true", help="machine-readable result")
+    doctor.set_defaults(func=_lazy("cli_doctor", "run_doctor"))
+
+    sub.add_parser("emulator", help="run the local GitHub Models emulator",
+                   description="See '%(prog)s --help' for its options.", add_help=False)
+    return parser
+
+
+def _lazy(module: str, name: str) -> Command:
+    """A command imported on first use, so ``--help`` and ``models`` stay quick."""
+
+    def run(args: argparse.Namespace, console: Console) -> int:
+        import importlib
+
+        mod = importlib.import_module(f"{__package__}.{module}")
+        command: Command = getattr(mod, name)
+        return command(args, console)
+
+    return run
+
+
+def _run_emulator(argv: list[str]) -> int:
+    from .emulator.__main__ import build_parser as emulator_parser
+    from .emulator.__main__ import main as emulator_main
+
+    if any(a in ("-h", "--help") for a in argv):
+        emulator_parser(prog=f"{PROG} emulator").print_help()
+        return 0
+    return emulator_main(argv)
+
+
+def _command_index(argv: Sequence[str]) -> int | None:
+    for i, arg in enumerate(argv):
+        if not arg.startswith("-"):
+            return i
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code (``SystemExit`` from argparse is turned into it)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    index = _command_index(args_list)
+    if index is not None and args_list[index] == "emulator":
+        return _run_emulator(args_list[index + 1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    console = Console()
+    return _dispatch(args, console)
+
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    from .errors import GitHubModelsError
+
+    debug = bool(getattr(args, "debug", False))
+    handler = ConsoleLogHandler(console, logging.DEBUG if debug else logging.WARNING)
+    logger = logging.getLogger(_LOGGER)
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
+    try:
+        code: int = args.func(args, console)
+        return code
+    except KeyboardInterrupt:
+        console.note("interrupted")
+        return 130
+    except GitHubModelsError as exc:
+        _report(console, str(exc), exc, debug)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, with nothing left to flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        what = f"unexpected {type(exc).__name__}: {exc}"
+        if not debug:
+            what += " (run again with --debug for the traceback)"
+        _report(console, what, exc, debug)
+        return 1
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        logger.propagate = True
+
+
+def _report(console: Console, message: str, exc: BaseException, debug: bool) -> None:
+    if debug:
+        console.note("".join(traceback.format_exception(exc)).rstrip())
+    console.error(message)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,424 @@
+"""``jaato-github-models doctor``: the troubleshooting checklist as one command.
+
+Checks, in order: token, ``.env`` file, endpoint (and GitHub's retired hosts), endpoint
+reachable, service status (410 / Deprecation answers), token accepted, organization attribution,
+model available (catalog and one tiny real request), rate-limit headroom. Each ends PASS, FAIL
+(with the next step) or SKIP (not applicable, or blocked by an earlier failure). The exit code is
+0 when no check failed. The token is shown as its type prefix at most (``github_pat_…``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..base import mask_secret
+from .cli_chat import connection_extra, open_provider, resolve_model, shown_endpoint
+from .cli_output import Console, token_type_label
+from .errors import (
+    RETIREMENT_DATE,
+    GitHubModelsError,
+    ModelNotFoundError,
+    ModelsDisabledError,
+    ProviderConnectionError,
+    RateLimitError,
+    ServiceRetiredError,
+    ServiceUnavailableError,
+    TokenInvalidError,
+    TokenNotFoundError,
+    TokenPermissionError,
+)
+
+if TYPE_CHECKING:
+    from .env import Settings
+    from .provider import GitHubModelsProvider
+
+__all__ = ["Check", "Doctor", "run_doctor"]
+
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+
+RETIRED_FIX = (
+    f"GitHub Models was retired on {RETIREMENT_DATE}: every models.github.ai endpoint answers "
+    "410 Gone. Point the provider at an endpoint that still speaks the protocol: set "
+    "JAATO_GITHUB_ENDPOINT in the environment or .env (or pass --endpoint), e.g. "
+    "JAATO_GITHUB_ENDPOINT=https://<resource>.services.ai.azure.com/models for Microsoft Foundry "
+    "/ Azure AI model inference (with that resource's key as GITHUB_TOKEN), a GitHub Enterprise "
+    "Server or proxy URL ending in /inference, an OpenAI-compatible gateway, or the local "
+    "emulator (jaato-github-models emulator, then JAATO_GITHUB_ENDPOINT="
+    "http://127.0.0.1:<port>/inference); see docs/migration.md")
+
+_TITLES = {
+    "token": "Token",
+    "dotenv": ".env file",
+    "endpoint": "Endpoint",
+    "reachable": "Endpoint reachable",
+    "service": "Service status",
+    "auth": "Token accepted",
+    "organization": "Organization attribution",
+    "model": "Model available",
+    "rate_limits": "Rate-limit headroom",
+}
+_STAND_INS = ("openai/gpt-4o-mini", "openai/gpt-4.1-mini", "openai/gpt-4o")
+
+
+@dataclass
+class Check:
+    """One line of the checklist."""
+
+    id: str
+    status: str = SKIP
+    detail: str = ""
+    next: str = ""
+    title: str = field(default="")
+
+    def __post_init__(self) -> None:
+        self.title = self.title or _TITLES.get(self.id, self.id)
+
+
+class _Capture(logging.Handler):
+    """Keeps the provider's warnings (e.g. a Deprecation header on a successful answer)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _find_dotenv(environ: Mapping[str, str]) -> tuple[Path | None, str]:
+    explicit = environ.get("JAATO_GITHUB_ENV_FILE")
+    if explicit is not None:
+        if explicit.strip().lower() in ("0", "false", "no", "off"):
+            return None, "disabled by JAATO_GITHUB_ENV_FILE"
+        path = Path(explicit).expanduser()
+        return (path, "") if path.is_file() else (None, f"JAATO_GITHUB_ENV_FILE={path} not found")
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".env").is_file():
+            return folder / ".env", ""
+    return None, f"none found from {cwd} upwards"
+
+
+class Doctor:
+    """Runs the checks. ``checks`` holds the results, in display order.
+
+    Args:
+        extra: ``ProviderConfig.extra`` from the command line (endpoint, organization).
+        model: ``--model`` (None: ``JAATO_GITHUB_MODEL`` or the default).
+        console: Registers the token so that nothing prints it.
+        environ: The environment (default ``os.environ``).
+    """
+
+    def __init__(self, extra: Mapping[str, Any], model: str | None, console: Console,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.extra = dict(extra)
+        self.requested_model = model
+        self.console = console
+        self.environ = os.environ if environ is None else environ
+        self.checks = {name: Check(name) for name in _TITLES}
+        self.model: str | None = None
+        self.endpoint: str | None = None
+
+    def set(self, name: str, status: str, detail: str, next_step: str = "") -> None:
+        """Record one check's result."""
+        check = self.checks[name]
+        check.status, check.detail, check.next = status, detail, next_step
+
+    def skip_rest(self, reason: str) -> None:
+        """Mark every check without a result as skipped for ``reason``."""
+        for check in self.checks.values():
+            if check.status == SKIP and not check.detail:
+                check.detail = reason
+
+    @property
+    def ok(self) -> bool:
+        """No check failed."""
+        return all(c.status != FAIL for c in self.checks.values())
+
+    def run(self) -> bool:
+        """Run every check; returns ``ok``."""
+        # The doctor must answer quickly: no retries (a 429 would wait), short timeouts.
+        extra = {**self.extra, "max_retries": 0, "timeout": 20, "connect_timeout": 5}
+        try:
+            provider = open_provider(extra, self.console)
+        except TokenNotFoundError as exc:
+            places = "; ".join(f"{p}: {s}" for p, s in exc.checked) or exc.why
+            self.set("token", FAIL, f"no token found ({places})", exc.fix)
+            self._without_token(extra)
+            self.skip_rest("needs a token")
+            return self.ok
+        except GitHubModelsError as exc:  # a malformed setting
+            self.set("endpoint", FAIL, exc.why, exc.fix)
+            self._dotenv(None)
+            self.skip_rest("needs a valid configuration")
+            return self.ok
+        try:
+            self._with_provider(provider)
+        finally:
+            provider.shutdown()
+        return self.ok
+
+    def _without_token(self, extra: Mapping[str, Any]) -> None:
+        """The checks that need no token (.env, endpoint, organization), with a placeholder."""
+        from shared import ProviderConfig
+
+        from .env import resolve_settings
+
+        try:
+            settings = resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(extra)),
+                                        self.environ)
+        except GitHubModelsError as exc:
+            self.set("endpoint", FAIL, exc.why, exc.fix)
+            self._dotenv(None)
+            return
+        self._settings_checks(settings)
+
+    def _dotenv(self, found: str | None) -> None:
+        if found:
+            self.set("dotenv", PASS, f"read {found}")
+            return
+        path, why = _find_dotenv(self.environ)
+        if path is not None:
+            self.set("dotenv", PASS, f"read {path}")
+        else:
+            self.set("dotenv", SKIP, f"{why} (optional: the environment is used)")
+
+    def _settings_checks(self, s: Settings) -> bool:
+        """.env, endpoint and organization settings; False when the endpoint is unusable."""
+        self._dotenv(s.dotenv_path)
+        self.endpoint = shown_endpoint(s.endpoint)
+        source = s.sources.get("JAATO_GITHUB_ENDPOINT", "the default")
+        if s.is_retired_host:
+            self.set("endpoint", FAIL, f"{self.endpoint} (from {source}) is GitHub Models' "
+                                       "retired host", RETIRED_FIX)
+            self.skip_rest("the endpoint is retired: fix the endpoint first")
+            return False
+        shape = {"github": "GitHub-shaped (.../inference)", "legacy": "legacy Azure host",
+                 "custom": "custom (Foundry, gateway): no catalog, no org path"}[s.endpoint_kind]
+        self.set("endpoint", PASS, f"{self.endpoint} from {source}; {shape}")
+        if not s.organization:
+            self.set("organization", SKIP, "no organization configured: usage is billed to the "
+                                           "token's user (set JAATO_GITHUB_ORGANIZATION or --org)")
+        elif not s.org_path_applied:
+            self.set("organization", FAIL,
+                     f"organization {s.organization} is set but {self.endpoint} has no "
+                     "/orgs/{org}/inference form, so usage cannot be attributed to it",
+                     "use a GitHub-shaped endpoint (path ending in /inference) or unset "
+                     "JAATO_GITHUB_ORGANIZATION for this endpoint")
+        return True
+
+    def _with_provider(self, provider: GitHubModelsProvider) -> None:
+        s = provider.settings
+        self.set("token", PASS, f"{mask_secret(s.token)} ({token_type_label(s.token_type)}) "
+                                f"from {s.token_source}")
+        if not self._settings_checks(s):
+            return
+        live = self._catalog(provider)
+        if live is False:
+            return
+        model = resolve_model(self.requested_model, s.dotenv_path, self.environ)
+        self.model = model
+        ping_model, is_chosen = self._select_model(provider, model, live)
+        if ping_model is None:
+            self.skip_rest("no model to send the test request with")
+            return
+        self._ping(provider, ping_model, is_chosen)
+
+    def _catalog(self, provider: GitHubModelsProvider) -> Any:
+        """GET the catalog on GitHub-shaped endpoints: reachability and retirement.
+
+        Returns the live ``Catalog``, None when there is none, or False to stop.
+        """
+        if provider.settings.catalog_url is None:
+            return None
+        from .catalog import Catalog
+
+        try:
+            entries = provider.fetch_catalog_entries()
+        except ProviderConnectionError as exc:
+            self.set("reachable", FAIL, exc.why, exc.fix)
+            self.skip_rest("the endpoint is not reachable")
+            return False
+        except ServiceRetiredError as exc:
+            self.set("reachable", PASS, f"{self.endpoint} answered (HTTP {exc.status})")
+            self.set("service", FAIL, exc.why, RETIRED_FIX)
+            self.skip_rest("the service is retired")
+            return False
+        except GitHubModelsError as exc:
+            self.set("reachable", PASS, f"{self.endpoint} answered, but GET /catalog/models "
+                                        f"failed: {exc.why} (HTTP {exc.status})")
+            return None
+        catalog = Catalog.from_api(entries, fallback=provider.catalog, source="live catalog")
+        self.set("reachable", PASS, f"GET /catalog/models listed {len(catalog)} models")
+        return catalog
+
+    def _select_model(self, provider: GitHubModelsProvider, model: str,
+                      live: Any) -> tuple[str | None, bool]:
+        """Connect to ``model`` -> (id, True); on an unknown id, record the failure and pick a
+        stand-in for the auth checks -> (stand-in, False)."""
+        try:
+            provider.connect(model)
+        except ModelNotFoundError as exc:
+            self.set("model", FAIL, exc.why, exc.fix)
+            for stand_in in _STAND_INS:
+                if stand_in in provider.catalog:
+                    provider.connect(stand_in)
+                    return stand_in, False
+            return None, False
+        if live is not None and provider.model_name not in live:
+            self.set("model", FAIL, f"{provider.model_name} is in the static catalog but the "
+                                    "endpoint's catalog does not list it",
+                     "choose one of `jaato-github-models models --live`")
+        return provider.model_name, True
+
+    def _ping(self, provider: GitHubModelsProvider, model: str, is_chosen: bool) -> None:
+        capture = _Capture()
+        logger = logging.getLogger("shared.plugins.model_provider")
+        logger.addHandler(capture)
+        try:
+            provider.generate("ping", max_tokens=1)
+        except GitHubModelsError as exc:
+            self._ping_failed(provider, exc, is_chosen)
+            return
+        finally:
+            logger.removeHandler(capture)
+        self._ping_passed(provider, model, is_chosen, capture.messages)
+
+    def _ping_passed(self, provider: GitHubModelsProvider, model: str, is_chosen: bool,
+                     warnings: list[str]) -> None:
+        s = provider.settings
+        if self.checks["reachable"].status == SKIP:
+            self.set("reachable", PASS, f"{self.endpoint} answered the test request")
+        retiring = [w for w in warnings if "retire" in w.lower()]
+        if retiring:
+            self.set("service", FAIL, "the endpoint answered but announces its retirement "
+                                      "(Deprecation/Sunset headers)", RETIRED_FIX)
+        else:
+            self.set("service", PASS, "no retirement answer (410, Deprecation or Sunset)")
+        self.set("auth", PASS, f"the endpoint accepted the {token_type_label(s.token_type)}")
+        if s.organization and s.org_path_applied:
+            self.set("organization", PASS, f"requests to /orgs/{s.organization}/inference "
+                                           f"succeed: usage is billed to {s.organization}")
+        if is_chosen and self.checks["model"].status != FAIL:
+            known = "in the catalog" if provider.model_info else "not in the catalog (sent as " \
+                                                                 "given; limits assumed)"
+            self.set("model", PASS, f"{model} is {known} and answered a 1-token request")
+        self._rate_limits(provider, None)
+
+    def _ping_failed(self, provider: GitHubModelsProvider, exc: GitHubModelsError,
+                     is_chosen: bool) -> None:
+        s = provider.settings
+        if isinstance(exc, ProviderConnectionError):
+            if self.checks["reachable"].status == SKIP:
+                self.set("reachable", FAIL, exc.why, exc.fix)
+            else:
+                self.set("service", FAIL, f"the test request failed: {exc.why}", exc.fix)
+            self.skip_rest("the endpoint did not answer the test request")
+            return
+        if self.checks["reachable"].status == SKIP:
+            self.set("reachable", PASS, f"{self.endpoint} answered (HTTP {exc.status})")
+        if isinstance(exc, ServiceRetiredError):
+            self.set("service", FAIL, exc.why, RETIRED_FIX)
+            self.skip_rest("the service is retired")
+            return
+        if isinstance(exc, ServiceUnavailableError):
+            self.set("service", FAIL, exc.why, exc.fix)
+            self.skip_rest("the service failed the test request")
+            return
+        self.set("service", PASS, "no retirement answer (410, Deprecation or Sunset)")
+        if exc.status == 404 and type(exc) is GitHubModelsError:  # no such path, not a model
+            self.set("endpoint", FAIL, f"{self.endpoint}/chat/completions answered 404: "
+                                       f"{exc.why}", exc.fix)
+            self.skip_rest("the endpoint URL is wrong")
+            return
+        if isinstance(exc, TokenInvalidError | TokenPermissionError):
+            self.set("auth", FAIL, exc.why, exc.fix)
+            self.skip_rest("the token was not accepted")
+            return
+        if isinstance(exc, ModelsDisabledError) and s.organization and s.org_path_applied:
+            self.set("auth", PASS, "the endpoint accepted the token")
+            self.set("organization", FAIL, exc.why, exc.fix)
+            self.skip_rest("the organization refused the request")
+            return
+        if isinstance(exc, ModelsDisabledError):
+            self.set("auth", FAIL, exc.why, exc.fix)
+            self.skip_rest("GitHub Models is not enabled for this token")
+            return
+        self.set("auth", PASS, "the endpoint accepted the token")
+        if s.organization and s.org_path_applied:
+            self.set("organization", PASS, f"/orgs/{s.organization}/inference accepted the token")
+        if isinstance(exc, RateLimitError):
+            self._rate_limits(provider, exc)
+            self.skip_rest("rate-limited before the model answered")
+            return
+        if is_chosen or self.checks["model"].status != FAIL:
+            self.set("model", FAIL, f"the test request failed: {exc.why}", exc.fix)
+        self._rate_limits(provider, None)
+
+    def _rate_limits(self, provider: GitHubModelsProvider, exc: RateLimitError | None) -> None:
+        from .limits import limits_for_tier
+
+        s = provider.settings
+        if exc is not None:
+            headers = ", ".join(f"{k}: {v}" for k, v in sorted(exc.headers.items())
+                                if k.startswith("x-ratelimit") or k == "retry-after")
+            wait = f"retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
+            detail = "; ".join(x for x in (f"limit hit ({exc.limit_type})", wait, headers) if x)
+            self.set("rate_limits", FAIL, detail, exc.fix)
+            return
+        if not s.is_github_host:
+            self.set("rate_limits", PASS, "the test request was not rate-limited; GitHub's "
+                                          "free-tier caps do not apply to this endpoint (its "
+                                          "own quotas do)")
+            return
+        info = provider.model_info
+        tier = info.tier if info is not None else None
+        limits = limits_for_tier(tier)
+        changes = s.rate_limit_overrides.get(tier or "", {})
+        if changes:
+            limits = limits.with_overrides(**changes)
+        note = ("the test request was not rate-limited; x-ratelimit-* response headers are not "
+                "exposed by the provider's API")
+        if tier is None or limits.requests_per_minute is None:
+            self.set("rate_limits", PASS, f"{note}; no tier limits known for this model")
+            return
+        pacing = "client-side pacing on" if s.pacing else "client-side pacing off"
+        self.set("rate_limits", PASS,
+                 f"{note}; tier {tier} (free tier: {limits.requests_per_minute}/min, "
+                 f"{limits.requests_per_day}/day, {limits.concurrent_requests} concurrent, "
+                 f"{limits.max_input_tokens} tokens in / {limits.max_output_tokens} out per "
+                 f"request); {pacing}")
+
+    def report(self) -> dict[str, Any]:
+        """The JSON form of the result."""
+        checks = [asdict(c) for c in self.checks.values()]
+        counts = {s.lower(): sum(c["status"] == s for c in checks) for s in (PASS, FAIL, SKIP)}
+        return {"ok": self.ok, "endpoint": self.endpoint, "model": self.model,
+                "summary": counts, "checks": checks}
+
+
+def run_doctor(args: argparse.Namespace, console: Console) -> int:
+    """The ``doctor`` command: 0 when no check failed, else 1."""
+    doctor = Doctor(connection_extra(args), args.model, console)
+    doctor.run()
+    if args.json:
+        console.json(doctor.report())
+        return 0 if doctor.ok else 1
+    colours = {PASS: "green", FAIL: "red", SKIP: "yellow"}
+    width = max(len(c.title) for c in doctor.checks.values())
+    for check in doctor.checks.values():
+        status = console.style(f"{check.status:<4}", "bold", colours[check.status])
+        console.print(f"{status}  {check.title:<{width}}  {check.detail}")
+        if check.status == FAIL and check.next:
+            console.print(f"{'':<4}  {'':<{width}}  " + console.style("next: ", "bold")
+                          + check.next)
+    summary = doctor.report()["summary"]
+    console.print(f"\n{summary['pass']} passed, {summary['fail']} failed, {summary['skip']} "
+                  "skipped" + ("" if doctor.ok else " — fix the first FAIL and run doctor again"))
+    return 0 if doctor.ok else 1

@@ -1,0 +1,63 @@
+"""``jaato-github-models models``: the model table (static catalog, or the live one)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .catalog import Catalog, ModelInfo, static_catalog
+from .cli_output import Console, format_table
+
+__all__ = ["model_row", "run_models"]
+
+_HEADERS = ("ID", "PUBLISHER", "TIER", "CONTEXT", "MAX OUT", "MODALITIES", "CAPABILITIES")
+
+
+def model_row(info: ModelInfo) -> list[str]:
+    """One table row: id, publisher, tier, context window, max output, modalities, capabilities."""
+    modalities = f"{'+'.join(info.input_modalities) or '-'} -> " \
+                 f"{'+'.join(info.output_modalities) or '-'}"
+    return [info.id, info.publisher or "-", info.tier or "-", f"{info.context_window:,}",
+            f"{info.max_output_tokens:,}", modalities, ", ".join(info.capabilities) or "-"]
+
+
+def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
+    from shared import ProviderConfig, load_provider
+
+    from .cli_chat import connection_extra
+    from .live_catalog import enable_live_catalog
+
+    provider = load_provider("github_models", ProviderConfig(extra=connection_extra(args)))
+    try:
+        console.add_secret(getattr(provider, "settings").token)  # noqa: B009 - typed as plugin
+        live = enable_live_catalog(provider)  # type: ignore[arg-type]
+        catalog = live.refresh(force=True) if args.refresh else live.current()
+        console.note(f"catalog: {catalog.source} [{live.source}]")
+        if live.last_error is not None:
+            console.note("note: the live catalog could not be fetched; the list below is the "
+                         f"{live.source} catalog")
+        return catalog
+    finally:
+        provider.shutdown()
+
+
+def run_models(args: argparse.Namespace, console: Console) -> int:
+    """List models; ``--json`` prints later-format catalog entries. Returns the exit code.
+
+    Raises:
+        GitHubModelsError: with ``--live``, when the provider cannot be configured (no token).
+    """
+    catalog = _live_catalog(args, console) if args.live else static_catalog()
+    models = [m for m in catalog if m.id in set(catalog.ids(args.prefix))]
+    if args.json:
+        console.json([m.to_api() for m in models])
+        return 0
+    if not models:
+        console.note(f"no model id starts with {args.prefix!r}; try without --prefix")
+        return 1
+    table = format_table(_HEADERS, [model_row(m) for m in models])
+    header, _, body = table.partition("\n")
+    console.print(console.style(header, "bold"))
+    if body:
+        console.print(body)
+    console.note(f"{len(models)} models ({catalog.source})")
+    return 0

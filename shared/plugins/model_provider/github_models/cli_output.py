@@ -1,0 +1,155 @@
+"""Terminal output for ``jaato-github-models``: colour policy, secret scrubbing, tables, money.
+
+Colour is used only when stdout is a terminal and ``NO_COLOR`` is absent (any value, even empty,
+turns it off). Every line the CLI writes goes through :class:`Console`, which replaces known
+secrets with their masked form (``github_pat_…``), so a token can never reach the terminal even
+if some message were to carry it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from ..base import mask_secret
+
+__all__ = [
+    "Console",
+    "ConsoleLogHandler",
+    "colour_enabled",
+    "format_table",
+    "format_usd",
+    "token_type_label",
+]
+
+_STYLES = {
+    "bold": "1",
+    "dim": "2",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "cyan": "36",
+}
+
+_TOKEN_TYPE_LABELS = {
+    "fine_grained_pat": "fine-grained personal access token",
+    "classic_pat": "classic personal access token",
+    "github_app": "GitHub App installation token",
+    "oauth": "OAuth token",
+    "unknown": "not a GitHub token prefix (fine for a Foundry or gateway key)",
+}
+
+
+def colour_enabled(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether to colour ``stream``: only a TTY, and never when ``NO_COLOR`` is set."""
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
+
+
+def token_type_label(token_type: str | None) -> str:
+    """A readable name for ``errors.token_type_of``'s answer."""
+    return _TOKEN_TYPE_LABELS.get(token_type or "unknown", str(token_type))
+
+
+def format_usd(amount: float) -> str:
+    """Dollars with enough decimals for tiny per-request costs (``$0.00007``, ``$12.50``)."""
+    if amount >= 0.01 or amount == 0:
+        return f"${amount:,.2f}"
+    text = f"{amount:.8f}".rstrip("0")
+    return "$" + (text + "0" if text.endswith(".") else text)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain left-aligned columns separated by two spaces (no truncation)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+class Console:
+    """Where the CLI writes: stdout for results, stderr for notes and errors.
+
+    Args:
+        out: Result stream (default ``sys.stdout``).
+        err: Diagnostics stream (default ``sys.stderr``).
+        environ: Read for ``NO_COLOR`` (default ``os.environ``).
+    """
+
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.colour = colour_enabled(self.out, environ)
+        self._secrets: set[str] = set()
+
+    def add_secret(self, secret: str | None) -> None:
+        """Never print ``secret``: it is replaced by its masked prefix wherever it appears."""
+        if secret and len(secret) >= 6:
+            self._secrets.add(secret)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every registered secret masked."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, mask_secret(secret))
+        return text
+
+    def style(self, text: str, *names: str) -> str:
+        """``text`` in the given styles when colour is on; unchanged otherwise."""
+        if not self.colour or not names:
+            return text
+        codes = ";".join(_STYLES[n] for n in names)
+        return f"\033[{codes}m{text}\033[0m"
+
+    def write(self, text: str) -> None:
+        """Write to stdout without a newline and flush (streamed model text)."""
+        self.out.write(self.scrub(text))
+        self.out.flush()
+
+    def print(self, text: str = "") -> None:
+        """A line on stdout."""
+        self.write(text + "\n")
+
+    def note(self, text: str) -> None:
+        """A line on stderr (usage, hints, warnings)."""
+        self.err.write(self.scrub(text) + "\n")
+        self.err.flush()
+
+    def error(self, text: str) -> None:
+        """One error paragraph on stderr."""
+        self.note("error: " + " ".join(text.split()))
+
+    def json(self, data: Any) -> None:
+        """Pretty JSON on stdout."""
+        self.print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+class ConsoleLogHandler(logging.Handler):
+    """Sends the provider's log records to the console as ``warning: ...`` lines."""
+
+    def __init__(self, console: Console, level: int = logging.WARNING) -> None:
+        super().__init__(level)
+        self.console = console
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one record (scrubbed) to stderr and keep it for later inspection."""
+        try:
+            self.records.append(record)
+            self.console.note(f"{record.levelname.lower()}: {record.getMessage()}")
+        except Exception:  # logging must never break the CLI
+            self.handleError(record)
