@@ -463,3 +463,12 @@ def test_unknown_model_on_github_endpoint_fails_before_any_request(emulator: Any
     assert "openai/gpt-4o" in info.value.suggestions
     assert "openai/gpt-4o" in str(info.value)
     assert emulator.requests == []
+
+
+def test_rate_limit_status_reports_headers_and_pacer(emulator: Any, make_provider: Any) -> None:
+    provider = make_provider(pacing=True)
+    assert provider.get_rate_limit_status()["headers"] == {}
+    provider.send_message("x")
+    status = provider.get_rate_limit_status()
+    assert int(status["headers"]["x-ratelimit-remaining-requests"]) >= 0
+    assert status["requests_sent"] == 1 and status["pacer"]["granted"] == 1

@@ -129,6 +129,7 @@ class CallRunner:
         self._rng = rng or random.Random()
         self.requests_sent = 0
         self.retries = 0
+        self.last_headers: Mapping[str, str] = {}
 
     # ---- non-streaming ----
 
@@ -199,6 +200,7 @@ class CallRunner:
     def _ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:
         """A 200's parsed body, or the mapped error for any other status."""
         if result.status == 200:
+            self.last_headers = result.headers
             warn_if_deprecated(result.headers)
             return self._parse_ok(result)
         return error_from_response(result.status, result.headers, result.body, self._context())
@@ -253,6 +255,7 @@ class CallRunner:
                         handle.close()
                         raise error_from_response(handle.status, handle.headers, data,
                                                   self._context())
+                    self.last_headers = handle.headers
                     warn_if_deprecated(handle.headers)
                     self._pump(handle, on_event, cancel_token, delivered)
                 return
@@ -340,6 +343,7 @@ class AsyncCallRunner(CallRunner):
                         await handle.close()
                         raise error_from_response(handle.status, handle.headers, data,
                                                   self._context())
+                    self.last_headers = handle.headers
                     warn_if_deprecated(handle.headers)
                     await self._apump(handle, on_event, cancel_token, delivered)
                 return

@@ -612,6 +612,21 @@ class ProviderCore:
         """Running totals of the current session (tokens, requests, estimated cost)."""
         return self._session.usage.totals()
 
+    def get_rate_limit_status(self) -> dict[str, Any]:
+        """What is known about rate-limit headroom: the ``x-ratelimit-*`` headers of the last
+        successful response (advisory on GitHub: the enforced limits surface only as 429s) and
+        the client-side pacer's counters."""
+        runner = self._runner
+        if runner is None:
+            return {"headers": {}, "pacer": None, "requests_sent": 0, "retries": 0}
+        headers = {k: v for k, v in runner.last_headers.items() if k.startswith("x-ratelimit")}
+        stats = runner.pacer.stats()
+        return {"headers": headers, "requests_sent": runner.requests_sent,
+                "retries": runner.retries,
+                "pacer": {"enabled": runner.pacer.enabled, "granted": stats.granted,
+                          "waits": stats.waits, "waited_seconds": stats.waited_seconds,
+                          "rejected": stats.rejected, "in_flight": stats.in_flight}}
+
     def get_usage_summary(self) -> dict[str, Any]:
         """Provider-wide totals with the organization the usage was attributed to."""
         summary = self._usage.totals().to_dict()
