@@ -46,6 +46,10 @@ if TYPE_CHECKING:  # the provider (and azure) load only when a command needs the
     from .provider import GitHubModelsProvider
 
 
+def _count(n: float, noun: str) -> str:
+    return f"{n:g} {noun}" + ("" if n == 1 else "s")
+
+
 def connection_extra(args: argparse.Namespace) -> dict[str, Any]:
     """``ProviderConfig.extra`` from ``--endpoint`` and ``--org`` (only those given)."""
     extra: dict[str, Any] = {}
@@ -169,10 +173,9 @@ class ChatRunner:
         """``[8 in + 5 out = 13 tokens · session: 13 tokens, 1 request · est. $0.00007 ...]``."""
         last = self.provider.get_token_usage()
         session = self.provider.get_session_usage()
-        plural = "" if session.requests == 1 else "s"
         return (f"[{last.prompt_tokens} in + {last.output_tokens} out = {last.total_tokens} "
-                f"tokens · session: {session.total_tokens} tokens, {session.requests} "
-                f"request{plural} · {self._cost_text(session)}]")
+                f"tokens · session: {session.total_tokens} tokens, "
+                f"{_count(session.requests, 'request')} · {self._cost_text(session)}]")
 
     def _cost_text(self, totals: Any) -> str:
         if totals.priced_requests == 0:
@@ -199,15 +202,17 @@ class ChatRunner:
         session = self.provider.get_session_usage()
         summary = self.provider.get_usage_summary()
         lines = [
-            f"session:  {session.requests} requests, {session.prompt_tokens} prompt + "
+            f"session:  {_count(session.requests, 'request')}, {session.prompt_tokens} prompt + "
             f"{session.output_tokens} output = {session.total_tokens} tokens, "
             f"{self._cost_text(session)}",
-            f"provider: {summary['requests']} requests, {summary['total_tokens']} tokens, "
+            f"provider: {_count(summary['requests'], 'request')}, "
+            f"{summary['total_tokens']} tokens, "
             f"{summary['token_units']:g} token units, est. {format_usd(summary['cost_usd'])}",
             f"billed to: {summary['attributed_to']}",
         ]
         for model, row in sorted(summary["by_model"].items()):
-            lines.append(f"  {model}: {row['requests']:g} requests, {row['prompt_tokens']:g} in, "
+            lines.append(f"  {model}: {_count(row['requests'], 'request')}, "
+                         f"{row['prompt_tokens']:g} in, "
                          f"{row['output_tokens']:g} out, {row['token_units']:g} token units")
         lines.append("(cost = token units x $0.00001, from the published multipliers; "
                      "an estimate, not a bill)")

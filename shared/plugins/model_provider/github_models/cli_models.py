@@ -31,10 +31,9 @@ def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
         console.add_secret(getattr(provider, "settings").token)  # noqa: B009 - typed as plugin
         live = enable_live_catalog(provider)  # type: ignore[arg-type]
         catalog = live.refresh(force=True) if args.refresh else live.current()
-        console.note(f"catalog: {catalog.source} [{live.source}]")
         if live.last_error is not None:
-            console.note("note: the live catalog could not be fetched; the list below is the "
-                         f"{live.source} catalog")
+            console.note(f"note: the live catalog could not be fetched; listing the "
+                         f"{catalog.source}")
         return catalog
     finally:
         provider.shutdown()
