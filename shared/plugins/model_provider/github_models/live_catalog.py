@@ -265,8 +265,10 @@ class LiveCatalog:
             self._warned = True
         answer = self._fallback_answer()
         if warn:
+            using = (self.fallback.source if self.source == "fallback"
+                     else "last fetched catalog (stale)")
             logger.warning("could not fetch the live model catalog; using the %s. %s",
-                           self.source, exc)
+                           using, exc)
         return answer
 
     def _fallback_answer(self) -> Catalog:
