@@ -39,6 +39,7 @@ def test_healthy_emulator_passes(tmp_path: Path, emulator: Any) -> None:
     assert checks["token"]["detail"].startswith(
         "github_pat_… (fine-grained personal access token) from environment GITHUB_TOKEN")
     assert "tier high" in checks["rate_limits"]["detail"]
+    assert "19999/20000 requests remaining" in checks["rate_limits"]["detail"]  # x-ratelimit-*
     (ping,) = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert ping.body["max_tokens"] == 1  # one tiny real request
     text = run_cli(tmp_path, "doctor", endpoint=emulator.inference_url)

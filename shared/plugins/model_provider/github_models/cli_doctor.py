@@ -383,8 +383,15 @@ class Doctor:
         changes = s.rate_limit_overrides.get(tier or "", {})
         if changes:
             limits = limits.with_overrides(**changes)
-        note = ("the test request was not rate-limited; x-ratelimit-* response headers are not "
-                "exposed by the provider's API")
+        note = "the test request was not rate-limited"
+        headers = provider.get_rate_limit_status().get("headers") or {}
+        pairs = [(k.removeprefix("x-ratelimit-remaining-"), v, headers.get(
+            "x-ratelimit-limit-" + k.removeprefix("x-ratelimit-remaining-")))
+            for k, v in sorted(headers.items()) if k.startswith("x-ratelimit-remaining-")]
+        if pairs:
+            note += "; headers say " + ", ".join(
+                f"{v}{'/' + str(lim) if lim else ''} {what} remaining" for what, v, lim in pairs)
+            note += " (advisory on GitHub: enforced limits show up as 429s)"
         if tier is None or limits.requests_per_minute is None:
             self.set("rate_limits", PASS, f"{note}; no tier limits known for this model")
             return
