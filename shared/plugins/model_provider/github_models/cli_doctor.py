@@ -384,10 +384,10 @@ class Doctor:
         if changes:
             limits = limits.with_overrides(**changes)
         note = "the test request was not rate-limited"
-        headers = provider.get_rate_limit_status().get("headers") or {}
-        pairs = [(k.removeprefix("x-ratelimit-remaining-"), v, headers.get(
+        seen: dict[str, str] = provider.get_rate_limit_status().get("headers") or {}
+        pairs = [(k.removeprefix("x-ratelimit-remaining-"), v, seen.get(
             "x-ratelimit-limit-" + k.removeprefix("x-ratelimit-remaining-")))
-            for k, v in sorted(headers.items()) if k.startswith("x-ratelimit-remaining-")]
+            for k, v in sorted(seen.items()) if k.startswith("x-ratelimit-remaining-")]
         if pairs:
             note += "; headers say " + ", ".join(
                 f"{v}{'/' + str(lim) if lim else ''} {what} remaining" for what, v, lim in pairs)
