@@ -83,8 +83,7 @@ def build_clients(endpoint: str) -> tuple[dict[str, Callable[[], Any]], list[Cal
         "http.client keep-alive + json": raw_http,
     }
     closers = [provider.shutdown, session_provider.shutdown, no_proxy_provider.shutdown,
-               azure.close, azure_noenv.close,
-               oai.close, hx.close, conn.close]
+               azure.close, azure_noenv.close, oai.close, hx.close, conn.close]
     return clients, closers
 
 
