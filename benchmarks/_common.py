@@ -133,6 +133,13 @@ def make_provider(endpoint: str, *, model: str = MODEL, **extra: Any) -> Any:
     return provider
 
 
+def sdk_messages(text: str) -> list[Any]:
+    """``[UserMessage(text)]`` for the azure SDK clients (as a user would write it)."""
+    from azure.ai.inference.models import UserMessage
+
+    return [UserMessage(text)]
+
+
 def has_async_api(provider: Any) -> bool:
     """Whether the provider already has the async API (``agenerate``)."""
     return callable(getattr(provider, "agenerate", None))

@@ -31,6 +31,7 @@ from _common import (
     make_provider,
     median,
     ratio,
+    sdk_messages,
     standalone,
     stopwatch,
 )
@@ -70,7 +71,6 @@ async def build_clients(endpoint: str) -> tuple[dict[str, Call | None], list[Cal
     import aiohttp
     import httpx
     from azure.ai.inference.aio import ChatCompletionsClient
-    from azure.ai.inference.models import UserMessage
     from azure.core.credentials import AzureKeyCredential
     from openai import AsyncOpenAI
 
@@ -98,7 +98,7 @@ async def build_clients(endpoint: str) -> tuple[dict[str, Call | None], list[Cal
         AGENERATE: (lambda: provider.agenerate(PROMPT)) if available else None,
         SESSIONS: with_session if available and hasattr(provider, "new_session") else None,
         DIAGNOSTIC: (lambda: no_proxy_provider.agenerate(PROMPT)) if available else None,
-        AZURE: lambda: azure.complete(messages=[UserMessage(PROMPT)], model=MODEL),
+        AZURE: lambda: azure.complete(messages=sdk_messages(PROMPT), model=MODEL),
         OPENAI: lambda: oai.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": PROMPT}]),
         "httpx.AsyncClient + json": raw_httpx,

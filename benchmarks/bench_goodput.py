@@ -36,6 +36,7 @@ from _common import (
     environment,
     median,
     render_markdown,
+    sdk_messages,
     stopwatch,
 )
 
@@ -200,13 +201,12 @@ def build_scenarios(endpoint: str, requests: int, scale: float
 
     def bare_no_retry(token: str) -> tuple[float, int, int]:
         from azure.ai.inference import ChatCompletionsClient
-        from azure.ai.inference.models import UserMessage
         from azure.core.credentials import AzureKeyCredential
 
         with ChatCompletionsClient(endpoint, AzureKeyCredential(token),
                                    retry_total=0) as client:
             return burst_sync(lambda: client.complete(
-                messages=[UserMessage(PROMPT)], model=LOW_TIER_MODEL), requests)
+                messages=sdk_messages(PROMPT), model=LOW_TIER_MODEL), requests)
 
     return {
         "provider.generate, pacing on (sequential)": sync_paced,

@@ -30,6 +30,7 @@ from _common import (
     median,
     percentile,
     ratio,
+    sdk_messages,
     standalone,
     stopwatch,
 )
@@ -46,7 +47,6 @@ def build_clients(endpoint: str) -> tuple[dict[str, Callable[[], Any]], list[Cal
     """The clients under test, as zero-argument calls; plus their close functions."""
     import httpx
     from azure.ai.inference import ChatCompletionsClient
-    from azure.ai.inference.models import UserMessage
     from azure.core.credentials import AzureKeyCredential
     from openai import OpenAI
 
@@ -74,9 +74,9 @@ def build_clients(endpoint: str) -> tuple[dict[str, Callable[[], Any]], list[Cal
         "provider.generate": lambda: provider.generate(PROMPT),
         "provider.send_message (new session each)": send_fresh,
         EVIDENCE: lambda: no_proxy_provider.generate(PROMPT),
-        BASELINE: lambda: azure.complete(messages=[UserMessage(PROMPT)], model=MODEL),
+        BASELINE: lambda: azure.complete(messages=sdk_messages(PROMPT), model=MODEL),
         "azure ChatCompletionsClient (use_env_settings=False)":
-            lambda: azure_noenv.complete(messages=[UserMessage(PROMPT)], model=MODEL),
+            lambda: azure_noenv.complete(messages=sdk_messages(PROMPT), model=MODEL),
         "openai OpenAI": lambda: oai.chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": PROMPT}]),
         "httpx.Client + json": lambda: hx.post("/chat/completions", content=BODY).json(),

@@ -33,6 +33,7 @@ from _common import (
     make_provider,
     median,
     ratio,
+    sdk_messages,
     standalone,
     stopwatch,
 )
@@ -59,7 +60,6 @@ def build_streamers(endpoint: str) -> tuple[dict[str, Streamer], list[Callable[[
     import httpx
     from azure.ai.inference import ChatCompletionsClient
     from azure.ai.inference.aio import ChatCompletionsClient as AsyncChatCompletionsClient
-    from azure.ai.inference.models import UserMessage
     from azure.core.credentials import AzureKeyCredential
     from openai import OpenAI
 
@@ -73,7 +73,7 @@ def build_streamers(endpoint: str) -> tuple[dict[str, Streamer], list[Callable[[
         provider.send_message_streaming(prompt, on_text)
 
     def via_azure(prompt: str, on_text: Callable[[str], None]) -> None:
-        for update in azure.complete(messages=[UserMessage(prompt)], model=MODEL, stream=True):
+        for update in azure.complete(messages=sdk_messages(prompt), model=MODEL, stream=True):
             if update.choices and update.choices[0].delta.content:
                 on_text(update.choices[0].delta.content)
 
@@ -103,7 +103,7 @@ def build_streamers(endpoint: str) -> tuple[dict[str, Streamer], list[Callable[[
         loop.run_until_complete(aprovider.new_session().asend_message_streaming(prompt, on_text))
 
     async def astream_azure(prompt: str, on_text: Callable[[str], None]) -> None:
-        stream = await aazure.complete(messages=[UserMessage(prompt)], model=MODEL, stream=True)
+        stream = await aazure.complete(messages=sdk_messages(prompt), model=MODEL, stream=True)
         async for update in stream:
             if update.choices and update.choices[0].delta.content:
                 on_text(update.choices[0].delta.content)
@@ -153,7 +153,7 @@ def count_connects(port: int) -> Iterator[list[int]]:
             box[0] += 1
         original(self, address)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign, assignment]
     try:
         yield box
     finally:
