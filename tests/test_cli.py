@@ -240,6 +240,24 @@ def test_cancel_on_sigint_cancels_the_token_then_interrupts() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_emulator_command_serves_until_interrupted(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", MODULE, "emulator", "--mode", "retired"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=cli_env(tmp_path, None, None))
+    assert proc.stdout is not None
+    try:
+        url = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url), url
+        result = run_cli(tmp_path, "chat", "hi", endpoint=url + "/inference")
+        assert result.returncode == 1 and "retired on 2026-07-30" in result.stderr
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
 # ---------------------------------------------------------------- models
 
 
