@@ -13,13 +13,22 @@ import argparse
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..base import mask_secret
 from .cli_chat import connection_extra, open_provider, resolve_model, shown_endpoint
-from .cli_output import Console, token_type_label
+from .cli_output import (
+    FAIL,
+    PASS,
+    SKIP,
+    Check,
+    Console,
+    checklist_counts,
+    render_checklist,
+    token_type_label,
+)
 from .errors import (
     RETIREMENT_DATE,
     GitHubModelsError,
@@ -39,8 +48,6 @@ if TYPE_CHECKING:
     from .provider import GitHubModelsProvider
 
 __all__ = ["Check", "Doctor", "run_doctor"]
-
-PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
 RETIRED_FIX = (
     f"GitHub Models was retired on {RETIREMENT_DATE}: every models.github.ai endpoint answers "
@@ -64,20 +71,6 @@ _TITLES = {
     "rate_limits": "Rate-limit headroom",
 }
 _STAND_INS = ("openai/gpt-4o-mini", "openai/gpt-4.1-mini", "openai/gpt-4o")
-
-
-@dataclass
-class Check:
-    """One line of the checklist."""
-
-    id: str
-    status: str = SKIP
-    detail: str = ""
-    next: str = ""
-    title: str = field(default="")
-
-    def __post_init__(self) -> None:
-        self.title = self.title or _TITLES.get(self.id, self.id)
 
 
 class _Capture(logging.Handler):
@@ -121,7 +114,7 @@ class Doctor:
         self.requested_model = model
         self.console = console
         self.environ = os.environ if environ is None else environ
-        self.checks = {name: Check(name) for name in _TITLES}
+        self.checks = {name: Check(name, title=title) for name, title in _TITLES.items()}
         self.model: str | None = None
         self.endpoint: str | None = None
 
@@ -405,9 +398,8 @@ class Doctor:
     def report(self) -> dict[str, Any]:
         """The JSON form of the result."""
         checks = [asdict(c) for c in self.checks.values()]
-        counts = {s.lower(): sum(c["status"] == s for c in checks) for s in (PASS, FAIL, SKIP)}
         return {"ok": self.ok, "endpoint": self.endpoint, "model": self.model,
-                "summary": counts, "checks": checks}
+                "summary": checklist_counts(list(self.checks.values())), "checks": checks}
 
 
 def run_doctor(args: argparse.Namespace, console: Console) -> int:
@@ -417,15 +409,5 @@ def run_doctor(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         console.json(doctor.report())
         return 0 if doctor.ok else 1
-    colours = {PASS: "green", FAIL: "red", SKIP: "yellow"}
-    width = max(len(c.title) for c in doctor.checks.values())
-    for check in doctor.checks.values():
-        status = console.style(f"{check.status:<4}", "bold", colours[check.status])
-        console.print(f"{status}  {check.title:<{width}}  {check.detail}")
-        if check.status == FAIL and check.next:
-            console.print(f"{'':<4}  {'':<{width}}  " + console.style("next: ", "bold")
-                          + check.next)
-    summary = doctor.report()["summary"]
-    console.print(f"\n{summary['pass']} passed, {summary['fail']} failed, {summary['skip']} "
-                  "skipped" + ("" if doctor.ok else " — fix the first FAIL and run doctor again"))
+    render_checklist(list(doctor.checks.values()), console)
     return 0 if doctor.ok else 1

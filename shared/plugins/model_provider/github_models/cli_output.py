@@ -13,18 +13,27 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ..base import mask_secret
 
 __all__ = [
+    "FAIL",
+    "PASS",
+    "SKIP",
+    "Check",
     "Console",
     "ConsoleLogHandler",
+    "checklist_counts",
     "colour_enabled",
     "format_table",
     "format_usd",
+    "render_checklist",
     "token_type_label",
 ]
+
+PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
 _STYLES = {
     "bold": "1",
@@ -153,3 +162,35 @@ class ConsoleLogHandler(logging.Handler):
             self.console.note(f"{record.levelname.lower()}: {record.getMessage()}")
         except Exception:  # logging must never break the CLI
             self.handleError(record)
+
+
+@dataclass
+class Check:
+    """One line of a checklist: PASS, FAIL (with the next step) or SKIP (with the reason)."""
+
+    id: str
+    status: str = SKIP
+    detail: str = ""
+    next: str = ""
+    title: str = ""
+
+
+def checklist_counts(checks: Sequence[Check]) -> dict[str, int]:
+    """``{"pass": n, "fail": n, "skip": n}``."""
+    return {s.lower(): sum(c.status == s for c in checks) for s in (PASS, FAIL, SKIP)}
+
+
+def render_checklist(checks: Sequence[Check], console: Console) -> None:
+    """Print one aligned line per check, the next step under each failure, then a summary."""
+    colours = {PASS: "green", FAIL: "red", SKIP: "yellow"}
+    width = max((len(c.title) for c in checks), default=0)
+    for check in checks:
+        status = console.style(f"{check.status:<4}", "bold", colours.get(check.status, "bold"))
+        console.print(f"{status}  {check.title:<{width}}  {check.detail}")
+        if check.status == FAIL and check.next:
+            console.print(f"{'':<4}  {'':<{width}}  " + console.style("next: ", "bold")
+                          + check.next)
+    counts = checklist_counts(checks)
+    tail = "" if counts["fail"] == 0 else " — fix the first FAIL and run doctor again"
+    console.print(f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} "
+                  f"skipped{tail}")
