@@ -169,6 +169,17 @@ def run(emu: EmulatorProcess | None, quick: bool) -> BenchResult:
         f"floor(({requests}-1)/{RPM}) windows = {ideal:.2f} s real. Statuses counted by the "
         "emulator per token; each run has its own token (its own window). 429 counts are "
         "summed over the runs.")
+    paced_wire = sum(int(str(r.get("429s on the wire", 0)).split()[0]) for r in result.rows
+                     if "pacing on" in r["client"] and r.get("runs"))
+    if paced_wire:
+        result.notes.append(
+            "why: with pacing on, 429s still reach the wire at each window edge. The pacer "
+            "grants the 16th start 1 µs (`pacing._MARGIN`) after the oldest start leaves its "
+            "window, measured at send time; the server measures arrival, and the first request "
+            "of a window (new connection) arrives later than the next ones, so it still counts "
+            "16. The retry succeeds, but the refused attempt keeps its stamp in the pacer's "
+            "window, so the pacer believes 15 slots are used and the burst's last requests wait "
+            "one more window.")
     result.notes.append(
         "the bare SDK row keeps its retries off: with them on it sleeps the Retry-After in real "
         "seconds (60 s per window, uncapped), which a scaled clock cannot shorten.")

@@ -133,6 +133,13 @@ def run(emu: EmulatorProcess, quick: bool) -> BenchResult:
             r <= TARGET,
             "" if r <= TARGET else f"{(r / TARGET - 1) * 100:.0f}% over target "
                                    f"({stats[name][0] - TARGET * base_med:.0f} µs/request)"))
+    diag = stats[EVIDENCE][0]
+    result.notes.append(
+        f"why: with `use_env_proxies=False` the same provider runs at "
+        f"{ratio(diag, base_med):.3f}× ({stats['provider.generate'][0] - diag:.0f} µs/request "
+        "less): requests' `trust_env` re-reads every proxy variable on each request "
+        "(`merge_environment_settings`). The rest of the gap is the azure-core pipeline "
+        "(a dozen policies) over requests; raw httpx/http.client rows show the floor.")
     result.notes.append(
         "provider: load_provider('github_models', endpoint=emulator, pacing=False), "
         "connect('openai/gpt-4o'); `send_message` runs on a fresh `create_session()` per request "

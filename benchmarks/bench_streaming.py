@@ -215,6 +215,13 @@ def run(emu: EmulatorProcess, quick: bool) -> BenchResult:
     r = ratio(stats[PROVIDER][0], base_rate)
     result.targets.append(Target("provider streaming chunks/s", "≥ 1.0× bare SDK (issue goal)",
                                  f"{r:.3f}×", r >= 1.0))
+    if reused > 1:
+        result.notes.append(
+            "why (sync): the provider's drain after `[DONE]` calls the azure response's "
+            "`iter_bytes()` a second time, which azure-core refuses (StreamConsumedError, "
+            "swallowed); and `iter_blocks` delegates with `yield from`, so breaking out at "
+            "`[DONE]` closes the one body iterator. The unread chunked tail then makes urllib3 "
+            "drop the socket, so every stream reconnects.")
     if APROVIDER in connects:
         reused = connects[APROVIDER]
         result.targets.append(Target(

@@ -70,7 +70,7 @@ def docs_section(markdown: str, command: str) -> str:
     body = "\n".join("#" + line if line.startswith("## ") else line
                      for line in body.splitlines())
     return (f"{SECTION}\n\nProduced by `{command}` (machine-readable: "
-            "[benchmarks/results/latest.json](../benchmarks/results/latest.json)). "
+            "`benchmarks/results/latest.json`; the same tables: `benchmarks/results/latest.md`). "
             "Numbers are ratios against baselines measured in the same run; absolute times "
             "depend on the machine.\n\n" + body.rstrip() + "\n")
 
