@@ -472,3 +472,30 @@ def test_rate_limit_status_reports_headers_and_pacer(emulator: Any, make_provide
     status = provider.get_rate_limit_status()
     assert int(status["headers"]["x-ratelimit-remaining-requests"]) >= 0
     assert status["requests_sent"] == 1 and status["pacer"]["granted"] == 1
+
+
+def test_live_catalog_from_configuration(emulator: Any, make_provider: Any,
+                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    provider = make_provider(catalog="live", catalog_ttl=60)
+    assert provider.live_catalog is not None
+    provider.live_catalog.refresh(force=True)
+    assert any(r.path == "/catalog/models" for r in emulator.requests)
+    assert provider.catalog.get("openai/gpt-4o") is not None
+    from shared.plugins.model_provider.github_models.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="is not static or live"):
+        make_provider(catalog="sometimes")
+
+
+def test_not_a_member_of_the_billing_org_says_how_to_fix(emulator: Any,
+                                                         make_provider: Any) -> None:
+    from shared.plugins.model_provider.github_models.errors import ModelsDisabledError
+
+    emulator.add_org("acme", members=("github_pat_someone_else",))
+    provider = make_provider(organization="acme")
+    with pytest.raises(ModelsDisabledError) as info:
+        provider.send_message("bill acme")
+    text = str(info.value)
+    assert "not a member of acme" in text and "unset JAATO_GITHUB_ORGANIZATION" in text
+    assert "must enable GitHub Models" not in text

@@ -212,6 +212,13 @@ def _disabled(f: _Facts) -> Diagnosis:
                f"({ent_url})")
         return Diagnosis("disabled", why, fix,
                          {"settings_url": ent_url if f.context.enterprise else None})
+    if "not a member" in text or "membership" in text:
+        org = f.context.organization or "the organization"
+        why = (f"the token's user is not a member of {org}, so usage cannot be billed to it"
+               f"{f.said}")
+        fix = ("join the organization or use a member's token, or unset "
+               "JAATO_GITHUB_ORGANIZATION (extra['organization']) to bill usage to yourself")
+        return Diagnosis("disabled", why, fix, {"settings_url": None})
     if "no access to model" in text or "not allowed" in text or "policy" in text:
         why = (f"this account may not use the model{f.said}: the organization or enterprise policy "
                "does not enable it, or the plan does not include it")

@@ -93,6 +93,7 @@ class ProviderCore:
         self._clock: Clock = clock or MonotonicClock()
         self._environ = environ
         self._catalog = catalog
+        self.live_catalog: Any = None
         self._settings: Settings | None = None
         self._runner: CallRunner | None = None
         self._arunners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncCallRunner] = (
@@ -154,6 +155,11 @@ class ProviderCore:
         self._runner = CallRunner(transport, pacer, policy, self._clock, self._error_context)
         self._usage = UsageTracker(settings.organization)
         self._session = ChatSession(attributed_to=settings.organization)
+        if settings.catalog_mode == "live":
+            from .live_catalog import enable_live_catalog
+
+            self.live_catalog = enable_live_catalog(self, ttl=settings.catalog_ttl,
+                                                    background=True)
 
     @staticmethod
     def _pacing_limits(settings: Settings) -> dict[str, Any]:
@@ -219,7 +225,8 @@ class ProviderCore:
     def _error_context(self, model: str | None = None) -> ErrorContext:
         s = self.settings
         return ErrorContext(
-            endpoint=s.endpoint, model=model or self._model, organization=s.organization,
+            endpoint=s.endpoint, model=model or self._wire_id or self._model,
+            organization=s.organization,
             enterprise=s.enterprise, token_type=s.token_type, token_source=s.token_source,
             is_github_host=s.is_github_host,
             endpoint_config_hint="JAATO_GITHUB_ENDPOINT or extra['endpoint']",

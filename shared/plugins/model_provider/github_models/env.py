@@ -11,7 +11,9 @@ never written into ``os.environ``) > defaults.
 - timeout: ``extra["timeout"]`` > ``JAATO_GITHUB_TIMEOUT`` > 60 s read (10 s connect);
 - max retries: ``extra["max_retries"]`` > ``JAATO_GITHUB_MAX_RETRIES`` > 3;
 - pacing: ``extra["pacing"]`` > ``JAATO_GITHUB_PACING`` > on for GitHub-shaped endpoints;
-- .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards.
+- .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards;
+- catalog: ``extra["catalog"]`` > ``JAATO_GITHUB_CATALOG`` > ``static`` (``live``: fetched,
+  cached on disk for ``extra["catalog_ttl"]`` seconds, static fallback offline or retired).
 
 Functions take the environment as a mapping (``environ=os.environ`` by default) so tests pass a
 dict instead of patching the process environment.
@@ -55,15 +57,17 @@ ENV_TIMEOUT = "JAATO_GITHUB_TIMEOUT"
 ENV_MAX_RETRIES = "JAATO_GITHUB_MAX_RETRIES"
 ENV_PACING = "JAATO_GITHUB_PACING"
 ENV_FILE = "JAATO_GITHUB_ENV_FILE"
+ENV_CATALOG = "JAATO_GITHUB_CATALOG"
 
 ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_TIMEOUT,
-            ENV_MAX_RETRIES, ENV_PACING)
+            ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG)
 
 # Settings that ProviderConfig.extra may carry besides request defaults (see options.py).
 SETTING_KEYS = frozenset({
     "organization", "enterprise", "endpoint", "timeout", "connect_timeout", "max_retries",
     "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version", "pool_size",
-    "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history",
+    "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history", "catalog",
+    "catalog_ttl",
 })
 
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
@@ -92,6 +96,8 @@ class Settings:
     rate_limit_overrides: Mapping[str, Mapping[str, Any]]
     enforce_tier_limits: bool
     trim_history: bool
+    catalog_mode: str  # "static" (default) or "live"
+    catalog_ttl: float
     api_version: str
     pool_size: int
     use_env_proxies: bool
@@ -344,6 +350,12 @@ def resolve_settings(
     proxies_raw = extra.get("use_env_proxies")
     use_env_proxies = True if proxies_raw is None else _as_bool("use_env_proxies", proxies_raw)
     user_agent = extra.get("user_agent")
+    catalog_mode = str(pick("catalog", ENV_CATALOG) or "static").strip().lower()
+    if catalog_mode not in ("static", "live"):
+        raise ConfigurationError(
+            what="Checking the catalog setting", why=f"{catalog_mode!r} is not static or live",
+            fix=f"set extra['catalog'] (or {ENV_CATALOG}) to 'static' (the bundled catalog, "
+                "no network) or 'live' (GET /catalog/models, cached, static fallback)")
 
     return Settings(
         token=token,
@@ -363,6 +375,9 @@ def resolve_settings(
         rate_limit_overrides={str(k): dict(v) for k, v in overrides.items()},
         enforce_tier_limits=enforce,
         trim_history=_as_bool("trim_history", extra.get("trim_history", False)),
+        catalog_mode=catalog_mode,
+        catalog_ttl=(3600.0 if extra.get("catalog_ttl") is None
+                     else _as_float("catalog_ttl", extra["catalog_ttl"], 0, 30 * 86400)),
         api_version=str(extra.get("api_version") or "2024-05-01-preview"),
         pool_size=pool_size,
         use_env_proxies=use_env_proxies,

@@ -49,6 +49,19 @@ http_logger = logging.getLogger("shared.plugins.model_provider.github_models.htt
 http_logger.setLevel(logging.WARNING)
 
 
+class _DropStreamDownloadNoise(logging.Filter):
+    """azure-core logs 'Unable to stream download.' at WARNING when a stream breaks; we raise a
+    typed error for the same event, so the line is noise (and lands on users' stderr)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Unable to stream download."
+
+
+for _name in ("azure.core.pipeline.transport._requests_basic",
+              "azure.core.pipeline.transport._aiohttp"):
+    logging.getLogger(_name).addFilter(_DropStreamDownloadNoise())
+
+
 class TransportFailure(Exception):
     """A request failed before an HTTP status was received (or a stream broke).
 

@@ -245,7 +245,7 @@ def _pick_word(prompt: str, exclude: Iterable[str]) -> str:
     excluded = {e.lower() for e in exclude}
     words: list[str] = []
     for sentence in _SENTENCE.findall(prompt):
-        found = [w for w in _WORD.findall(sentence) if w.lower() not in excluded]
+        found: list[str] = [w for w in _WORD.findall(sentence) if w.lower() not in excluded]
         for word in found[1:]:
             if word[0].isupper():
                 return word
