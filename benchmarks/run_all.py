@@ -6,7 +6,7 @@ measured in the same run against that same emulator. Prints the markdown report.
 
     python benchmarks/run_all.py            # full run, ~3 minutes on 2 cores
     python benchmarks/run_all.py --quick    # ~1 minute
-    python benchmarks/run_all.py --only async --output async   # one benchmark, own files
+    python benchmarks/run_all.py --only async     # one benchmark -> results/partial.{json,md}
     python benchmarks/run_all.py --update-docs                 # also refresh docs/performance.md
 
 Not part of the test run: nothing here is collected by pytest or asserts a wall-clock target.
@@ -100,13 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (~1 minute)")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), metavar="NAME",
                         help=f"run only these ({', '.join(BENCHMARKS)})")
-    parser.add_argument("--output", default="latest", help="results file stem (default latest)")
+    parser.add_argument("--output", help="results file stem (default: latest for a whole "
+                        "run, partial with --only, so a partial run never replaces latest)")
     parser.add_argument("--update-docs", action="store_true",
                         help="add/replace the '## Results' section of docs/performance.md")
     args = parser.parse_args(argv)
+    if args.only and args.update_docs:
+        parser.error("--update-docs needs the whole suite (drop --only)")
+    stem = args.output or ("partial" if args.only else "latest")
     start = time.perf_counter()
     results = [run_one(name, args.quick) for name in (args.only or BENCHMARKS)]
-    json_path, md_path, text = write_results(results, args.quick, args.output)
+    json_path, md_path, text = write_results(results, args.quick, stem)
     print(text)
     print(f"total {time.perf_counter() - start:.0f} s; wrote {json_path.relative_to(REPO)} "
           f"and {md_path.relative_to(REPO)}")
