@@ -220,6 +220,33 @@ class CallRunner:
         return error_from_connection("stream_malformed", str(exc), self._context(),
                                      response_started=True, partial_text="".join(delivered))
 
+    # ---- catalog ----
+
+    def fetch_catalog(self, url: str, context: ErrorContext) -> list[dict[str, Any]]:
+        """``GET`` a model catalog (no retries, no pacing) and return its entries.
+
+        Raises:
+            GitHubModelsError: (a subclass) the mapped failure (410 when retired ...).
+        """
+        try:
+            result = self.transport.get(url)
+        except TransportFailure as failure:
+            raise error_from_connection(failure.kind, failure.detail, context) from failure
+        if result.status != 200:
+            raise error_from_response(result.status, result.headers, result.body, context)
+        try:
+            data = result.json()
+        except ValueError as exc:
+            raise ServiceUnavailableError(
+                what="Reading the model catalog", why="the body is not JSON",
+                fix="check that the endpoint serves GET /catalog/models", status=200) from exc
+        entries = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise ServiceUnavailableError(
+                what="Reading the model catalog", why="the body is not a list of models",
+                fix="check that the endpoint serves GET /catalog/models", status=200)
+        return [e for e in entries if isinstance(e, dict)]
+
     # ---- streaming ----
 
     def stream(

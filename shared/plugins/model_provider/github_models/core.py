@@ -45,6 +45,7 @@ from .errors import (
     StructuredOutputError,
     model_not_found,
 )
+from .fitting import oldest_to_keep
 from .limits import limits_for_tier
 from .options import OPTION_NAMES, adapt_for_model, validate_options
 from .pacing import Pacer
@@ -303,28 +304,8 @@ class ProviderCore:
                 what="Fetching the model catalog",
                 why=f"the endpoint {settings.endpoint} is not GitHub-shaped (no /catalog/models)",
                 fix="use the static catalog (the default) for this endpoint")
-        from .errors import ServiceUnavailableError, error_from_connection, error_from_response
-        from .transport import TransportFailure
-
-        context = replace(self._error_context(), operation="Catalog request")
-        try:
-            result = runner.transport.get(url)
-        except TransportFailure as failure:
-            raise error_from_connection(failure.kind, failure.detail, context) from failure
-        if result.status != 200:
-            raise error_from_response(result.status, result.headers, result.body, context)
-        try:
-            data = result.json()
-        except ValueError as exc:
-            raise ServiceUnavailableError(
-                what="Reading the model catalog", why="the body is not JSON",
-                fix="check that the endpoint serves GET /catalog/models", status=200) from exc
-        entries = data.get("data") if isinstance(data, dict) else data
-        if not isinstance(entries, list):
-            raise ServiceUnavailableError(
-                what="Reading the model catalog", why="the body is not a list of models",
-                fix="check that the endpoint serves GET /catalog/models", status=200)
-        return [e for e in entries if isinstance(e, dict)]
+        return runner.fetch_catalog(url, replace(self._error_context(),
+                                                 operation="Catalog request"))
 
     def set_catalog(self, catalog: Catalog) -> None:
         """Use ``catalog`` (e.g. a live one) for lookups, limits and capabilities from now on."""
@@ -465,25 +446,17 @@ class ProviderCore:
         system = session.system_instruction
         fixed = (REPLY_PRIMING + session.tools_tokens + sum(t for _, t in fresh)
                  + (estimate_tokens(system) + MESSAGE_OVERHEAD if system else 0))
-        estimate = fixed + sum(t for _, t in converted)
-        start = 0
-        while limit and estimate > limit:
-            if not self.settings.trim_history or start >= len(history):
-                raise self._too_large(estimate, limit, source, start)
-            nxt = next((i for i in range(start + 1, len(history))
-                        if Role(history[i].role) is Role.USER
-                        and any(p.text for p in history[i].parts)), len(history))
-            estimate -= sum(t for _, t in converted[start:nxt])
-            start = nxt
+        start, estimate = oldest_to_keep(history, [t for _, t in converted], fixed, limit,
+                                         trim=self.settings.trim_history)
+        if limit and estimate > limit:
+            raise self._too_large(estimate, limit, source, start)
         if start:
             logger.info("dropped the %d oldest messages to fit %d tokens", start, limit)
         return assemble_messages([w for w, _ in converted[start:]] + [w for w, _ in fresh],
                                  session.system_instruction, supports_system=supports_system)
 
     def _runner_limits(self, tier: str | None) -> Any:
-        runner = self._require_connected()
-        return runner.pacer.limits_for(tier) if hasattr(runner.pacer, "limits_for") else (
-            limits_for_tier(tier))
+        return self._require_connected().pacer.limits_for(tier)
 
     def _prepare(self, session: ChatSession, new: list[Message],
                  schema: dict[str, Any] | None, options: Mapping[str, Any], *,
