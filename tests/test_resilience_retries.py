@@ -163,13 +163,6 @@ def test_stream_dropped_after_text_is_not_retried(emulator: Emulator,
     assert provider.get_history() == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "calls.CallRunner._stream_failure passes response_started=failure.response_started (always "
-    "True from StreamHandle.iter_blocks) to errors.error_from_connection, which then sets "
-    "retryable=False: a stream cut after the headers but before any text reached the caller "
-    "is not retried (1 request, StreamInterruptedError with partial_text ''), contrary to "
-    "'a stream is retried only while nothing had been delivered'. Fix: for streams decide on "
-    "delivered text, e.g. response_started=bool(delivered)"))
 def test_stream_dropped_before_any_text_is_retried(emulator: Emulator,
                                                    make_provider: Callable[..., Any]) -> None:
     clock = ManualClock()
@@ -186,13 +179,6 @@ WEATHER = ToolSchema(name="get_weather", description="Weather for a city",
                                  "required": ["city"]})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core._stream_sink creates ONE StreamAccumulator per turn and calls.CallRunner.stream "
-    "retries into it: when a streamed tool call is cut by an in-stream error before any text "
-    "(retried, as no text was delivered), the retry's argument deltas are appended to the "
-    "first attempt's partial ones and the turn fails with StructuredOutputError ('arguments "
-    "are not valid JSON'). Fix: a fresh accumulator per attempt (e.g. an on_attempt/reset hook "
-    "in CallRunner.stream/astream)"))
 def test_a_retried_tool_call_stream_does_not_mix_attempts(
         emulator: Emulator, make_provider: Callable[..., Any]) -> None:
     clock = ManualClock()
