@@ -164,12 +164,13 @@ def test_spent_day_budget_fails_fast_without_sleeping() -> None:
     error = info.value
     assert (error.status, error.limit_type, error.client_side) == (None, "per_day", True)
     assert (error.limit, error.window_seconds) == (3, 86400)
-    assert error.retry_after == pytest.approx(86400 - 30, abs=0.01)
+    # each start is stamped when it answered (t=10, 20, 30): the first leaves the day at 86410
+    assert error.retry_after == pytest.approx(86400 - 20, abs=0.01)
     assert error.resets_at is not None
     assert clock.sleeps == []
     assert re.search(re.escape("Pacing requests for openai/o3 failed: the client-side budget of "
                                "3 requests a day for tier custom is spent; the next slot opens "
-                               "in 86370 s (at "), str(error))
+                               "in 86380 s (at "), str(error))
     assert pacer.stats().rejected == 1
     clock.advance(86400)
     with pacer.slot("openai/o3", "custom"):
@@ -269,3 +270,21 @@ def test_release_happens_when_the_body_raises() -> None:
 def test_max_wait_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match=re.escape("Pacer max_wait must be >= 0, got -1")):
         Pacer(max_wait=-1)
+
+
+def test_a_start_counts_from_when_it_answered_and_a_refused_one_not_at_all() -> None:
+    clock = ManualClock()
+    pacer = Pacer(only("low", rpm=2), clock=clock)
+    with pacer.slot("m", "low") as first:
+        clock.advance(5)  # the server saw it later than we granted it
+        first.answered_at = clock.now()
+        clock.advance(20)  # a long stream: its window stamp stays at the answer
+    with pacer.slot("m", "low") as refused:
+        refused.refused = True  # 429: the server did not count it
+    with pacer.slot("m", "low"):
+        pass
+    started = clock.now()
+    with pacer.slot("m", "low"):
+        waited_until = clock.now()
+    assert started == 25.0
+    assert waited_until == pytest.approx(65.0, abs=0.01)  # first answered at 5: free at 65

@@ -143,9 +143,10 @@ class CallRunner:
         while True:
             attempt += 1
             try:
-                with self.pacer.slot(key, tier):
+                with self.pacer.slot(key, tier) as permit:
                     self.requests_sent += 1
                     result = self.transport.post(CHAT_PATH, body)
+                    permit.refused = result.status == 429
                 outcome = self._ok_or_error(result)
                 if isinstance(outcome, dict):
                     return outcome
@@ -207,9 +208,11 @@ class CallRunner:
 
     def _stream_failure(self, failure: TransportFailure, delivered: list[str]
                         ) -> GitHubModelsError:
+        # For a stream what matters is whether the caller saw text: a cut before any text
+        # (even after headers or tool-call deltas) is safe to retry from scratch.
         error = error_from_connection(
             failure.kind, failure.detail, self._context(),
-            response_started=failure.response_started, partial_text="".join(delivered))
+            response_started=bool(delivered), partial_text="".join(delivered))
         error.__cause__ = failure
         return error
 
@@ -257,8 +260,11 @@ class CallRunner:
         key: str,
         tier: str | None,
         cancel_token: CancelToken | None = None,
+        on_attempt: Callable[[], None] | None = None,
     ) -> None:
         """POST a streaming completion, calling ``on_event`` for each chunk until ``[DONE]``.
+
+        ``on_attempt`` runs before every attempt, so a retry starts from a clean slate.
 
         ``on_event`` returns the text it delivered to the caller; once any was delivered, a
         failure is no longer retried (the caller has seen partial output).
@@ -271,12 +277,16 @@ class CallRunner:
         while True:
             attempt += 1
             delivered: list[str] = []
+            if on_attempt is not None:
+                on_attempt()
             try:
-                with self.pacer.slot(key, tier):
+                with self.pacer.slot(key, tier) as permit:
                     self.requests_sent += 1
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
                     handle = self.transport.open_stream(CHAT_PATH, body)
+                    permit.answered_at = self.clock.now()
+                    permit.refused = handle.status == 429
                     if handle.status != 200:
                         data = handle.read()
                         handle.close()
@@ -340,9 +350,10 @@ class AsyncCallRunner(CallRunner):
         while True:
             attempt += 1
             try:
-                async with self.pacer.aslot(key, tier):
+                async with self.pacer.aslot(key, tier) as permit:
                     self.requests_sent += 1
                     result = await self.atransport.post(CHAT_PATH, body)
+                    permit.refused = result.status == 429
                 outcome = self._ok_or_error(result)
                 if isinstance(outcome, dict):
                     return outcome
@@ -353,18 +364,23 @@ class AsyncCallRunner(CallRunner):
 
     async def astream(self, body: Mapping[str, Any],
                       on_event: Callable[[dict[str, Any]], str], *, key: str,
-                      tier: str | None, cancel_token: CancelToken | None = None) -> None:
+                      tier: str | None, cancel_token: CancelToken | None = None,
+                      on_attempt: Callable[[], None] | None = None) -> None:
         """Async :meth:`CallRunner.stream`. Raises StreamCancelled, GitHubModelsError."""
         attempt = 0
         while True:
             attempt += 1
             delivered: list[str] = []
+            if on_attempt is not None:
+                on_attempt()
             try:
-                async with self.pacer.aslot(key, tier):
+                async with self.pacer.aslot(key, tier) as permit:
                     self.requests_sent += 1
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
                     handle = await self.atransport.open_stream(CHAT_PATH, body)
+                    permit.answered_at = self.clock.now()
+                    permit.refused = handle.status == 429
                     if handle.status != 200:
                         data = await handle.read()
                         await handle.close()

@@ -99,7 +99,7 @@ class Conversation:
             acc, on_event = core._stream_sink(on_chunk, on_usage)
             try:
                 runner.stream(turn.body, on_event, key=turn.key, tier=turn.tier,
-                              cancel_token=cancel_token)
+                              cancel_token=cancel_token, on_attempt=acc.reset)
             except StreamCancelled:
                 return core._finish_stream(turn, acc, cancelled=True)
             return core._finish_stream(turn, acc)
@@ -122,7 +122,7 @@ class Conversation:
             acc, on_event = core._stream_sink(on_chunk, on_usage)
             try:
                 await runner.astream(turn.body, on_event, key=turn.key, tier=turn.tier,
-                                     cancel_token=cancel_token)
+                                     cancel_token=cancel_token, on_attempt=acc.reset)
             except StreamCancelled:
                 return core._finish_stream(turn, acc, cancelled=True)
             return core._finish_stream(turn, acc)

@@ -11,6 +11,12 @@ is granted when all of these allow it:
 * fewer than ``requests_per_day`` starts in the sliding 24 h window; this one never blocks:
   a spent day budget raises :class:`RateLimitError` at once, with ``resets_at``.
 
+The server counts a request when it *arrives*, which is after we granted it, so a start stamp
+moves to when the response answered (``Permit.answered_at``: the headers of a stream, else the
+release): no later than that, the server had counted it, so our window never runs ahead of the
+server's. A request the server refused with 429 was not counted there, so its stamp is given back
+(``Permit.refused``).
+
 Waits longer than ``max_wait`` fail fast the same way. One lock guards the state, so threads and
 coroutines (on any number of event loops) can share a pacer: threads block in ``clock.sleep`` or
 on a condition, coroutines in ``clock.asleep`` or on a future woken thread-safely.
@@ -19,6 +25,7 @@ on a condition, coroutines in ``clock.asleep`` or on a future woken thread-safel
 from __future__ import annotations
 
 import asyncio
+import bisect
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -38,14 +45,21 @@ _MARGIN = 1e-6  # waits end just after the window edge, never on it
 _REAL_POLL = 0.25  # real seconds between re-checks while waiting for a concurrency slot
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Permit:
-    """A granted slot: when it started (clock seconds) and how long it waited for it."""
+    """A granted slot: when it started (clock seconds) and how long it waited for it.
+
+    Set ``answered_at`` (clock seconds) when a response started, ``refused`` when the server
+    answered 429 (the attempt then does not count in the window).
+    """
 
     key: str
     tier: str
     started_at: float
     waited: float
+    refused: bool = False
+    answered_at: float | None = None
+    tracked: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +135,7 @@ class Pacer:
         try:
             yield permit
         finally:
-            self._release(key)
+            self._release(key, permit)
 
     @asynccontextmanager
     async def aslot(self, key: str, tier: str | None) -> AsyncIterator[Permit]:
@@ -134,7 +148,7 @@ class Pacer:
         try:
             yield permit
         finally:
-            self._release(key)
+            self._release(key, permit)
 
     def note_rate_limited(
         self, key: str, tier: str | None, retry_after: float | None, limit_type: str = "unknown"
@@ -283,17 +297,36 @@ class Pacer:
         with self._lock:
             self._granted += 1
             self._state(key).in_flight += 1
-        return Permit(key, tier or "unlimited", now, 0.0)
+        return Permit(key, tier or "unlimited", now, 0.0, tracked=False)
 
-    def _release(self, key: str) -> None:
+    def _release(self, key: str, permit: Permit) -> None:
         with self._lock:
             state = self._state(key)
             state.in_flight = max(0, state.in_flight - 1)
+            if permit.tracked:
+                stamp = permit.started_at
+                answered = permit.answered_at
+                moved = None if permit.refused else (
+                    self.clock.now() if answered is None else answered)
+                for window in (state.minute, state.day):
+                    _restamp(window, stamp, moved)
             waiters, self._async_waiters = self._async_waiters, []
             self._released.notify_all()
         for loop, future in waiters:
             with suppress(RuntimeError):  # a closed loop: its waiter is gone too
                 loop.call_soon_threadsafe(_wake, future)
+
+
+def _restamp(window: deque[float], stamp: float, moved: float | None) -> None:
+    """Replace one ``stamp`` in a sorted window by ``moved`` (None: remove it), kept sorted."""
+    for i in range(len(window) - 1, -1, -1):
+        if window[i] == stamp:
+            del window[i]
+            break
+    else:
+        return
+    if moved is not None:
+        window.insert(bisect.bisect_right(window, moved), moved)
 
 
 def _wake(future: asyncio.Future[None]) -> None:

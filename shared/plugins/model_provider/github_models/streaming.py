@@ -126,6 +126,10 @@ class StreamAccumulator:
     """Folds chat-completion chunks into text, tool calls, finish reason and usage."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a retried stream starts over)."""
         self.text_parts: list[str] = []
         self._calls: dict[int, _ToolCallParts] = {}
         self.finish: str | None = None

@@ -138,6 +138,15 @@ class StreamHandle:
         self.status = status
         self.headers = headers
         self._closed = False
+        # One iterator for the whole body: iter_blocks stops at [DONE] and drain_and_close
+        # reads the rest from the same iterator (azure-core refuses a second one), so the
+        # connection goes back to the pool instead of being dropped.
+        self._blocks: Iterator[bytes] | None = None
+
+    def _iterator(self) -> Iterator[bytes]:
+        if self._blocks is None:
+            self._blocks = iter(self._response.iter_bytes())
+        return self._blocks
 
     def iter_blocks(self) -> Iterator[bytes]:
         """The body in blocks as they arrive.
@@ -146,7 +155,8 @@ class StreamHandle:
             TransportFailure: The connection broke or timed out mid-stream.
         """
         try:
-            yield from self._response.iter_bytes()
+            for block in self._iterator():  # noqa: UP028 - ``yield from`` would close it on stop
+                yield block
         except Exception as exc:
             if self._closed:
                 return
@@ -165,7 +175,7 @@ class StreamHandle:
             return
         try:
             total = 0
-            for block in self._response.iter_bytes():
+            for block in self._iterator():
                 total += len(block)
                 if total > _DRAIN_LIMIT:
                     break
@@ -204,45 +214,55 @@ def _find_socket(response: Any) -> Any:
     return getattr(raw_io, "_sock", None)
 
 
-def _client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
+def resolve_proxy(url: str) -> str | None:
+    """The proxy for ``url`` from ``HTTP(S)_PROXY``/``NO_PROXY``, looked up once per client.
+
+    requests and aiohttp would otherwise scan the environment on every request (about 125 µs).
+    """
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+def _policies(settings: Settings) -> list[Any]:
+    """The whole pipeline, explicitly: headers, user agent, auth, (proxy), quiet HTTP log.
+
+    Left out on purpose: the SDK's retry policy (we own retries), redirects (a POST is not
+    redirected), content decoding (we parse bodies), tracing, and network-trace logging (it
+    prints the token). The duplicate ``api-key`` header goes only to non-GitHub hosts (Azure
+    AI model inference / Foundry authenticate with it).
+    """
+    from azure.core.credentials import AzureKeyCredential
     from azure.core.pipeline.policies import (
-        AsyncRetryPolicy,
+        AzureKeyCredentialPolicy,
+        HeadersPolicy,
         HttpLoggingPolicy,
-        RetryPolicy,
-        SansIOHTTPPolicy,
+        ProxyPolicy,
+        UserAgentPolicy,
     )
 
-    headers = {API_VERSION_HEADER: GITHUB_API_VERSION}
-    kwargs: dict[str, Any] = {
-        "api_version": settings.api_version,
-        "retry_policy": (AsyncRetryPolicy if aio else RetryPolicy).no_retries(),
-        "logging_policy": SansIOHTTPPolicy(),  # never network-trace logging: it prints tokens
-        "http_logging_policy": HttpLoggingPolicy(logger=http_logger),
-        "headers": headers,
-        "user_agent": settings.user_agent or USER_AGENT,
-        "user_agent_overwrite": settings.user_agent is not None,
-        "connection_timeout": settings.connect_timeout,
-        "read_timeout": settings.read_timeout,
-        "use_env_settings": settings.use_env_proxies,
-    }
-    if settings.endpoint_kind in ("github", "legacy"):
-        kwargs["per_retry_policies"] = [_strip_header_policy("api-key")]
-    return kwargs
+    credential = AzureKeyCredential(settings.token)
+    policies: list[Any] = [
+        HeadersPolicy({API_VERSION_HEADER: GITHUB_API_VERSION}),
+        UserAgentPolicy(base_user_agent=settings.user_agent or USER_AGENT,
+                        user_agent_use_env=False),
+        AzureKeyCredentialPolicy(credential, "Authorization", prefix="Bearer"),
+    ]
+    if settings.endpoint_kind == "custom":
+        policies.append(AzureKeyCredentialPolicy(credential, "api-key"))
+    proxy = resolve_proxy(settings.endpoint) if settings.use_env_proxies else None
+    if proxy:
+        policies.append(ProxyPolicy(proxies={"http": proxy, "https": proxy}))
+    policies.append(HttpLoggingPolicy(logger=http_logger))
+    return policies
 
 
-def _strip_header_policy(name: str) -> Any:
-    """A pipeline policy that removes one request header after the SDK added it.
-
-    It runs per retry, after authentication: ``per_call_policies`` would run too early (the SDK
-    adds its duplicate ``api-key`` header in the headers policy).
-    """
-    from azure.core.pipeline.policies import SansIOHTTPPolicy
-
-    class StripHeader(SansIOHTTPPolicy):  # type: ignore[type-arg]
-        def on_request(self, request: Any) -> None:
-            request.http_request.headers.pop(name, None)
-
-    return StripHeader()
+def _client_kwargs(settings: Settings) -> dict[str, Any]:
+    return {"api_version": settings.api_version, "policies": _policies(settings)}
 
 
 def _build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
@@ -270,8 +290,10 @@ class SyncTransport:
             pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
-        self._session.trust_env = settings.use_env_proxies
-        transport = RequestsTransport(session=self._session, session_owner=False)
+        self._session.trust_env = False  # proxies are resolved once, in _policies
+        transport = RequestsTransport(session=self._session, session_owner=False,
+                                      connection_timeout=settings.connect_timeout,
+                                      read_timeout=settings.read_timeout)
         self._client = ChatCompletionsClient(
             settings.endpoint, AzureKeyCredential(settings.token), transport=transport,
             **_client_kwargs(settings))
@@ -340,6 +362,12 @@ class AsyncStreamHandle:
         self.status = status
         self.headers = headers
         self._closed = False
+        self._blocks: AsyncIterator[bytes] | None = None  # one iterator, as in StreamHandle
+
+    def _iterator(self) -> AsyncIterator[bytes]:
+        if self._blocks is None:
+            self._blocks = aiter(self._response.iter_bytes())
+        return self._blocks
 
     async def iter_blocks(self) -> AsyncIterator[bytes]:
         """The body in blocks as they arrive.
@@ -348,7 +376,7 @@ class AsyncStreamHandle:
             TransportFailure: The connection broke or timed out mid-stream.
         """
         try:
-            async for block in self._response.iter_bytes():
+            async for block in self._iterator():
                 yield block
         except Exception as exc:
             if self._closed:
@@ -368,7 +396,7 @@ class AsyncStreamHandle:
             return
         try:
             total = 0
-            async for block in self._response.iter_bytes():
+            async for block in self._iterator():
                 total += len(block)
                 if total > _DRAIN_LIMIT:
                     break
@@ -398,13 +426,15 @@ class AsyncTransport:
         from azure.core.pipeline.transport import AioHttpTransport
 
         self._settings = settings
-        connector = aiohttp.TCPConnector(limit=settings.pool_size, limit_per_host=0)
-        self._session = aiohttp.ClientSession(connector=connector,
-                                              trust_env=settings.use_env_proxies)
-        transport = AioHttpTransport(session=self._session, session_owner=False)
+        # aiohttp's own default (100) at least: a small pool throttles many concurrent sessions
+        connector = aiohttp.TCPConnector(limit=max(settings.pool_size, 100), limit_per_host=0)
+        self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        transport = AioHttpTransport(session=self._session, session_owner=False,
+                                     connection_timeout=settings.connect_timeout,
+                                     read_timeout=settings.read_timeout)
         self._client = ChatCompletionsClient(
             settings.endpoint, AzureKeyCredential(settings.token), transport=transport,
-            **_client_kwargs(settings, aio=True))
+            **_client_kwargs(settings))
         self._params = {"api-version": settings.api_version}
         self.closed = False
 
