@@ -53,7 +53,7 @@ class ProviderConfig:
     auth_method: str | None = None
 
     def __repr__(self) -> str:
-        extra = {k: ("…" if _looks_secret(k) else v) for k, v in self.extra.items()}
+        extra = {k: ("…" if _looks_secret(k) else _scrub_url(v)) for k, v in self.extra.items()}
         return (
             f"ProviderConfig(api_key={mask_secret(self.api_key)!r}, extra={extra!r}, "
             f"project={self.project!r}, location={self.location!r}, "
@@ -61,6 +61,24 @@ class ProviderConfig:
         )
 
     __str__ = __repr__
+
+
+def _scrub_url(value: Any) -> Any:
+    """A URL without its user info and query values (either can hold a key); other values as
+    they are."""
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(value)
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc = f"{netloc}:{parts.port}"
+    except ValueError:
+        return "<unparseable URL>"
+    query = "&".join(f"{p.split('=', 1)[0]}=…" for p in parts.query.split("&") if p)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _looks_secret(key: str) -> bool:

@@ -88,8 +88,15 @@ def _org_login(org: str) -> str:
     return org.strip().rstrip("/").rsplit("/", 1)[-1]
 
 
-def _settings(ctx: ErrorContext) -> tuple[str | None, str]:
-    """``(settings_url, where)`` naming the place an owner enables Models."""
+def _settings(ctx: ErrorContext, text: str = "") -> tuple[str | None, str]:
+    """``(settings_url, where)`` naming the place an owner enables Models.
+
+    A refusal that names the enterprise (its policy) points at the enterprise, even when an
+    organization is configured.
+    """
+    if ctx.enterprise and "enterprise" in text:
+        url = f"https://github.com/enterprises/{_org_login(ctx.enterprise)}/settings/policies/models"
+        return url, f"Enterprise settings → Policies → Models ({url})"
     if ctx.organization:
         url = f"https://github.com/organizations/{_org_login(ctx.organization)}/settings/models"
         return url, f"the organization's Models settings ({url})"
@@ -196,8 +203,8 @@ def _quota(f: _Facts) -> Diagnosis:
 
 
 def _disabled(f: _Facts) -> Diagnosis:
-    url, where = _settings(f.context)
     text = f.wire.search_text
+    url, where = _settings(f.context, text)
     if not f.context.is_github_host:
         return Diagnosis(
             "disabled", f"the endpoint refused access (HTTP {f.status}){f.said}",

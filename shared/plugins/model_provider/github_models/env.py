@@ -21,6 +21,7 @@ dict instead of patching the process environment.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -70,6 +71,7 @@ SETTING_KEYS = frozenset({
     "catalog_ttl",
 })
 
+logger = logging.getLogger("shared.plugins.model_provider.github_models")
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -169,6 +171,13 @@ def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, boo
         ConfigurationError: The endpoint is not an http(s) URL.
     """
     url = base.strip().rstrip("/")
+    pre = urlsplit(url)
+    if pre.username or pre.password or pre.query:
+        # user info or a query can hold a key: never keep it (nor show it); keys go in api_key
+        logger.warning("ignoring the user info / query string of the configured endpoint; "
+                       "pass the key as ProviderConfig.api_key or GITHUB_TOKEN instead")
+        netloc = (pre.hostname or "") + (f":{pre.port}" if pre.port else "")
+        url = urlunsplit((pre.scheme, netloc, pre.path, "", "")).rstrip("/")
     if url.endswith("/chat/completions"):
         url = url[: -len("/chat/completions")].rstrip("/")
     parts = urlsplit(url)
@@ -194,6 +203,12 @@ def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, boo
         return url, "github", True
     new_path = f"{prefix}/orgs/{organization}/inference"
     return urlunsplit((parts.scheme, parts.netloc, new_path, "", "")), "github", True
+
+
+def _without_secrets(url: str) -> str:
+    parts = urlsplit(url.strip())
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
@@ -325,6 +340,7 @@ def resolve_settings(
     enterprise = normalize_organization(str(ent_raw)) if ent_raw else None
     base = str(pick("endpoint", ENV_ENDPOINT) or DEFAULT_ENDPOINT)
     endpoint, kind, org_applied = resolve_endpoint(base, organization)
+    base = _without_secrets(base)
 
     timeout_raw = pick("timeout", ENV_TIMEOUT)
     read_timeout = 60.0 if timeout_raw is None else _as_float("timeout", timeout_raw, 0.1, 3600)

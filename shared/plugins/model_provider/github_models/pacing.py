@@ -209,7 +209,7 @@ class Pacer:
             wait = max(wait, state.minute[len(state.minute) - rpm] + MINUTE - now + _MARGIN)
         if wait > self.max_wait:
             if state.blocked_until - now >= wait:
-                raise self._refusal(key, limits, state.blocked_type, wait, None)
+                raise self._refusal(key, limits, state.blocked_type, wait, None, server=True)
             raise self._refusal(key, limits, "per_minute", wait, rpm)
         if wait > 0:
             return wait, False
@@ -222,12 +222,18 @@ class Pacer:
         return 0.0, False
 
     def _refusal(
-        self, key: str, limits: TierLimits, kind: str, wait: float, limit: int | None
+        self, key: str, limits: TierLimits, kind: str, wait: float, limit: int | None,
+        *, server: bool = False,
     ) -> RateLimitError:
         self._rejected += 1
         resets = datetime.now(UTC) + timedelta(seconds=wait)
         at = f"in {wait:.0f} s (at {resets:%Y-%m-%d %H:%M:%S} UTC)"
-        if kind == "per_day":
+        if server:
+            label = {"per_day": "per-day", "per_minute": "per-minute",
+                     "concurrent": "concurrency"}.get(kind, "rate")
+            why = (f"the server's {label} limit answered 429 earlier and asked for a pause that "
+                   f"ends {at}, later than the pacer waits ({self.max_wait:g} s)")
+        elif kind == "per_day":
             why = (f"the client-side budget of {limit} requests a day for tier {limits.tier} is "
                    f"spent; the next slot opens {at}")
         elif limit is not None:
