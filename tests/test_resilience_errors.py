@@ -293,12 +293,6 @@ def test_enterprise_policy_is_models_disabled(emulator: Emulator,
     assert_fragments(info.value, ("disabled by a policy of the enterprise bigco",))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_error_messages._disabled/_settings: an enterprise-policy denial ('disabled by a policy of "
-    "the enterprise bigco') with extra['enterprise']='bigco' points at the organization's "
-    "settings (https://github.com/organizations/acme/settings/models) and says 'enable the "
-    "model'; expected the enterprise policies URL "
-    "https://github.com/enterprises/bigco/settings/policies/models"))
 def test_enterprise_policy_points_at_the_enterprise_policies(
         emulator: Emulator, make_provider: Callable[..., Any]) -> None:
     emulator.add_token(TOKEN)

@@ -240,12 +240,6 @@ def test_a_server_day_limit_pauses_the_model_without_sending(
     assert error.retry_after is not None and 85000 < error.retry_after <= 85841
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pacing.Pacer._refusal words every per_day refusal as the client-side budget: after a "
-    "server 429 UserByModelByDay (note_rate_limited, limit None) the next call says 'the "
-    "client-side budget of None requests a day for tier high is spent'. Fix: when the refusal "
-    "comes from a server pause (state.blocked_until), say the server's per-day limit answered "
-    "429 and when it resets, and never print a None limit"))
 def test_a_server_day_limit_pause_is_worded_as_the_servers(
         emulator: Emulator, make_provider: Callable[..., Any]) -> None:
     error = after_a_server_day_limit(emulator, make_provider)
