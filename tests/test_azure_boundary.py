@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -33,7 +33,9 @@ AZURE_TYPES = sorted(
 
 def instantiate(cls: type[BaseException], message: str = "boom from the transport") -> Any:
     """An instance of ``cls``, whatever its constructor wants."""
-    for build in (lambda: cls(message), lambda: cls(message=message)):  # type: ignore[call-arg]
+    builders: list[Callable[[], Any]] = [lambda: cls(message),
+                                         lambda: cls(message=message)]  # type: ignore[call-arg]
+    for build in builders:
         try:
             return build()
         except Exception:  # try the next way to build it
@@ -74,7 +76,7 @@ ODATA_BUG = pytest.mark.xfail(strict=True, reason=(
     "str(exc) (fall back to type(exc).__name__) in failure_from_azure"))
 
 
-def with_known_bugs(types: list[type[BaseException]]) -> list[Any]:
+def with_known_bugs(types: Sequence[type[BaseException]]) -> list[Any]:
     return [pytest.param(cls, id=cls.__name__,
                          marks=ODATA_BUG if cls is az.ODataV4Error else ())
             for cls in types]
@@ -217,8 +219,8 @@ REQUESTS_RAISED: list[tuple[str, Callable[[], BaseException], type[E.GitHubModel
     ("read-timeout", lambda: requests.exceptions.ReadTimeout("read timed out"),
      E.ProviderConnectionError, "read_timeout"),
     ("refused", lambda: requests.exceptions.ConnectionError(
-        urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: "
-                                                    "[Errno 111] Connection refused")),
+        urllib3.exceptions.NewConnectionError(
+            None, "Failed to establish a new connection: [Errno 111] Connection refused")),  # type: ignore[arg-type]
      E.ProviderConnectionError, "refused"),
     ("dns", lambda: requests.exceptions.ConnectionError(
         "Failed to resolve 'models.example' ([Errno -2] Name or service not known)"),

@@ -104,7 +104,7 @@ def scenario(emulator: Emulator, shown: list[str]) -> Any:
     """A whole session through the public API; every exception and repr goes into ``shown``."""
     config = ProviderConfig(api_key=TOKEN, extra={
         "endpoint": emulator.inference_url, "timeout": 5, "pacing": False, "max_retries": 1})
-    provider = load_provider("github_models", config)
+    provider: Any = load_provider("github_models", config)
     provider.connect("openai/gpt-4o")
     shown += [repr(config), str(config), repr(provider), str(provider), repr(provider.settings),
               str(provider.settings), repr(provider._runner), repr(provider._runner.transport)]
@@ -152,7 +152,7 @@ def scenario(emulator: Emulator, shown: list[str]) -> Any:
     emulator.set_mode("normal")
 
     port = closed_port()
-    offline = load_provider("github_models", ProviderConfig(api_key=TOKEN, extra={
+    offline: Any = load_provider("github_models", ProviderConfig(api_key=TOKEN, extra={
         "endpoint": f"http://127.0.0.1:{port}/inference", "max_retries": 0, "timeout": 2}))
     offline.connect("openai/gpt-4o")
     with pytest.raises(E.ProviderConnectionError) as info:
@@ -202,7 +202,7 @@ def url_with_token() -> str:
 def test_a_token_in_the_endpoint_url_is_not_logged_or_raised(
         debug_logs: Capture, capfd: pytest.CaptureFixture[str]) -> None:
     shown: list[str] = []
-    provider = load_provider("github_models", ProviderConfig(api_key=TOKEN, extra={
+    provider: Any = load_provider("github_models", ProviderConfig(api_key=TOKEN, extra={
         "endpoint": url_with_token(), "max_retries": 0, "timeout": 2}))
     try:
         provider.connect("openai/gpt-4o")
@@ -219,7 +219,7 @@ def test_a_token_in_the_endpoint_url_is_not_logged_or_raised(
 
 def test_a_token_in_the_endpoint_url_is_not_in_reprs() -> None:
     config = ProviderConfig(api_key=TOKEN, extra={"endpoint": url_with_token()})
-    provider = load_provider("github_models", config)
+    provider: Any = load_provider("github_models", config)
     try:
         assert leaks(repr(provider.settings)) == []
         assert leaks(repr(config)) == []
