@@ -17,7 +17,6 @@ import logging
 import os
 import pkgutil
 from collections.abc import Callable, Mapping
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +68,8 @@ def _failing_factory(name: str, source: str, exc: BaseException) -> ProviderFact
 
 
 def _from_entry_points() -> dict[str, ProviderFactory]:
+    from importlib.metadata import entry_points  # ~17 ms: only when providers are looked up
+
     found: dict[str, ProviderFactory] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in found:

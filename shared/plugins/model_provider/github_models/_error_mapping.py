@@ -23,7 +23,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -405,6 +404,8 @@ def parse_retry_after(
         if seconds is not None:
             return seconds
         try:
+            from email.utils import parsedate_to_datetime  # only for HTTP-date values
+
             when = parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError):
             when = None
@@ -564,6 +565,8 @@ def resets_at(
     base = now
     if base is None and headers.get("date"):
         try:
+            from email.utils import parsedate_to_datetime
+
             base = parsedate_to_datetime(headers["date"])
         except (TypeError, ValueError, IndexError):
             base = None

@@ -8,12 +8,11 @@ through ``errors.error_from_response`` / ``errors.error_from_connection``. Retri
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..types import CancelToken
 from .clock import Clock
@@ -28,7 +27,7 @@ from .errors import (
 )
 from .pacing import Pacer
 from .retry import RetryPolicy, retry_delay
-from .streaming import SSEParser, StreamEventError, StreamProtocolError
+from .streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 from .transport import (
     AsyncStreamHandle,
     AsyncTransport,
@@ -37,6 +36,9 @@ from .transport import (
     SyncTransport,
     TransportFailure,
 )
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["AsyncCallRunner", "CallRunner", "StreamCancelled", "warn_if_deprecated"]
 
@@ -63,10 +65,6 @@ def warn_if_deprecated(headers: Mapping[str, str]) -> None:
         "OpenAI-compatible gateway).",
         headers.get("deprecation", "-"), headers.get("sunset", "-"),
         f", see {headers['link']}" if headers.get("link") else "")
-
-
-class StreamCancelled(Exception):
-    """Internal: the caller's CancelToken stopped the stream."""
 
 
 def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], str],
@@ -400,6 +398,8 @@ class AsyncCallRunner(CallRunner):
                      on_event: Callable[[dict[str, Any]], str],
                      cancel_token: CancelToken | None, delivered: list[str]) -> None:
         parser = SSEParser()
+        import asyncio
+
         watcher: asyncio.Task[None] | None = None
         if cancel_token is not None:
             async def watch() -> None:

@@ -7,10 +7,12 @@ hand (``ManualClock``). Durations passed to ``sleep`` are in clock seconds.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["Clock", "ManualClock", "MonotonicClock", "ScaledClock"]
 
@@ -47,6 +49,8 @@ class MonotonicClock:
     async def asleep(self, seconds: float) -> None:
         """Sleep for real, asynchronously."""
         if seconds > 0:
+            import asyncio
+
             await asyncio.sleep(seconds)
 
     def __repr__(self) -> str:
@@ -74,6 +78,8 @@ class ScaledClock:
     async def asleep(self, seconds: float) -> None:
         """Sleep ``seconds / factor`` real seconds, asynchronously."""
         if seconds > 0:
+            import asyncio
+
             await asyncio.sleep(seconds / self.factor)
 
     def __repr__(self) -> str:
@@ -107,6 +113,8 @@ class ManualClock:
     async def asleep(self, seconds: float) -> None:
         """Like ``sleep``; yields to the event loop once."""
         self.sleep(seconds)
+        import asyncio
+
         await asyncio.sleep(0)
 
     def __repr__(self) -> str:

@@ -7,7 +7,6 @@ and retries, so many conversations run concurrently on one provider (threads or 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +19,16 @@ from ..types import (
     TokenUsage,
     ToolResult,
 )
-from .calls import StreamCancelled
 from .errors import InvalidRequestError
 from .session import ChatSession, order_tool_results, tool_message
+from .streaming import StreamCancelled
 from .usage import UsageTotals
 
 if TYPE_CHECKING:
     from .core import PreparedTurn, ProviderCore
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Conversation"]
 
@@ -110,6 +112,8 @@ class Conversation:
                      *, record: bool = True) -> ProviderResponse:
         core = self._core
         if self._alock is None:
+            import asyncio
+
             self._alock = asyncio.Lock()
         async with self._alock:
             turn: PreparedTurn = core._prepare(self.session, [new], schema, options,

@@ -8,13 +8,12 @@ building, the pre-flight size check, and turning a reply into a response and a h
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..base import ProviderConfig
 from ..types import (
@@ -26,8 +25,6 @@ from ..types import (
     TokenUsage,
     ToolSchema,
 )
-from .calls import AsyncCallRunner, CallRunner
-from .catalog import Catalog, ModelInfo, static_catalog
 from .clock import Clock, MonotonicClock
 from .converters import (
     assemble_messages,
@@ -48,8 +45,6 @@ from .errors import (
 from .fitting import oldest_to_keep
 from .limits import limits_for_tier
 from .options import OPTION_NAMES, adapt_for_model, validate_options
-from .pacing import Pacer
-from .retry import RetryPolicy
 from .session import ChatSession
 from .streaming import StreamAccumulator
 from .tokens import (
@@ -59,6 +54,12 @@ from .tokens import (
     estimate_tokens,
 )
 from .usage import UsageTotals, UsageTracker
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from .calls import AsyncCallRunner, CallRunner
+    from .catalog import Catalog, ModelInfo
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "PreparedTurn", "ProviderCore"]
 
@@ -147,6 +148,10 @@ class ProviderCore:
                 "%s belongs to GitHub Models, which GitHub retired on 2026-07-30 (it answers "
                 "410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a working endpoint; "
                 "see docs/migration.md.", settings.endpoint)
+        from .calls import CallRunner  # the request machinery loads when it is first needed
+        from .pacing import Pacer
+        from .retry import RetryPolicy
+
         pacer = Pacer(self._pacing_limits(settings), clock=self._clock, enabled=settings.pacing)
         policy = RetryPolicy(max_attempts=settings.max_retries + 1,
                              max_retry_after=settings.max_retry_wait)
@@ -193,6 +198,8 @@ class ProviderCore:
 
     async def ashutdown(self) -> None:
         """Close the async client of the running loop, then everything else (idempotent)."""
+        import asyncio
+
         arunner = self._arunners.pop(asyncio.get_running_loop(), None)
         if arunner is not None:
             await arunner.atransport.close()
@@ -201,9 +208,12 @@ class ProviderCore:
     def _async_runner(self) -> AsyncCallRunner:
         """The async runner of the running event loop (one aio client per loop, reused)."""
         runner = self._require_connected()
+        import asyncio
+
         loop = asyncio.get_running_loop()
         arunner = self._arunners.get(loop)
         if arunner is None:
+            from .calls import AsyncCallRunner
             from .transport import AsyncTransport
 
             arunner = AsyncCallRunner(runner, AsyncTransport(self.settings))
@@ -239,6 +249,8 @@ class ProviderCore:
     def catalog(self) -> Catalog:
         """The model catalog in use."""
         if self._catalog is None:
+            from .catalog import static_catalog
+
             self._catalog = static_catalog()
         return self._catalog
 

@@ -35,7 +35,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import _error_mapping as _m
 from ._error_mapping import is_github_shaped, token_type_of
-from ._error_messages import PAT_URL, RETIREMENT_DATE, connection_text, diagnose, not_found_text
+
+RETIREMENT_DATE = "2026-07-30"
+"""The day GitHub retired GitHub Models; every models.github.ai endpoint answers 410 since."""
+
+_PAT_URL = "https://github.com/settings/personal-access-tokens/new"
 
 __all__ = [
     "RETIREMENT_DATE",
@@ -427,6 +431,8 @@ def error_from_response(
     try:
         low = _m.lower_headers(headers)
         text = _m.decode_body(body)
+        from ._error_messages import diagnose
+
         diag, wire = diagnose(status, low, text, context, now)
         cls = _CLASS_BY_KIND.get(diag.kind, GitHubModelsError)
         return cls(
@@ -468,6 +474,8 @@ def error_from_connection(
         A :class:`StreamInterruptedError` for ``stream_*`` kinds, else a
         :class:`ProviderConnectionError`; ``retryable`` is False once anything was received.
     """
+    from ._error_messages import connection_text
+
     why, fix, retryable = connection_text(kind, detail, context)
     retryable = retryable and not response_started and not partial_text
     if kind.startswith("stream_"):
@@ -496,6 +504,8 @@ def error_from_stream_event(
         text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
     except (TypeError, ValueError):
         text = str(payload)
+    from ._error_messages import connection_text, diagnose
+
     diag, wire = diagnose(None, {}, text, context)
     code = wire.code or wire.inner_code
     generic = diag.kind in ("generic", "invalid_request", "unavailable", "not_found")
@@ -531,7 +541,7 @@ def token_not_found(checked: Sequence[tuple[str, str]]) -> TokenNotFoundError:
         "Looking for a GitHub token",
         f"no token was found (checked {places})",
         "create a fine-grained personal access token with the account permission 'Models' set to "
-        f"read-only (models: read) at {PAT_URL}, then set GITHUB_TOKEN in the environment, add "
+        f"read-only (models: read) at {_PAT_URL}, then set GITHUB_TOKEN in the environment, add "
         "GITHUB_TOKEN=<token> to the .env file, or pass ProviderConfig(api_key=...); for a "
         "non-GitHub endpoint use that endpoint's key the same way",
         checked=checked,
@@ -551,6 +561,8 @@ def model_not_found(
     Returns:
         A :class:`ModelNotFoundError` with up to three close ids in ``suggestions``.
     """
+    from ._error_messages import not_found_text
+
     why, fix, suggestions = not_found_text(model, context, unavailable=unavailable)
     return ModelNotFoundError(
         f"Selecting model {model} on {context.shown_endpoint}", why, fix, model=model,

@@ -24,7 +24,6 @@ on a condition, coroutines in ``clock.asleep`` or on a future woken thread-safel
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import threading
 from collections import deque
@@ -32,10 +31,14 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .clock import Clock, MonotonicClock
 from .errors import RateLimitError
 from .limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit"]
 
@@ -280,6 +283,8 @@ class Pacer:
         start = self.clock.now()
         if not self.enabled:
             return self._untracked(key, tier, start)
+        import asyncio
+
         loop = asyncio.get_running_loop()
         while True:
             future: asyncio.Future[None] | None = None

@@ -15,7 +15,17 @@ from typing import Any
 from ..types import FinishReason, FunctionCall, TokenUsage
 from .converters import finish_reason_from_wire, parse_arguments, usage_from_wire
 
-__all__ = ["SSEParser", "StreamAccumulator", "StreamEventError", "StreamProtocolError"]
+__all__ = [
+    "SSEParser",
+    "StreamAccumulator",
+    "StreamCancelled",
+    "StreamEventError",
+    "StreamProtocolError",
+]
+
+
+class StreamCancelled(Exception):
+    """The caller's CancelToken stopped the stream (partial output stays with the caller)."""
 
 
 class StreamProtocolError(ValueError):
