@@ -238,12 +238,6 @@ def test_a_silent_server_times_out_within_the_timeout(make_provider: Callable[..
     assert all(p.get_history() == [] for p in providers)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "calls.CallRunner._stream_failure: a stream whose server goes silent after delivering text "
-    "(read timeout mid-stream) raises a plain ProviderConnectionError(kind='read_timeout') "
-    "without partial_text, whose message says the host 'accepted the request but sent no "
-    "answer in time'; expected StreamInterruptedError with partial_text 'one' (any failure "
-    "after delivered text is an interrupted stream)"))
 def test_a_stream_that_goes_silent_mid_way_is_an_interrupted_stream(
         emulator: Emulator, make_provider: Callable[..., Any]) -> None:
     provider = make_provider(clock=ManualClock(), timeout=0.3)

@@ -208,8 +208,12 @@ class CallRunner:
                         ) -> GitHubModelsError:
         # For a stream what matters is whether the caller saw text: a cut before any text
         # (even after headers or tool-call deltas) is safe to retry from scratch.
+        kind, detail = failure.kind, failure.detail
+        if delivered and not kind.startswith("stream_"):
+            # whatever broke it (a read timeout, a reset), the caller holds partial text
+            kind, detail = "stream_interrupted", f"{failure.kind}: {failure.detail}"
         error = error_from_connection(
-            failure.kind, failure.detail, self._context(),
+            kind, detail, self._context(),
             response_started=bool(delivered), partial_text="".join(delivered))
         error.__cause__ = failure
         return error

@@ -96,18 +96,28 @@ def _lower_headers(headers: Any) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
-def failure_from_azure(exc: BaseException, *, response_started: bool = False) -> TransportFailure:
-    """Translate an azure-core (or underlying socket) exception into a TransportFailure."""
+def failure_from_azure(exc: BaseException, *, response_started: bool = False,
+                       streaming: bool = True) -> TransportFailure:
+    """Translate an azure-core (or underlying socket) exception into a TransportFailure.
+
+    Never raises. A body cut short reads as ``stream_interrupted`` for a stream and as
+    ``reset`` for a plain response.
+    """
     from azure.core import exceptions as az
 
-    text = str(exc) or type(exc).__name__
+    try:
+        text = str(exc) or type(exc).__name__
+    except Exception:  # some azure exceptions fail in __str__ without a real response
+        text = type(exc).__name__
     lowered = text.lower()
     if isinstance(exc, az.ServiceRequestTimeoutError):
         kind = "connect_timeout"
     elif isinstance(exc, az.ServiceResponseTimeoutError):
         kind = "read_timeout"
     elif isinstance(exc, az.ServiceRequestError):
-        if "name or service not known" in lowered or "getaddrinfo" in lowered or (
+        if "proxyerror" in lowered or "proxy" in lowered:
+            kind = "proxy"
+        elif "name or service not known" in lowered or "getaddrinfo" in lowered or (
                 "nodename" in lowered):
             kind = "dns"
         elif "ssl" in lowered or "certificate" in lowered:
@@ -126,6 +136,8 @@ def failure_from_azure(exc: BaseException, *, response_started: bool = False) ->
         kind = "reset"
     else:
         kind = "other"
+    if kind == "stream_interrupted" and not streaming:
+        kind = "reset"
     return TransportFailure(kind, f"{type(exc).__name__}: {text[:300]}",
                             response_started=response_started)
 
@@ -325,7 +337,7 @@ class SyncTransport:
             response = self._client.send_request(request, **kwargs)
             body = response.read()
         except Exception as exc:
-            raise failure_from_azure(exc) from exc
+            raise failure_from_azure(exc, streaming=False) from exc
         return HttpResult(response.status_code, _lower_headers(response.headers), bytes(body))
 
     def open_stream(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
@@ -450,7 +462,7 @@ class AsyncTransport:
                 _build_request("POST", path, self._params, body), **kwargs)
             data = await response.read()
         except Exception as exc:
-            raise failure_from_azure(exc) from exc
+            raise failure_from_azure(exc, streaming=False) from exc
         return HttpResult(response.status_code, _lower_headers(response.headers), bytes(data))
 
     async def open_stream(self, path: str, body: Mapping[str, Any], *,
