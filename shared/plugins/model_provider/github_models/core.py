@@ -36,14 +36,12 @@ from .converters import (
 from .env import SETTING_KEYS, Settings, resolve_settings
 from .errors import (
     ConfigurationError,
-    ContextLimitError,
     ErrorContext,
     InvalidRequestError,
     StructuredOutputError,
     model_not_found,
 )
-from .fitting import oldest_to_keep
-from .limits import limits_for_tier
+from .fitting import oldest_to_keep, too_large
 from .options import OPTION_NAMES, adapt_for_model, validate_options
 from .session import ChatSession
 from .streaming import StreamAccumulator
@@ -149,10 +147,11 @@ class ProviderCore:
                 "410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a working endpoint; "
                 "see docs/migration.md.", settings.endpoint)
         from .calls import CallRunner  # the request machinery loads when it is first needed
-        from .pacing import Pacer
+        from .pacing import Pacer, limits_with_overrides
         from .retry import RetryPolicy
 
-        pacer = Pacer(self._pacing_limits(settings), clock=self._clock, enabled=settings.pacing)
+        pacer = Pacer(limits_with_overrides(settings.rate_limit_overrides), clock=self._clock,
+                      enabled=settings.pacing)
         policy = RetryPolicy(max_attempts=settings.max_retries + 1,
                              max_retry_after=settings.max_retry_wait)
         transport = SyncTransport(settings)
@@ -166,21 +165,6 @@ class ProviderCore:
 
             self.live_catalog = enable_live_catalog(self, ttl=settings.catalog_ttl,
                                                     background=True)
-
-    @staticmethod
-    def _pacing_limits(settings: Settings) -> dict[str, Any]:
-        from .limits import FREE_TIER_LIMITS
-
-        limits = dict(FREE_TIER_LIMITS)
-        for tier, changes in settings.rate_limit_overrides.items():
-            try:
-                limits[tier] = limits_for_tier(tier).with_overrides(tier=tier, **changes)
-            except TypeError as exc:
-                raise ConfigurationError(
-                    what=f"Checking extra['rate_limits'][{tier!r}]", why=str(exc),
-                    fix="use the fields requests_per_minute, requests_per_day, "
-                        "max_input_tokens, max_output_tokens, concurrent_requests") from exc
-        return limits
 
     def shutdown(self) -> None:
         """Close the clients and their connections (idempotent).
@@ -419,28 +403,6 @@ class ProviderCore:
             return cap, "tier"
         return window, "model"
 
-    def _too_large(self, estimate: int, limit: int, source: str, trimmed: int
-                   ) -> ContextLimitError:
-        window = self._info.max_input_tokens if self._info else None
-        tier = self._info.tier if self._info else None
-        if source == "tier":
-            why = (f"the request is about {estimate} tokens; the {tier} rate-limit tier accepts "
-                   f"{limit} tokens in per request (model window {window})")
-            fix = ("shorten the prompt or the history (extra['trim_history']=True drops the "
-                   "oldest turns), use a paid/custom endpoint and set "
-                   "extra['enforce_tier_limits']=False, or raise the tier's max_input_tokens in "
-                   "extra['rate_limits']")
-        else:
-            why = (f"the request is about {estimate} tokens; the model's context window is "
-                   f"{limit}")
-            fix = ("shorten the prompt, start a new session (create_session), or set "
-                   "extra['trim_history']=True to drop the oldest turns")
-        if trimmed:
-            why += f", even after dropping the {trimmed} oldest messages"
-        return ContextLimitError(what=f"Checking the prompt size for {self._model}", why=why,
-                                 fix=fix, limit=limit, requested=estimate, limit_source=source,
-                                 model_window=window)
-
     def _fit(self, session: ChatSession, history: list[Message], new: list[Message]
              ) -> list[dict[str, Any]]:
         """Wire messages that fit the input cap, trimming the oldest exchanges when allowed.
@@ -461,7 +423,10 @@ class ProviderCore:
         start, estimate = oldest_to_keep(history, [t for _, t in converted], fixed, limit,
                                          trim=self.settings.trim_history)
         if limit and estimate > limit:
-            raise self._too_large(estimate, limit, source, start)
+            raise too_large(
+                estimate, limit, source, start, model=self._model or "",
+                tier=self._info.tier if self._info else None,
+                window=self._info.max_input_tokens if self._info else None)
         if start:
             logger.info("dropped the %d oldest messages to fit %d tokens", start, limit)
         return assemble_messages([w for w, _ in converted[start:]] + [w for w, _ in fresh],

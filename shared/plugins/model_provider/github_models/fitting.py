@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..types import Message, Role
+from .errors import ContextLimitError
 
-__all__ = ["exchange_starts", "oldest_to_keep"]
+__all__ = ["exchange_starts", "oldest_to_keep", "too_large"]
 
 
 def exchange_starts(history: Sequence[Message]) -> list[int]:
@@ -43,3 +44,24 @@ def oldest_to_keep(history: Sequence[Message], tokens: Sequence[int], fixed: int
         if estimate <= limit:
             break
     return start, estimate
+
+
+def too_large(estimate: int, limit: int, source: str, trimmed: int, *, model: str,
+              tier: str | None, window: int | None) -> ContextLimitError:
+    """The error for a request over its cap; ``source`` is ``tier`` or ``model``."""
+    if source == "tier":
+        why = (f"the request is about {estimate} tokens; the {tier} rate-limit tier accepts "
+               f"{limit} tokens in per request (model window {window})")
+        fix = ("shorten the prompt or the history (extra['trim_history']=True drops the "
+               "oldest turns), use a paid/custom endpoint and set "
+               "extra['enforce_tier_limits']=False, or raise the tier's max_input_tokens in "
+               "extra['rate_limits']")
+    else:
+        why = f"the request is about {estimate} tokens; the model's context window is {limit}"
+        fix = ("shorten the prompt, start a new session (create_session), or set "
+               "extra['trim_history']=True to drop the oldest turns")
+    if trimmed:
+        why += f", even after dropping the {trimmed} oldest messages"
+    return ContextLimitError(what=f"Checking the prompt size for {model}", why=why, fix=fix,
+                             limit=limit, requested=estimate, limit_source=source,
+                             model_window=window)

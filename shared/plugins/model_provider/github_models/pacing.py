@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, MonotonicClock
 from .errors import RateLimitError
@@ -40,12 +40,32 @@ from .limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit"]
+__all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit", "limits_with_overrides"]
 
 MINUTE = 60.0
 DAY = 86400.0
 _MARGIN = 1e-6  # waits end just after the window edge, never on it
 _REAL_POLL = 0.25  # real seconds between re-checks while waiting for a concurrency slot
+
+
+def limits_with_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> dict[str, TierLimits]:
+    """The free-tier table with per-tier changes (paid usage, custom endpoints).
+
+    Raises:
+        ConfigurationError: An unknown field name in an override.
+    """
+    limits = dict(FREE_TIER_LIMITS)
+    for tier, changes in overrides.items():
+        try:
+            limits[tier] = limits_for_tier(tier).with_overrides(tier=tier, **changes)
+        except TypeError as exc:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(
+                what=f"Checking extra['rate_limits'][{tier!r}]", why=str(exc),
+                fix="use the fields requests_per_minute, requests_per_day, "
+                    "max_input_tokens, max_output_tokens, concurrent_requests") from exc
+    return limits
 
 
 @dataclass(slots=True)
