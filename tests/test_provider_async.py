@@ -136,3 +136,18 @@ def test_each_event_loop_gets_its_own_client(emulator: Any, make_provider: Any) 
     for i in range(3):  # asyncio.run makes a new loop each time
         assert asyncio.run(provider.agenerate(f"loop {i}")).text == f"Echo: loop {i}"
     provider.shutdown()
+
+
+def test_context_managers_close_the_clients(emulator: Any, make_provider: Any) -> None:
+    provider = make_provider()
+
+    async def scenario() -> None:
+        async with provider:
+            assert (await provider.agenerate("in async with")).text == "Echo: in async with"
+            assert provider._arunners  # one aio client for this loop
+        assert not provider._arunners and not provider.is_connected
+
+    asyncio.run(scenario())
+    with make_provider() as sync_provider:
+        assert sync_provider.generate("in with").text == "Echo: in with"
+    assert not sync_provider.is_connected

@@ -13,7 +13,7 @@ import logging
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ..base import ProviderConfig
 from ..types import (
@@ -179,6 +179,18 @@ class ProviderCore:
         if self._runner is not None:
             self._runner.transport.close()
             self._runner = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.shutdown()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.ashutdown()
 
     async def ashutdown(self) -> None:
         """Close the async client of the running loop, then everything else (idempotent)."""
