@@ -96,3 +96,8 @@ def test_any_text_survives_any_block_split(pieces: list[str], size: int) -> None
     for e in iter_events(body[i:i + size] for i in range(0, len(body), size)):
         acc.feed(e)
     assert acc.text == "".join(pieces)
+
+
+def test_invalid_utf8_is_a_protocol_error_not_a_decode_error() -> None:
+    with pytest.raises(StreamProtocolError, match="not JSON"):
+        list(iter_events([b'data: {"choices":[{"delta":{"content":"caf\xe9"}}]}\n\n']))

@@ -131,6 +131,14 @@ def _retired(f: _Facts) -> Diagnosis:
     elif brownout or host == "models.github.ai" or (f.status == 410 and f.context.is_github_host):
         why = (f"GitHub Models was retired on {RETIREMENT_DATE} and {f.context.shown_endpoint} "
                f"refuses every request{f.said}")
+    elif f.status == 410 and "model" in f.wire.search_text:
+        # a Foundry/gateway model or deployment was retired, not the whole endpoint
+        why = (f"{f.context.shown_endpoint} answered 410 Gone: the model or deployment "
+               f"{f.context.model or ''} is retired{f.said}")
+        fix = ("choose another model or deployment on this endpoint (connect() with its id), "
+               "e.g. the successor the provider names")
+        return Diagnosis("retired", why, fix, {"sunset": sunset, "deprecation": deprecation,
+                                               "link": link})
     elif f.status == 410:
         why = f"{f.context.shown_endpoint} answered 410 Gone: the endpoint or model is retired"
         why += f.said

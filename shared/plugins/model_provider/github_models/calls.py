@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..types import CancelToken
@@ -40,7 +41,13 @@ from .transport import (
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["AsyncCallRunner", "CallRunner", "StreamCancelled", "warn_if_deprecated"]
+__all__ = [
+    "AsyncCallRunner",
+    "CallRunner",
+    "RunnerStats",
+    "StreamCancelled",
+    "warn_if_deprecated",
+]
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
 CHAT_PATH = "/chat/completions"
@@ -76,6 +83,8 @@ def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], 
         StreamEventError, StreamProtocolError: From the parser.
     """
     for event in parser.feed(block):
+        if cancel_token is not None and cancel_token.is_cancelled:
+            raise StreamCancelled()  # nothing reaches the caller after a cancel
         text = on_event(event)
         if text:
             delivered.append(text)
@@ -88,7 +97,7 @@ def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], 
 
 def _end_of_body(parser: SSEParser, on_event: Callable[[dict[str, Any]], str],
                  delivered: list[str], cancel_token: CancelToken | None) -> None:
-    """Check how the body ended: a cancel, ``[DONE]``, or an interrupted stream.
+    """Check how the body ended: a cancel, ``[DONE]`` (or a finish chunk), or an interruption.
 
     Raises:
         StreamCancelled: The token fired.
@@ -102,8 +111,30 @@ def _end_of_body(parser: SSEParser, on_event: Callable[[dict[str, Any]], str],
         text = on_event(event)
         if text:
             delivered.append(text)
+    if parser.finished:  # ended cleanly after the finish chunk: complete without [DONE]
+        return
     raise TransportFailure("stream_interrupted", "the stream ended before data: [DONE]",
                            response_started=True)
+
+
+@dataclass
+class RunnerStats:
+    """Counters shared by a provider's sync runner and its async runners (one per loop)."""
+
+    requests_sent: int = 0
+    retries: int = 0
+    last_headers: Mapping[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def sent(self) -> None:
+        """Count one request put on the wire."""
+        with self.lock:
+            self.requests_sent += 1
+
+    def retried(self) -> None:
+        """Count one retry."""
+        with self.lock:
+            self.retries += 1
 
 
 class CallRunner:
@@ -125,9 +156,7 @@ class CallRunner:
         self.clock = clock
         self._context = context
         self._rng = rng or random.Random()
-        self.requests_sent = 0
-        self.retries = 0
-        self.last_headers: Mapping[str, str] = {}
+        self.stats = RunnerStats()
 
     # ---- non-streaming ----
 
@@ -142,7 +171,7 @@ class CallRunner:
             attempt += 1
             try:
                 with self.pacer.slot(key, tier) as permit:
-                    self.requests_sent += 1
+                    self.stats.sent()
                     result = self.transport.post(CHAT_PATH, body)
                     permit.refused = result.status == 429
                 outcome = self._ok_or_error(result)
@@ -191,7 +220,7 @@ class CallRunner:
             self.pacer.note_rate_limited(key, tier, error.retry_after, error.limit_type)
         if delay is None:
             raise error
-        self.retries += 1
+        self.stats.retried()
         logger.info("retrying after %s (attempt %d of %d) in %.2fs", type(error).__name__,
                     attempt, self.policy.max_attempts, delay)
         return delay
@@ -199,7 +228,7 @@ class CallRunner:
     def _ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:
         """A 200's parsed body, or the mapped error for any other status."""
         if result.status == 200:
-            self.last_headers = result.headers
+            self.stats.last_headers = result.headers
             warn_if_deprecated(result.headers)
             return self._parse_ok(result)
         return error_from_response(result.status, result.headers, result.body, self._context())
@@ -283,10 +312,10 @@ class CallRunner:
                 on_attempt()
             try:
                 with self.pacer.slot(key, tier) as permit:
-                    self.requests_sent += 1
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
-                    handle = self.transport.open_stream(CHAT_PATH, body)
+                    self.stats.sent()
+                    handle = self._open_stream(body, cancel_token)
                     permit.answered_at = self.clock.now()
                     permit.refused = handle.status == 429
                     if handle.status != 200:
@@ -294,7 +323,7 @@ class CallRunner:
                         handle.close()
                         raise error_from_response(handle.status, handle.headers, data,
                                                   self._context())
-                    self.last_headers = handle.headers
+                    self.stats.last_headers = handle.headers
                     warn_if_deprecated(handle.headers)
                     self._pump(handle, on_event, cancel_token, delivered)
                 return
@@ -303,6 +332,50 @@ class CallRunner:
             except GitHubModelsError as exc:
                 error = exc
             self._sleep_or_raise(error, attempt, key, tier)
+
+    def _open_stream(self, body: Mapping[str, Any], cancel_token: CancelToken | None
+                     ) -> StreamHandle:
+        """Open a stream; with a cancel token, a cancel before the headers returns at once.
+
+        The request then runs on a helper thread; when abandoned, its response is closed as
+        soon as it arrives.
+
+        Raises:
+            StreamCancelled: The token fired before the headers arrived.
+            TransportFailure: No HTTP response.
+        """
+        if cancel_token is None:
+            return self.transport.open_stream(CHAT_PATH, body)
+        lock = threading.Lock()
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                handle = self.transport.open_stream(CHAT_PATH, body)
+            except BaseException as exc:  # handed to the waiting caller below
+                box["error"] = exc
+            else:
+                with lock:
+                    if box.get("abandoned"):
+                        handle.close()
+                        return
+                    box["handle"] = handle
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="stream-open", daemon=True).start()
+        while not done.wait(0.02):
+            if cancel_token.is_cancelled:
+                with lock:
+                    if "handle" not in box:
+                        box["abandoned"] = True
+                        raise StreamCancelled()
+                break
+        if "error" in box:
+            raise box["error"]
+        handle: StreamHandle = box["handle"]
+        return handle
 
     def _pump(self, handle: StreamHandle, on_event: Callable[[dict[str, Any]], str],
               cancel_token: CancelToken | None, delivered: list[str]) -> None:
@@ -343,7 +416,9 @@ class AsyncCallRunner(CallRunner):
     def __init__(self, sync: CallRunner, atransport: AsyncTransport) -> None:
         super().__init__(sync.transport, sync.pacer, sync.policy, sync.clock, sync._context,
                          rng=sync._rng)
+        self.stats = sync.stats  # one set of counters per provider
         self.atransport = atransport
+        self.closer: AsyncGenerator[None, None] | None = None  # set by the provider
 
     async def acomplete(self, body: Mapping[str, Any], *, key: str, tier: str | None
                         ) -> dict[str, Any]:
@@ -353,7 +428,7 @@ class AsyncCallRunner(CallRunner):
             attempt += 1
             try:
                 async with self.pacer.aslot(key, tier) as permit:
-                    self.requests_sent += 1
+                    self.stats.sent()
                     result = await self.atransport.post(CHAT_PATH, body)
                     permit.refused = result.status == 429
                 outcome = self._ok_or_error(result)
@@ -377,10 +452,10 @@ class AsyncCallRunner(CallRunner):
                 on_attempt()
             try:
                 async with self.pacer.aslot(key, tier) as permit:
-                    self.requests_sent += 1
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
-                    handle = await self.atransport.open_stream(CHAT_PATH, body)
+                    self.stats.sent()
+                    handle = await self._aopen_stream(body, cancel_token)
                     permit.answered_at = self.clock.now()
                     permit.refused = handle.status == 429
                     if handle.status != 200:
@@ -388,7 +463,7 @@ class AsyncCallRunner(CallRunner):
                         await handle.close()
                         raise error_from_response(handle.status, handle.headers, data,
                                                   self._context())
-                    self.last_headers = handle.headers
+                    self.stats.last_headers = handle.headers
                     warn_if_deprecated(handle.headers)
                     await self._apump(handle, on_event, cancel_token, delivered)
                 return
@@ -397,6 +472,26 @@ class AsyncCallRunner(CallRunner):
             except GitHubModelsError as exc:
                 error = exc
             await self.clock.asleep(self._next_delay(error, attempt, key, tier))
+
+    async def _aopen_stream(self, body: Mapping[str, Any], cancel_token: CancelToken | None
+                            ) -> AsyncStreamHandle:
+        """Open a stream; with a cancel token, a cancel before the headers returns at once.
+
+        Raises:
+            StreamCancelled: The token fired before the headers arrived.
+            TransportFailure: No HTTP response.
+        """
+        import asyncio
+
+        if cancel_token is None:
+            return await self.atransport.open_stream(CHAT_PATH, body)
+        task = asyncio.ensure_future(self.atransport.open_stream(CHAT_PATH, body))
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.02)
+            if cancel_token.is_cancelled and not task.done():
+                task.cancel()
+                raise StreamCancelled()
+        return task.result()
 
     async def _apump(self, handle: AsyncStreamHandle,
                      on_event: Callable[[dict[str, Any]], str],

@@ -7,6 +7,7 @@ and retries, so many conversations run concurrently on one provider (threads or 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,8 @@ class Conversation:
     def __init__(self, core: ProviderCore, session: ChatSession) -> None:
         self._core = core
         self.session = session
-        self._alock: asyncio.Lock | None = None
+        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())
 
     def __repr__(self) -> str:
         return f"Conversation(model={self._core.model_name!r}, " \
@@ -90,7 +92,7 @@ class Conversation:
               stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
               *, record: bool = True) -> ProviderResponse:
         core = self._core
-        with self.session.lock:
+        with self.session.turn_lock:  # not session.lock: get_history() never waits on I/O
             turn = core._prepare(self.session, [new], schema, options,
                                  stream=stream is not None, record=record)
             runner = core._require_connected()
@@ -111,14 +113,16 @@ class Conversation:
                      stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
                      *, record: bool = True) -> ProviderResponse:
         core = self._core
-        if self._alock is None:
-            import asyncio
+        import asyncio
 
-            self._alock = asyncio.Lock()
-        async with self._alock:
+        loop = asyncio.get_running_loop()
+        lock = self._alocks.get(loop)
+        if lock is None:  # an asyncio.Lock belongs to one loop; asyncio.run makes a new one
+            lock = self._alocks[loop] = asyncio.Lock()
+        async with lock:
             turn: PreparedTurn = core._prepare(self.session, [new], schema, options,
                                                stream=stream is not None, record=record)
-            runner = core._async_runner()
+            runner = await core._async_runner()
             if stream is None:
                 data = await runner.acomplete(turn.body, key=turn.key, tier=turn.tier)
                 return core._finish_complete(turn, data)

@@ -27,6 +27,7 @@ from ..types import (
 __all__ = [
     "HISTORY_FORMAT",
     "assemble_messages",
+    "content_text",
     "finish_reason_from_wire",
     "history_from_json",
     "history_to_json",
@@ -39,6 +40,7 @@ __all__ = [
     "response_from_wire",
     "tool_result_content",
     "tools_to_wire",
+    "unique_call_ids",
     "usage_from_wire",
 ]
 
@@ -68,6 +70,37 @@ def usage_from_wire(usage: Mapping[str, Any] | None) -> TokenUsage:
     output = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or (prompt + output))
     return TokenUsage(prompt_tokens=prompt, output_tokens=output, total_tokens=total)
+
+
+def unique_call_ids(calls: list[FunctionCall]) -> list[FunctionCall]:
+    """Give empty or repeated tool-call ids a unique suffix (``call_1``, ``call_1~2``).
+
+    Results are matched to calls by id, so two calls sharing one could not both be answered;
+    the renamed ids go back to the model consistently in the assistant turn and the tool turn.
+    """
+    seen: set[str] = set()
+    for index, call in enumerate(calls):
+        base = call.id or f"call_{index}"
+        new, n = base, 1
+        while new in seen:
+            n += 1
+            new = f"{base}~{n}"
+        seen.add(new)
+        call.id = new
+    return calls
+
+
+def content_text(content: Any) -> str:
+    """Wire ``content`` as text: a string as is, a list of parts (Mistral-style
+    ``[{"type": "text", "text": ...}]``, sometimes with reasoning parts) joined by its text parts;
+    anything else is empty."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p["text"] for p in content
+                       if isinstance(p, Mapping) and p.get("type", "text") == "text"
+                       and isinstance(p.get("text"), str))
+    return ""
 
 
 def parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -340,9 +373,11 @@ def response_from_wire(data: Mapping[str, Any]) -> ProviderResponse:
                              f"object: {exc}") from exc
         calls.append(FunctionCall(id=str(tc.get("id") or f"call_{len(calls)}"),
                                   name=str(fn.get("name") or ""), args=args))
+    calls = unique_call_ids(calls)
     finish = finish_reason_from_wire(choice.get("finish_reason"))
     if calls and finish is FinishReason.UNKNOWN:
         finish = FinishReason.TOOL_USE
-    return ProviderResponse(text=message.get("content") or None, function_calls=calls,
+    return ProviderResponse(text=content_text(message.get("content")) or None,
+                            function_calls=calls,
                             usage=usage_from_wire(data.get("usage")), finish_reason=finish,
                             raw=data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Self
 
@@ -44,7 +44,7 @@ from .errors import (
 from .fitting import oldest_to_keep, too_large
 from .options import OPTION_NAMES, adapt_for_model, validate_options
 from .session import ChatSession
-from .streaming import StreamAccumulator
+from .streaming import StreamAccumulator, StreamProtocolError
 from .tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
@@ -64,6 +64,13 @@ __all__ = ["DEFAULT_CONTEXT_LIMIT", "PreparedTurn", "ProviderCore"]
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
 DEFAULT_CONTEXT_LIMIT = 128_000
 _warned_models: set[str] = set()
+
+
+async def _close_at_loop_shutdown(arunner: AsyncCallRunner) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await arunner.atransport.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,7 @@ class ProviderCore:
         self._arunners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncCallRunner] = (
             weakref.WeakKeyDictionary())
         self._model: str | None = None
+        self._requested: str | None = None
         self._wire_id = ""
         self._info: ModelInfo | None = None
         self._defaults: dict[str, Any] = {}
@@ -150,8 +158,10 @@ class ProviderCore:
         from .pacing import Pacer, limits_with_overrides
         from .retry import RetryPolicy
 
+        # the pacer never waits longer than a retry may (max_retry_wait): a longer server
+        # pause or window fails fast with the time it ends, as documented
         pacer = Pacer(limits_with_overrides(settings.rate_limit_overrides), clock=self._clock,
-                      enabled=settings.pacing)
+                      enabled=settings.pacing, max_wait=settings.max_retry_wait)
         policy = RetryPolicy(max_attempts=settings.max_retries + 1,
                              max_retry_after=settings.max_retry_wait)
         transport = SyncTransport(settings)
@@ -160,11 +170,15 @@ class ProviderCore:
         self._runner = CallRunner(transport, pacer, policy, self._clock, self._error_context)
         self._usage = UsageTracker(settings.organization)
         self._session = ChatSession(attributed_to=settings.organization)
+        previous, self._model, self._info, self._wire_id = self._requested, None, None, ""
+        self.live_catalog = None
         if settings.catalog_mode == "live":
             from .live_catalog import enable_live_catalog
 
             self.live_catalog = enable_live_catalog(self, ttl=settings.catalog_ttl,
                                                     background=True)
+        if previous:  # re-initialized: re-check the model against the new endpoint
+            self.connect(previous)
 
     def shutdown(self) -> None:
         """Close the clients and their connections (idempotent).
@@ -199,10 +213,17 @@ class ProviderCore:
         arunner = self._arunners.pop(asyncio.get_running_loop(), None)
         if arunner is not None:
             await arunner.atransport.close()
+            if arunner.closer is not None:
+                await arunner.closer.aclose()
         self.shutdown()
 
-    def _async_runner(self) -> AsyncCallRunner:
-        """The async runner of the running event loop (one aio client per loop, reused)."""
+    async def _async_runner(self) -> AsyncCallRunner:
+        """The async runner of the running event loop (one aio client per loop, reused).
+
+        Its client is closed when the loop shuts down (``asyncio.run`` closes async generators
+        on exit, and a parked one holds the cleanup), so a loop that ends without
+        ``ashutdown()`` leaves no unclosed session behind.
+        """
         runner = self._require_connected()
         import asyncio
 
@@ -214,6 +235,9 @@ class ProviderCore:
 
             arunner = AsyncCallRunner(runner, AsyncTransport(self.settings))
             self._arunners[loop] = arunner
+            closer = _close_at_loop_shutdown(arunner)
+            await closer.__anext__()  # parked at its yield: aclose() runs the cleanup
+            arunner.closer = closer
         return arunner
 
     @property
@@ -237,7 +261,7 @@ class ProviderCore:
             enterprise=s.enterprise, token_type=s.token_type, token_source=s.token_source,
             is_github_host=s.is_github_host,
             endpoint_config_hint="JAATO_GITHUB_ENDPOINT or extra['endpoint']",
-            operation="Chat completion")
+            operation="Chat completion", secrets=(s.token,))
 
     # ---------------------------------------------------------------- models
 
@@ -266,6 +290,10 @@ class ProviderCore:
             raise ConfigurationError(what="Selecting a model", why="the model id is empty",
                                      fix="pass an id such as 'openai/gpt-4o'")
         info = self.catalog.get(model)
+        if info is None and self.live_catalog is not None:
+            # the background fetch may not have landed yet: ask the live catalog now
+            self.live_catalog.current()
+            info = self.catalog.get(model)
         if info is None and settings.endpoint_kind in ("github", "legacy"):
             raise model_not_found(model, replace(self._error_context(model),
                                                  known_models=tuple(self.catalog.ids())))
@@ -274,6 +302,7 @@ class ProviderCore:
             logger.warning("model %r is not in the catalog; sending it as given (context limit "
                            "assumed %d tokens)", model, DEFAULT_CONTEXT_LIMIT)
         self._info = info
+        self._requested = model
         self._model = info.id if info is not None else model
         kind = settings.endpoint_kind
         # GitHub hosts get the catalog's spelling, the legacy host bare names; everything else
@@ -492,7 +521,11 @@ class ProviderCore:
         acc = StreamAccumulator()
 
         def on_event(event: dict[str, Any]) -> str:
-            text = acc.feed(event)
+            try:
+                text = acc.feed(event)
+            except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                raise StreamProtocolError(
+                    f"the stream sent a chunk of an unexpected shape ({exc})") from exc
             if text:
                 on_chunk(text)
             if event.get("usage") and on_usage is not None and acc.usage is not None:
@@ -520,19 +553,21 @@ class ProviderCore:
                 what="Reading the model's streamed tool calls",
                 why=f"the arguments are not valid JSON: {exc}",
                 fix="retry the request; if it persists, report the model's behaviour",
-                raw_text=acc.text) from exc
+                raw_text=acc.text, context=self._error_context()) from exc
         return self._finish(turn, ProviderResponse(
             text=acc.text or None, function_calls=calls, usage=acc.usage or TokenUsage(),
             finish_reason=acc.finish_reason, raw={"model": acc.model, "chunks": acc.chunks}))
 
     def _finish(self, turn: PreparedTurn, response: ProviderResponse) -> ProviderResponse:
-        if turn.schema is not None and response.finish_reason is not FinishReason.CANCELLED:
+        cancelled = response.finish_reason is FinishReason.CANCELLED
+        if cancelled and not response.text:
+            return response  # cancelled before any text: nothing happened, nothing recorded
+        if turn.schema is not None and not cancelled:
             response.structured_output = self._parse_structured(response.text)
         self._record(turn.session, turn.new, response, turn.record)
         return response
 
-    @staticmethod
-    def _parse_structured(text: str | None) -> Any:
+    def _parse_structured(self, text: str | None) -> Any:
         try:
             return json.loads(text or "")
         except json.JSONDecodeError as exc:
@@ -541,7 +576,7 @@ class ProviderCore:
                 why=f"the reply is not valid JSON ({exc.msg} at position {exc.pos})",
                 fix="retry, simplify the schema, or choose a model with structured output "
                     "support (openai/gpt-4o, openai/gpt-4.1)",
-                raw_text=text or "") from exc
+                raw_text=text or "", context=self._error_context()) from exc
 
     def _record(self, session: ChatSession, new: list[Message], response: ProviderResponse,
                 record: bool) -> None:
@@ -588,13 +623,13 @@ class ProviderCore:
         runner = self._runner
         if runner is None:
             return {"headers": {}, "pacer": None, "requests_sent": 0, "retries": 0}
-        headers = {k: v for k, v in runner.last_headers.items() if k.startswith("x-ratelimit")}
-        stats = runner.pacer.stats()
-        return {"headers": headers, "requests_sent": runner.requests_sent,
-                "retries": runner.retries,
-                "pacer": {"enabled": runner.pacer.enabled, "granted": stats.granted,
-                          "waits": stats.waits, "waited_seconds": stats.waited_seconds,
-                          "rejected": stats.rejected, "in_flight": stats.in_flight}}
+        sent = runner.stats
+        headers = {k: v for k, v in sent.last_headers.items() if k.startswith("x-ratelimit")}
+        paced = runner.pacer.stats()
+        return {"headers": headers, "requests_sent": sent.requests_sent, "retries": sent.retries,
+                "pacer": {"enabled": runner.pacer.enabled, "granted": paced.granted,
+                          "waits": paced.waits, "waited_seconds": paced.waited_seconds,
+                          "rejected": paced.rejected, "in_flight": paced.in_flight}}
 
     def get_usage_summary(self) -> dict[str, Any]:
         """Provider-wide totals with the organization the usage was attributed to."""

@@ -161,6 +161,21 @@ def normalize_organization(value: str) -> str:
 
 
 def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
+    """Return ``(endpoint, kind, org_path_applied)``; see :func:`_resolve_endpoint`.
+
+    Raises:
+        ConfigurationError: The endpoint is not a well-formed http(s) URL.
+    """
+    try:
+        return _resolve_endpoint(base, organization)
+    except ValueError as exc:  # urllib's own complaints: bad port, bad IPv6 literal ...
+        raise ConfigurationError(
+            what="Checking the endpoint setting", why=f"{base!r} is not a valid URL ({exc})",
+            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
+                "'https://<resource>.services.ai.azure.com/models'") from exc
+
+
+def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
     """Return ``(endpoint, kind, org_path_applied)`` for a configured base endpoint.
 
     A GitHub-shaped endpoint (path ending in ``/inference``) becomes
@@ -172,6 +187,7 @@ def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, boo
     """
     url = base.strip().rstrip("/")
     pre = urlsplit(url)
+    _ = pre.port  # urllib checks the port only when it is read: bad ports raise here
     if pre.username or pre.password or pre.query:
         # user info or a query can hold a key: never keep it (nor show it); keys go in api_key
         logger.warning("ignoring the user info / query string of the configured endpoint; "
@@ -340,7 +356,7 @@ def resolve_settings(
     enterprise = normalize_organization(str(ent_raw)) if ent_raw else None
     base = str(pick("endpoint", ENV_ENDPOINT) or DEFAULT_ENDPOINT)
     endpoint, kind, org_applied = resolve_endpoint(base, organization)
-    base = _without_secrets(base)
+    base = _without_secrets(base)  # parses: resolve_endpoint already vetted the URL
 
     timeout_raw = pick("timeout", ENV_TIMEOUT)
     read_timeout = 60.0 if timeout_raw is None else _as_float("timeout", timeout_raw, 0.1, 3600)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -88,6 +88,8 @@ class ErrorContext:
         endpoint_config_hint: How a user changes the endpoint.
         operation: What was attempted ("Chat completion", "Catalog request", ...).
         known_models: Model ids to suggest from when a model is not found.
+        secrets: Credentials in use (never shown): any echo of them in a body or message is
+            masked, whatever their format (an Azure key has no recognisable prefix).
     """
 
     endpoint: str = "https://models.github.ai/inference"
@@ -100,6 +102,7 @@ class ErrorContext:
     endpoint_config_hint: str = _ENDPOINT_HINT
     operation: str = "Request"
     known_models: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def for_endpoint(cls, endpoint: str, **fields: Any) -> ErrorContext:
@@ -167,7 +170,29 @@ class GitHubModelsError(Exception):
         self.headers: dict[str, str] = _m.lower_headers(headers)
         self.body = _m.scrub(body[: _m.BODY_KEEP_CHARS * 2])[: _m.BODY_KEEP_CHARS] if body else ""
         self.context = context
+        if context is not None and context.secrets:
+            self._redact(context.secrets)
         super().__init__(self._build_message())
+
+    def _redact(self, secrets: tuple[str, ...]) -> None:
+        """Mask literal echoes of the credentials in every text this error carries."""
+        pieces = [s for s in secrets if len(s) >= 8]
+        for secret in secrets:  # the body after a known prefix leaks just as much
+            for prefix in ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-"):
+                if secret.startswith(prefix) and len(secret) - len(prefix) >= 8:
+                    pieces.append(secret[len(prefix):])
+        if not pieces:
+            return
+
+        def clean(text: str) -> str:
+            for piece in pieces:
+                text = text.replace(piece, "…")
+            return text
+
+        for name, value in list(vars(self).items()):
+            if isinstance(value, str):
+                setattr(self, name, clean(value))
+        self.headers = {k: clean(v) for k, v in self.headers.items()}
 
     def _build_message(self) -> str:
         meta = []

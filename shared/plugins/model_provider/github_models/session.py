@@ -44,23 +44,25 @@ class ChatSession:
         self.wire_tools: list[dict[str, Any]] = tools_to_wire(self.tools)
         self.history: list[Message] = list(history or ())
         self.usage = UsageTracker(attributed_to)
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # short: snapshots and commits only
+        self.turn_lock = threading.RLock()  # held for a whole sync turn (one at a time)
         self.tools_tokens = estimate_tools_tokens(self.wire_tools)
         # id(message) -> (message, wire messages, estimated tokens): a turn converts only what
         # is new. The message is kept in the entry so an id is never reused while cached.
-        self._wire_cache: dict[int, tuple[Message, list[dict[str, Any]], int]] = {}
+        self._wire_cache: dict[int, tuple[Message, list[dict[str, Any]], int, tuple[Any, ...]]] = {}
 
     def converted(self, message: Message) -> tuple[list[dict[str, Any]], int]:
         """The wire form of a history message and its token estimate (cached)."""
+        mark = _fingerprint(message)
         entry = self._wire_cache.get(id(message))
-        if entry is not None and entry[0] is message:
+        if entry is not None and entry[0] is message and entry[3] == mark:
             return entry[1], entry[2]
         wire = message_to_wire(message)
         tokens = estimate_message_tokens(wire)
         if len(self._wire_cache) > 4 * len(self.history) + 64:  # drop entries of old sessions
             live = {id(m) for m in self.history}
             self._wire_cache = {k: v for k, v in self._wire_cache.items() if k in live}
-        self._wire_cache[id(message)] = (message, wire, tokens)
+        self._wire_cache[id(message)] = (message, wire, tokens, mark)
         return wire, tokens
 
     def commit(self, messages: Sequence[Message]) -> None:
@@ -76,6 +78,13 @@ class ChatSession:
         if Role(last.role) is not Role.MODEL:
             return []
         return [p.function_call for p in last.parts if p.function_call is not None]
+
+
+def _fingerprint(message: Message) -> tuple[Any, ...]:
+    """Identity of a message's contents: an in-place edit (a redacted text, a truncated tool
+    result) changes it, so the cached wire form is rebuilt."""
+    return (message.role, *((id(p), id(p.text), id(p.function_call), id(p.function_response),
+                             id(p.inline_data)) for p in message.parts))
 
 
 def order_tool_results(pending: Sequence[FunctionCall], results: Sequence[ToolResult]

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..types import FinishReason, FunctionCall, TokenUsage
-from .converters import finish_reason_from_wire, parse_arguments, usage_from_wire
+from .converters import (
+    content_text,
+    finish_reason_from_wire,
+    parse_arguments,
+    unique_call_ids,
+    usage_from_wire,
+)
 
 __all__ = [
     "SSEParser",
@@ -48,12 +54,15 @@ class SSEParser:
     ``done`` turns True at ``data: [DONE]``; anything after it is ignored.
     """
 
-    __slots__ = ("_buffer", "_data", "done")
+    __slots__ = ("_buffer", "_data", "done", "finished")
 
     def __init__(self) -> None:
         self._buffer = b""
         self._data: list[bytes] = []
         self.done = False
+        # a choice carried a finish_reason: a body that ends cleanly after it is complete even
+        # without [DONE] (some gateways omit it)
+        self.finished = False
 
     def feed(self, block: bytes) -> list[dict[str, Any]]:
         """Parse a block of bytes.
@@ -83,7 +92,7 @@ class SSEParser:
                     try:
                         events.append(self._check(json.loads(payload)))
                         continue
-                    except json.JSONDecodeError:
+                    except ValueError:  # not JSON (or not UTF-8): buffer, judged at dispatch
                         pass
                 self._data.append(payload)
             # comments (":"), "event:", "id:", "retry:" and unknown fields are ignored
@@ -116,12 +125,15 @@ class SSEParser:
                 f"the stream sent a data line that is not JSON: {payload[:120]!r}") from exc
         events.append(self._check(value))
 
-    @staticmethod
-    def _check(value: Any) -> dict[str, Any]:
+    def _check(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise StreamProtocolError(f"the stream sent a non-object event: {str(value)[:120]!r}")
         if "error" in value and "choices" not in value:
             raise StreamEventError(value)
+        choices = value.get("choices")
+        if isinstance(choices, list) and any(
+                isinstance(c, dict) and c.get("finish_reason") for c in choices):
+            self.finished = True
         return value
 
 
@@ -160,13 +172,16 @@ class StreamAccumulator:
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            content = delta.get("content")
+            content = content_text(delta.get("content"))
             if content:
                 self.text_parts.append(content)
                 added += content
             for tc in delta.get("tool_calls") or ():
-                slot = self._calls.setdefault(int(tc.get("index", len(self._calls))),
-                                              _ToolCallParts())
+                index = tc.get("index")
+                if not isinstance(index, int):  # some gateways send null: a new id opens a call
+                    index = (len(self._calls) if tc.get("id") or not self._calls
+                             else max(self._calls))
+                slot = self._calls.setdefault(index, _ToolCallParts())
                 if tc.get("id"):
                     slot.id = tc["id"]
                 fn = tc.get("function") or {}
@@ -201,7 +216,7 @@ class StreamAccumulator:
             slot = self._calls[index]
             out.append(FunctionCall(id=slot.id or f"call_{index}", name=slot.name,
                                     args=parse_arguments("".join(slot.arguments))))
-        return out
+        return unique_call_ids(out)
 
 
 def iter_events(blocks: Iterable[bytes]) -> Iterator[dict[str, Any]]:

@@ -46,7 +46,8 @@ _DRAIN_LIMIT = 1 << 16
 # The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
 # own logger, quiet unless asked for: set this logger to INFO to see every request.
 http_logger = logging.getLogger("shared.plugins.model_provider.github_models.http")
-http_logger.setLevel(logging.WARNING)
+if http_logger.level == logging.NOTSET:  # a level the application already chose stays
+    http_logger.setLevel(logging.WARNING)
 
 
 class _DropStreamDownloadNoise(logging.Filter):
