@@ -25,11 +25,10 @@ from ..types import (
     TokenUsage,
     ToolSchema,
 )
+from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting
 from .clock import Clock, MonotonicClock
 from .converters import (
     assemble_messages,
-    history_from_json,
-    history_to_json,
     message_to_wire,
     response_from_wire,
 )
@@ -51,7 +50,7 @@ from .tokens import (
     estimate_message_tokens,
     estimate_tokens,
 )
-from .usage import UsageTotals, UsageTracker
+from .usage import UsageTracker
 
 if TYPE_CHECKING:
     import asyncio
@@ -62,7 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "PreparedTurn", "ProviderCore"]
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
-DEFAULT_CONTEXT_LIMIT = 128_000
 _warned_models: set[str] = set()
 
 
@@ -86,7 +84,7 @@ class PreparedTurn:
     record: bool
 
 
-class ProviderCore:
+class ProviderCore(Accounting):
     """State, validation, request building and recording shared by the sync and async APIs.
 
     Args:
@@ -593,62 +591,3 @@ class ProviderCore:
         if response.finish_reason is not FinishReason.CANCELLED:
             parts.extend(Part(function_call=c) for c in response.function_calls)
         session.commit([*new, Message(role=Role.MODEL, parts=parts)] if parts else new)
-
-    # ---------------------------------------------------------------- accounting
-
-    def supports_stop(self) -> bool:
-        """Cancellation mid-stream is supported."""
-        return True
-
-    def count_tokens(self, content: str) -> int:
-        """Estimate the tokens of ``content`` (no tokenizer download; see ``tokens.py``)."""
-        return estimate_tokens(content)
-
-    def get_context_limit(self) -> int:
-        """The selected model's context window (128000 for ids the catalog does not know)."""
-        return self._info.max_input_tokens if self._info else DEFAULT_CONTEXT_LIMIT
-
-    def get_token_usage(self) -> TokenUsage:
-        """Usage of the last response."""
-        return self._last_usage
-
-    def get_session_usage(self) -> UsageTotals:
-        """Running totals of the current session (tokens, requests, estimated cost)."""
-        return self._session.usage.totals()
-
-    def get_rate_limit_status(self) -> dict[str, Any]:
-        """What is known about rate-limit headroom: the ``x-ratelimit-*`` headers of the last
-        successful response (advisory on GitHub: the enforced limits surface only as 429s) and
-        the client-side pacer's counters."""
-        runner = self._runner
-        if runner is None:
-            return {"headers": {}, "pacer": None, "requests_sent": 0, "retries": 0}
-        sent = runner.stats
-        headers = {k: v for k, v in sent.last_headers.items() if k.startswith("x-ratelimit")}
-        paced = runner.pacer.stats()
-        return {"headers": headers, "requests_sent": sent.requests_sent, "retries": sent.retries,
-                "pacer": {"enabled": runner.pacer.enabled, "granted": paced.granted,
-                          "waits": paced.waits, "waited_seconds": paced.waited_seconds,
-                          "rejected": paced.rejected, "in_flight": paced.in_flight}}
-
-    def get_usage_summary(self) -> dict[str, Any]:
-        """Provider-wide totals with the organization the usage was attributed to."""
-        summary = self._usage.totals().to_dict()
-        summary["attributed_to"] = self._usage.attributed_to or "the token's user"
-        return summary
-
-    def serialize_history(self, history: list[Message]) -> str:
-        """History as JSON text (lossless, tool calls and results included)."""
-        return history_to_json(history)
-
-    def deserialize_history(self, data: str) -> list[Message]:
-        """The inverse of ``serialize_history``. Raises ValueError on malformed data."""
-        return history_from_json(data)
-
-    def supports_structured_output(self) -> bool:
-        """Whether the selected model accepts a JSON schema (unknown models: assumed yes)."""
-        return self._info.structured_output if self._info else True
-
-    def supports_streaming(self) -> bool:
-        """Whether the selected model streams (unknown models: assumed yes)."""
-        return self._info.supports_streaming if self._info else True

@@ -1,0 +1,87 @@
+"""Read-only members of the provider: token accounting, usage, rate-limit headroom,
+capabilities and history serialization. Mixed into ``ProviderCore``, which owns the state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..types import Message, TokenUsage
+from .converters import history_from_json, history_to_json
+from .tokens import estimate_tokens
+
+if TYPE_CHECKING:
+    from .calls import CallRunner
+    from .catalog import ModelInfo
+    from .session import ChatSession
+    from .usage import UsageTotals, UsageTracker
+
+__all__ = ["DEFAULT_CONTEXT_LIMIT", "Accounting"]
+
+DEFAULT_CONTEXT_LIMIT = 128_000
+
+
+class Accounting:
+    """Token counts, usage, limits and capabilities of the selected model and session."""
+
+    _info: ModelInfo | None
+    _last_usage: TokenUsage
+    _session: ChatSession
+    _runner: CallRunner | None
+    _usage: UsageTracker
+
+    def supports_stop(self) -> bool:
+        """Cancellation mid-stream is supported."""
+        return True
+
+    def count_tokens(self, content: str) -> int:
+        """Estimate the tokens of ``content`` (no tokenizer download; see ``tokens.py``)."""
+        return estimate_tokens(content)
+
+    def get_context_limit(self) -> int:
+        """The selected model's context window (128000 for ids the catalog does not know)."""
+        return self._info.max_input_tokens if self._info else DEFAULT_CONTEXT_LIMIT
+
+    def get_token_usage(self) -> TokenUsage:
+        """Usage of the last response."""
+        return self._last_usage
+
+    def get_session_usage(self) -> UsageTotals:
+        """Running totals of the current session (tokens, requests, estimated cost)."""
+        return self._session.usage.totals()
+
+    def get_rate_limit_status(self) -> dict[str, Any]:
+        """What is known about rate-limit headroom: the ``x-ratelimit-*`` headers of the last
+        successful response (advisory on GitHub: the enforced limits surface only as 429s) and
+        the client-side pacer's counters."""
+        runner = self._runner
+        if runner is None:
+            return {"headers": {}, "pacer": None, "requests_sent": 0, "retries": 0}
+        sent = runner.stats
+        headers = {k: v for k, v in sent.last_headers.items() if k.startswith("x-ratelimit")}
+        paced = runner.pacer.stats()
+        return {"headers": headers, "requests_sent": sent.requests_sent, "retries": sent.retries,
+                "pacer": {"enabled": runner.pacer.enabled, "granted": paced.granted,
+                          "waits": paced.waits, "waited_seconds": paced.waited_seconds,
+                          "rejected": paced.rejected, "in_flight": paced.in_flight}}
+
+    def get_usage_summary(self) -> dict[str, Any]:
+        """Provider-wide totals with the organization the usage was attributed to."""
+        summary = self._usage.totals().to_dict()
+        summary["attributed_to"] = self._usage.attributed_to or "the token's user"
+        return summary
+
+    def serialize_history(self, history: list[Message]) -> str:
+        """History as JSON text (lossless, tool calls and results included)."""
+        return history_to_json(history)
+
+    def deserialize_history(self, data: str) -> list[Message]:
+        """The inverse of ``serialize_history``. Raises ValueError on malformed data."""
+        return history_from_json(data)
+
+    def supports_structured_output(self) -> bool:
+        """Whether the selected model accepts a JSON schema (unknown models: assumed yes)."""
+        return self._info.structured_output if self._info else True
+
+    def supports_streaming(self) -> bool:
+        """Whether the selected model streams (unknown models: assumed yes)."""
+        return self._info.supports_streaming if self._info else True
