@@ -531,3 +531,10 @@ def test_errors_module_imports_cheaply() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('azure', 'aiohttp', 'dotenv'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_scrubbing_keeps_ordinary_words_after_token_readable() -> None:
+    from shared.plugins.model_provider.github_models._error_mapping import scrub
+
+    assert scrub("the token provided is invalid") == "the token provided is invalid"
+    assert scrub("Authorization: Bearer abc123def456ghi") == "Authorization: Bearer …"

@@ -288,3 +288,29 @@ def test_a_start_counts_from_when_it_answered_and_a_refused_one_not_at_all() -> 
         waited_until = clock.now()
     assert started == 25.0
     assert waited_until == pytest.approx(65.0, abs=0.01)  # first answered at 5: free at 65
+
+
+def test_waiting_for_a_busy_concurrency_slot_is_capped_too() -> None:
+    import threading
+    import time
+
+    pacer = Pacer(only("custom", concurrent=1), max_wait=0.2)
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with pacer.slot("m", "custom"):
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    started = time.monotonic()
+    busy = "concurrent slots of tier custom stayed busy"
+    with pytest.raises(RateLimitError, match=busy) as info, pacer.slot("m", "custom"):
+        pytest.fail("the slot must not be granted")
+    assert 0.2 <= time.monotonic() - started < 2
+    assert (info.value.limit_type, info.value.client_side) == ("concurrent", True)
+    release.set()
+    thread.join()

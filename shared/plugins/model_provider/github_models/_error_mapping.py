@@ -57,7 +57,11 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"github_pat_[A-Za-z0-9_]+"), "github_pat_…"),
     (re.compile(r"\b(gh[pousr]_)[A-Za-z0-9_]+"), r"\1…"),
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-…"),
-    (re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2…"),
+    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2…"),
+    # after the word "token" only a value with digits is a credential: prose such as
+    # "the token provided is invalid" stays readable
+    (re.compile(r"(?i)\b(token)(\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{6,}"),
+     r"\1\2…"),
     (re.compile(r"(?i)\b(api[-_]?key|access[-_]?token|password|secret)(\"?'?\s*[:=]\s*\"?'?)"
                 r"[A-Za-z0-9_\-.+/=]{8,}"), r"\1\2…"),
 )

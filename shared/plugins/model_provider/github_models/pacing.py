@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -246,12 +247,15 @@ class Pacer:
 
     def _refusal(
         self, key: str, limits: TierLimits, kind: str, wait: float, limit: int | None,
-        *, server: bool = False,
+        *, server: bool = False, waited: float | None = None,
     ) -> RateLimitError:
         self._rejected += 1
         resets = datetime.now(UTC) + timedelta(seconds=wait)
         at = f"in {wait:.0f} s (at {resets:%Y-%m-%d %H:%M:%S} UTC)"
-        if server:
+        if waited is not None:
+            why = (f"all {limit} concurrent slots of tier {limits.tier} stayed busy for "
+                   f"{waited:.0f} s, longer than the pacer waits ({self.max_wait:g} s)")
+        elif server:
             label = {"per_day": "per-day", "per_minute": "per-minute",
                      "concurrent": "concurrency"}.get(kind, "rate")
             why = (f"the server's {label} limit answered 429 earlier and asked for a pause that "
@@ -284,8 +288,20 @@ class Pacer:
 
     # ---- waiting ------------------------------------------------------------------------------
 
+    def _check_slot_wait(self, key: str, tier: str | None, real_start: float) -> None:
+        """Under the lock: refuse once a wait for a concurrency slot outlasts ``max_wait``.
+
+        Measured in real seconds: the slot frees when a real request finishes.
+        """
+        waited = time.monotonic() - real_start
+        if waited > self.max_wait:
+            limits = self.limits_for(tier)
+            raise self._refusal(key, limits, "concurrent", 0.0, limits.concurrent_requests,
+                                waited=waited)
+
     def _acquire_sync(self, key: str, tier: str | None) -> Permit:
         start = self.clock.now()
+        real_start = time.monotonic()
         if not self.enabled:
             return self._untracked(key, tier, start)
         while True:
@@ -295,12 +311,14 @@ class Pacer:
                 if wait == 0 and not for_release:
                     return self._granted_after(key, tier, now, now - start)
                 if for_release:
+                    self._check_slot_wait(key, tier, real_start)
                     self._released.wait(_REAL_POLL)
                     continue
             self.clock.sleep(wait)
 
     async def _acquire_async(self, key: str, tier: str | None) -> Permit:
         start = self.clock.now()
+        real_start = time.monotonic()
         if not self.enabled:
             return self._untracked(key, tier, start)
         import asyncio
@@ -314,6 +332,7 @@ class Pacer:
                 if wait == 0 and not for_release:
                     return self._granted_after(key, tier, now, now - start)
                 if for_release:
+                    self._check_slot_wait(key, tier, real_start)
                     future = loop.create_future()
                     # drop waiters that timed out, so a long-held slot does not grow the list
                     self._async_waiters = [w for w in self._async_waiters if not w[1].done()]
