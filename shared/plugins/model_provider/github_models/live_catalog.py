@@ -23,7 +23,6 @@ fallback=...)``), and keeps the result:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .catalog import Catalog, static_catalog
-from .clock import Clock
+from .clock import Clock, MonotonicClock
 
 __all__ = [
     "CACHE_DIR_NAME",
@@ -53,23 +52,13 @@ CACHE_DIR_NAME = "jaato-github-models"
 _FILE_VERSION = 1
 
 
-class WallClock:
+class WallClock(MonotonicClock):
     """Wall-clock seconds (``time.time``): cache ages must survive the process, unlike
-    monotonic time."""
+    monotonic time. Sleeps are real, as in :class:`MonotonicClock`."""
 
     def now(self) -> float:
         """Seconds since the epoch."""
         return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep for real."""
-        if seconds > 0:
-            time.sleep(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        """Sleep for real, asynchronously."""
-        if seconds > 0:
-            await asyncio.sleep(seconds)
 
 
 def default_cache_path(url: str | None, environ: Mapping[str, str] | None = None) -> Path:
