@@ -276,3 +276,14 @@ def test_live_catalog_answers_connect_right_after_initialize(tmp_path: Any,
         provider.connect("acme/acme-coder-2")
         assert provider.get_context_limit() == 64000
         provider.shutdown()
+
+
+def test_a_reply_that_fails_the_schema_is_still_counted_as_used(emulator: Emulator,
+                                                                make_provider: Any) -> None:
+    provider = make_provider()
+    emulator.script(Reply.text("not json at all", usage=(40, 7)))
+    with pytest.raises(E.StructuredOutputError):
+        provider.send_message("facts", response_schema={"type": "object"})
+    assert provider.get_history() == []
+    usage = provider.get_session_usage()
+    assert (usage.requests, usage.prompt_tokens, usage.output_tokens) == (1, 40, 7)

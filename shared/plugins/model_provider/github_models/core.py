@@ -561,7 +561,11 @@ class ProviderCore(Accounting):
         if cancelled and not response.text:
             return response  # cancelled before any text: nothing happened, nothing recorded
         if turn.schema is not None and not cancelled:
-            response.structured_output = self._parse_structured(response.text)
+            try:
+                response.structured_output = self._parse_structured(response.text)
+            except StructuredOutputError:
+                self._count_usage(turn.session, response, turn.record)  # billed all the same
+                raise
         self._record(turn.session, turn.new, response, turn.record)
         return response
 
@@ -576,15 +580,20 @@ class ProviderCore(Accounting):
                     "support (openai/gpt-4o, openai/gpt-4.1)",
                 raw_text=text or "", context=self._error_context()) from exc
 
-    def _record(self, session: ChatSession, new: list[Message], response: ProviderResponse,
-                record: bool) -> None:
+    def _count_usage(self, session: ChatSession, response: ProviderResponse,
+                     record: bool) -> None:
         self._last_usage = response.usage
         model = self._model or ""
         pricing = self._info.pricing if self._info else None
         self._usage.add(model, response.usage, pricing)
+        if record:
+            session.usage.add(model, response.usage, pricing)
+
+    def _record(self, session: ChatSession, new: list[Message], response: ProviderResponse,
+                record: bool) -> None:
+        self._count_usage(session, response, record)
         if not record:
             return
-        session.usage.add(model, response.usage, pricing)
         parts: list[Part] = []
         if response.text:
             parts.append(Part(text=response.text))
