@@ -123,3 +123,14 @@ def test_defaults_depend_on_endpoint_shape() -> None:
         "endpoint": "https://gw.example.com/v1"}), {}, cwd=Path("/"))
     assert not custom.pacing and not custom.enforce_tier_limits and not custom.is_github_host
     assert (gh.read_timeout, gh.connect_timeout, gh.max_retries) == (60.0, 10.0, 3)
+
+
+def test_no_token_error_reports_how_the_dotenv_was_configured(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("OTHER=1\n")
+    with pytest.raises(TokenNotFoundError, match="disabled by JAATO_GITHUB_ENV_FILE"):
+        resolve_settings(None, {"JAATO_GITHUB_ENV_FILE": "off"}, cwd=tmp_path)
+    with pytest.raises(TokenNotFoundError,
+                       match=re.escape("JAATO_GITHUB_ENV_FILE=/nonexistent/.env not found")):
+        resolve_settings(None, {"JAATO_GITHUB_ENV_FILE": "/nonexistent/.env"}, cwd=tmp_path)
+    with pytest.raises(TokenNotFoundError, match=re.escape(f"{tmp_path / '.env'}: no GITHUB")):
+        resolve_settings(None, {}, cwd=tmp_path)

@@ -311,9 +311,15 @@ def resolve_settings(
     env_file_setting = extra.get("env_file", env.get(ENV_FILE))
     dotenv_path: Path | None = None
     dotenv: dict[str, str] = {}
-    if env_file_setting is not False and str(env_file_setting).lower() not in _FALSE:
-        explicit = None if env_file_setting in (None, True) else str(env_file_setting)
+    where = "extra['env_file']" if "env_file" in extra else ENV_FILE
+    dotenv_disabled = env_file_setting is False or str(env_file_setting).lower() in _FALSE
+    explicit = None if dotenv_disabled or env_file_setting in (None, True) else str(
+        env_file_setting)
+    if not dotenv_disabled:
         dotenv_path = _find_dotenv(explicit, cwd or Path.cwd())
+        if explicit is not None and dotenv_path is None:
+            logger.warning("%s names %s, which does not exist: no .env file is read", where,
+                           explicit)
         dotenv = _read_dotenv(dotenv_path)
     sources: dict[str, str] = {}
 
@@ -338,9 +344,12 @@ def resolve_settings(
         token, token_source = dotenv[ENV_TOKEN].strip(), f"{dotenv_path} ({ENV_TOKEN})"
     if not token:
         where_env = "set but empty" if ENV_TOKEN in env else "not set"
-        if dotenv_path is None:
-            dotenv_state = ("disabled" if env_file_setting is False
-                            else "no .env file found from " + str(cwd or Path.cwd()) + " upwards")
+        if dotenv_disabled:
+            dotenv_state = f"disabled by {where}"
+        elif explicit is not None and dotenv_path is None:
+            dotenv_state = f"{where}={explicit} not found"
+        elif dotenv_path is None:
+            dotenv_state = "no .env file found from " + str(cwd or Path.cwd()) + " upwards"
         else:
             dotenv_state = f"{dotenv_path}: no {ENV_TOKEN} in it"
         raise token_not_found([
