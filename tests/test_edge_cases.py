@@ -287,3 +287,19 @@ def test_a_reply_that_fails_the_schema_is_still_counted_as_used(emulator: Emulat
     assert provider.get_history() == []
     usage = provider.get_session_usage()
     assert (usage.requests, usage.prompt_tokens, usage.output_tokens) == (1, 40, 7)
+
+
+def test_a_long_retry_wait_is_announced(emulator: Emulator, make_provider: Any,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    clock = ManualClock()
+    provider = make_provider(clock=clock)
+    emulator.script(Reply.error(429, {"error": {"code": "RateLimitReached", "message":
+        "Rate limit of 10 per 60s exceeded for UserByModelByMinute. Please wait 5 seconds "
+        "before retrying."}}, headers={"retry-after": "5"}))
+    with caplog.at_level(logging.WARNING):
+        assert provider.send_message("hi").text == "Echo: hi"
+    assert clock.sleeps == [5.0]
+    assert any("retrying after RateLimitError" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records)

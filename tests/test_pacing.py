@@ -314,3 +314,34 @@ def test_waiting_for_a_busy_concurrency_slot_is_capped_too() -> None:
     assert (info.value.limit_type, info.value.client_side) == ("concurrent", True)
     release.set()
     thread.join()
+
+
+def test_custom_models_get_their_own_documented_rows() -> None:
+    from shared.plugins.model_provider.github_models.limits import limits_key
+    from shared.plugins.model_provider.github_models.pacing import limits_with_overrides
+
+    pacer = Pacer()
+    row = pacer.limits_for(limits_key("xai/grok-3-mini", "custom"))
+    assert (row.requests_per_minute, row.requests_per_day, row.max_output_tokens) == (2, 30, 8000)
+    assert pacer.limits_for(limits_key("openai/o4-mini", "custom")).requests_per_day == 12
+    assert pacer.limits_for(limits_key("openai/gpt-5", "custom")).requests_per_day == 8
+    assert limits_key("openai/gpt-4o", "high") == "high"
+    unknown = pacer.limits_for(limits_key("acme/secret-model", "custom"))
+    assert unknown.requests_per_day == 8  # no row of its own: the strictest custom row
+    overridden = Pacer(limits_with_overrides({"custom": {"requests_per_day": 500}}))
+    assert overridden.limits_for("custom:grok-3-mini").requests_per_day == 500
+
+
+def test_a_noticeable_pacing_wait_is_announced_once_a_minute(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    clock = ManualClock()
+    pacer = Pacer(only("low", rpm=1), clock=clock)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            with pacer.slot("openai/gpt-4o-mini", "low"):
+                pass
+    announcements = [r for r in caplog.records if "pacing: holding" in r.getMessage()]
+    assert len(announcements) == 2  # waits at t=0 and t=60 s: each a minute apart
+    assert "JAATO_GITHUB_PACING=false" in announcements[0].getMessage()

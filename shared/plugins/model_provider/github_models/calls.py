@@ -221,8 +221,10 @@ class CallRunner:
         if delay is None:
             raise error
         self.stats.retried()
-        logger.info("retrying after %s (attempt %d of %d) in %.2fs", type(error).__name__,
-                    attempt, self.policy.max_attempts, delay)
+        # a wait a user would notice is announced: a retry must never look like a hang
+        logger.log(logging.WARNING if delay >= 2 else logging.INFO,
+                   "retrying after %s (attempt %d of %d) in %.1f s", type(error).__name__,
+                   attempt, self.policy.max_attempts, delay)
         return delay
 
     def _ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:

@@ -39,6 +39,12 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org", metavar="LOGIN",
                         help="organization to attribute usage to (overrides "
                              "JAATO_GITHUB_ORGANIZATION)")
+    parser.add_argument("--no-pacing", action="store_true",
+                        help="do not pace requests to the free-tier limits (paid usage, custom "
+                             "endpoints; same as JAATO_GITHUB_PACING=false)")
+    parser.add_argument("--no-tier-limits", action="store_true",
+                        help="do not refuse prompts above the free tier's per-request token cap "
+                             "(same as JAATO_GITHUB_ENFORCE_TIER_LIMITS=false)")
 
 
 def _add_model_option(parser: argparse.ArgumentParser) -> None:

@@ -51,12 +51,16 @@ def _count(n: float, noun: str) -> str:
 
 
 def connection_extra(args: argparse.Namespace) -> dict[str, Any]:
-    """``ProviderConfig.extra`` from ``--endpoint`` and ``--org`` (only those given)."""
+    """``ProviderConfig.extra`` from the connection flags (only those given)."""
     extra: dict[str, Any] = {}
     if getattr(args, "endpoint", None):
         extra["endpoint"] = args.endpoint
     if getattr(args, "org", None):
         extra["organization"] = args.org
+    if getattr(args, "no_pacing", False):
+        extra["pacing"] = False
+    if getattr(args, "no_tier_limits", False):
+        extra["enforce_tier_limits"] = False
     return extra
 
 

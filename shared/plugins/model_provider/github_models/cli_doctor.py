@@ -54,7 +54,8 @@ RETIRED_FIX = (
     "410 Gone. Point the provider at an endpoint that still speaks the protocol: set "
     "JAATO_GITHUB_ENDPOINT in the environment or .env (or pass --endpoint), e.g. "
     "JAATO_GITHUB_ENDPOINT=https://<resource>.services.ai.azure.com/models for Microsoft Foundry "
-    "/ Azure AI model inference (with that resource's key as GITHUB_TOKEN), a GitHub Enterprise "
+    "/ Azure AI model inference (with that resource's key as GITHUB_TOKEN, and JAATO_GITHUB_MODEL "
+    "set to your deployment's name, e.g. gpt-4o), a GitHub Enterprise "
     "Server or proxy URL ending in /inference, an OpenAI-compatible gateway, or the local "
     "emulator (jaato-github-models emulator, then JAATO_GITHUB_ENDPOINT="
     "http://127.0.0.1:<port>/inference); see docs/migration.md")

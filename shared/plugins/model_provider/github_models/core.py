@@ -41,6 +41,7 @@ from .errors import (
     model_not_found,
 )
 from .fitting import oldest_to_keep, too_large
+from .limits import limits_key
 from .options import OPTION_NAMES, adapt_for_model, validate_options
 from .session import ChatSession
 from .streaming import StreamAccumulator, StreamProtocolError
@@ -433,10 +434,14 @@ class ProviderCore(Accounting):
             supports_temperature=info.supports_temperature if info else True,
             max_output_tokens=info.max_output_tokens if info else None)
 
+    def _limits_key(self) -> str | None:
+        """The pacer/limits row of the selected model (its own row for custom models)."""
+        return limits_key(self._model, self._info.tier) if self._info else None
+
     def _input_cap(self) -> tuple[int | None, str]:
         """The tightest input cap for the model and where it comes from."""
         window = self._info.max_input_tokens if self._info else None
-        cap = (self._runner_limits(self._info.tier).max_input_tokens
+        cap = (self._runner_limits(self._limits_key()).max_input_tokens
                if self.settings.enforce_tier_limits and self._info is not None else None)
         if cap and (window is None or cap < window):
             return cap, "tier"
@@ -464,7 +469,7 @@ class ProviderCore(Accounting):
         if limit and estimate > limit:
             raise too_large(
                 estimate, limit, source, start, model=self._model or "",
-                tier=self._info.tier if self._info else None,
+                tier=self._limits_key(),
                 window=self._info.max_input_tokens if self._info else None)
         if start:
             logger.info("dropped the %d oldest messages to fit %d tokens", start, limit)
@@ -495,7 +500,7 @@ class ProviderCore(Accounting):
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         return PreparedTurn(session, new, schema, body, self._model or "",
-                            self._info.tier if self._info else None, record)
+                            self._limits_key(), record)
 
     def _finish_complete(self, turn: PreparedTurn, data: Mapping[str, Any]) -> ProviderResponse:
         """Turn a completion body into the response and record the turn.

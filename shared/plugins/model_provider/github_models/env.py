@@ -11,6 +11,8 @@ never written into ``os.environ``) > defaults.
 - timeout: ``extra["timeout"]`` > ``JAATO_GITHUB_TIMEOUT`` > 60 s read (10 s connect);
 - max retries: ``extra["max_retries"]`` > ``JAATO_GITHUB_MAX_RETRIES`` > 3;
 - pacing: ``extra["pacing"]`` > ``JAATO_GITHUB_PACING`` > on for GitHub-shaped endpoints;
+- tier caps: ``extra["enforce_tier_limits"]`` > ``JAATO_GITHUB_ENFORCE_TIER_LIMITS`` > on for
+  GitHub-shaped endpoints;
 - .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards;
 - catalog: ``extra["catalog"]`` > ``JAATO_GITHUB_CATALOG`` > ``static`` (``live``: fetched,
   cached on disk for ``extra["catalog_ttl"]`` seconds, static fallback offline or retired).
@@ -59,9 +61,10 @@ ENV_MAX_RETRIES = "JAATO_GITHUB_MAX_RETRIES"
 ENV_PACING = "JAATO_GITHUB_PACING"
 ENV_FILE = "JAATO_GITHUB_ENV_FILE"
 ENV_CATALOG = "JAATO_GITHUB_CATALOG"
+ENV_TIER_LIMITS = "JAATO_GITHUB_ENFORCE_TIER_LIMITS"
 
 ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_TIMEOUT,
-            ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG)
+            ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS)
 
 # Settings that ProviderConfig.extra may carry besides request defaults (see options.py).
 SETTING_KEYS = frozenset({
@@ -378,7 +381,7 @@ def resolve_settings(
     max_retry_wait = 60.0 if wait_raw is None else _as_float("max_retry_wait", wait_raw, 0, 86400)
     pacing_raw = pick("pacing", ENV_PACING)
     pacing = (kind == "github") if pacing_raw is None else _as_bool("pacing", pacing_raw)
-    enforce_raw = extra.get("enforce_tier_limits")
+    enforce_raw = pick("enforce_tier_limits", ENV_TIER_LIMITS)
     enforce = (kind == "github") if enforce_raw is None else _as_bool(
         "enforce_tier_limits", enforce_raw)
     overrides = extra.get("rate_limits") or {}

@@ -53,9 +53,10 @@ def too_large(estimate: int, limit: int, source: str, trimmed: int, *, model: st
         why = (f"the request is about {estimate} tokens; the {tier} rate-limit tier accepts "
                f"{limit} tokens in per request (model window {window})")
         fix = ("shorten the prompt or the history (extra['trim_history']=True drops the "
-               "oldest turns), use a paid/custom endpoint and set "
-               "extra['enforce_tier_limits']=False, or raise the tier's max_input_tokens in "
-               "extra['rate_limits']")
+               "oldest turns); with paid usage or a custom endpoint turn the free-tier cap off "
+               "(JAATO_GITHUB_ENFORCE_TIER_LIMITS=false, extra['enforce_tier_limits']=False, "
+               "or --no-tier-limits on the command line) or raise the tier's max_input_tokens "
+               "in extra['rate_limits']")
     else:
         why = f"the request is about {estimate} tokens; the model's context window is {limit}"
         fix = ("shorten the prompt, start a new session (create_session), or set "

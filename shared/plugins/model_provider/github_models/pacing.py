@@ -25,6 +25,7 @@ on a condition, coroutines in ``clock.asleep`` or on a future woken thread-safel
 from __future__ import annotations
 
 import bisect
+import logging
 import threading
 import time
 from collections import deque
@@ -41,11 +42,14 @@ from .limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
 if TYPE_CHECKING:
     import asyncio
 
+logger = logging.getLogger("shared.plugins.model_provider.github_models")
+
 __all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit", "limits_with_overrides"]
 
 MINUTE = 60.0
 DAY = 86400.0
 _MARGIN = 1e-6  # waits end just after the window edge, never on it
+ANNOUNCE_AFTER = 2.0  # clock seconds of pacing wait worth a warning
 _REAL_POLL = 0.25  # real seconds between re-checks while waiting for a concurrency slot
 
 
@@ -56,6 +60,9 @@ def limits_with_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> dict[st
         ConfigurationError: An unknown field name in an override.
     """
     limits = dict(FREE_TIER_LIMITS)
+    for tier in overrides:  # overriding a family (custom) replaces its per-model rows too
+        for key in [k for k in limits if k.startswith(f"{tier.lower()}:")]:
+            del limits[key]
     for tier, changes in overrides.items():
         try:
             limits[tier] = limits_for_tier(tier).with_overrides(tier=tier, **changes)
@@ -104,6 +111,7 @@ class _KeyState:
     in_flight: int = 0
     blocked_until: float = 0.0
     blocked_type: str = "unknown"
+    announced_at: float = float("-inf")
 
 
 class Pacer:
@@ -127,8 +135,12 @@ class Pacer:
     ) -> None:
         if max_wait < 0:
             raise ValueError(f"Pacer max_wait must be >= 0, got {max_wait!r}")
-        self._limits: dict[str, TierLimits] = dict(FREE_TIER_LIMITS)
-        self._limits.update({k.lower(): v for k, v in (limits or {}).items()})
+        given = {k.lower(): v for k, v in (limits or {}).items()}
+        # a family given explicitly (custom) replaces its default per-model rows (custom:o3)
+        self._limits: dict[str, TierLimits] = {
+            k: v for k, v in FREE_TIER_LIMITS.items()
+            if ":" not in k or k.split(":", 1)[0] not in given}
+        self._limits.update(given)
         self.clock: Clock = clock or MonotonicClock()
         self.enabled = enabled
         self.max_wait = max_wait
@@ -140,10 +152,14 @@ class Pacer:
         self._waited = 0.0
 
     def limits_for(self, tier: str | None) -> TierLimits:
-        """The limits the pacer applies to ``tier``."""
+        """The limits the pacer applies to ``tier`` (a ``custom:<model>`` row falls back to its
+        family, so an override of ``custom`` applies to every custom model)."""
         if tier is None:
             return limits_for_tier(None)
-        return self._limits.get(tier.lower()) or limits_for_tier(tier)
+        found = self._limits.get(tier.lower())
+        if found is None and ":" in tier:
+            found = self._limits.get(tier.split(":", 1)[0].lower())
+        return found or limits_for_tier(tier)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -288,6 +304,20 @@ class Pacer:
 
     # ---- waiting ------------------------------------------------------------------------------
 
+    def _announce(self, key: str, tier: str | None, wait: float, now: float) -> None:
+        """Under the lock: say so when pacing holds a request back noticeably (at most once a
+        minute per key), so a paced call never looks hung."""
+        if wait < ANNOUNCE_AFTER:
+            return
+        state = self._state(key)
+        if now - state.announced_at < MINUTE:
+            return
+        state.announced_at = now
+        logger.warning(
+            "pacing: holding the next %s request %.0f s to stay within the %s limits "
+            "(client-side; with paid usage or a custom endpoint set JAATO_GITHUB_PACING=false "
+            "or raise extra['rate_limits'])", key, wait, self.limits_for(tier).tier)
+
     def _check_slot_wait(self, key: str, tier: str | None, real_start: float) -> None:
         """Under the lock: refuse once a wait for a concurrency slot outlasts ``max_wait``.
 
@@ -314,6 +344,7 @@ class Pacer:
                     self._check_slot_wait(key, tier, real_start)
                     self._released.wait(_REAL_POLL)
                     continue
+                self._announce(key, tier, wait, now)
             self.clock.sleep(wait)
 
     async def _acquire_async(self, key: str, tier: str | None) -> Permit:
@@ -341,6 +372,8 @@ class Pacer:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(future, _REAL_POLL)
             else:
+                with self._lock:
+                    self._announce(key, tier, wait, now)
                 await self.clock.asleep(wait)
 
     def _untracked(self, key: str, tier: str | None, now: float) -> Permit:

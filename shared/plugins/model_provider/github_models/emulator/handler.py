@@ -220,7 +220,7 @@ class RequestHandler:
         if state.rate_limits:
             limit_key = (call.token or "", entry.id.lower())
             with state.lock:
-                hit = state.limiter.acquire(limit_key, state.limits_for(entry.tier))
+                hit = state.limiter.acquire(limit_key, state.limits_for(entry.tier, entry.id))
             if hit is not None:
                 return self._rate_limited(call, hit)
         try:
@@ -298,7 +298,7 @@ class RequestHandler:
     ) -> web.StreamResponse:
         state = self._state
         if state.token_limits:
-            cap = state.limits_for(entry.tier).max_input_tokens
+            cap = state.limits_for(entry.tier, entry.id).max_input_tokens
             if cap is not None and estimate_prompt_tokens(body) > cap:
                 msg = f"Request body too large for {entry.bare} model. Max size: {cap} tokens."
                 return self._error(

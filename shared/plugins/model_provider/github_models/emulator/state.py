@@ -16,7 +16,7 @@ from typing import Any
 
 from ...base import mask_secret
 from ..clock import Clock
-from ..limits import TierLimits, limits_for_tier
+from ..limits import TierLimits, limits_for_tier, limits_key
 from .replies import Reply
 
 __all__ = [
@@ -167,11 +167,12 @@ class EmulatorState:
             self._serial += 1
             return self._serial
 
-    def limits_for(self, tier: str | None) -> TierLimits:
-        """The tier's limits, with any test override applied."""
+    def limits_for(self, tier: str | None, model: str | None = None) -> TierLimits:
+        """The limits of a model of ``tier`` (its own row for the special custom models, as
+        the service had), with any test override of the tier applied."""
         if tier is not None and tier.lower() in self.tier_overrides:
             return self.tier_overrides[tier.lower()]
-        return limits_for_tier(tier)
+        return limits_for_tier(limits_key(model, tier))
 
     def add_token(
         self,
