@@ -196,9 +196,9 @@ TOKEN = "github_pat_11POLICY0000000000_abcdefghijklmnopqrstuvwxyz0123456789ABCDE
     ({"token": "github_pat_11SOMEONEELSE_" + "x" * 40}, E.TokenInvalidError,
      ("service said: 'Bad credentials'", "models: read")),
     ({"expired": True}, E.TokenInvalidError, ("as bad, expired or unsupported",)),
-    ({"scopes": ()}, E.TokenPermissionError,
-     ("lacks permission to use GitHub Models", "set the account permission 'Models' to "
-      "read-only (models: read)")),
+    # the real service answers a token without models:read exactly like a bad one
+    ({"scopes": ()}, E.TokenInvalidError,
+     ("service said: 'Bad credentials'", "set to read (models: read)")),
     ({"account_supported": False}, E.ModelsDisabledError,
      ("does not accept this account type", "Enterprise settings → Policies → Models")),
 ], ids=["unregistered", "expired", "no-models-read", "account-type"])
@@ -426,3 +426,14 @@ def test_deprecation_headers_on_success_warn_once_per_process(
                      "JAATO_GITHUB_ENDPOINT", "Microsoft Foundry"):
         assert re.search(re.escape(fragment), text), text
     assert len(first.get_history()) == 4 and len(second.get_history()) == 2
+
+
+def test_a_proxy_that_names_the_missing_permission_gets_a_permission_error(
+        make_provider: Callable[..., Any]) -> None:
+    with Emulator(explicit_permission_errors=True) as emu:
+        emu.add_token(TOKEN, scopes=())
+        provider = make_provider(token=TOKEN, endpoint=emu.inference_url)
+        with pytest.raises(E.TokenPermissionError) as info:
+            provider.send_message("hi")
+    assert_fragments(info.value, ("lacks permission to use GitHub Models",
+                                  "set the account permission 'Models' to read-only"))

@@ -44,7 +44,7 @@ def test_fine_grained_token_without_models_permission(emu: Emulator, http_: Http
     assert res.status == 401
     err = res.json()["error"]
     assert err["code"] == "unauthorized"
-    assert "`models` permission" in err["message"]
+    assert err["message"] == "Bad credentials"  # as the real service: indistinguishable
     # Classic tokens are unaffected by the models:read requirement.
     assert http_.chat(chat_body(), token="ghp_classic_noscope").status == 200
 
@@ -94,3 +94,10 @@ def test_org_and_enterprise_policies(emu: Emulator, http_: Http) -> None:
     assert res.json()["error"]["message"] == "No access to model: openai/gpt-4o"
     ok = http_.chat(chat_body(model="openai/GPT-4o-mini"), path=ORG_PATH.format("picky"))
     assert ok.status == 200
+
+
+def test_explicit_permission_errors_name_the_missing_permission() -> None:
+    with Emulator(explicit_permission_errors=True) as emu:
+        emu.add_token("github_pat_noscope", scopes=("repo",))
+        res = Http(emu).chat(chat_body(), token="github_pat_noscope")
+    assert res.status == 401 and "`models` permission" in res.json()["error"]["message"]

@@ -26,6 +26,8 @@ def test_retired_mode_answers_410_everywhere(emu: Emulator, http_: Http) -> None
         ("POST", "/orgs/acme/inference/chat/completions", chat_body()),
         ("POST", LEGACY, chat_body(model="gpt-4o")),
         ("GET", "/catalog/models", None),
+        ("GET", "/v1/models", None),
+        ("GET", "/no/such/path", None),
     ]:
         res = http_.request(method, path, body)
         assert res.status == 410, path
@@ -133,3 +135,11 @@ def test_response_settings_can_change_between_requests(emu: Emulator, http_: Htt
     assert (res.status, res.headers["content-type"]) == (400, "application/json")
     with pytest.raises(ValueError, match="stream_style"):
         emu.stream_style = "anthropic"
+
+
+def test_v1_models_lists_the_catalog_as_data(http_: Http) -> None:
+    res = http_.request("GET", "/v1/models", None)
+    assert res.status == 200
+    doc = res.json()
+    assert doc["object"] == "list" and doc["data"]
+    assert {"id", "rate_limit_tier", "limits"} <= set(doc["data"][0])

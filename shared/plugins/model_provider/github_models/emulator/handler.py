@@ -40,6 +40,7 @@ __all__ = ["HandlerConfig", "RequestHandler"]
 _INFERENCE = frozenset({"/inference/chat/completions", "/inference/v1/chat/completions"})
 _LEGACY = "/chat/completions"
 _CATALOG = "/catalog/models"
+_MODELS_V1 = "/v1/models"
 _ORG_TAILS = (("inference", "chat", "completions"), ("inference", "v1", "chat", "completions"))
 _REDACTED = frozenset({"authorization", "api-key"})
 _ERROR_KINDS = frozenset({"error", "fault"})
@@ -112,6 +113,10 @@ class RequestHandler:
         serial = state.next_serial()
         rid = f"E{self._cfg.instance:03X}:{serial:07X}"
         path = request.path
+        if state.mode == "retired":  # every models.github.ai path answered 410 after 2026-07-30
+            return self._error(410, RETIRED_BODY, rid, path == _LEGACY)
+        if path == _MODELS_V1:
+            return self._models_v1(request, rid)
         if path in _INFERENCE:
             org = None
         elif path == _LEGACY:
@@ -154,6 +159,16 @@ class RequestHandler:
 
     def _denied(self, call: _Call, denial: Denial) -> web.Response:
         return self._error(denial.status, denial.body, call.rid, call.legacy)
+
+    def _models_v1(self, request: web.BaseRequest, rid: str) -> web.Response:
+        """``GET /v1/models``: the catalog wrapped as ``{"data": [...]}`` (seen live in 2026)."""
+        if request.method != "GET":
+            return self._error(
+                405, github_error("method_not_allowed", "Method Not Allowed"), rid, False
+            )
+        body = b'{"object":"list","data":' + self._index().catalog_body + b"}"
+        return web.Response(
+            body=body, headers={"content-type": "application/json", "x-github-request-id": rid})
 
     def _catalog(self, request: web.BaseRequest, rid: str) -> web.Response:
         if self._state.mode == "retired":

@@ -61,7 +61,11 @@ def check_token(state: EmulatorState, token: str | None) -> Denial | None:
             401, github_error("unauthorized", "Your account type is not currently supported")
         )
     if not token.startswith(_CLASSIC_PREFIXES) and "models:read" not in info.scopes:
-        return Denial(401, github_error("unauthorized", PERMISSION_MESSAGE))
+        # the real service answered exactly like a bad token ("indistinguishable from a
+        # completely invalid token", observed 2026-04); the explicit text is opt-in
+        if state.explicit_permission_errors:
+            return Denial(401, github_error("unauthorized", PERMISSION_MESSAGE))
+        return _BAD_CREDENTIALS
     return None
 
 

@@ -64,6 +64,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         request_log_limit: int = 100_000,
+        explicit_permission_errors: bool = False,
     ) -> None:
         _check_choice("mode", mode, MODES)
         _check_choice("stream_style", stream_style, _STREAM_STYLES)
@@ -79,6 +80,9 @@ class Emulator:
             token_limits=token_limits,
             request_log_limit=request_log_limit,
         )
+        # a token without models:read: "Bad credentials" like the real service, or (opt-in) a
+        # message naming the missing permission, as some proxies phrase it
+        self._state.explicit_permission_errors = explicit_permission_errors
         self._config = HandlerConfig(
             stream_style, error_content_type, unknown_model_status, next(_instances)
         )

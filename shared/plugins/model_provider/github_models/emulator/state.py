@@ -150,6 +150,7 @@ class EmulatorState:
         self.lock = threading.Lock()
         self.mode = mode
         self.strict_auth = strict_auth
+        self.explicit_permission_errors = False
         self.tokens: dict[str, TokenInfo] = {}
         self.orgs: dict[str, OrgInfo] = {}
         self.enterprise_enabled: dict[str, bool] = {}
