@@ -354,3 +354,22 @@ def test_tier_caps_and_pacing_can_be_turned_off_from_the_command_line(
                       "--no-pacing", "-", stdin=prompt, endpoint=emulator.inference_url)
     assert allowed.returncode == 0, allowed.stderr
     assert chat_requests(emulator)[-1].body["model"] == "openai/gpt-5"
+
+
+def test_explicit_flags_a_model_refuses_are_errors_and_empty_stdin_is_refused(
+        tmp_path: Path, emulator: Any) -> None:
+    refused = run_cli(tmp_path, "chat", "-m", "openai/o3-mini", "--temperature", "0.5", "hi",
+                      endpoint=emulator.inference_url)
+    assert refused.returncode == 1
+    assert "does not accept temperature" in refused.stderr and "Traceback" not in refused.stderr
+    assert chat_requests(emulator) == []
+    empty = run_cli(tmp_path, "chat", "-", stdin="", endpoint=emulator.inference_url)
+    assert empty.returncode == 2 and "is empty" in empty.stderr
+
+
+def test_models_live_refresh_fetches_once(tmp_path: Path, emulator: Any) -> None:
+    env = cli_env(tmp_path, emulator.inference_url, TOKEN)
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    result = run_cli(tmp_path, "models", "--live", "--refresh", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [r.path for r in emulator.requests].count("/catalog/models") == 1

@@ -142,11 +142,15 @@ class ChatRunner:
     """
 
     def __init__(self, provider: GitHubModelsProvider, console: Console, *,
-                 as_json: bool = False, system: str | None = None) -> None:
+                 as_json: bool = False, system: str | None = None,
+                 options: dict[str, Any] | None = None) -> None:
         self.provider = provider
         self.console = console
         self.as_json = as_json
         self.system = system
+        # per-call options: a flag the user gave explicitly is an error where the model
+        # refuses it (not silently dropped, as a provider default would be)
+        self.options = dict(options or {})
         provider.create_session(system_instruction=system)
 
     def reply(self, prompt: str, *, pretty: bool = False) -> ProviderResponse:
@@ -158,7 +162,8 @@ class ChatRunner:
         token = CancelToken()
         on_chunk = (lambda _text: None) if self.as_json else self.console.write
         with cancel_on_sigint(token):
-            response = self.provider.send_message_streaming(prompt, on_chunk, token)
+            response = self.provider.send_message_streaming(prompt, on_chunk, token,
+                                                            **self.options)
         cancelled = response.finish_reason is FinishReason.CANCELLED
         if self.as_json:
             record = {"model": self.provider.model_name, "text": response.text or "",
@@ -297,17 +302,23 @@ def run_chat(args: argparse.Namespace, console: Console) -> int:
         GitHubModelsError: Configuration, connection or (one-shot) request failures.
     """
     extra = connection_extra(args)
+    options: dict[str, Any] = {}
     if args.temperature is not None:
-        extra["temperature"] = args.temperature
+        options["temperature"] = args.temperature
     if args.max_tokens is not None:
-        extra["max_tokens"] = args.max_tokens
+        options["max_tokens"] = args.max_tokens
     provider = open_provider(extra, console)
     try:
         provider.connect(resolve_model(args.model, provider.settings.dotenv_path))
-        runner = ChatRunner(provider, console, as_json=args.json, system=args.system)
+        runner = ChatRunner(provider, console, as_json=args.json, system=args.system,
+                            options=options)
         prompt = " ".join(args.prompt).strip()
         if prompt == "-":
             prompt = sys.stdin.read().strip()
+            if not prompt:
+                console.error("the prompt read from standard input ('-') is empty: pipe a "
+                              "prompt in, or give it as an argument")
+                return 2
         if prompt:
             response = runner.reply(prompt, pretty=True)
             return 130 if response.finish_reason is FinishReason.CANCELLED else 0

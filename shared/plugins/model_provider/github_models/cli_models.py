@@ -29,7 +29,7 @@ def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
     provider = load_provider("github_models", ProviderConfig(extra=connection_extra(args)))
     try:
         console.add_secret(getattr(provider, "settings").token)  # noqa: B009 - typed as plugin
-        live = enable_live_catalog(provider)  # type: ignore[arg-type]
+        live = enable_live_catalog(provider, load_now=not args.refresh)  # type: ignore[arg-type]
         catalog = live.refresh(force=True) if args.refresh else live.current()
         if live.last_error is not None:
             console.note(f"note: the live catalog could not be fetched; listing the "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ _TOKEN_TYPE_LABELS = {
     "oauth": "OAuth token",
     "unknown": "not a GitHub token prefix (fine for a Foundry or gateway key)",
 }
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def colour_enabled(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
@@ -103,6 +107,7 @@ class Console:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.colour = colour_enabled(self.out, environ)
+        self.err_colour = colour_enabled(self.err, environ)  # decided per stream
         self._secrets: set[str] = set()
 
     def add_secret(self, secret: str | None) -> None:
@@ -134,7 +139,9 @@ class Console:
         self.write(text + "\n")
 
     def note(self, text: str) -> None:
-        """A line on stderr (usage, hints, warnings)."""
+        """A line on stderr (usage, hints, warnings); styles dropped unless stderr is a TTY."""
+        if not self.err_colour:
+            text = _ANSI.sub("", text)
         self.err.write(self.scrub(text) + "\n")
         self.err.flush()
 

@@ -324,6 +324,7 @@ def enable_live_catalog(
     disk_cache: bool = True,
     background: bool = False,
     clock: Clock | None = None,
+    load_now: bool = True,
 ) -> LiveCatalog:
     """Make ``provider`` use the endpoint's live catalog (opt-in; the static one is the default).
 
@@ -335,6 +336,8 @@ def enable_live_catalog(
         background: Install what is at hand now (cache or static) and fetch in a daemon thread;
             the provider switches to the live catalog when the fetch completes.
         clock: Time source for cache ages.
+        load_now: Without ``background``, install the current catalog now (False: the caller
+            refreshes itself, e.g. a forced refresh, and one fetch is enough).
 
     Returns:
         The :class:`LiveCatalog`; call ``refresh()`` on it later to update the provider.
@@ -349,6 +352,6 @@ def enable_live_catalog(
     if background:
         provider.set_catalog(live.stale())
         live.refresh_in_background()
-    else:
+    elif load_now:
         provider.set_catalog(live.current())
     return live
