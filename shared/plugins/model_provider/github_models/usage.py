@@ -83,13 +83,3 @@ class UsageTracker:
             return UsageTotals(t.requests, t.prompt_tokens, t.output_tokens, t.total_tokens,
                                t.token_units, t.priced_requests,
                                {k: dict(v) for k, v in t.by_model.items()})
-
-    def as_token_usage(self) -> TokenUsage:
-        """The totals as a framework ``TokenUsage``."""
-        t = self.totals()
-        return TokenUsage(t.prompt_tokens, t.output_tokens, t.total_tokens)
-
-    def reset(self) -> None:
-        """Start counting from zero."""
-        with self._lock:
-            self._totals = UsageTotals()
