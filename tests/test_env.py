@@ -134,3 +134,12 @@ def test_no_token_error_reports_how_the_dotenv_was_configured(tmp_path: Path) ->
         resolve_settings(None, {"JAATO_GITHUB_ENV_FILE": "/nonexistent/.env"}, cwd=tmp_path)
     with pytest.raises(TokenNotFoundError, match=re.escape(f"{tmp_path / '.env'}: no GITHUB")):
         resolve_settings(None, {}, cwd=tmp_path)
+
+
+def test_secrets_in_the_endpoint_url_are_dropped_and_ipv6_survives() -> None:
+    s = resolve_settings(ProviderConfig(api_key=TOKEN, extra={
+        "endpoint": "http://user:pw@[::1]:8080/inference?api-key=sekret#frag"}), {},
+        cwd=Path("/"))
+    assert s.endpoint == s.base_endpoint == "http://[::1]:8080/inference"
+    assert "sekret" not in repr(s) and "pw" not in repr(s)
+    assert resolve_endpoint("https://gw.example/v1#x", None)[0] == "https://gw.example/v1"

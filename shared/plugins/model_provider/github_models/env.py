@@ -195,8 +195,7 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
         # user info or a query can hold a key: never keep it (nor show it); keys go in api_key
         logger.warning("ignoring the user info / query string of the configured endpoint; "
                        "pass the key as ProviderConfig.api_key or GITHUB_TOKEN instead")
-        netloc = (pre.hostname or "") + (f":{pre.port}" if pre.port else "")
-        url = urlunsplit((pre.scheme, netloc, pre.path, "", "")).rstrip("/")
+        url = _without_secrets(url).rstrip("/")
     if url.endswith("/chat/completions"):
         url = url[: -len("/chat/completions")].rstrip("/")
     parts = urlsplit(url)
@@ -208,7 +207,7 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
                 "'https://ghes.example.com/api/v3/models/inference' or "
                 "'https://<resource>.services.ai.azure.com/models'",
         )
-    if parts.query or parts.fragment:
+    if parts.fragment:
         url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     path = parts.path.rstrip("/")
     if parts.hostname == LEGACY_HOST:
@@ -225,8 +224,12 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
 
 
 def _without_secrets(url: str) -> str:
+    """``url`` without user info, query and fragment (each can carry a key)."""
     parts = urlsplit(url.strip())
-    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
