@@ -303,3 +303,14 @@ def test_a_long_retry_wait_is_announced(emulator: Emulator, make_provider: Any,
     assert clock.sleeps == [5.0]
     assert any("retrying after RateLimitError" in r.getMessage() and r.levelno == logging.WARNING
                for r in caplog.records)
+
+
+def test_a_non_json_200_that_echoes_the_key_never_shows_it(emulator: Emulator,
+                                                           make_provider: Any) -> None:
+    key = "0123456789abcdef0123456789abcdef"
+    provider = make_provider(token=key, endpoint=emulator.url + "/inference/v1",
+                             max_retries=0)
+    emulator.script(raw(f"<html>login page for key {key}</html>", "text/html"))
+    with pytest.raises(E.ServiceUnavailableError, match="not JSON") as info:
+        provider.send_message("hi")
+    assert key not in str(info.value)

@@ -192,13 +192,14 @@ class CallRunner:
                     f"({result.body[:80]!r})",
                 fix="check that the endpoint is a chat-completions API (not a web page or proxy "
                     "login) and that JAATO_GITHUB_ENDPOINT is right",
-                status=200,
+                status=200, context=self._context(),  # masks an echoed key in the excerpt
             ) from exc
         if not isinstance(data, dict):
             raise ServiceUnavailableError(
                 what="Reading the chat completion response",
                 why="the endpoint answered 200 with JSON that is not an object",
-                fix="check that the endpoint speaks the chat-completions protocol", status=200)
+                fix="check that the endpoint speaks the chat-completions protocol", status=200,
+                context=self._context())
         return data
 
     def _connection_error(self, failure: TransportFailure) -> GitHubModelsError:
@@ -275,12 +276,14 @@ class CallRunner:
         except ValueError as exc:
             raise ServiceUnavailableError(
                 what="Reading the model catalog", why="the body is not JSON",
-                fix="check that the endpoint serves GET /catalog/models", status=200) from exc
+                fix="check that the endpoint serves GET /catalog/models", status=200,
+                context=context) from exc
         entries = data.get("data") if isinstance(data, dict) else data
         if not isinstance(entries, list):
             raise ServiceUnavailableError(
                 what="Reading the model catalog", why="the body is not a list of models",
-                fix="check that the endpoint serves GET /catalog/models", status=200)
+                fix="check that the endpoint serves GET /catalog/models", status=200,
+                context=context)
         return [e for e in entries if isinstance(e, dict)]
 
     # ---- streaming ----
