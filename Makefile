@@ -5,6 +5,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The checkout's stand-in framework (`shared`) is not installed (the wheel installs only
+# jaato_github_models, so it never collides with jaato-server's `shared`): run from here.
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 STAMP := $(VENV)/.installed-dev
 
 .PHONY: setup demo test lint typecheck docs bench clean

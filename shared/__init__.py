@@ -5,6 +5,7 @@ heavy is imported here: provider SDKs load when a client is first built.
 """
 
 from .plugins.model_provider.base import ModelProviderPlugin, ProviderConfig
+from .plugins.model_provider.github_models import __version__
 from .plugins.model_provider.registry import (
     ProviderLoadError,
     ProviderNotFoundError,
@@ -24,9 +25,9 @@ from .plugins.model_provider.types import (
     TokenUsage,
     ToolResult,
     ToolSchema,
+    TurnOutcome,
+    TurnResult,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Attachment",
@@ -45,6 +46,8 @@ __all__ = [
     "TokenUsage",
     "ToolResult",
     "ToolSchema",
+    "TurnOutcome",
+    "TurnResult",
     "__version__",
     "discover_providers",
     "load_provider",

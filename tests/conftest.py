@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+REPO_ROOT = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 TEST_TOKEN = "github_pat_11TESTTOKEN0000000000_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 _real_connect = socket.socket.connect
@@ -57,6 +58,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
         if name.startswith(_ENV_PREFIXES) or name in _ENV_NAMES:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # the checkout's stand-in framework (`shared`) is not installed: subprocesses find it here
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (REPO_ROOT, os.environ.get("PYTHONPATH", "")) if p))
     monkeypatch.chdir(tmp_path)
 
 

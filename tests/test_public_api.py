@@ -30,15 +30,17 @@ def test_shared_exports_are_pinned() -> None:
         "Attachment", "CancelToken", "CancelledException", "FinishReason", "FunctionCall",
         "Message", "ModelProviderPlugin", "Part", "ProviderConfig", "ProviderLoadError",
         "ProviderNotFoundError", "ProviderResponse", "Role", "TokenUsage", "ToolResult",
-        "ToolSchema", "__version__", "discover_providers", "load_provider",
+        "ToolSchema", "TurnOutcome", "TurnResult", "__version__", "discover_providers",
+        "load_provider",
     ])
     assert sorted(mp.__all__) == sorted([
         "ModelProviderPlugin", "ProviderConfig", "ProviderLoadError", "ProviderNotFoundError",
-        "discover_providers", "discovery_errors", "load_provider",
+        "StatelessModelProvider", "discover_providers", "discovery_errors", "load_provider",
     ])
     assert sorted(types.__all__) == sorted([
         "Attachment", "CancelToken", "CancelledException", "FinishReason", "FunctionCall",
         "Message", "Part", "ProviderResponse", "Role", "TokenUsage", "ToolResult", "ToolSchema",
+        "TurnOutcome", "TurnResult",
     ])
     for name in shared.__all__:
         assert hasattr(shared, name), name

@@ -125,7 +125,10 @@ def test_a_paced_burst_sends_no_429_and_keeps_to_the_ideal_schedule(
     assert failures == [] and len(texts) == 30
     assert wire.statuses.count(429) == 0, wire.seen
     assert len(chat_requests(emu)) == 30
-    assert 60.0 <= wire.span() <= 90.0  # the 16th waits one window; the rest follow at once
+    # the 16th waits one window; the rest follow at once. On a clock 600x real time a loaded
+    # machine stretches the span (99 s seen with other jobs on both cores); a second window
+    # would start at 120 s, so that is the bound that still catches a double wait.
+    assert 60.0 <= wire.span() < 120.0
 
 
 def test_concurrency_is_capped_for_threads(

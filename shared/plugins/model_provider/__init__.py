@@ -3,7 +3,7 @@
 Importing this package is cheap: no provider SDK is imported until a client is built.
 """
 
-from .base import ModelProviderPlugin, ProviderConfig
+from .base import ModelProviderPlugin, ProviderConfig, StatelessModelProvider
 from .registry import (
     ProviderLoadError,
     ProviderNotFoundError,
@@ -17,6 +17,7 @@ __all__ = [
     "ProviderConfig",
     "ProviderLoadError",
     "ProviderNotFoundError",
+    "StatelessModelProvider",
     "discover_providers",
     "discovery_errors",
     "load_provider",

@@ -19,9 +19,10 @@ from .types import (
     TokenUsage,
     ToolResult,
     ToolSchema,
+    TurnResult,
 )
 
-__all__ = ["ModelProviderPlugin", "ProviderConfig", "mask_secret"]
+__all__ = ["ModelProviderPlugin", "ProviderConfig", "StatelessModelProvider", "mask_secret"]
 
 
 def mask_secret(secret: str | None) -> str:
@@ -212,4 +213,54 @@ class ModelProviderPlugin(Protocol):
 
     def supports_streaming(self) -> bool:
         """Whether the current model streams."""
+        ...
+
+
+@runtime_checkable
+class StatelessModelProvider(Protocol):
+    """The stateless protocol of jaato-server 0.15 / 1.x: the caller owns the history.
+
+    ``complete`` returns ``TurnResult.from_provider_response(...)`` on success and
+    ``TurnResult.from_exception(exc)`` for errors that retrying cannot fix, and raises transient
+    ones (rate limits, 5xx, connection failures) so the caller's retry layer can retry them,
+    guided by ``classify_error`` and ``get_retry_after``.
+    """
+
+    def complete(
+        self,
+        messages: list[Message],
+        system_instruction: str | None = None,
+        tools: list[ToolSchema] | None = None,
+        *,
+        response_schema: dict[str, Any] | None = None,
+        cancel_token: CancelToken | None = None,
+        on_chunk: Callable[[str], None] | None = None,
+        on_usage_update: Callable[[TokenUsage], None] | None = None,
+        on_function_call: Callable[..., None] | None = None,
+        on_thinking: Callable[[str], None] | None = None,
+        tool_choice: dict[str, Any] | str | None = None,
+    ) -> TurnResult:
+        """One model turn over ``messages``; nothing is kept between calls."""
+        ...
+
+    def verify_auth(self, allow_interactive: bool = False,
+                    on_message: Callable[[str], None] | None = None,
+                    config: ProviderConfig | None = None) -> bool:
+        """Check the credentials (without a billed completion)."""
+        ...
+
+    def get_auth_info(self) -> str:
+        """Where the credential came from, masked."""
+        ...
+
+    def classify_error(self, exc: Exception) -> dict[str, bool] | None:
+        """``{"transient", "rate_limit", "infra"}`` for the provider's errors, else None."""
+        ...
+
+    def get_retry_after(self, exc: Exception) -> float | None:
+        """The server's requested wait for a transient error, in seconds."""
+        ...
+
+    def supports_thinking(self) -> bool:
+        """Whether the selected model reasons before answering."""
         ...

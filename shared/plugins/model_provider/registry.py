@@ -1,9 +1,14 @@
 """Finding and loading model providers by name.
 
-Providers are found in two places, merged by name (entry points win):
+Providers are found in two places, merged by name as jaato-server merges them (the folder
+wins, so a provider folder dropped into the framework overrides an installed one):
 
 1. the entry-point group ``jaato.model_providers`` (installed distributions), and
 2. the sub-packages of this folder that expose ``create_provider`` (use from a checkout).
+
+``load_provider(name)`` looks in the folder first and reads the entry points only when the
+folder has no such provider: a folder hit would win anyway, and the entry-point scan
+(``importlib.metadata``) is most of the cost of loading a provider in a fresh interpreter.
 
 A provider that fails to import is not skipped: it is listed, with its error, by
 :func:`discovery_errors`, logged once, and loading it raises :class:`ProviderLoadError`
@@ -82,22 +87,29 @@ def _from_entry_points() -> dict[str, ProviderFactory]:
     return found
 
 
+def _folder_names() -> list[str]:
+    folder = Path(__file__).resolve().parent
+    return [info.name for info in pkgutil.iter_modules([str(folder)])
+            if info.ispkg and not info.name.startswith("_")]
+
+
+def _from_folder_module(name: str) -> ProviderFactory | None:
+    module_name = f"{__package__}.{name}"
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        _record_failure(name, f"module {module_name}", exc)
+        return _failing_factory(name, f"module {module_name}", exc)
+    factory = getattr(module, "create_provider", None)
+    return factory if callable(factory) else None
+
+
 def _from_folder() -> dict[str, ProviderFactory]:
     found: dict[str, ProviderFactory] = {}
-    folder = Path(__file__).resolve().parent
-    for info in pkgutil.iter_modules([str(folder)]):
-        if not info.ispkg or info.name.startswith("_"):
-            continue
-        module_name = f"{__package__}.{info.name}"
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            _record_failure(info.name, f"module {module_name}", exc)
-            found[info.name] = _failing_factory(info.name, f"module {module_name}", exc)
-            continue
-        factory = getattr(module, "create_provider", None)
-        if callable(factory):
-            found[info.name] = factory
+    for name in _folder_names():
+        factory = _from_folder_module(name)
+        if factory is not None:
+            found[name] = factory
     return found
 
 
@@ -105,11 +117,21 @@ def discover_providers() -> dict[str, ProviderFactory]:
     """Return every known provider factory by name.
 
     Returns:
-        A new dict ``name -> factory``; entry points win over the folder scan.
+        A new dict ``name -> factory``; the folder scan wins over entry points of the same name.
     """
-    providers = _from_folder()
-    providers.update(_from_entry_points())
+    providers = _from_entry_points()
+    providers.update(_from_folder())
     return dict(sorted(providers.items()))
+
+
+def _find(name: str) -> tuple[ProviderFactory | None, dict[str, ProviderFactory] | None]:
+    """The factory named ``name`` (folder first), and everything found when it took a scan."""
+    if name in _folder_names():
+        factory = _from_folder_module(name)
+        if factory is not None:
+            return factory, None
+    providers = discover_providers()
+    return providers.get(name), providers
 
 
 def discovery_errors() -> dict[str, BaseException]:
@@ -138,15 +160,15 @@ def load_provider(
     """
     env = os.environ if environ is None else environ
     chosen = name or env.get(PROVIDER_ENV_VAR, "").strip()
-    providers = discover_providers()
-    available = ", ".join(providers) or "(none)"
     if not chosen:
+        available = ", ".join(discover_providers()) or "(none)"
         raise ProviderNotFoundError(
             f"No model provider named: load_provider() got no name and {PROVIDER_ENV_VAR} "
             f"is not set. Pass a name or set {PROVIDER_ENV_VAR}; available: {available}."
         )
-    factory = providers.get(chosen)
+    factory, providers = _find(chosen)
     if factory is None:
+        available = ", ".join(providers or discover_providers()) or "(none)"
         raise ProviderNotFoundError(
             f"Unknown model provider {chosen!r}: checked entry points in group "
             f"{ENTRY_POINT_GROUP!r} and the folder {Path(__file__).parent}. "

@@ -29,6 +29,8 @@ __all__ = [
     "TokenUsage",
     "ToolResult",
     "ToolSchema",
+    "TurnOutcome",
+    "TurnResult",
 ]
 
 
@@ -296,6 +298,59 @@ class ProviderResponse:
             finish_reason=FinishReason(data.get("finish_reason", "unknown")),
             structured_output=data.get("structured_output"),
         )
+
+
+class TurnOutcome(str, Enum):
+    """How a stateless ``complete()`` turn ended (jaato-server 1.x)."""
+
+    RESPONSE = "response"
+    TOOL_USE = "tool_use"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+    SAFETY = "safety"
+    MAX_TOKENS = "max_tokens"
+
+
+_OUTCOMES = {FinishReason.STOP: TurnOutcome.RESPONSE, FinishReason.UNKNOWN: TurnOutcome.RESPONSE,
+             FinishReason.TOOL_USE: TurnOutcome.TOOL_USE,
+             FinishReason.CANCELLED: TurnOutcome.CANCELLED,
+             FinishReason.MAX_TOKENS: TurnOutcome.MAX_TOKENS,
+             FinishReason.SAFETY: TurnOutcome.SAFETY}
+
+
+@dataclass
+class TurnResult:
+    """What a stateless ``complete()`` returns: the outcome, the text, the response or error."""
+
+    outcome: TurnOutcome
+    text: str = ""
+    response: ProviderResponse | None = None
+    error: Exception | None = None
+    error_message: str = ""
+    finish_reason: FinishReason = FinishReason.UNKNOWN
+
+    @property
+    def is_success(self) -> bool:
+        """Whether the turn ended with a normal reply."""
+        return self.outcome is TurnOutcome.RESPONSE
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the turn ended in an error, a safety stop or the token limit."""
+        return self.outcome in (TurnOutcome.ERROR, TurnOutcome.SAFETY, TurnOutcome.MAX_TOKENS)
+
+    @classmethod
+    def from_provider_response(cls, response: ProviderResponse) -> TurnResult:
+        """Classify a response by its finish reason (an unmapped one is an error)."""
+        reason = response.finish_reason
+        return cls(outcome=_OUTCOMES.get(reason, TurnOutcome.ERROR), text=response.text or "",
+                   response=response, finish_reason=reason)
+
+    @classmethod
+    def from_exception(cls, exc: Exception, error_message: str = "") -> TurnResult:
+        """An error result carrying ``exc``."""
+        return cls(outcome=TurnOutcome.ERROR, error=exc, error_message=error_message or str(exc),
+                   finish_reason=FinishReason.ERROR)
 
 
 class CancelledException(Exception):

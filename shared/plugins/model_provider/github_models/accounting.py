@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..types import Message, TokenUsage
+from ._host import Message, TokenUsage
 from .converters import history_from_json, history_to_json
 from .tokens import estimate_tokens
 
@@ -85,3 +85,48 @@ class Accounting:
     def supports_streaming(self) -> bool:
         """Whether the selected model streams (unknown models: assumed yes)."""
         return self._info.supports_streaming if self._info else True
+
+    # ---- jaato-server's capability queries (answers for the selected model) ----
+
+    def _model_facts(self, model: str | None) -> ModelInfo | None:
+        if model is None:
+            return self._info
+        catalog = getattr(self, "catalog", None)
+        return catalog.get(model) if catalog is not None else None
+
+    def supports_thinking(self) -> bool:
+        """Whether the selected model reasons before answering (catalog: o1/o3/o4, gpt-5,
+        DeepSeek-R1, phi-4-reasoning ...). Its reasoning text is not returned by this protocol."""
+        return bool(self._info and self._info.reasoning)
+
+    def modalities(self, model: str | None = None) -> set[str]:
+        """Input modalities of ``model`` (default: the selected one) that this provider sends:
+        ``text``, plus ``image`` where the catalog lists image input (unknown models: text)."""
+        info = self._model_facts(model)
+        kinds = {"text"}
+        if info is not None and info.supports_images:
+            kinds.add("image")
+        return kinds
+
+    def supports_modality(self, kind: str, model: str | None = None) -> bool:
+        """``kind in modalities(model)``."""
+        return kind.strip().lower() in self.modalities(model)
+
+    def output_modalities(self, model: str | None = None) -> set[str]:
+        """What the model emits through this provider: text only (no audio output)."""
+        del model
+        return {"text"}
+
+    def supports_output_modality(self, kind: str, model: str | None = None) -> bool:
+        """``kind in output_modalities(model)``."""
+        return kind.strip().lower() in self.output_modalities(model)
+
+    def request_output_modalities(self, kinds: Any) -> None:
+        """Documented no-op: this provider emits text only (``output_modalities``)."""
+        del kinds
+
+    def capabilities(self) -> Any:
+        """jaato's ``ProviderCapabilities`` for this provider (``PROVIDER_CAPABILITIES``)."""
+        from .contract import PROVIDER_CAPABILITIES
+
+        return PROVIDER_CAPABILITIES

@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..types import CancelToken
+from ._host import CancelToken
 from .clock import Clock
 from .errors import (
     ErrorContext,
@@ -258,6 +258,23 @@ class CallRunner:
                                      response_started=True, partial_text="".join(delivered))
 
     # ---- catalog ----
+
+    def probe_credentials(self, model: str, context: ErrorContext) -> None:
+        """Check the credentials with one request that cannot be billed: a chat completion with
+        no messages, which the service refuses (400) only after it accepted the credentials.
+        No pacing, no retries.
+
+        Raises:
+            GitHubModelsError: (a subclass) the credentials, the endpoint or the organization
+                was refused (401/403/410 ...), or the endpoint could not be reached.
+        """
+        try:
+            result = self.transport.post(CHAT_PATH, {"model": model, "messages": []})
+        except TransportFailure as failure:
+            raise error_from_connection(failure.kind, failure.detail, context) from failure
+        if result.status in (200, 400, 404, 413, 422):  # past authentication
+            return
+        raise error_from_response(result.status, result.headers, result.body, context)
 
     def fetch_catalog(self, url: str, context: ErrorContext) -> list[dict[str, Any]]:
         """``GET`` a model catalog (no retries, no pacing) and return its entries.

@@ -28,7 +28,7 @@ Command = Callable[[argparse.Namespace, Console], int]
 
 
 def _version() -> str:
-    from shared import __version__
+    from . import __version__
 
     return __version__
 

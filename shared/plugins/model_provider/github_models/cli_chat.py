@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from ..types import CancelToken, FinishReason, ProviderResponse
+from ._host import CancelToken, FinishReason, ProviderResponse, response_text
 from .cli_output import Console, format_usd
 
 __all__ = [
@@ -65,20 +65,17 @@ def connection_extra(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsProvider:
-    """``load_provider("github_models", ...)`` configured from ``extra``, the environment and
+    """A provider configured from ``extra``, the environment and
     ``.env``; its token is registered with ``console`` so it can never be printed.
 
     Raises:
         TokenNotFoundError: No token anywhere.
         ConfigurationError: A malformed setting.
     """
-    from shared import ProviderConfig, load_provider
+    from . import create_provider
+    from ._host import ProviderConfig
 
-    from .provider import GitHubModelsProvider
-
-    provider = load_provider("github_models", ProviderConfig(extra=dict(extra)))
-    if not isinstance(provider, GitHubModelsProvider):  # another package took the name
-        raise TypeError(f"the provider registered as github_models is {type(provider)!r}")
+    provider = create_provider(ProviderConfig(extra=dict(extra)))
     console.add_secret(provider.settings.token)
     return provider
 
@@ -166,7 +163,7 @@ class ChatRunner:
                                                             **self.options)
         cancelled = response.finish_reason is FinishReason.CANCELLED
         if self.as_json:
-            record = {"model": self.provider.model_name, "text": response.text or "",
+            record = {"model": self.provider.model_name, "text": response_text(response) or "",
                       "finish_reason": response.finish_reason.value, **self.usage_record()}
             self.console.print(json.dumps(record, indent=2 if pretty else None))
             return response

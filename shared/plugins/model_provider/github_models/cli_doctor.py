@@ -17,7 +17,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..base import mask_secret
 from .cli_chat import connection_extra, open_provider, resolve_model, shown_endpoint
 from .cli_output import (
     FAIL,
@@ -42,6 +41,7 @@ from .errors import (
     TokenNotFoundError,
     TokenPermissionError,
 )
+from .masking import mask_secret
 
 if TYPE_CHECKING:
     from .env import Settings
@@ -160,8 +160,7 @@ class Doctor:
 
     def _without_token(self, extra: Mapping[str, Any]) -> None:
         """The checks that need no token (.env, endpoint, organization), with a placeholder."""
-        from shared import ProviderConfig
-
+        from ._host import ProviderConfig
         from .env import resolve_settings
 
         try:

@@ -21,15 +21,15 @@ def model_row(info: ModelInfo) -> list[str]:
 
 
 def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
-    from shared import ProviderConfig, load_provider
-
+    from . import create_provider
+    from ._host import ProviderConfig
     from .cli_chat import connection_extra
     from .live_catalog import enable_live_catalog
 
-    provider = load_provider("github_models", ProviderConfig(extra=connection_extra(args)))
+    provider = create_provider(ProviderConfig(extra=connection_extra(args)))
     try:
-        console.add_secret(getattr(provider, "settings").token)  # noqa: B009 - typed as plugin
-        live = enable_live_catalog(provider, load_now=not args.refresh)  # type: ignore[arg-type]
+        console.add_secret(provider.settings.token)
+        live = enable_live_catalog(provider, load_now=not args.refresh)
         catalog = live.refresh(force=True) if args.refresh else live.current()
         if live.last_error is not None:
             console.note(f"note: the live catalog could not be fetched; listing the "

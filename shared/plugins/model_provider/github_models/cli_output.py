@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ..base import mask_secret
+from .masking import mask_secret
 
 __all__ = [
     "FAIL",

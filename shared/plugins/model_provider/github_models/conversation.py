@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..types import (
+from ._host import (
     CancelToken,
     Message,
     Part,
@@ -88,12 +88,18 @@ class Conversation:
     def _tool_message(self, results: list[ToolResult]) -> Message:
         return tool_message(order_tool_results(self.session.pending_calls(), results))
 
-    def _turn(self, new: Message, schema: dict[str, Any] | None, options: dict[str, Any],
-              stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
-              *, record: bool = True) -> ProviderResponse:
+    def run(self, new: list[Message], schema: dict[str, Any] | None, options: dict[str, Any],
+            stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
+            *, record: bool = True) -> ProviderResponse:
+        """One turn: validate and build the request from the history plus ``new``, send it
+        (streaming when ``stream`` is given), and commit ``new`` and the reply when ``record``.
+
+        Raises:
+            GitHubModelsError: (a subclass) before any request, or what the service answered.
+        """
         core = self._core
         with self.session.turn_lock:  # not session.lock: get_history() never waits on I/O
-            turn = core._prepare(self.session, [new], schema, options,
+            turn = core._prepare(self.session, new, schema, options,
                                  stream=stream is not None, record=record)
             runner = core._require_connected()
             if stream is None:
@@ -108,7 +114,7 @@ class Conversation:
                 return core._finish_stream(turn, acc, cancelled=True)
             return core._finish_stream(turn, acc)
 
-    async def _aturn(self, new: Message, schema: dict[str, Any] | None,
+    async def _aturn(self, new: list[Message], schema: dict[str, Any] | None,
                      options: dict[str, Any],
                      stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
                      *, record: bool = True) -> ProviderResponse:
@@ -120,7 +126,7 @@ class Conversation:
         if lock is None:  # an asyncio.Lock belongs to one loop; asyncio.run makes a new one
             lock = self._alocks[loop] = asyncio.Lock()
         async with lock:
-            turn: PreparedTurn = core._prepare(self.session, [new], schema, options,
+            turn: PreparedTurn = core._prepare(self.session, new, schema, options,
                                                stream=stream is not None, record=record)
             runner = await core._async_runner()
             if stream is None:
@@ -140,21 +146,21 @@ class Conversation:
     def send_message(self, message: str, response_schema: dict[str, Any] | None = None,
                      **options: Any) -> ProviderResponse:
         """Send a user turn. Raises what ``GitHubModelsProvider.send_message`` raises."""
-        return self._turn(_user_text(message), response_schema, options)
+        return self.run([_user_text(message)], response_schema, options)
 
     def send_message_with_parts(self, parts: list[Part],
                                 response_schema: dict[str, Any] | None = None,
                                 **options: Any) -> ProviderResponse:
         """Send text and images. Raises InvalidRequestError for empty parts or text-only
         models, and what ``send_message`` raises."""
-        return self._turn(self._parts_message(parts), response_schema, options)
+        return self.run([self._parts_message(parts)], response_schema, options)
 
     def send_tool_results(self, results: list[ToolResult],
                           response_schema: dict[str, Any] | None = None,
                           **options: Any) -> ProviderResponse:
         """Answer the pending function calls. Raises InvalidRequestError for results that do
         not match them, and what ``send_message`` raises."""
-        return self._turn(self._tool_message(results), response_schema, options)
+        return self.run([self._tool_message(results)], response_schema, options)
 
     def send_message_streaming(self, message: str, on_chunk: OnChunk,
                                cancel_token: CancelToken | None = None,
@@ -162,7 +168,7 @@ class Conversation:
                                on_usage_update: OnUsage | None = None,
                                **options: Any) -> ProviderResponse:
         """Stream a reply to a user turn. Raises what ``send_message`` raises."""
-        return self._turn(_user_text(message), response_schema, options,
+        return self.run([_user_text(message)], response_schema, options,
                           (on_chunk, cancel_token, on_usage_update))
 
     def send_tool_results_streaming(self, results: list[ToolResult], on_chunk: OnChunk,
@@ -171,32 +177,32 @@ class Conversation:
                                     on_usage_update: OnUsage | None = None,
                                     **options: Any) -> ProviderResponse:
         """Stream the reply to tool results. Raises what ``send_tool_results`` raises."""
-        return self._turn(self._tool_message(results), response_schema, options,
+        return self.run([self._tool_message(results)], response_schema, options,
                           (on_chunk, cancel_token, on_usage_update))
 
     def generate(self, prompt: str, **options: Any) -> ProviderResponse:
         """One-shot completion on a blank session. Raises what ``send_message`` raises."""
-        return Conversation(self._core, ChatSession())._turn(
-            _user_text(prompt), None, options, record=False)
+        return Conversation(self._core, ChatSession()).run(
+            [_user_text(prompt)], None, options, record=False)
 
     # ---- async ----
 
     async def asend_message(self, message: str, response_schema: dict[str, Any] | None = None,
                             **options: Any) -> ProviderResponse:
         """Async :meth:`send_message`."""
-        return await self._aturn(_user_text(message), response_schema, options)
+        return await self._aturn([_user_text(message)], response_schema, options)
 
     async def asend_message_with_parts(self, parts: list[Part],
                                        response_schema: dict[str, Any] | None = None,
                                        **options: Any) -> ProviderResponse:
         """Async :meth:`send_message_with_parts`."""
-        return await self._aturn(self._parts_message(parts), response_schema, options)
+        return await self._aturn([self._parts_message(parts)], response_schema, options)
 
     async def asend_tool_results(self, results: list[ToolResult],
                                  response_schema: dict[str, Any] | None = None,
                                  **options: Any) -> ProviderResponse:
         """Async :meth:`send_tool_results`."""
-        return await self._aturn(self._tool_message(results), response_schema, options)
+        return await self._aturn([self._tool_message(results)], response_schema, options)
 
     async def asend_message_streaming(self, message: str, on_chunk: OnChunk,
                                       cancel_token: CancelToken | None = None,
@@ -204,7 +210,7 @@ class Conversation:
                                       on_usage_update: OnUsage | None = None,
                                       **options: Any) -> ProviderResponse:
         """Async :meth:`send_message_streaming` (``on_chunk`` is called on the loop)."""
-        return await self._aturn(_user_text(message), response_schema, options,
+        return await self._aturn([_user_text(message)], response_schema, options,
                                  (on_chunk, cancel_token, on_usage_update))
 
     async def asend_tool_results_streaming(self, results: list[ToolResult], on_chunk: OnChunk,
@@ -213,10 +219,10 @@ class Conversation:
                                            on_usage_update: OnUsage | None = None,
                                            **options: Any) -> ProviderResponse:
         """Async :meth:`send_tool_results_streaming`."""
-        return await self._aturn(self._tool_message(results), response_schema, options,
+        return await self._aturn([self._tool_message(results)], response_schema, options,
                                  (on_chunk, cancel_token, on_usage_update))
 
     async def agenerate(self, prompt: str, **options: Any) -> ProviderResponse:
         """Async :meth:`generate`."""
         return await Conversation(self._core, ChatSession())._aturn(
-            _user_text(prompt), None, options, record=False)
+            [_user_text(prompt)], None, options, record=False)

@@ -12,12 +12,12 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..types import (
+from ._host import (
     FinishReason,
     FunctionCall,
     Message,
     Part,
-    ProviderResponse,
+    Reply,
     Role,
     TokenUsage,
     ToolResult,
@@ -278,7 +278,7 @@ def _part_to_dict(part: Part) -> dict[str, Any]:
 
 
 def _part_from_dict(data: Mapping[str, Any]) -> Part:
-    from ..types import Attachment
+    from ._host import Attachment
 
     fc = data.get("function_call")
     fr = data.get("function_response")
@@ -354,8 +354,8 @@ def history_from_json(data: str) -> list[Message]:
         raise ValueError(f"serialized history has a malformed message: {exc!r}") from exc
 
 
-def response_from_wire(data: Mapping[str, Any]) -> ProviderResponse:
-    """A non-streaming chat completion as a ``ProviderResponse`` (``raw`` keeps the body).
+def response_from_wire(data: Mapping[str, Any]) -> Reply:
+    """A non-streaming chat completion as a ``Reply`` (``raw`` keeps the body).
 
     Raises:
         ValueError: A tool call's arguments are not a JSON object (message names the call).
@@ -377,7 +377,5 @@ def response_from_wire(data: Mapping[str, Any]) -> ProviderResponse:
     finish = finish_reason_from_wire(choice.get("finish_reason"))
     if calls and finish is FinishReason.UNKNOWN:
         finish = FinishReason.TOOL_USE
-    return ProviderResponse(text=content_text(message.get("content")) or None,
-                            function_calls=calls,
-                            usage=usage_from_wire(data.get("usage")), finish_reason=finish,
-                            raw=data)
+    return Reply(text=content_text(message.get("content")) or None, function_calls=calls,
+                 usage=usage_from_wire(data.get("usage")), finish_reason=finish, raw=data)

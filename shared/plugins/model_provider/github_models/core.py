@@ -15,12 +15,13 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Self
 
-from ..base import ProviderConfig
-from ..types import (
+from ._host import (
     FinishReason,
     Message,
     Part,
+    ProviderConfig,
     ProviderResponse,
+    Reply,
     Role,
     TokenUsage,
     ToolSchema,
@@ -273,8 +274,9 @@ class ProviderCore(Accounting):
             self._catalog = static_catalog()
         return self._catalog
 
-    def connect(self, model: str) -> None:
-        """Select the model for later calls.
+    def connect(self, model: str, *, skip_model_test: bool = False) -> None:
+        """Select the model for later calls (no request is sent either way, so
+        ``skip_model_test`` changes nothing: the catalog answers for the model).
 
         On GitHub-shaped endpoints an id the catalog does not know raises before any request;
         elsewhere (gateways, Foundry) any id is accepted, with one warning when it is unknown.
@@ -283,6 +285,7 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called or ``model`` is empty.
             ModelNotFoundError: Unknown id on a GitHub-shaped endpoint (with close matches).
         """
+        del skip_model_test
         settings = self.settings
         model = (model or "").strip()
         if not model:
@@ -545,10 +548,9 @@ class ProviderCore(Accounting):
             StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
         """
         if cancelled:
-            response = ProviderResponse(text=acc.text or None, function_calls=[],
-                                        usage=acc.usage or TokenUsage(),
-                                        finish_reason=FinishReason.CANCELLED, raw=None)
-            return self._finish(turn, response)
+            return self._finish(turn, Reply(text=acc.text or None, function_calls=[],
+                                            usage=acc.usage or TokenUsage(),
+                                            finish_reason=FinishReason.CANCELLED))
         try:
             calls = acc.function_calls()
         except ValueError as exc:
@@ -557,22 +559,21 @@ class ProviderCore(Accounting):
                 why=f"the arguments are not valid JSON: {exc}",
                 fix="retry the request; if it persists, report the model's behaviour",
                 raw_text=acc.text, context=self._error_context()) from exc
-        return self._finish(turn, ProviderResponse(
+        return self._finish(turn, Reply(
             text=acc.text or None, function_calls=calls, usage=acc.usage or TokenUsage(),
             finish_reason=acc.finish_reason, raw={"model": acc.model, "chunks": acc.chunks}))
 
-    def _finish(self, turn: PreparedTurn, response: ProviderResponse) -> ProviderResponse:
-        cancelled = response.finish_reason is FinishReason.CANCELLED
-        if cancelled and not response.text:
-            return response  # cancelled before any text: nothing happened, nothing recorded
-        if turn.schema is not None and not cancelled:
+    def _finish(self, turn: PreparedTurn, reply: Reply) -> ProviderResponse:
+        if reply.cancelled and not reply.text:
+            return reply.to_host()  # cancelled before any text: nothing happened, nothing recorded
+        if turn.schema is not None and not reply.cancelled:
             try:
-                response.structured_output = self._parse_structured(response.text)
+                reply.structured_output = self._parse_structured(reply.text)
             except StructuredOutputError:
-                self._count_usage(turn.session, response, turn.record)  # billed all the same
+                self._count_usage(turn.session, reply, turn.record)  # billed all the same
                 raise
-        self._record(turn.session, turn.new, response, turn.record)
-        return response
+        self._record(turn.session, turn.new, reply, turn.record)
+        return reply.to_host()
 
     def _parse_structured(self, text: str | None) -> Any:
         try:
@@ -585,8 +586,7 @@ class ProviderCore(Accounting):
                     "support (openai/gpt-4o, openai/gpt-4.1)",
                 raw_text=text or "", context=self._error_context()) from exc
 
-    def _count_usage(self, session: ChatSession, response: ProviderResponse,
-                     record: bool) -> None:
+    def _count_usage(self, session: ChatSession, response: Reply, record: bool) -> None:
         self._last_usage = response.usage
         model = self._model or ""
         pricing = self._info.pricing if self._info else None
@@ -594,7 +594,7 @@ class ProviderCore(Accounting):
         if record:
             session.usage.add(model, response.usage, pricing)
 
-    def _record(self, session: ChatSession, new: list[Message], response: ProviderResponse,
+    def _record(self, session: ChatSession, new: list[Message], response: Reply,
                 record: bool) -> None:
         self._count_usage(session, response, record)
         if not record:
@@ -602,6 +602,6 @@ class ProviderCore(Accounting):
         parts: list[Part] = []
         if response.text:
             parts.append(Part(text=response.text))
-        if response.finish_reason is not FinishReason.CANCELLED:
+        if not response.cancelled:
             parts.extend(Part(function_call=c) for c in response.function_calls)
         session.commit([*new, Message(role=Role.MODEL, parts=parts)] if parts else new)

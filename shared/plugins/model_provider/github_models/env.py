@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..base import ProviderConfig, mask_secret
+from ._host import ProviderConfig
 from .errors import ConfigurationError, token_not_found, token_type_of
+from .masking import mask_secret
 
 __all__ = [
     "DEFAULT_ENDPOINT",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..types import Message, Role
+from ._host import Message, Role
 from .errors import ContextLimitError
 
 __all__ = ["exchange_starts", "oldest_to_keep", "too_large"]

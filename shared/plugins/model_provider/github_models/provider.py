@@ -6,18 +6,35 @@ This module is the public surface and orchestrates only: state and request build
 ``core``, messaging in ``conversation``, HTTP in ``calls``/``transport``, wire mapping in
 ``converters``, configuration in ``env`` and model facts in ``catalog``.
 
-Every messaging method has an async twin (``asend_message``, ``agenerate`` ...) sharing the same
-validation, mapping, errors, retries and pacing; ``new_session()`` opens further conversations
-on the same client.
+Two interfaces share one machinery (``Conversation.run``): jaato-server's stateless
+``complete(messages, ...) -> TurnResult`` (history in, nothing kept between calls) and the seed
+framework's stateful ``create_session``/``send_message``/``send_tool_results``. Every stateful
+method has an async twin (``asend_message``, ``agenerate`` ...); ``new_session()`` opens further
+conversations on the same client.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ..types import CancelToken, Message, Part, ProviderResponse, ToolResult, ToolSchema
+from ._host import (
+    CancelToken,
+    FunctionCall,
+    Message,
+    Part,
+    ProviderConfig,
+    ProviderResponse,
+    ToolResult,
+    ToolSchema,
+    TurnResult,
+    response_calls,
+)
 from .conversation import Conversation, OnChunk, OnUsage
 from .core import ProviderCore
+from .errors import ConfigurationError, GitHubModelsError, InvalidRequestError
+from .masking import mask_secret
+from .retry import classify_for_framework, framework_retry_after, is_transient
 from .session import ChatSession
 
 __all__ = ["GitHubModelsProvider"]
@@ -39,6 +56,8 @@ class GitHubModelsProvider(ProviderCore):
     """
 
     _conversation: Conversation | None = None
+    agent_context: dict[str, Any] | None = None
+    thinking_config: Any = None
 
     def _conv(self) -> Conversation:
         conv = self._conversation
@@ -58,7 +77,123 @@ class GitHubModelsProvider(ProviderCore):
         return Conversation(self, ChatSession(system_instruction, tools, history,
                                               attributed_to=org))
 
-    # ---- sync (the framework's interface) ----
+    # ---- stateless (jaato-server 0.15 / 1.x) ----
+
+    def complete(self, messages: list[Message], system_instruction: str | None = None,
+                 tools: list[ToolSchema] | None = None, *,
+                 response_schema: dict[str, Any] | None = None,
+                 cancel_token: CancelToken | None = None, on_chunk: OnChunk | None = None,
+                 on_usage_update: OnUsage | None = None,
+                 on_function_call: Callable[[FunctionCall], None] | None = None,
+                 on_thinking: Callable[[str], None] | None = None,
+                 tool_choice: dict[str, Any] | str | None = None) -> TurnResult:
+        """One model turn over ``messages`` (the caller owns the history; nothing is kept).
+
+        Streams when ``on_chunk`` is given; a ``cancel_token`` alone also streams internally,
+        so cancellation works either way. ``on_function_call`` is called for each function
+        call once the reply is complete, before this returns. ``on_thinking`` is never called:
+        the chat-completions protocol returns no reasoning text.
+
+        Returns:
+            ``TurnResult.from_provider_response(...)``, or ``TurnResult.from_exception(exc)`` for
+            an error that will not go away by retrying (bad input, credentials, policy, unknown
+            model, per-day limit, retired endpoint, context too large).
+
+        Raises:
+            RateLimitError, ServiceUnavailableError, ProviderConnectionError: transient failures
+                (after this provider's own retries), so the framework's retry layer can retry.
+        """
+        del on_thinking  # documented: no reasoning text in this protocol
+        options: dict[str, Any] = {} if tool_choice is None else {"tool_choice": tool_choice}
+        stream = None
+        if on_chunk is not None or cancel_token is not None:
+            stream = (on_chunk or _discard, cancel_token, on_usage_update)
+        try:
+            if not messages:
+                raise InvalidRequestError(
+                    what="Checking the messages", why="the list is empty",
+                    fix="pass the conversation so far, ending with the user's turn",
+                    param="messages")
+            session = ChatSession(system_instruction, tools)
+            response = Conversation(self, session).run(list(messages), response_schema, options,
+                                                       stream, record=False)
+        except GitHubModelsError as exc:
+            if is_transient(exc):
+                raise
+            return TurnResult.from_exception(exc)
+        if on_function_call is not None:
+            for call in response_calls(response):
+                on_function_call(call)
+        return TurnResult.from_provider_response(response)
+
+    def verify_auth(self, allow_interactive: bool = False,
+                    on_message: Callable[[str], None] | None = None,
+                    config: ProviderConfig | None = None) -> bool:
+        """Check the credentials against the endpoint with one unbilled request (a chat
+        completion with no messages, refused with 400 only once the credentials passed).
+
+        Uses ``config`` when given (else the initialized settings); nothing interactive exists
+        for tokens, so ``allow_interactive`` changes nothing. ``on_message`` gets one line.
+
+        Returns:
+            True when the endpoint accepted the credentials.
+
+        Raises:
+            TokenNotFoundError: No token anywhere (lists each place checked).
+            ConfigurationError: A malformed setting, or neither ``config`` nor ``initialize``.
+            GitHubModelsError: (a subclass) the endpoint refused the credentials or the
+                organization, is retired (410), or could not be reached.
+        """
+        del allow_interactive
+        if config is not None:
+            probe = type(self)(environ=self._environ)
+            probe.initialize(config)
+            try:
+                return probe.verify_auth(on_message=on_message)
+            finally:
+                probe.shutdown()
+        runner = self._runner
+        settings = self.settings
+        if runner is None:
+            raise ConfigurationError(what="Verifying the credentials",
+                                     why="the provider is not initialized",
+                                     fix="call initialize(config) first, or pass config=")
+        runner.probe_credentials(self._wire_id or "openai/gpt-4o-mini",
+                                 self._error_context())
+        if on_message is not None:
+            on_message(f"{settings.endpoint}: credentials accepted ({self.get_auth_info()})")
+        return True
+
+    def get_auth_info(self) -> str:
+        """Where the credential came from and its kind, token masked (``ghp_…``)."""
+        if self._settings is None:
+            return ""
+        s = self._settings
+        return f"{mask_secret(s.token)} from {s.token_source}"
+
+    def classify_error(self, exc: Exception) -> dict[str, bool] | None:
+        """jaato's retry classification: a per-minute/concurrency 429 is a transient rate
+        limit, 5xx and early connection failures transient infrastructure; per-day limits,
+        credentials, policy, unknown models, bad requests and a retired endpoint are not
+        transient. None for exceptions that are not this provider's."""
+        return classify_for_framework(exc)
+
+    def get_retry_after(self, exc: Exception) -> float | None:
+        """The server's requested wait (seconds) for a transient error, else None."""
+        return framework_retry_after(exc)
+
+    def set_agent_context(self, agent_type: str = "main", agent_name: str | None = None,
+                          agent_id: str = "main") -> None:
+        """Tag this provider's log records with the agent that uses it (for multi-agent logs)."""
+        self.agent_context = {"agent_type": agent_type, "agent_name": agent_name,
+                              "agent_id": agent_id}
+
+    def set_thinking_config(self, config: Any) -> None:
+        """Documented no-op: reasoning models (``supports_thinking()``) always reason, and the
+        chat-completions protocol has no budget field nor returns the reasoning text."""
+        self.thinking_config = config
+
+    # ---- stateful (the seed framework's interface) ----
 
     def generate(self, prompt: str, **options: Any) -> ProviderResponse:
         """One-shot completion: no history, no tools, nothing recorded in the session."""
@@ -147,3 +282,7 @@ class GitHubModelsProvider(ProviderCore):
         """Async ``send_tool_results_streaming``."""
         return await self._conv().asend_tool_results_streaming(
             results, on_chunk, cancel_token, response_schema, on_usage_update, **options)
+
+
+def _discard(_text: str) -> None:
+    """``on_chunk`` for a non-streaming ``complete`` that streams only to be cancellable."""

@@ -26,8 +26,8 @@ from .errors import (
     ServiceUnavailableError,
 )
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "backoff_delay", "parse_retry_after",
-           "retry_delay"]
+__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "backoff_delay", "classify_for_framework",
+           "framework_retry_after", "is_transient", "parse_retry_after", "retry_delay"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
@@ -167,3 +167,36 @@ def _server_wait(
     if retry_after > policy.max_retry_after:
         return None
     return float(retry_after)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether another attempt later may succeed: a per-minute or concurrency 429, a 5xx, or a
+    connection failure before any byte arrived. Per-day and quota limits, retirement,
+    credentials, policy, unknown models and bad requests are not transient."""
+    if isinstance(error, RateLimitError):
+        return error.limit_type not in _NO_RETRY_LIMITS
+    if isinstance(error, ServiceUnavailableError):
+        return error.status is None or error.status in DEFAULT_RETRY_STATUSES
+    if isinstance(error, ProviderConnectionError):
+        return error.retryable
+    return False
+
+
+def classify_for_framework(error: BaseException) -> dict[str, bool] | None:
+    """jaato's retry classification of one of this provider's errors (None for others, so
+    the framework's own fallback decides): ``transient``, ``rate_limit``, ``infra``."""
+    if not isinstance(error, GitHubModelsError):
+        return None
+    transient = is_transient(error)
+    return {"transient": transient,
+            "rate_limit": isinstance(error, RateLimitError) and transient,
+            "infra": transient and not isinstance(error, RateLimitError)}
+
+
+def framework_retry_after(error: BaseException) -> float | None:
+    """The server's requested wait for a transient error, in seconds (None when unknown or
+    when the error must not be retried at all)."""
+    if not is_transient(error):
+        return None
+    wait = getattr(error, "retry_after", None)
+    return float(wait) if isinstance(wait, int | float) and wait > 0 else None

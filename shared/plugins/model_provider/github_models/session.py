@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from ..types import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
+from ._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
 from .converters import message_to_wire, tools_to_wire
 from .errors import InvalidRequestError
 from .tokens import estimate_message_tokens, estimate_tools_tokens

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import FinishReason, FunctionCall, TokenUsage
+from ._host import FinishReason, FunctionCall, TokenUsage
 from .converters import (
     content_text,
     finish_reason_from_wire,

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import __version__
 from .env import Settings
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 
 GITHUB_API_VERSION = "2022-11-28"
 API_VERSION_HEADER = "X-GitHub-Api-Version"
-USER_AGENT = "jaato-github-models/0.1.0"
+USER_AGENT = f"jaato-github-models/{__version__}"
 _DRAIN_LIMIT = 1 << 16
 
 # The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our

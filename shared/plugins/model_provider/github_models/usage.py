@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..types import TokenUsage
+from ._host import TokenUsage
 from .pricing import ModelPricing, token_units
 
 __all__ = ["UsageTotals", "UsageTracker"]

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...base import mask_secret
 from ..clock import Clock
 from ..limits import TierLimits, limits_for_tier, limits_key
+from ..masking import mask_secret
 from .replies import Reply
 
 __all__ = [
