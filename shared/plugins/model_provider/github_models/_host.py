@@ -46,6 +46,7 @@ __all__ = [
     "build_response",
     "finish_reason",
     "host_base",
+    "render_for_model",
     "response_calls",
     "response_text",
 ]
@@ -136,6 +137,9 @@ else:
         else _fallback.TurnResult
     _base = host_base()
     ProviderConfig = getattr(_base, "ProviderConfig", None) or _fallback.ProviderConfig
+
+render_for_model: Any = getattr(_types, "render_result_for_model", None)
+"""jaato's tool-result renderer (``model_suffix``, untrusted boundary), where the host has one."""
 
 _RESPONSE_FIELDS = frozenset(f.name for f in dataclasses.fields(ProviderResponse))
 _PARTS_SHAPED = "parts" in _RESPONSE_FIELDS and "text" not in _RESPONSE_FIELDS

@@ -127,6 +127,6 @@ class Accounting:
 
     def capabilities(self) -> Any:
         """jaato's ``ProviderCapabilities`` for this provider (``PROVIDER_CAPABILITIES``)."""
-        from .contract import PROVIDER_CAPABILITIES
+        from . import PROVIDER_CAPABILITIES
 
         return PROVIDER_CAPABILITIES

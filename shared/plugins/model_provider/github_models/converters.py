@@ -22,6 +22,7 @@ from ._host import (
     TokenUsage,
     ToolResult,
     ToolSchema,
+    render_for_model,
 )
 
 __all__ = [
@@ -164,9 +165,15 @@ def tool_result_content(result: ToolResult) -> str:
     value: Any = result.result
     if result.is_error and not (isinstance(value, Mapping) and "error" in value):
         value = {"error": value}
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    suffix = getattr(result, "model_suffix", None)
+    untrusted = bool(getattr(result, "untrusted", False))
+    if (suffix or untrusted) and render_for_model is not None:
+        # jaato's steering suffix and untrusted-content boundary, as its own providers send them
+        rendered: str = render_for_model(text, suffix, untrusted=untrusted,
+                                         untrusted_source=getattr(result, "untrusted_source", None))
+        return rendered
+    return text
 
 
 def _assistant_to_wire(message: Message) -> dict[str, Any]:

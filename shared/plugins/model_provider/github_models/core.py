@@ -64,6 +64,8 @@ __all__ = ["DEFAULT_CONTEXT_LIMIT", "PreparedTurn", "ProviderCore"]
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
 _warned_models: set[str] = set()
+# keys jaato-server itself puts into ProviderConfig.extra (not user settings)
+_FRAMEWORK_KEYS = frozenset({"workspace_path", "config_root"})
 
 
 async def _close_at_loop_shutdown(arunner: AsyncCallRunner) -> AsyncGenerator[None, None]:
@@ -135,8 +137,11 @@ class ProviderCore(Accounting):
         """
         settings = resolve_settings(config, self._environ)
         extra = dict(config.extra) if config is not None else {}
+        nested = extra.pop("api_params", None)  # jaato profiles nest request defaults here
+        if isinstance(nested, Mapping):
+            extra = {**nested, **extra}
         unknown = sorted(k for k in extra if k not in SETTING_KEYS and k not in OPTION_NAMES
-                         and k != "max_completion_tokens")
+                         and k not in _FRAMEWORK_KEYS and k != "max_completion_tokens")
         if unknown:
             logger.warning("ignoring unknown ProviderConfig.extra keys: %s", ", ".join(unknown))
         defaults = validate_options({k: v for k, v in extra.items()
@@ -401,6 +406,18 @@ class ProviderCore(Accounting):
                 why="the model accepts no image input (catalog: "
                     f"{', '.join(self._info.input_modalities)})",
                 fix="choose a model with image input, e.g. openai/gpt-4o", param="parts")
+
+    def _require_runner(self) -> CallRunner:
+        """The sync call runner.
+
+        Raises:
+            ConfigurationError: ``initialize`` was not called.
+        """
+        if self._runner is None:
+            raise ConfigurationError(
+                what="Sending a request", why="the provider is not initialized",
+                fix="call initialize(config) first")
+        return self._runner
 
     def _require_connected(self) -> CallRunner:
         runner = self._runner

@@ -51,6 +51,7 @@ __all__ = [
     "InvalidRequestError",
     "ModelNotFoundError",
     "ModelsDisabledError",
+    "PayloadTooLargeError",
     "ProviderConnectionError",
     "RateLimitError",
     "ServiceRetiredError",
@@ -328,6 +329,10 @@ class ContextLimitError(GitHubModelsError):
         self.limit_source = limit_source
         self.model_window = model_window
         super().__init__(*args, **kw)
+
+
+PayloadTooLargeError = ContextLimitError
+"""jaato-server's retry layer imports this name from ``github_models.errors`` (a 413)."""
 
 
 class ServiceRetiredError(GitHubModelsError):

@@ -32,7 +32,7 @@ from ._host import (
 )
 from .conversation import Conversation, OnChunk, OnUsage
 from .core import ProviderCore
-from .errors import ConfigurationError, GitHubModelsError, InvalidRequestError
+from .errors import GitHubModelsError, InvalidRequestError
 from .masking import mask_secret
 from .retry import classify_for_framework, framework_retry_after, is_transient
 from .session import ChatSession
@@ -145,6 +145,8 @@ class GitHubModelsProvider(ProviderCore):
                 organization, is retired (410), or could not be reached.
         """
         del allow_interactive
+        if config is None and self._settings is None:  # jaato asks a fresh instance
+            config = ProviderConfig()
         if config is not None:
             probe = type(self)(environ=self._environ)
             probe.initialize(config)
@@ -152,17 +154,17 @@ class GitHubModelsProvider(ProviderCore):
                 return probe.verify_auth(on_message=on_message)
             finally:
                 probe.shutdown()
-        runner = self._runner
+        runner = self._require_runner()
         settings = self.settings
-        if runner is None:
-            raise ConfigurationError(what="Verifying the credentials",
-                                     why="the provider is not initialized",
-                                     fix="call initialize(config) first, or pass config=")
         runner.probe_credentials(self._wire_id or "openai/gpt-4o-mini",
                                  self._error_context())
         if on_message is not None:
             on_message(f"{settings.endpoint}: credentials accepted ({self.get_auth_info()})")
         return True
+
+    def get_max_output_tokens(self) -> int | None:
+        """The selected model's output cap from the catalog (None when unknown)."""
+        return self._info.max_output_tokens if self._info else None
 
     def get_auth_info(self) -> str:
         """Where the credential came from and its kind, token masked (``ghp_…``)."""
