@@ -24,8 +24,6 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from . import _fallback
-
 __all__ = [
     "HOST",
     "Attachment",
@@ -65,6 +63,11 @@ def _try(name: str) -> ModuleType | None:
         return None
 
 
+def _fallback() -> ModuleType:
+    """The folder's own copies, imported only where the host lacks something."""
+    return importlib.import_module(f"{__package__}._fallback")
+
+
 def _find_types() -> tuple[ModuleType, str]:
     if _PARENT:
         parent_types = _try(f"{_PARENT}.types")
@@ -73,7 +76,7 @@ def _find_types() -> tuple[ModuleType, str]:
     jaato = _try(_JAATO_TYPES)
     if jaato is not None:
         return jaato, "jaato_sdk"
-    return _fallback, "standalone"
+    return _fallback(), "standalone"
 
 
 _types, HOST = _find_types()
@@ -99,7 +102,7 @@ def host_base() -> ModuleType | None:
 
 
 def _pick(name: str) -> Any:
-    return getattr(_types, name, None) or getattr(_fallback, name)
+    return getattr(_types, name, None) or getattr(_fallback(), name)
 
 
 if TYPE_CHECKING:  # mypy checks the provider against the project's own framework types
@@ -133,10 +136,10 @@ else:
     TokenUsage = _pick("TokenUsage")
     ToolResult = _pick("ToolResult")
     ToolSchema = _pick("ToolSchema")
-    TurnResult = _pick("TurnResult") if hasattr(_pick("TurnResult"), "from_exception") \
-        else _fallback.TurnResult
-    _base = host_base()
-    ProviderConfig = getattr(_base, "ProviderConfig", None) or _fallback.ProviderConfig
+    TurnResult = _pick("TurnResult")
+    if not hasattr(TurnResult, "from_exception"):
+        TurnResult = _fallback().TurnResult
+    ProviderConfig = getattr(host_base(), "ProviderConfig", None) or _fallback().ProviderConfig
 
 render_for_model: Any = getattr(_types, "render_result_for_model", None)
 """jaato's tool-result renderer (``model_suffix``, untrusted boundary), where the host has one."""
