@@ -49,6 +49,7 @@ from .tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
     estimate_message_tokens,
+    estimate_request_tokens,
     estimate_tokens,
 )
 from .usage import UsageTracker
@@ -545,9 +546,16 @@ class ProviderCore(Accounting):
             StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
         """
         if cancelled:
+            # billed all the same: the stream's usage if it came, else an estimate (marked)
+            usage, raw = acc.usage, None
+            if usage is None:
+                sent = estimate_request_tokens(turn.body.get("messages") or (),
+                                               turn.body.get("tools"))
+                out = estimate_tokens(acc.text) if acc.text else 0
+                usage, raw = TokenUsage(sent, out, sent + out), {"usage_estimated": True}
             response = ProviderResponse(text=acc.text or None, function_calls=[],
-                                        usage=acc.usage or TokenUsage(),
-                                        finish_reason=FinishReason.CANCELLED, raw=None)
+                                        usage=usage, finish_reason=FinishReason.CANCELLED,
+                                        raw=raw)
             return self._finish(turn, response)
         try:
             calls = acc.function_calls()
