@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    from .errors import GitHubModelsError
+    from .errors import GitHubModelsError, TokenNotFoundError
 
     debug = bool(getattr(args, "debug", False))
     handler = ConsoleLogHandler(console, logging.DEBUG if debug else logging.WARNING)
@@ -259,6 +259,12 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     except KeyboardInterrupt:
         console.note("interrupted")
         return 130
+    except TokenNotFoundError as exc:
+        from .cli_advice import first_run_message
+        from .cli_chat import connection_extra
+
+        _report(console, first_run_message(connection_extra(args)) or str(exc), exc, debug)
+        return 1
     except GitHubModelsError as exc:
         _report(console, str(exc), exc, debug)
         return 1

@@ -80,6 +80,7 @@ def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsPro
     if not isinstance(provider, GitHubModelsProvider):  # another package took the name
         raise TypeError(f"the provider registered as github_models is {type(provider)!r}")
     console.add_secret(provider.settings.token)
+    console.custom_endpoint = provider.settings.endpoint_kind == "custom"
     return provider
 
 
