@@ -546,12 +546,13 @@ class ProviderCore(Accounting):
             StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
         """
         if cancelled:
-            # billed all the same: the stream's usage if it came, else an estimate (marked)
-            usage, raw = acc.usage, None
-            if usage is None:
+            # text arrived, so the request was answered and billed: the stream's usage if it
+            # came, else an estimate (marked); before any text nothing is recorded (see _finish)
+            usage, raw = acc.usage or TokenUsage(), None
+            if acc.usage is None and acc.text:
                 sent = estimate_request_tokens(turn.body.get("messages") or (),
                                                turn.body.get("tools"))
-                out = estimate_tokens(acc.text) if acc.text else 0
+                out = estimate_tokens(acc.text)
                 usage, raw = TokenUsage(sent, out, sent + out), {"usage_estimated": True}
             response = ProviderResponse(text=acc.text or None, function_calls=[],
                                         usage=usage, finish_reason=FinishReason.CANCELLED,
