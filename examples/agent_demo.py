@@ -21,6 +21,25 @@ from typing import Any
 from shared import ProviderConfig, ToolResult, ToolSchema, load_provider
 from shared.plugins.model_provider.github_models.errors import GitHubModelsError
 
+
+class ModelLine:
+    """Streams the model's text after a ``model>`` label, printed with the first chunk only,
+    so a reply that is only a tool call leaves no empty ``model>`` line."""
+
+    def __init__(self) -> None:
+        self.started = False
+
+    def write(self, text: str) -> None:
+        if not self.started:
+            self.started = True
+            print("model> ", end="")
+        print(text, end="", flush=True)
+
+    def end(self) -> None:
+        if self.started:
+            print()
+
+
 WEATHER_TOOL = ToolSchema(
     name="get_weather",
     description="Current weather for a city.",
@@ -64,10 +83,10 @@ def main() -> int:
                 tools=[WEATHER_TOOL])
 
             question = "What is the weather in Paris? Use get_weather."
-            print(f"\nuser> {question}\nmodel> ", end="", flush=True)
-            response = provider.send_message_streaming(
-                question, on_chunk=lambda text: print(text, end="", flush=True))
-            print()
+            print(f"\nuser> {question}")
+            line = ModelLine()
+            response = provider.send_message_streaming(question, on_chunk=line.write)
+            line.end()
             rounds = 0
             while response.function_calls and rounds < 5:
                 rounds += 1
@@ -79,10 +98,9 @@ def main() -> int:
                     print(f"tool result> {json.dumps(output)}")
                     results.append(ToolResult(call_id=call.id, name=call.name, result=output,
                                               is_error="error" in output))
-                print("model> ", end="", flush=True)
-                response = provider.send_tool_results_streaming(
-                    results, on_chunk=lambda text: print(text, end="", flush=True))
-                print()
+                line = ModelLine()
+                response = provider.send_tool_results_streaming(results, on_chunk=line.write)
+                line.end()
         except GitHubModelsError as exc:
             print(f"\nerror: {exc}", file=sys.stderr)
             return 1

@@ -61,6 +61,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     # the checkout's stand-in framework (`shared`) is not installed: subprocesses find it here
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         p for p in (REPO_ROOT, os.environ.get("PYTHONPATH", "")) if p))
+    # the CLI logs chats under the user's data directory: keep that inside the test too
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.chdir(tmp_path)
 
 

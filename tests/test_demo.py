@@ -20,6 +20,9 @@ def test_demo_runs_a_tool_round_trip_against_the_bundled_emulator(tmp_path: Path
     out = result.stdout
     assert "using the bundled emulator at http://127.0.0.1:" in out
     assert 'tool call> get_weather({"city": "Paris"})' in out
+    # the first reply is only a tool call: no empty "model>" line before it
+    assert not any(line.strip() == "model>" for line in out.splitlines()), out
+    assert "user> What is the weather in Paris? Use get_weather.\ntool call> " in out
     assert re.search(r"model> Tool results: get_weather -> .*light rain", out)
     assert re.search(r"last response usage: prompt \d+, output \d+, total \d+ tokens", out)
     assert "context limit of openai/gpt-4o: 131072 tokens" in out

@@ -1,7 +1,8 @@
-"""``jaato-github-models``: chat, list models, diagnose a setup, run the local emulator.
+"""``jaato-github-models``: chat, logs, prompt files and evals, models, doctor, emulator.
 
 Argument parsing, dispatch and the error policy live here; the commands are in ``cli_chat``,
-``cli_models``, ``cli_doctor`` and the emulator's own ``__main__``. Errors print as one paragraph
+``cli_logs``, ``cli_prompt``, ``cli_models``, ``cli_doctor`` and the emulator's own
+``__main__``. Errors print as one paragraph
 on stderr (``GitHubModelsError`` messages already say what, why and how to fix) with exit code 1,
 without a traceback unless ``--debug``. Exit codes: 0 success, 1 failure, 2 usage error,
 130 interrupted.
@@ -15,6 +16,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .cli_output import Console, ConsoleLogHandler
 
@@ -47,6 +49,14 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
                              "(same as JAATO_GITHUB_ENFORCE_TIER_LIMITS=false)")
 
 
+def _add_request_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--option", "-o", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                        help="any request option the provider accepts (temperature, top_p, "
+                             "max_tokens, stop, seed, frequency_penalty, presence_penalty, "
+                             "response_format ...); VALUE is read as JSON when it parses; "
+                             "repeatable")
+
+
 def _add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", metavar="ID",
                         help=f"model id (default: JAATO_GITHUB_MODEL, else {DEFAULT_MODEL})")
@@ -77,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--system", "-s", metavar="TEXT", help="system instruction")
     chat.add_argument("--temperature", type=float, metavar="T", help="sampling temperature 0-1")
     chat.add_argument("--max-tokens", type=int, metavar="N", help="cap on reply tokens")
+    _add_request_options(chat)
+    chat.add_argument("--schema", metavar="SCHEMA",
+                      help="ask for JSON matching this JSON Schema (a file, or the schema "
+                           "inline) and print the parsed object")
+    chat.add_argument("--attachment", "-a", action="append", metavar="PATH|URL|-",
+                      help="attach an image (a file, an http(s) URL, or - for stdin); "
+                           "repeatable")
+    chat.add_argument("--continue", "-c", dest="continue_", action="store_true",
+                      help="continue the most recent logged conversation")
+    chat.add_argument("--cid", metavar="ID", help="continue the logged conversation ID "
+                                                  "(see 'logs')")
+    chat.add_argument("--no-log", action="store_true",
+                      help="do not log this chat (same as JAATO_GITHUB_LOG=false)")
     _add_connection_options(chat)
     chat.add_argument("--json", action="store_true",
                       help="print one JSON object (text, usage, cost) per reply instead of "
@@ -107,9 +130,69 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="machine-readable result")
     doctor.set_defaults(func=_lazy("cli_doctor", "run_doctor"))
 
+    _add_log_commands(sub, common)
+    _add_prompt_commands(sub, common)
+
     sub.add_parser("emulator", help="run the local GitHub Models emulator",
                    description="See '%(prog)s --help' for its options.", add_help=False)
     return parser
+
+
+def _add_log_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    logs = sub.add_parser("logs", parents=[common], help="list, show and search logged chats",
+                          description="Every chat exchange is logged to SQLite (see 'logs "
+                                      "path'); JAATO_GITHUB_LOG_DB chooses the file, --no-log "
+                                      "or JAATO_GITHUB_LOG=false turns logging off.")
+    logs.set_defaults(func=_lazy("cli_logs", "run_logs"), logs_command="list", limit=3,
+                      query=None, json=False, cid=None)
+    actions = logs.add_subparsers(dest="logs_command", metavar="ACTION")
+
+    def listing(parser: argparse.ArgumentParser, count: int) -> None:
+        parser.add_argument("-n", "--count", dest="limit", type=int, default=count,
+                            metavar="N", help=f"how many exchanges, newest first (default "
+                                              f"{count}; 0 for all)")
+        parser.add_argument("--json", action="store_true", help="print a JSON array")
+
+    listing(logs, 3)
+    listing(actions.add_parser("list", parents=[common], help="the latest exchanges"), 3)
+    show = actions.add_parser("show", parents=[common], help="one conversation, every turn")
+    show.add_argument("cid", nargs="?", metavar="ID", help="conversation id (default: latest)")
+    show.add_argument("--json", action="store_true", help="print a JSON object")
+    search = actions.add_parser("search", parents=[common], help="full-text search (FTS5)")
+    search.add_argument("query", metavar="TEXT", help="words to find in prompts and replies")
+    listing(search, 10)
+    actions.add_parser("path", parents=[common], help="print the database file's path")
+
+
+def _add_prompt_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    run = sub.add_parser("run", parents=[common], help="run a .prompt.yml file",
+                         description="Fill the {{variables}} of a GitHub .prompt.yml file "
+                                     "(name, model, modelParameters, messages) and print the "
+                                     "reply.")
+    run.add_argument("file", metavar="FILE.prompt.yml")
+    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                     help="a template variable; repeatable ({{input}} may also come from "
+                          "stdin)")
+    _add_model_option(run)
+    _add_request_options(run)
+    _add_connection_options(run)
+    run.add_argument("--json", action="store_true", help="print a JSON object")
+    run.set_defaults(func=_lazy("cli_prompt", "run_prompt"))
+
+    ev = sub.add_parser("eval", parents=[common], help="evaluate a .prompt.yml file's testData",
+                        description="Run every testData row through the prompt and score the "
+                                    "reply with the file's evaluators (string checks, "
+                                    "LLM-as-judge, GitHub's built-in github/... evaluators). "
+                                    "Exit code 1 when any evaluation fails.")
+    ev.add_argument("file", metavar="FILE.prompt.yml")
+    _add_model_option(ev)
+    ev.add_argument("--judge-model", metavar="ID",
+                    help="model for LLM-as-judge evaluators (default: the evaluator's own "
+                         "modelId, else the prompt's model)")
+    ev.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+    ev.add_argument("--report", metavar="PATH", help="also write the JSON report to PATH")
+    _add_connection_options(ev)
+    ev.set_defaults(func=_lazy("cli_prompt", "run_eval"))
 
 
 def _lazy(module: str, name: str) -> Command:
@@ -161,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    from .errors import GitHubModelsError
+    from .errors import GitHubModelsError, TokenNotFoundError
 
     debug = bool(getattr(args, "debug", False))
     handler = ConsoleLogHandler(console, logging.DEBUG if debug else logging.WARNING)
@@ -176,6 +259,12 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     except KeyboardInterrupt:
         console.note("interrupted")
         return 130
+    except TokenNotFoundError as exc:
+        from .cli_advice import first_run_message
+        from .cli_chat import connection_extra
+
+        _report(console, first_run_message(connection_extra(args)) or str(exc), exc, debug)
+        return 1
     except GitHubModelsError as exc:
         _report(console, str(exc), exc, debug)
         return 1

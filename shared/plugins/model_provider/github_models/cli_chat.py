@@ -77,6 +77,7 @@ def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsPro
 
     provider = create_provider(ProviderConfig(extra=dict(extra)))
     console.add_secret(provider.settings.token)
+    console.custom_endpoint = provider.settings.endpoint_kind == "custom"
     return provider
 
 
@@ -184,6 +185,8 @@ class ChatRunner:
                 f"{_count(session.requests, 'request')} · {self._cost_text(session)}]")
 
     def _cost_text(self, totals: Any) -> str:
+        if totals.requests == 0:
+            return f"est. {format_usd(0)}"
         if totals.priced_requests == 0:
             return f"est. cost n/a (no published price for {self.provider.model_name})"
         text = f"est. {format_usd(totals.cost_usd)} ({totals.token_units:g} token units)"
@@ -292,30 +295,75 @@ class ChatRunner:
                 self.console.error(str(exc))
 
 
+def _embedding_refusal(provider: GitHubModelsProvider) -> None:
+    """An embeddings model cannot chat: refuse before sending a request it would reject."""
+    from .errors import InvalidRequestError
+
+    info = provider.model_info
+    if info is not None and info.is_embedding:
+        raise InvalidRequestError(
+            what=f"Chatting with {info.id}",
+            why="it is an embeddings model: it turns text into vectors and does not answer "
+                "chat requests",
+            fix="choose a chat model with --model (or JAATO_GITHUB_MODEL), e.g. "
+                "--model openai/gpt-4o; `jaato-github-models models` lists the models and "
+                "their output modalities", param="model")
+
+
 def run_chat(args: argparse.Namespace, console: Console) -> int:
     """The ``chat`` command. Returns the exit code.
 
     Raises:
-        GitHubModelsError: Configuration, connection or (one-shot) request failures.
+        GitHubModelsError: Configuration, connection or (one-shot) request failures, a bad
+            option, schema or attachment (before any request), an unreadable log with
+            ``-c``/``--cid``.
     """
+    from .cli_chat_session import LoggedChatRunner, open_log, resume
+    from .cli_options import load_attachment, load_schema, request_options
+
+    words = list(args.prompt)
+    prompt = " ".join(words).strip()
+    attach = list(getattr(args, "attachment", None) or [])
+    if words and not prompt and not attach:
+        console.error("the prompt is empty: give the message as an argument, '-' to read it "
+                      "from standard input, or no PROMPT at all for an interactive chat")
+        return 2
+    if prompt == "-" and "-" in attach:
+        console.error("standard input ('-') can be the prompt or an attachment, not both: "
+                      "give the prompt as an argument with -a -")
+        return 2
+    options = request_options(getattr(args, "option", None), temperature=args.temperature,
+                              max_tokens=args.max_tokens)
+    schema = load_schema(args.schema) if getattr(args, "schema", None) else None
+    parts = [load_attachment(a) for a in attach]
     extra = connection_extra(args)
-    options: dict[str, Any] = {}
-    if args.temperature is not None:
-        options["temperature"] = args.temperature
-    if args.max_tokens is not None:
-        options["max_tokens"] = args.max_tokens
     provider = open_provider(extra, console)
+    store = None
     try:
-        provider.connect(resolve_model(args.model, provider.settings.dotenv_path))
-        runner = ChatRunner(provider, console, as_json=args.json, system=args.system,
-                            options=options)
-        prompt = " ".join(args.prompt).strip()
+        dotenv_path = provider.settings.dotenv_path
+        store = open_log(args, console, dotenv_path)
+        resuming = bool(getattr(args, "continue_", False) or getattr(args, "cid", None))
+        row = resume(store, getattr(args, "cid", None)) if resuming and store else None
+        model = args.model or (row["model"] if row else None)
+        provider.connect(resolve_model(model, dotenv_path))
+        _embedding_refusal(provider)
+        system = args.system if args.system is not None else (row["system"] if row else None)
+        runner = LoggedChatRunner(provider, console, as_json=args.json, system=system,
+                                  options=options, store=store,
+                                  conversation_id=row["id"] if row else None,
+                                  history_json=row["history"] if row else None)
+        if row is not None:
+            console.note(f"continuing conversation {row['id']} "
+                         f"({len(provider.get_history())} messages)")
         if prompt == "-":
             prompt = sys.stdin.read().strip()
             if not prompt:
                 console.error("the prompt read from standard input ('-') is empty: pipe a "
                               "prompt in, or give it as an argument")
                 return 2
+        if parts or schema is not None:
+            runner.reply_with(prompt, parts, schema)
+            return 0
         if prompt:
             response = runner.reply(prompt, pretty=True)
             return 130 if response.finish_reason is FinishReason.CANCELLED else 0
@@ -325,3 +373,5 @@ def run_chat(args: argparse.Namespace, console: Console) -> int:
         return runner.interactive()
     finally:
         provider.shutdown()
+        if store is not None:
+            store.close()

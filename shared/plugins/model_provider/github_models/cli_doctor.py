@@ -121,8 +121,12 @@ class Doctor:
 
     def set(self, name: str, status: str, detail: str, next_step: str = "") -> None:
         """Record one check's result."""
+        from .cli_advice import cli_terms
+
         check = self.checks[name]
-        check.status, check.detail, check.next = status, detail, next_step
+        custom = self.console.custom_endpoint
+        check.status, check.detail = status, cli_terms(detail, custom_endpoint=custom)
+        check.next = cli_terms(next_step, custom_endpoint=custom)
 
     def skip_rest(self, reason: str) -> None:
         """Mark every check without a result as skipped for ``reason``."""

@@ -30,11 +30,9 @@ def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
     try:
         console.add_secret(provider.settings.token)
         live = enable_live_catalog(provider, load_now=not args.refresh)
-        catalog = live.refresh(force=True) if args.refresh else live.current()
-        if live.last_error is not None:
-            console.note(f"note: the live catalog could not be fetched; listing the "
-                         f"{catalog.source}")
-        return catalog
+        # a failed fetch is reported once, by the live catalog's own warning (what failed,
+        # what is listed instead)
+        return live.refresh(force=True) if args.refresh else live.current()
     finally:
         provider.shutdown()
 
@@ -45,6 +43,10 @@ def run_models(args: argparse.Namespace, console: Console) -> int:
     Raises:
         GitHubModelsError: with ``--live``, when the provider cannot be configured (no token).
     """
+    if args.refresh and not args.live:
+        console.error("--refresh re-fetches the endpoint's live catalog, so it needs --live: "
+                      "run `jaato-github-models models --live --refresh`")
+        return 2
     catalog = _live_catalog(args, console) if args.live else static_catalog()
     models = [m for m in catalog if m.id in set(catalog.ids(args.prefix))]
     if args.json:

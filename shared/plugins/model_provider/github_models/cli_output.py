@@ -109,6 +109,7 @@ class Console:
         self.colour = colour_enabled(self.out, environ)
         self.err_colour = colour_enabled(self.err, environ)  # decided per stream
         self._secrets: set[str] = set()
+        self.custom_endpoint = False  # Foundry/gateway: advice names deployments, not catalog ids
 
     def add_secret(self, secret: str | None) -> None:
         """Never print ``secret``: it is replaced by its masked prefix wherever it appears."""
@@ -146,7 +147,10 @@ class Console:
         self.err.flush()
 
     def error(self, text: str) -> None:
-        """One error paragraph on stderr."""
+        """One error paragraph on stderr, its advice in command-line terms (flags, commands)."""
+        from .cli_advice import cli_terms
+
+        text = cli_terms(text, custom_endpoint=self.custom_endpoint)
         self.note("error: " + " ".join(text.split()))
 
     def json(self, data: Any) -> None:
@@ -165,8 +169,11 @@ class ConsoleLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Write one record (scrubbed) to stderr and keep it for later inspection."""
         try:
+            from .cli_advice import cli_terms
+
             self.records.append(record)
-            self.console.note(f"{record.levelname.lower()}: {record.getMessage()}")
+            message = cli_terms(record.getMessage(), custom_endpoint=self.console.custom_endpoint)
+            self.console.note(f"{record.levelname.lower()}: {message}")
         except Exception:  # logging must never break the CLI
             self.handleError(record)
 

@@ -50,6 +50,7 @@ from .tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
     estimate_message_tokens,
+    estimate_request_tokens,
     estimate_tokens,
 )
 from .usage import UsageTracker
@@ -565,9 +566,17 @@ class ProviderCore(Accounting):
             StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
         """
         if cancelled:
+            # text arrived, so the request was answered and billed: the stream's usage if it
+            # came, else an estimate (marked); before any text nothing is recorded (see _finish)
+            usage, raw = acc.usage or TokenUsage(), None
+            if acc.usage is None and acc.text:
+                sent = estimate_request_tokens(turn.body.get("messages") or (),
+                                               turn.body.get("tools"))
+                out = estimate_tokens(acc.text)
+                usage, raw = TokenUsage(sent, out, sent + out), {"usage_estimated": True}
             return self._finish(turn, Reply(text=acc.text or None, function_calls=[],
-                                            usage=acc.usage or TokenUsage(),
-                                            finish_reason=FinishReason.CANCELLED))
+                                            usage=usage, finish_reason=FinishReason.CANCELLED,
+                                            raw=raw))
         try:
             calls = acc.function_calls()
         except ValueError as exc:

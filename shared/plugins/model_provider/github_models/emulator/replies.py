@@ -309,7 +309,8 @@ def default_plan(body: Mapping[str, Any], new_call_id: Callable[[], str]) -> Pla
     """The deterministic answer to a request when nothing is scripted.
 
     Tool results are summarised; a prompt naming a tool calls it; a ``json_schema`` response
-    format gets a conforming JSON object; anything else is echoed. ``stop`` and ``max_tokens``
+    format gets a conforming JSON object; a judge prompt (ending "Answer with exactly one of:
+    a, b, c.") gets its last choice; anything else is echoed. ``stop`` and ``max_tokens``
     truncate the text.
     """
     messages = [m for m in body.get("messages") or () if isinstance(m, dict)]
@@ -339,8 +340,25 @@ def default_plan(body: Mapping[str, Any], new_call_id: Callable[[], str]) -> Pla
     if isinstance(fmt, dict) and fmt.get("type") == "json_object":
         text = _json.dumps({"echo": prompt})
         return Plan(text, [], "stop", prompt_tokens, estimate_tokens(text))
+    judged = _judge_choice(prompt)
+    if judged is not None:
+        return Plan(judged, [], "stop", prompt_tokens, estimate_tokens(judged))
     text, finish = _truncate(f"Echo: {prompt}", body)
     return Plan(text, [], finish, prompt_tokens, estimate_tokens(text))
+
+
+# A judge prompt (LLM-as-judge evaluators of `eval`) ends with this line; the emulator answers
+# its last choice, which the CLI lists last because it scores highest. Script a reply to test
+# a low grade.
+_JUDGE_LINE = re.compile(r"Answer with exactly one of: (.+?)\.?\s*\Z")
+
+
+def _judge_choice(prompt: str) -> str | None:
+    match = _JUDGE_LINE.search(prompt)
+    if match is None:
+        return None
+    choices = [c.strip() for c in match.group(1).split(",") if c.strip()]
+    return choices[-1] if choices else None
 
 
 def plan_from_reply(reply: Reply, body: Mapping[str, Any], new_call_id: Callable[[], str]) -> Plan:

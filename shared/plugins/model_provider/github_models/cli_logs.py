@@ -1,0 +1,84 @@
+"""``jaato-github-models logs``: list, show and search the conversation log, or export it."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from .cli_log import LogStore, default_db_path
+from .cli_output import Console, format_usd
+
+__all__ = ["run_logs"]
+
+
+def _when(stamp: float) -> str:
+    return dt.datetime.fromtimestamp(stamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _usage(row: dict[str, Any]) -> str:
+    tokens = f"{row['prompt_tokens'] or 0} in + {row['output_tokens'] or 0} out"
+    if row.get("usage_estimated"):
+        tokens += " (estimated)"
+    cost = f", est. {format_usd(row['cost_usd'])}" if row.get("cost_usd") is not None else ""
+    took = f", {row['duration_ms'] / 1000:.1f} s" if row.get("duration_ms") is not None else ""
+    return tokens + cost + took
+
+
+def _print_turn(console: Console, row: dict[str, Any]) -> None:
+    console.print(console.style(f"## {_when(row['created'])} · {row['model']} · conversation "
+                                f"{row['conversation_id']}", "bold"))
+    console.print(f"endpoint: {row['endpoint']} · {_usage(row)} · "
+                  f"finish: {row['finish_reason']}")
+    if row.get("system"):
+        console.print(f"system: {row['system']}")
+    console.print(f"\n> {row['prompt']}\n")
+    console.print(row["response"])
+    for call in row.get("tool_calls") or ():
+        console.print(f"[tool call] {call.get('name')}({call.get('args')})")
+    console.print()
+
+
+def run_logs(args: argparse.Namespace, console: Console) -> int:
+    """The ``logs`` command (``list``, ``show``, ``search``, ``path``). Returns the exit code.
+
+    Raises:
+        LogStoreError: The log cannot be opened or read.
+    """
+    action = args.logs_command or "list"
+    path = default_db_path()
+    if action == "path":
+        console.print(str(path))
+        return 0
+    if not path.exists():
+        if args.json:
+            console.json([] if action != "show" else None)
+        console.note(f"no conversations logged yet ({path} does not exist); chat with "
+                     "`jaato-github-models chat` and they appear here")
+        return 0 if action != "show" else 1
+    with LogStore(path, scrub=console.scrub) as store:
+        if action == "show":
+            conversation = store.conversation(args.cid)
+            if conversation is None:
+                console.error(f"no logged conversation {args.cid or ''} in {path}; "
+                              "`jaato-github-models logs` lists them")
+                return 1
+            turns = list(reversed(store.responses(conversation_id=conversation["id"])))
+            if args.json:
+                conversation.pop("history", None)
+                console.json({**conversation, "responses": turns})
+                return 0
+            for row in turns:
+                _print_turn(console, row)
+            return 0
+        query = args.query if action == "search" else None
+        rows = list(reversed(store.responses(limit=args.limit, query=query)))
+        if args.json:
+            console.json(rows)
+            return 0
+        if not rows:
+            console.note("no logged exchange matches" if query else "the log is empty")
+            return 0 if not query else 1
+        for row in rows:
+            _print_turn(console, row)
+        return 0

@@ -1,0 +1,153 @@
+"""Request options from the command line: ``-o key value``, ``--schema``, ``-a`` attachments.
+
+Values are checked by the provider's own ``validate_options`` (the same ranges and messages as
+the Python API), so nothing here re-states a range. ``-o`` values are read as JSON when they
+parse (``0.2``, ``42``, ``["END"]``, ``{"type": "json_object"}``) and as text otherwise; keys may
+be written as in prompt files (``maxTokens``, ``topP``). Everything here runs before any request.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ._host import Part
+from .errors import InvalidRequestError
+from .options import OPTION_NAMES, validate_options
+
+__all__ = [
+    "MAX_ATTACHMENT_BYTES",
+    "load_attachment",
+    "load_schema",
+    "option_key",
+    "parse_option_value",
+    "request_options",
+]
+
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def option_key(name: str) -> str:
+    """``maxTokens`` -> ``max_tokens``; ``max-tokens`` -> ``max_tokens``."""
+    return _CAMEL.sub("_", name.strip()).replace("-", "_").lower()
+
+
+def parse_option_value(text: str) -> Any:
+    """JSON when ``text`` parses as JSON, else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def request_options(pairs: Iterable[Sequence[str]] | None,
+                    **flags: Any) -> dict[str, Any]:
+    """The per-call options from ``-o`` pairs and the dedicated flags (flags win).
+
+    Raises:
+        InvalidRequestError: An unknown option or a value outside its range (the provider's
+            own check, naming ``-o`` in the fix).
+    """
+    options: dict[str, Any] = {}
+    for key, value in pairs or ():
+        options[option_key(key)] = parse_option_value(value)
+    options.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return validate_options(options)
+    except InvalidRequestError as exc:
+        raise InvalidRequestError(
+            exc.what, exc.why, f"{exc.fix} (-o NAME VALUE; names: "
+                               f"{', '.join(sorted(OPTION_NAMES))})", param=exc.param) from exc
+
+
+def load_schema(spec: str) -> dict[str, Any]:
+    """A JSON Schema from a file path or inline JSON text.
+
+    Raises:
+        InvalidRequestError: Neither a readable file nor a JSON object.
+    """
+    path = Path(spec).expanduser()
+    source = f"the file {path}" if path.is_file() else "the inline --schema text"
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else spec
+        schema = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise InvalidRequestError(
+            what=f"Reading the JSON Schema from {source}", why=str(exc),
+            fix="pass --schema a file containing a JSON Schema object, or the schema itself, "
+                "e.g. --schema '{\"type\": \"object\", \"properties\": {\"name\": "
+                "{\"type\": \"string\"}}}'", param="response_schema") from exc
+    if not isinstance(schema, dict) or not schema:
+        raise InvalidRequestError(
+            what=f"Reading the JSON Schema from {source}",
+            why=f"it is a JSON {type(schema).__name__}, not a schema object",
+            fix="pass --schema a JSON object such as {\"type\": \"object\", ...}",
+            param="response_schema")
+    return schema
+
+
+def _mime_type(name: str, data: bytes) -> str:
+    for signature, mime in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+def _fetch(url: str) -> bytes:
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 - the caller passes http(s) URLs only
+        url, headers={"User-Agent": "jaato-github-models"})
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - http(s) only
+        data: bytes = answer.read(MAX_ATTACHMENT_BYTES + 1)
+    return data
+
+
+def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
+    """An image part from a path, an ``http(s)://`` URL or ``-`` (standard input).
+
+    Raises:
+        InvalidRequestError: Unreadable, too large, or not an image.
+    """
+    what = f"Reading the attachment {spec}"
+    try:
+        if spec == "-":
+            data = (stdin or sys.stdin.buffer).read(MAX_ATTACHMENT_BYTES + 1)
+            name = "stdin"
+        elif spec.startswith(("http://", "https://")):
+            data, name = _fetch(spec), spec.split("?", 1)[0]
+        else:
+            path = Path(spec).expanduser()
+            with path.open("rb") as handle:
+                data = handle.read(MAX_ATTACHMENT_BYTES + 1)
+            name = path.name
+    except (OSError, ValueError) as exc:
+        raise InvalidRequestError(what=what, why=str(exc),
+                                  fix="pass -a an image file path, an http(s) URL, or - to "
+                                      "read the image from standard input",
+                                  param="attachments") from exc
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise InvalidRequestError(what=what, why=f"it is larger than "
+                                  f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB",
+                                  fix="resize the image", param="attachments")
+    mime = _mime_type(name, data)
+    if not mime.startswith("image/"):
+        raise InvalidRequestError(what=what, why=f"it is not an image ({mime})",
+                                  fix="attach PNG, JPEG, GIF or WebP images with -a",
+                                  param="attachments")
+    return Part(inline_data={"mime_type": mime, "data": data})
