@@ -299,7 +299,7 @@ _INVALID_FIX = {
 
 def _token_invalid(f: _Facts) -> Diagnosis:
     why = f"the endpoint rejected the {_token(f.context)} as bad, expired or unsupported{f.said}"
-    if f.context.token_type == "entra":
+    if f.context.token_type == "entra":  # noqa: S105 - a kind, not a secret
         fix = ENTRA_ADVICE
     elif f.context.is_github_host:
         fix = _INVALID_FIX.get(f.context.token_type or "", _INVALID_FIX["fine_grained_pat"])

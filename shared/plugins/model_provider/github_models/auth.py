@@ -17,6 +17,7 @@ Nothing here imports azure or azure-identity at module import time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
 import time
@@ -121,7 +122,7 @@ class TokenCache:
             raise TokenInvalidError(
                 what=f"Getting an Entra ID token from {self.credential_name}",
                 why="get_token() did not return an AccessToken (token, expires_on)",
-                fix="pass an azure-core TokenCredential", token_type="entra")
+                fix="pass an azure-core TokenCredential", token_type="entra")  # noqa: S106 - a kind, not a secret
         self._token, self._expires_on = token, float(expires)
         self.fetches += 1
         return token
@@ -130,7 +131,7 @@ class TokenCache:
         why = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
         return TokenInvalidError(
             what=f"Getting an Entra ID token for {self.scope} from {self.credential_name}",
-            why=why.rstrip(": "), fix=ENTRA_ADVICE, token_type="entra")
+            why=why.rstrip(": "), fix=ENTRA_ADVICE, token_type="entra")  # noqa: S106 - a kind, not a secret
 
     def token(self, *, force: bool = False) -> str:
         """The cached token, or a new one when none is cached or it expires soon.
@@ -187,7 +188,7 @@ def bearer_policy(cache: TokenCache) -> Any:
     """A sync azure-core policy that authenticates with ``cache`` and retries one 401."""
     from azure.core.pipeline.policies import HTTPPolicy
 
-    class EntraBearerPolicy(HTTPPolicy):  # type: ignore[misc]
+    class EntraBearerPolicy(HTTPPolicy[Any, Any]):
         def send(self, request: Any) -> Any:
             token = cache.token()
             request.http_request.headers["Authorization"] = f"Bearer {token}"
@@ -206,7 +207,7 @@ def async_bearer_policy(cache: TokenCache) -> Any:
     """The aio form of :func:`bearer_policy`, sharing the same cache."""
     from azure.core.pipeline.policies import AsyncHTTPPolicy
 
-    class AsyncEntraBearerPolicy(AsyncHTTPPolicy):  # type: ignore[misc]
+    class AsyncEntraBearerPolicy(AsyncHTTPPolicy[Any, Any]):
         async def send(self, request: Any) -> Any:
             token = await cache.atoken()
             request.http_request.headers["Authorization"] = f"Bearer {token}"
@@ -223,22 +224,15 @@ def async_bearer_policy(cache: TokenCache) -> Any:
 
 
 def _discard(response: Any) -> None:
-    try:
+    """Read and close a refused response (so its connection is reused); failures don't matter."""
+    with contextlib.suppress(Exception):
         response.http_response.read()
-    except Exception:  # noqa: S110 - a refused response is dropped either way
-        pass
-    try:
+    with contextlib.suppress(Exception):
         response.http_response.close()
-    except Exception:  # noqa: S110
-        pass
 
 
 async def _adiscard(response: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):
         await response.http_response.read()
-    except Exception:  # noqa: S110 - a refused response is dropped either way
-        pass
-    try:
+    with contextlib.suppress(Exception):
         await response.http_response.close()
-    except Exception:  # noqa: S110
-        pass
