@@ -143,14 +143,14 @@ class TokenCache:
             TokenInvalidError: The credential could not produce a token.
             ConfigurationError: An AsyncTokenCredential used from the sync API.
         """
-        if not force and (token := self._fresh()) is not None:
-            return token
-        if self.is_async:
+        if self.is_async:  # even with a cached token: no call should work only sometimes
             raise ConfigurationError(
                 what="Getting an Entra ID token for a synchronous call",
                 why=f"{self.credential_name} is an AsyncTokenCredential",
                 fix="use the async API (asend_message ...) or pass a synchronous "
                     "TokenCredential (azure.identity, not azure.identity.aio)")
+        if not force and (token := self._fresh()) is not None:
+            return token
         with self._lock:
             if not force and (token := self._fresh()) is not None:
                 return token  # another thread refreshed it meanwhile

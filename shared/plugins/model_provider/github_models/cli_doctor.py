@@ -209,8 +209,13 @@ class Doctor:
 
     def _with_provider(self, provider: GitHubModelsProvider) -> None:
         s = provider.settings
-        self.set("token", PASS, f"{mask_secret(s.token)} ({token_type_label(s.token_type)}) "
-                                f"from {s.token_source}")
+        cache = s.token_cache
+        if cache is not None:  # Entra ID: name the credential, never the token
+            self.set("token", PASS, f"no key: Microsoft Entra ID tokens from "
+                                    f"{cache.credential_name} (scope {cache.scope})")
+        else:
+            self.set("token", PASS, f"{mask_secret(s.token)} ({token_type_label(s.token_type)}) "
+                                    f"from {s.token_source}")
         if not self._settings_checks(s):
             return
         live = self._catalog(provider)
