@@ -121,7 +121,12 @@ class Telemetry:
                 fix="pip install 'jaato-github-models[otel]' plus an SDK and exporter "
                     "(opentelemetry-sdk, opentelemetry-exporter-otlp), or set tracing off"
             ) from exc
-        self._trace = trace
+        from opentelemetry import context
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        self._trace, self._context = trace, context
+        self.client_kind = SpanKind.CLIENT
+        self._status, self._error_code = Status, StatusCode.ERROR
         self.tracer = trace.get_tracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
         meter = metrics.get_meter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
         self.duration = meter.create_histogram(
@@ -149,17 +154,15 @@ class Telemetry:
 
         Exceptions pass through after they are recorded.
         """
-        from opentelemetry import context
-
         op = Operation(self, body, streaming)
-        token = context.attach(self._trace.set_span_in_context(op.span))
+        token = self._context.attach(self._trace.set_span_in_context(op.span))
         try:
             yield op
         except BaseException as exc:
-            context.detach(token)
+            self._context.detach(token)
             op.finish(exc)
             raise
-        context.detach(token)
+        self._context.detach(token)
         op.finish(None)
 
     def retry(self, error: BaseException, attempt: int, delay: float) -> None:
@@ -193,10 +196,9 @@ class Operation:
         self.output_tokens: int | None = None
         self.text: list[str] = []
         self.tool_calls: dict[int, dict[str, Any]] = {}
-        from opentelemetry.trace import SpanKind
-
         self.span = telemetry.tracer.start_span(
-            f"chat {self.model}".strip(), kind=SpanKind.CLIENT, attributes=self._request(body))
+            f"chat {self.model}".strip(), kind=telemetry.client_kind,
+            attributes=self._request(body))
 
     def _common(self) -> dict[str, Any]:
         return {OPERATION_NAME: "chat", PROVIDER_NAME: self.t.provider,
@@ -295,9 +297,7 @@ class Operation:
     # ---- the end ----
 
     def finish(self, exc: BaseException | None) -> None:
-        """End the span and record the metrics (idempotent only in the sense of once)."""
-        from opentelemetry.trace import Status, StatusCode
-
+        """End the span and record the metrics (call once)."""
         span = self.span
         attrs: dict[str, Any] = {}
         if self.response_model:
@@ -325,7 +325,7 @@ class Operation:
             status = getattr(exc, "status", None)
             if isinstance(status, int):
                 attrs[HTTP_RESPONSE_STATUS_CODE] = status
-            span.set_status(Status(StatusCode.ERROR, str(exc).splitlines()[0][:200]))
+            span.set_status(self.t._status(self.t._error_code, str(exc).splitlines()[0][:200]))
             span.record_exception(exc, escaped=True)
         span.set_attributes(attrs)
         span.end()
