@@ -35,8 +35,9 @@ _installed: list[bool] = []
 
 
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     """The global providers (set once per process) with a cleared span exporter."""
+    monkeypatch.delenv(T.CAPTURE_CONTENT_ENV, raising=False)  # content off unless a test opts in
     if not _installed:
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
@@ -214,6 +215,24 @@ def test_tool_round_trip_with_content_capture(traced: Any, emulator: Emulator,
     assert inputs[2]["parts"][0]["id"] == call.id
     (reply,) = json.loads(answer_attrs["gen_ai.output.messages"])
     assert reply["parts"] == [{"type": "text", "content": "It is sunny in Oslo."}]
+
+
+def test_a_retried_stream_records_the_output_of_the_last_attempt_only(
+        traced: Any, emulator: Emulator, spans: InMemorySpanExporter,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(T.CAPTURE_CONTENT_ENV, "true")
+    provider = traced(clock=ManualClock())
+    provider.create_session(tools=[WEATHER])
+    calls = Reply.tool_calls([("get_weather", {"city": "Oslo"})])
+    # cut after one tool-call delta (nothing reached the caller: retried), then the full answer
+    emulator.script(Reply.fault("drop_mid_stream", after=1, reply=calls), calls)
+    response = provider.send_message_streaming("Weather?", lambda _t: None)
+    assert len(response.function_calls) == 1
+    (span,) = chats(spans)
+    assert [e.name for e in span.events] == ["jaato.retry"]
+    (out,) = json.loads(dict(span.attributes or {})["gen_ai.output.messages"])
+    assert [(p["name"], p["arguments"]) for p in out["parts"]] == [("get_weather",
+                                                                    {"city": "Oslo"})]
 
 
 def test_streamed_content_is_captured_only_when_opted_in(

@@ -346,7 +346,7 @@ class CallRunner:
                                 on_attempt=on_attempt)
         with self.telemetry.operation(body, streaming=True) as op:
             self._stream(body, op.observe(on_event), key=key, tier=tier,
-                         cancel_token=cancel_token, on_attempt=on_attempt)
+                         cancel_token=cancel_token, on_attempt=op.attempt(on_attempt))
 
     def _stream(self, body: Mapping[str, Any], on_event: Callable[[dict[str, Any]], str], *,
                 key: str, tier: str | None, cancel_token: CancelToken | None,
@@ -504,7 +504,7 @@ class AsyncCallRunner(CallRunner):
                                        cancel_token=cancel_token, on_attempt=on_attempt)
         with self.telemetry.operation(body, streaming=True) as op:
             await self._astream(body, op.observe(on_event), key=key, tier=tier,
-                                cancel_token=cancel_token, on_attempt=on_attempt)
+                                cancel_token=cancel_token, on_attempt=op.attempt(on_attempt))
 
     async def _astream(self, body: Mapping[str, Any],
                        on_event: Callable[[dict[str, Any]], str], *, key: str,

@@ -261,6 +261,16 @@ class Operation:
             return on_event(event)
         return watched
 
+    def attempt(self, inner: Callable[[], None] | None) -> Callable[[], None]:
+        """Wrap a stream's ``on_attempt``: a retried stream starts its recorded output afresh."""
+        def fresh() -> None:
+            self.finish_reasons.clear()
+            self.text.clear()
+            self.tool_calls.clear()
+            if inner is not None:
+                inner()
+        return fresh
+
     def _head(self, data: Mapping[str, Any]) -> None:
         if isinstance(data.get("model"), str) and data["model"]:
             self.response_model = data["model"]
