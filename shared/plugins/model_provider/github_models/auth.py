@@ -94,8 +94,9 @@ class TokenCache:
         self.is_async = _is_async(credential)
         self._now = now
         self._lock = threading.Lock()
-        self._token: str | None = None
-        self._expires_on = 0.0
+        # (token, expires_on) replaced as one object, so a reader never pairs a token with
+        # another token's expiry
+        self._entry: tuple[str, float] | None = None
         self.fetches = 0  # how many tokens were obtained (doctor and tests read it)
 
     @property
@@ -110,9 +111,9 @@ class TokenCache:
         raise TypeError("a TokenCache holds a live credential and token: it is not picklable")
 
     def _fresh(self) -> str | None:
-        token = self._token
-        if token is not None and self._expires_on - self._now() > self.refresh_margin:
-            return token
+        entry = self._entry
+        if entry is not None and entry[1] - self._now() > self.refresh_margin:
+            return entry[0]
         return None
 
     def _store(self, result: Any) -> str:
@@ -123,7 +124,7 @@ class TokenCache:
                 what=f"Getting an Entra ID token from {self.credential_name}",
                 why="get_token() did not return an AccessToken (token, expires_on)",
                 fix="pass an azure-core TokenCredential", token_type="entra")  # noqa: S106 - a kind, not a secret
-        self._token, self._expires_on = token, float(expires)
+        self._entry = (token, float(expires))
         self.fetches += 1
         return token
 
@@ -180,8 +181,8 @@ class TokenCache:
     def invalidate(self, token: str) -> None:
         """Forget ``token`` if it is the cached one (the endpoint refused it)."""
         with self._lock:
-            if self._token == token:
-                self._token, self._expires_on = None, 0.0
+            if self._entry is not None and self._entry[0] == token:
+                self._entry = None
 
 
 def bearer_policy(cache: TokenCache) -> Any:
