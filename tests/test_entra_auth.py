@@ -242,6 +242,21 @@ def test_entra_setting_selects_default_azure_credential_without_a_key(how: str) 
     assert "DefaultAzureCredential" in repr(cache)
 
 
+def test_describe_names_the_member_of_a_chain_that_answered() -> None:
+    from azure.identity import ChainedTokenCredential, CredentialUnavailableError
+
+    class NotHere:
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            raise CredentialUnavailableError("no managed identity endpoint here")
+
+    second = ExpiringTestCredential()
+    cache = TokenCache(ChainedTokenCredential(NotHere(), second), DEFAULT_SCOPE)
+    assert cache.describe() == "ChainedTokenCredential"
+    assert cache.token().startswith(PREFIX)
+    assert cache.describe() == "ChainedTokenCredential (via ExpiringTestCredential)"
+    assert second.issued == ["t1"]
+
+
 def test_bad_auth_settings_fail_before_any_request() -> None:
     with pytest.raises(E.ConfigurationError, match="not key or entra"):
         resolve_settings(ProviderConfig(api_key="k" * 20, extra={"auth": "oauth"}), environ={})
@@ -294,6 +309,7 @@ def test_doctor_names_the_credential_never_the_token(entra_emulator: Emulator) -
     assert "ExpiringTestCredential" in token_check.detail
     assert DEFAULT_SCOPE in token_check.detail
     assert doctor.checks["auth"].status == "PASS"
-    assert "Microsoft Entra ID token" in doctor.checks["auth"].detail
+    assert doctor.checks["auth"].detail == (
+        "the endpoint accepted the Microsoft Entra ID token from ExpiringTestCredential")
     everything = out.getvalue() + err.getvalue() + repr(doctor.checks)
     assert PREFIX not in everything

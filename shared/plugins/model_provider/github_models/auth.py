@@ -104,6 +104,14 @@ class TokenCache:
         """The credential's class name (``DefaultAzureCredential``, ...)."""
         return type(self.credential).__name__
 
+    def describe(self) -> str:
+        """The credential's name and, for a chain such as ``DefaultAzureCredential``, the
+        member that produced the last token (best effort; never the token)."""
+        inner = getattr(self.credential, "_successful_credential", None)  # azure-identity chains
+        if inner is None:
+            return self.credential_name
+        return f"{self.credential_name} (via {type(inner).__name__})"
+
     def __repr__(self) -> str:
         return f"TokenCache(credential={self.credential_name}, scope={self.scope!r})"
 

@@ -300,7 +300,10 @@ class Doctor:
                                       "(Deprecation/Sunset headers)", RETIRED_FIX)
         else:
             self.set("service", PASS, "no retirement answer (410, Deprecation or Sunset)")
-        self.set("auth", PASS, f"the endpoint accepted the {token_type_label(s.token_type)}")
+        accepted = f"the endpoint accepted the {token_type_label(s.token_type)}"
+        if s.token_cache is not None:
+            accepted += f" from {s.token_cache.describe()}"
+        self.set("auth", PASS, accepted)
         if s.organization and s.org_path_applied:
             self.set("organization", PASS, f"requests to /orgs/{s.organization}/inference "
                                            f"succeed: usage is billed to {s.organization}")
