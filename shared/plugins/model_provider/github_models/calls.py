@@ -74,6 +74,9 @@ def warn_if_deprecated(headers: Mapping[str, str]) -> None:
         f", see {headers['link']}" if headers.get("link") else "")
 
 
+_FROM_SETTINGS: Any = object()  # CallRunner(telemetry=...) default: build it if tracing is on
+
+
 def _telemetry_for(transport: Any) -> Any:
     """A ``telemetry.Telemetry`` when the transport's settings turn tracing on, else None.
 
@@ -163,6 +166,7 @@ class CallRunner:
         context: Callable[[], ErrorContext],
         *,
         rng: random.Random | None = None,
+        telemetry: Any = _FROM_SETTINGS,
     ) -> None:
         self.transport = transport
         self.pacer = pacer
@@ -173,7 +177,8 @@ class CallRunner:
         self.stats = RunnerStats()
         # the one instrumentation seam: None unless tracing is on (then telemetry.py, which
         # alone imports OpenTelemetry, wraps each request in a span)
-        self.telemetry: Any = _telemetry_for(transport)
+        self.telemetry: Any = (_telemetry_for(transport) if telemetry is _FROM_SETTINGS
+                               else telemetry)
 
     # ---- non-streaming ----
 
@@ -462,9 +467,8 @@ class AsyncCallRunner(CallRunner):
 
     def __init__(self, sync: CallRunner, atransport: AsyncTransport) -> None:
         super().__init__(sync.transport, sync.pacer, sync.policy, sync.clock, sync._context,
-                         rng=sync._rng)
+                         rng=sync._rng, telemetry=sync.telemetry)
         self.stats = sync.stats  # one set of counters per provider
-        self.telemetry = sync.telemetry
         self.atransport = atransport
         self.closer: AsyncGenerator[None, None] | None = None  # set by the provider
 
