@@ -1,4 +1,5 @@
-"""The only module that imports azure: builds and wraps ``ChatCompletionsClient``.
+"""Builds and wraps ``ChatCompletionsClient`` (with ``auth.py``, for Entra ID, the only azure
+imports).
 
 It owns the SDK's defaults instead of inheriting them:
 
