@@ -313,3 +313,18 @@ def test_doctor_names_the_credential_never_the_token(entra_emulator: Emulator) -
         "the endpoint accepted the Microsoft Entra ID token from ExpiringTestCredential")
     everything = out.getvalue() + err.getvalue() + repr(doctor.checks)
     assert PREFIX not in everything
+
+
+def test_an_echoed_entra_token_is_masked_in_the_error(make_entra: Any,
+                                                      entra_emulator: Emulator) -> None:
+    from shared.plugins.model_provider.github_models.emulator import Reply
+
+    jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2NvZ25pdGl2ZSJ9.c2lnbmF0dXJl"
+    body = {"error": {"code": "401", "message": f"Invalid token: {jwt}"}}
+    entra_emulator.script(Reply.error(401, body), Reply.error(401, body))
+    provider = make_entra(ExpiringTestCredential())
+    with pytest.raises(E.TokenInvalidError) as info:
+        provider.send_message("hi")
+    error = info.value
+    assert jwt[:20] not in str(error) and jwt[:20] not in error.body
+    assert "eyJ…" in error.body
