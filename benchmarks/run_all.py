@@ -31,6 +31,7 @@ import bench_goodput
 import bench_history
 import bench_latency
 import bench_streaming
+import bench_tracing
 from _common import REPO, BenchResult, EmulatorProcess, Target, write_results
 
 Runner = Callable[[EmulatorProcess, bool], BenchResult]
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., BenchResult], bool]] = {
     "cold_start": (bench_cold_start.run, True),
     "goodput": (bench_goodput.run, False),
     "history": (bench_history.run, False),
+    "tracing": (bench_tracing.run, True),
 }
 DOCS = REPO / "docs" / "performance.md"
 SECTION = "## Results"

@@ -57,6 +57,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"github_pat_[A-Za-z0-9_]+"), "github_pat_…"),
     (re.compile(r"\b(gh[pousr]_)[A-Za-z0-9_]+"), r"\1…"),
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-…"),
+    # a JWT (Entra ID access tokens are JWTs): header.payload.signature, base64url
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), "eyJ…"),
     (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2…"),
     # after the word "token" only a value with digits is a credential: prose such as
     # "the token provided is invalid" stays readable

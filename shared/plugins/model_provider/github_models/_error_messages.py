@@ -76,7 +76,18 @@ _TOKEN_DESC = {
     "github_app": "GitHub App token (ghs_…/ghu_…)",
     "oauth": "OAuth token (gho_…)",
     "unknown": "token (not a recognised GitHub token type)",
+    "entra": "Microsoft Entra ID access token",
 }
+
+# Advice for a refused Entra ID token (auth.py); here so the 401 mapping can use it too.
+ENTRA_ADVICE = (
+    "check that the identity has the 'Cognitive Services User' role on the Foundry / Azure AI "
+    "resource (role assignments take up to 5 minutes to apply), that it signs in to the "
+    "resource's tenant (AZURE_TENANT_ID, or `az login --tenant <tenant>`), that the scope "
+    "(JAATO_GITHUB_AUTH_SCOPE, default https://cognitiveservices.azure.com/.default) is the "
+    "endpoint's audience, and that `az login` is current when DefaultAzureCredential uses the "
+    "Azure CLI"
+)
 
 
 def _token(ctx: ErrorContext) -> str:
@@ -288,7 +299,9 @@ _INVALID_FIX = {
 
 def _token_invalid(f: _Facts) -> Diagnosis:
     why = f"the endpoint rejected the {_token(f.context)} as bad, expired or unsupported{f.said}"
-    if f.context.is_github_host:
+    if f.context.token_type == "entra":  # noqa: S105 - a kind, not a secret
+        fix = ENTRA_ADVICE
+    elif f.context.is_github_host:
         fix = _INVALID_FIX.get(f.context.token_type or "", _INVALID_FIX["fine_grained_pat"])
     else:
         fix = ("use this endpoint's own key (for Microsoft Foundry the resource's key, for a "

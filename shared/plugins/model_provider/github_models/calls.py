@@ -74,6 +74,23 @@ def warn_if_deprecated(headers: Mapping[str, str]) -> None:
         f", see {headers['link']}" if headers.get("link") else "")
 
 
+_FROM_SETTINGS: Any = object()  # CallRunner(telemetry=...) default: build it if tracing is on
+
+
+def _telemetry_for(transport: Any) -> Any:
+    """A ``telemetry.Telemetry`` when the transport's settings turn tracing on, else None.
+
+    Raises:
+        ConfigurationError: tracing is on but opentelemetry-api is not installed.
+    """
+    settings = getattr(transport, "settings", None)
+    if getattr(settings, "tracing", "off") != "otel":
+        return None
+    from .telemetry import Telemetry  # only now: nothing of OpenTelemetry loads when off
+
+    return Telemetry(settings)  # type: ignore[arg-type]
+
+
 def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], str],
           delivered: list[str], cancel_token: CancelToken | None) -> bool:
     """Hand a block's events to ``on_event``; return True at ``[DONE]``.
@@ -149,6 +166,7 @@ class CallRunner:
         context: Callable[[], ErrorContext],
         *,
         rng: random.Random | None = None,
+        telemetry: Any = _FROM_SETTINGS,
     ) -> None:
         self.transport = transport
         self.pacer = pacer
@@ -157,6 +175,10 @@ class CallRunner:
         self._context = context
         self._rng = rng or random.Random()
         self.stats = RunnerStats()
+        # the one instrumentation seam: None unless tracing is on (then telemetry.py, which
+        # alone imports OpenTelemetry, wraps each request in a span)
+        self.telemetry: Any = (_telemetry_for(transport) if telemetry is _FROM_SETTINGS
+                               else telemetry)
 
     # ---- non-streaming ----
 
@@ -166,12 +188,19 @@ class CallRunner:
         Raises:
             GitHubModelsError: (a subclass) once retries are exhausted or not allowed.
         """
+        if self.telemetry is None:
+            return self._complete(body, key=key, tier=tier)
+        with self.telemetry.operation(body, streaming=False) as op:
+            return op.completed(self._complete(body, key=key, tier=tier))  # type: ignore[no-any-return]
+
+    def _complete(self, body: Mapping[str, Any], *, key: str, tier: str | None
+                  ) -> dict[str, Any]:
         attempt = 0
         while True:
             attempt += 1
             try:
                 with self.pacer.slot(key, tier) as permit:
-                    self.stats.sent()
+                    self._sent(permit.waited)
                     result = self.transport.post(CHAT_PATH, body)
                     permit.refused = result.status == 429
                 outcome = self._ok_or_error(result)
@@ -222,11 +251,19 @@ class CallRunner:
         if delay is None:
             raise error
         self.stats.retried()
+        if self.telemetry is not None:
+            self.telemetry.retry(error, attempt, delay)
         # a wait a user would notice is announced: a retry must never look like a hang
         logger.log(logging.WARNING if delay >= 2 else logging.INFO,
                    "retrying after %s (attempt %d of %d) in %.1f s", type(error).__name__,
                    attempt, self.policy.max_attempts, delay)
         return delay
+
+    def _sent(self, waited: float) -> None:
+        """Count a request about to go on the wire (and show a pacing wait on its span)."""
+        self.stats.sent()
+        if waited and self.telemetry is not None:
+            self.telemetry.paced(waited)
 
     def _ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:
         """A 200's parsed body, or the mapped error for any other status."""
@@ -326,6 +363,16 @@ class CallRunner:
             StreamCancelled: The cancel token fired (partial output stays with the caller).
             GitHubModelsError: (a subclass) on failure.
         """
+        if self.telemetry is None:
+            return self._stream(body, on_event, key=key, tier=tier, cancel_token=cancel_token,
+                                on_attempt=on_attempt)
+        with self.telemetry.operation(body, streaming=True) as op:
+            self._stream(body, op.observe(on_event), key=key, tier=tier,
+                         cancel_token=cancel_token, on_attempt=op.attempt(on_attempt))
+
+    def _stream(self, body: Mapping[str, Any], on_event: Callable[[dict[str, Any]], str], *,
+                key: str, tier: str | None, cancel_token: CancelToken | None,
+                on_attempt: Callable[[], None] | None) -> None:
         attempt = 0
         while True:
             attempt += 1
@@ -336,7 +383,7 @@ class CallRunner:
                 with self.pacer.slot(key, tier) as permit:
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
-                    self.stats.sent()
+                    self._sent(permit.waited)
                     handle = self._open_stream(body, cancel_token)
                     permit.answered_at = self.clock.now()
                     permit.refused = handle.status == 429
@@ -437,7 +484,7 @@ class AsyncCallRunner(CallRunner):
 
     def __init__(self, sync: CallRunner, atransport: AsyncTransport) -> None:
         super().__init__(sync.transport, sync.pacer, sync.policy, sync.clock, sync._context,
-                         rng=sync._rng)
+                         rng=sync._rng, telemetry=sync.telemetry)
         self.stats = sync.stats  # one set of counters per provider
         self.atransport = atransport
         self.closer: AsyncGenerator[None, None] | None = None  # set by the provider
@@ -445,12 +492,19 @@ class AsyncCallRunner(CallRunner):
     async def acomplete(self, body: Mapping[str, Any], *, key: str, tier: str | None
                         ) -> dict[str, Any]:
         """Async :meth:`CallRunner.complete`. Raises GitHubModelsError subclasses."""
+        if self.telemetry is None:
+            return await self._acomplete(body, key=key, tier=tier)
+        with self.telemetry.operation(body, streaming=False) as op:
+            return op.completed(await self._acomplete(body, key=key, tier=tier))  # type: ignore[no-any-return]
+
+    async def _acomplete(self, body: Mapping[str, Any], *, key: str, tier: str | None
+                         ) -> dict[str, Any]:
         attempt = 0
         while True:
             attempt += 1
             try:
                 async with self.pacer.aslot(key, tier) as permit:
-                    self.stats.sent()
+                    self._sent(permit.waited)
                     result = await self.atransport.post(CHAT_PATH, body)
                     permit.refused = result.status == 429
                 outcome = self._ok_or_error(result)
@@ -466,6 +520,17 @@ class AsyncCallRunner(CallRunner):
                       tier: str | None, cancel_token: CancelToken | None = None,
                       on_attempt: Callable[[], None] | None = None) -> None:
         """Async :meth:`CallRunner.stream`. Raises StreamCancelled, GitHubModelsError."""
+        if self.telemetry is None:
+            return await self._astream(body, on_event, key=key, tier=tier,
+                                       cancel_token=cancel_token, on_attempt=on_attempt)
+        with self.telemetry.operation(body, streaming=True) as op:
+            await self._astream(body, op.observe(on_event), key=key, tier=tier,
+                                cancel_token=cancel_token, on_attempt=op.attempt(on_attempt))
+
+    async def _astream(self, body: Mapping[str, Any],
+                       on_event: Callable[[dict[str, Any]], str], *, key: str,
+                       tier: str | None, cancel_token: CancelToken | None,
+                       on_attempt: Callable[[], None] | None) -> None:
         attempt = 0
         while True:
             attempt += 1
@@ -476,7 +541,7 @@ class AsyncCallRunner(CallRunner):
                 async with self.pacer.aslot(key, tier) as permit:
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
-                    self.stats.sent()
+                    self._sent(permit.waited)
                     handle = await self._aopen_stream(body, cancel_token)
                     permit.answered_at = self.clock.now()
                     permit.refused = handle.status == 429

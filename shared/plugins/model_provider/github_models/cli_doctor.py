@@ -212,8 +212,13 @@ class Doctor:
 
     def _with_provider(self, provider: GitHubModelsProvider) -> None:
         s = provider.settings
-        self.set("token", PASS, f"{mask_secret(s.token)} ({token_type_label(s.token_type)}) "
-                                f"from {s.token_source}")
+        cache = s.token_cache
+        if cache is not None:  # Entra ID: name the credential, never the token
+            self.set("token", PASS, f"no key: Microsoft Entra ID tokens from "
+                                    f"{cache.credential_name} (scope {cache.scope})")
+        else:
+            self.set("token", PASS, f"{mask_secret(s.token)} ({token_type_label(s.token_type)}) "
+                                    f"from {s.token_source}")
         if not self._settings_checks(s):
             return
         live = self._catalog(provider)
@@ -298,7 +303,10 @@ class Doctor:
                                       "(Deprecation/Sunset headers)", RETIRED_FIX)
         else:
             self.set("service", PASS, "no retirement answer (410, Deprecation or Sunset)")
-        self.set("auth", PASS, f"the endpoint accepted the {token_type_label(s.token_type)}")
+        accepted = f"the endpoint accepted the {token_type_label(s.token_type)}"
+        if s.token_cache is not None:
+            accepted += f" from {s.token_cache.describe()}"
+        self.set("auth", PASS, accepted)
         if s.organization and s.org_path_applied:
             self.set("organization", PASS, f"requests to /orgs/{s.organization}/inference "
                                            f"succeed: usage is billed to {s.organization}")

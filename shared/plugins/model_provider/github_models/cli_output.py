@@ -50,6 +50,7 @@ _TOKEN_TYPE_LABELS = {
     "classic_pat": "classic personal access token",
     "github_app": "GitHub App installation token",
     "oauth": "OAuth token",
+    "entra": "Microsoft Entra ID token",
     "unknown": "not a GitHub token prefix (fine for a Foundry or gateway key)",
 }
 

@@ -15,7 +15,10 @@ never written into ``os.environ``) > defaults.
   GitHub-shaped endpoints;
 - .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards;
 - catalog: ``extra["catalog"]`` > ``JAATO_GITHUB_CATALOG`` > ``static`` (``live``: fetched,
-  cached on disk for ``extra["catalog_ttl"]`` seconds, static fallback offline or retired).
+  cached on disk for ``extra["catalog_ttl"]`` seconds, static fallback offline or retired);
+- auth: ``extra["credential"]`` (a TokenCredential) > ``extra["auth"]`` > ``JAATO_GITHUB_AUTH``
+  > ``key``; ``entra`` needs no key (scope: ``extra["auth_scope"]`` > ``JAATO_GITHUB_AUTH_SCOPE``);
+- tracing: ``extra["tracing"]`` > ``JAATO_GITHUB_TRACING`` > ``off`` (``otel``: OpenTelemetry).
 
 Functions take the environment as a mapping (``environ=os.environ`` by default) so tests pass a
 dict instead of patching the process environment.
@@ -63,16 +66,20 @@ ENV_PACING = "JAATO_GITHUB_PACING"
 ENV_FILE = "JAATO_GITHUB_ENV_FILE"
 ENV_CATALOG = "JAATO_GITHUB_CATALOG"
 ENV_TIER_LIMITS = "JAATO_GITHUB_ENFORCE_TIER_LIMITS"
+ENV_AUTH = "JAATO_GITHUB_AUTH"
+ENV_AUTH_SCOPE = "JAATO_GITHUB_AUTH_SCOPE"
+ENV_TRACING = "JAATO_GITHUB_TRACING"
 
 ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_TIMEOUT,
-            ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS)
+            ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS, ENV_AUTH, ENV_AUTH_SCOPE,
+            ENV_TRACING)
 
 # Settings that ProviderConfig.extra may carry besides request defaults (see options.py).
 SETTING_KEYS = frozenset({
     "organization", "enterprise", "endpoint", "timeout", "connect_timeout", "max_retries",
     "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version", "pool_size",
     "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history", "catalog",
-    "catalog_ttl",
+    "catalog_ttl", "auth", "auth_scope", "credential", "tracing",
 })
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
@@ -110,6 +117,9 @@ class Settings:
     user_agent: str | None
     dotenv_path: str | None
     sources: Mapping[str, str]
+    auth: str = "key"  # "key", "entra" (DefaultAzureCredential) or "credential" (extra's)
+    token_cache: Any = field(default=None, repr=False, compare=False)  # auth.TokenCache
+    tracing: str = "off"  # or "otel"
 
     @property
     def token_hint(self) -> str:
@@ -342,14 +352,17 @@ def resolve_settings(
             return dotenv[env_key]
         return None
 
+    auth, token_cache = _resolve_auth(extra, pick)
     token: str | None = None
-    if config is not None and config.api_key:
+    if auth != "key":
+        token, token_source = "", f"Entra ID ({token_cache.credential_name})"
+    elif config is not None and config.api_key:
         token, token_source = config.api_key.strip(), "config.api_key"
     elif env.get(ENV_TOKEN, "").strip():
         token, token_source = env[ENV_TOKEN].strip(), f"environment {ENV_TOKEN}"
     elif dotenv.get(ENV_TOKEN, "").strip():
         token, token_source = dotenv[ENV_TOKEN].strip(), f"{dotenv_path} ({ENV_TOKEN})"
-    if not token:
+    if token is None or (auth == "key" and not token):
         where_env = "set but empty" if ENV_TOKEN in env else "not set"
         if dotenv_disabled:
             dotenv_state = f"disabled by {where}"
@@ -405,10 +418,22 @@ def resolve_settings(
             fix=f"set extra['catalog'] (or {ENV_CATALOG}) to 'static' (the bundled catalog, "
                 "no network) or 'live' (GET /catalog/models, cached, static fallback)")
 
+    tracing = str(pick("tracing", ENV_TRACING) or "off").strip().lower()
+    if tracing in ("", "none", "false", "0", "no"):
+        tracing = "off"
+    if tracing not in ("off", "otel"):
+        raise ConfigurationError(
+            what="Checking the tracing setting", why=f"{tracing!r} is not off or otel",
+            fix=f"set extra['tracing'] (or {ENV_TRACING}) to 'otel' (OpenTelemetry spans and "
+                "metrics; pip install 'jaato-github-models[otel]') or 'off'")
+    if auth != "key" and kind == "github":
+        logger.warning("Entra ID auth is on for the GitHub-shaped endpoint %s: GitHub endpoints "
+                       "take GitHub tokens, not Entra tokens", endpoint)
+
     return Settings(
         token=token,
         token_source=token_source,
-        token_type=token_type_of(token),
+        token_type="entra" if auth != "key" else token_type_of(token),
         base_endpoint=base.strip().rstrip("/"),
         endpoint=endpoint,
         endpoint_kind=kind,
@@ -432,4 +457,32 @@ def resolve_settings(
         user_agent=None if user_agent is None else str(user_agent),
         dotenv_path=None if dotenv_path is None else str(dotenv_path),
         sources=sources,
+        auth=auth,
+        token_cache=token_cache,
+        tracing=tracing,
     )
+
+
+def _resolve_auth(extra: Mapping[str, Any], pick: Any) -> tuple[str, Any]:
+    """``(auth, token_cache)``: ``key`` (no cache) unless a credential or ``entra`` is set.
+
+    Raises:
+        ConfigurationError: An unknown auth value, a credential without get_token(), or
+            ``entra`` without azure-identity installed.
+    """
+    credential = extra.get("credential")
+    mode = str(pick("auth", ENV_AUTH) or "key").strip().lower()
+    if credential is None and mode in ("key", "api_key", "token"):
+        return "key", None
+    if credential is None and mode != "entra":
+        raise ConfigurationError(
+            what="Checking the auth setting", why=f"{mode!r} is not key or entra",
+            fix=f"set extra['auth'] (or {ENV_AUTH}) to 'key' (the default: api_key / "
+                f"{ENV_TOKEN}) or 'entra' (Microsoft Entra ID through DefaultAzureCredential), "
+                "or pass a TokenCredential as extra['credential']")
+    from .auth import DEFAULT_SCOPE, TokenCache, default_azure_credential
+
+    scope = str(pick("auth_scope", ENV_AUTH_SCOPE) or DEFAULT_SCOPE).strip()
+    if credential is None:
+        return "entra", TokenCache(default_azure_credential(), scope)
+    return "credential", TokenCache(credential, scope)

@@ -167,10 +167,12 @@ class GitHubModelsProvider(ProviderCore):
         return self._info.max_output_tokens if self._info else None
 
     def get_auth_info(self) -> str:
-        """Where the credential came from and its kind, token masked (``ghp_…``)."""
+        """Where the credential came from, token masked (``ghp_…``), or the Entra credential."""
         if self._settings is None:
             return ""
         s = self._settings
+        if s.token_cache is not None:
+            return f"Entra ID token from {s.token_cache.describe()}"
         return f"{mask_secret(s.token)} from {s.token_source}"
 
     def classify_error(self, exc: Exception) -> dict[str, bool] | None:

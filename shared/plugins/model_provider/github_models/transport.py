@@ -1,4 +1,5 @@
-"""The only module that imports azure: builds and wraps ``ChatCompletionsClient``.
+"""Builds and wraps ``ChatCompletionsClient`` (with ``auth.py``, for Entra ID, the only azure
+imports).
 
 It owns the SDK's defaults instead of inheriting them:
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from . import __version__
 from .env import Settings
+from .errors import GitHubModelsError
 
 __all__ = [
     "API_VERSION_HEADER",
@@ -242,13 +244,14 @@ def resolve_proxy(url: str) -> str | None:
     return urllib.request.getproxies().get(parts.scheme)
 
 
-def _policies(settings: Settings) -> list[Any]:
+def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
     """The whole pipeline, explicitly: headers, user agent, auth, (proxy), quiet HTTP log.
 
     Left out on purpose: the SDK's retry policy (we own retries), redirects (a POST is not
     redirected), content decoding (we parse bodies), tracing, and network-trace logging (it
     prints the token). The duplicate ``api-key`` header goes only to non-GitHub hosts (Azure
-    AI model inference / Foundry authenticate with it).
+    AI model inference / Foundry authenticate with it). With Entra ID auth the key policies
+    give way to a bearer policy over the provider's one token cache (``auth.py``).
     """
     from azure.core.credentials import AzureKeyCredential
     from azure.core.pipeline.policies import (
@@ -259,15 +262,20 @@ def _policies(settings: Settings) -> list[Any]:
         UserAgentPolicy,
     )
 
-    credential = AzureKeyCredential(settings.token)
     policies: list[Any] = [
         HeadersPolicy({API_VERSION_HEADER: GITHUB_API_VERSION}),
         UserAgentPolicy(base_user_agent=settings.user_agent or USER_AGENT,
                         user_agent_use_env=False),
-        AzureKeyCredentialPolicy(credential, "Authorization", prefix="Bearer"),
     ]
-    if settings.endpoint_kind == "custom":
-        policies.append(AzureKeyCredentialPolicy(credential, "api-key"))
+    if settings.token_cache is not None:
+        from .auth import async_bearer_policy, bearer_policy
+
+        policies.append((async_bearer_policy if aio else bearer_policy)(settings.token_cache))
+    else:
+        credential = AzureKeyCredential(settings.token)
+        policies.append(AzureKeyCredentialPolicy(credential, "Authorization", prefix="Bearer"))
+        if settings.endpoint_kind == "custom":
+            policies.append(AzureKeyCredentialPolicy(credential, "api-key"))
     proxy = resolve_proxy(settings.endpoint) if settings.use_env_proxies else None
     if proxy:
         policies.append(ProxyPolicy(proxies={"http": proxy, "https": proxy}))
@@ -275,8 +283,16 @@ def _policies(settings: Settings) -> list[Any]:
     return policies
 
 
-def _client_kwargs(settings: Settings) -> dict[str, Any]:
-    return {"api_version": settings.api_version, "policies": _policies(settings)}
+def _client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
+    return {"api_version": settings.api_version, "policies": _policies(settings, aio=aio)}
+
+
+def _client_credential(settings: Settings) -> Any:
+    """The credential handed to the SDK client; our policies do the authenticating, so with
+    Entra ID auth a placeholder that is never sent (the SDK insists on a credential)."""
+    from azure.core.credentials import AzureKeyCredential
+
+    return AzureKeyCredential(settings.token or "unused-entra-placeholder")
 
 
 def _build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
@@ -295,7 +311,6 @@ class SyncTransport:
     def __init__(self, settings: Settings) -> None:
         import requests
         from azure.ai.inference import ChatCompletionsClient
-        from azure.core.credentials import AzureKeyCredential
         from azure.core.pipeline.transport import RequestsTransport
 
         self._settings = settings
@@ -309,13 +324,18 @@ class SyncTransport:
                                       connection_timeout=settings.connect_timeout,
                                       read_timeout=settings.read_timeout)
         self._client = ChatCompletionsClient(
-            settings.endpoint, AzureKeyCredential(settings.token), transport=transport,
+            settings.endpoint, _client_credential(settings), transport=transport,
             **_client_kwargs(settings))
         self._params = {"api-version": settings.api_version}
         self.closed = False
 
     def __repr__(self) -> str:
         return f"SyncTransport(endpoint={self._settings.endpoint!r})"
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this client was built from."""
+        return self._settings
 
     def _request(self, method: str, url: str, body: Any = None) -> Any:
         return _build_request(method, url, self._params, body)
@@ -338,6 +358,8 @@ class SyncTransport:
         try:
             response = self._client.send_request(request, **kwargs)
             body = response.read()
+        except GitHubModelsError:
+            raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc, streaming=False) from exc
         return HttpResult(response.status_code, _lower_headers(response.headers), bytes(body))
@@ -353,6 +375,8 @@ class SyncTransport:
         try:
             response = self._client.send_request(
                 self._request("POST", path, body), stream=True, **kwargs)
+        except GitHubModelsError:
+            raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc) from exc
         return StreamHandle(response, response.status_code, _lower_headers(response.headers))
@@ -436,7 +460,6 @@ class AsyncTransport:
     def __init__(self, settings: Settings) -> None:
         import aiohttp
         from azure.ai.inference.aio import ChatCompletionsClient
-        from azure.core.credentials import AzureKeyCredential
         from azure.core.pipeline.transport import AioHttpTransport
 
         self._settings = settings
@@ -447,8 +470,8 @@ class AsyncTransport:
                                      connection_timeout=settings.connect_timeout,
                                      read_timeout=settings.read_timeout)
         self._client = ChatCompletionsClient(
-            settings.endpoint, AzureKeyCredential(settings.token), transport=transport,
-            **_client_kwargs(settings))
+            settings.endpoint, _client_credential(settings), transport=transport,
+            **_client_kwargs(settings, aio=True))
         self._params = {"api-version": settings.api_version}
         self.closed = False
 
@@ -463,6 +486,8 @@ class AsyncTransport:
             response = await self._client.send_request(
                 _build_request("POST", path, self._params, body), **kwargs)
             data = await response.read()
+        except GitHubModelsError:
+            raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc, streaming=False) from exc
         return HttpResult(response.status_code, _lower_headers(response.headers), bytes(data))
@@ -474,6 +499,8 @@ class AsyncTransport:
         try:
             response = await self._client.send_request(
                 _build_request("POST", path, self._params, body), stream=True, **kwargs)
+        except GitHubModelsError:
+            raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc) from exc
         return AsyncStreamHandle(response, response.status_code,

@@ -37,7 +37,8 @@ from .wire import (
 
 __all__ = ["HandlerConfig", "RequestHandler"]
 
-_INFERENCE = frozenset({"/inference/chat/completions", "/inference/v1/chat/completions"})
+_INFERENCE = frozenset({"/inference/chat/completions", "/inference/v1/chat/completions",
+                        "/models/chat/completions"})  # the last: Azure AI model inference
 _LEGACY = "/chat/completions"
 _CATALOG = "/catalog/models"
 _MODELS_V1 = "/v1/models"

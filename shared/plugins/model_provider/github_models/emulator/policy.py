@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from .state import EmulatorState, OrgInfo
 from .wire import github_error
 
-__all__ = ["Denial", "check_model_allowed", "check_org", "check_token", "extract_token"]
+__all__ = [
+    "ENTRA_INVALID_MESSAGE",
+    "Denial",
+    "check_entra",
+    "check_model_allowed",
+    "check_org",
+    "check_token",
+    "extract_token",
+]
 
 # Classic credentials are unaffected by the models:read permission (GitHub changelog 2025-05-15).
 _CLASSIC_PREFIXES = ("ghp_", "gho_")
@@ -35,6 +43,13 @@ class Denial:
 
 _BAD_CREDENTIALS = Denial(401, github_error("unauthorized", "Bad credentials"))
 
+# Azure AI model inference's answer to a missing, foreign or expired Entra token
+ENTRA_INVALID_MESSAGE = (
+    "Access token is missing, invalid, audience is incorrect "
+    "(https://cognitiveservices.azure.com), or have expired."
+)
+_ENTRA_DENIED = Denial(401, '{"error":{"code":"401","message":"' + ENTRA_INVALID_MESSAGE + '"}}')
+
 
 def extract_token(headers: Mapping[str, str]) -> str | None:
     """The bearer token, or the ``api-key`` header the Azure SDK also sends."""
@@ -46,8 +61,29 @@ def extract_token(headers: Mapping[str, str]) -> str | None:
     return headers.get("api-key") or None
 
 
+def check_entra(state: EmulatorState, token: str | None, prefix: str) -> Denial | None:
+    """Entra mode: accept ``<prefix><id>.<expires_on epoch seconds>`` until it expires."""
+    import time
+
+    if token is None or not token.startswith(prefix):
+        return _ENTRA_DENIED
+    token_id, _, expires = token[len(prefix):].rpartition(".")
+    try:
+        expires_on = float(expires)
+    except ValueError:
+        return _ENTRA_DENIED
+    if not token_id or expires_on <= time.time():
+        return _ENTRA_DENIED
+    with state.lock:
+        state.entra_seen.append(token_id)
+    return None
+
+
 def check_token(state: EmulatorState, token: str | None) -> Denial | None:
     """Authenticate; without strict auth any non-empty token is accepted."""
+    prefix = state.entra_prefix
+    if prefix is not None:
+        return check_entra(state, token, prefix)
     if token is None:
         return _BAD_CREDENTIALS
     with state.lock:

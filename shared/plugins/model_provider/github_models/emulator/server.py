@@ -326,6 +326,28 @@ class Emulator:
             self._state.rate_limits = enabled
             self._state.limiter.reset()
 
+    def require_entra_tokens(self, prefix: str | None = "entra-test.") -> None:
+        """Accept only Entra-style bearer tokens issued by a test credential (None: stop).
+
+        A token is ``<prefix><id>.<expires_on>`` (epoch seconds); one that has expired, has
+        another prefix, or comes as an ``api-key`` header is answered 401 with Azure's
+        message. The ids of accepted tokens are listed in :attr:`entra_tokens_seen`.
+        """
+        with self._state.lock:
+            self._state.entra_prefix = prefix
+            self._state.entra_seen.clear()
+
+    @property
+    def entra_tokens_seen(self) -> list[str]:
+        """Ids of the Entra tokens accepted so far, in request order."""
+        with self._state.lock:
+            return list(self._state.entra_seen)
+
+    @property
+    def foundry_url(self) -> str:
+        """A Foundry-shaped endpoint (``url + "/models"``: not GitHub-shaped, no catalog)."""
+        return self.url + "/models"
+
     def set_token_limits(self, enabled: bool = True) -> None:
         """Enforce (or not) the tier's per-request input-token cap with 413s."""
         self._state.token_limits = enabled

@@ -161,6 +161,9 @@ class EmulatorState:
         self.scripts: deque[tuple[str | None, Reply]] = deque()
         self.log: deque[RecordedRequest] = deque(maxlen=request_log_limit)
         self._serial = 0
+        # Entra mode: only bearer tokens "<prefix><id>.<expires_on>" that have not expired
+        self.entra_prefix: str | None = None
+        self.entra_seen: list[str] = []  # ids of the accepted tokens, in order
 
     def next_serial(self) -> int:
         """A fresh number for request ids, completion ids and tool-call ids."""
