@@ -14,6 +14,9 @@ never written into ``os.environ``) > defaults.
 - tier caps: ``extra["enforce_tier_limits"]`` > ``JAATO_GITHUB_ENFORCE_TIER_LIMITS`` > on for
   GitHub-shaped endpoints;
 - .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards;
+- shared rate limits: ``extra["rate_store"]`` > ``JAATO_GITHUB_RATE_STORE`` > off (a
+  ``redis://``/``rediss://`` URL; ``rate_store_strict`` / ``JAATO_GITHUB_RATE_STORE_STRICT``:
+  fail instead of falling back to in-process pacing when the store is unreachable);
 - catalog: ``extra["catalog"]`` > ``JAATO_GITHUB_CATALOG`` > ``static`` (``live``: fetched,
   cached on disk for ``extra["catalog_ttl"]`` seconds, static fallback offline or retired).
 
@@ -62,16 +65,19 @@ ENV_PACING = "JAATO_GITHUB_PACING"
 ENV_FILE = "JAATO_GITHUB_ENV_FILE"
 ENV_CATALOG = "JAATO_GITHUB_CATALOG"
 ENV_TIER_LIMITS = "JAATO_GITHUB_ENFORCE_TIER_LIMITS"
+ENV_RATE_STORE = "JAATO_GITHUB_RATE_STORE"
+ENV_RATE_STORE_STRICT = "JAATO_GITHUB_RATE_STORE_STRICT"
 
 ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_TIMEOUT,
-            ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS)
+            ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS, ENV_RATE_STORE,
+            ENV_RATE_STORE_STRICT)
 
 # Settings that ProviderConfig.extra may carry besides request defaults (see options.py).
 SETTING_KEYS = frozenset({
     "organization", "enterprise", "endpoint", "timeout", "connect_timeout", "max_retries",
     "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version", "pool_size",
     "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history", "catalog",
-    "catalog_ttl",
+    "catalog_ttl", "rate_store", "rate_store_strict",
 })
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
@@ -109,6 +115,9 @@ class Settings:
     user_agent: str | None
     dotenv_path: str | None
     sources: Mapping[str, str]
+    # a redis:// URL may hold a password: never in repr (rate_store.StoreLocation masks it)
+    rate_store: str | None = field(default=None, repr=False)
+    rate_store_strict: bool = False
 
     @property
     def token_hint(self) -> str:
@@ -404,6 +413,9 @@ def resolve_settings(
             fix=f"set extra['catalog'] (or {ENV_CATALOG}) to 'static' (the bundled catalog, "
                 "no network) or 'live' (GET /catalog/models, cached, static fallback)")
 
+    store_raw = pick("rate_store", ENV_RATE_STORE)
+    strict_raw = pick("rate_store_strict", ENV_RATE_STORE_STRICT)
+
     return Settings(
         token=token,
         token_source=token_source,
@@ -431,4 +443,7 @@ def resolve_settings(
         user_agent=None if user_agent is None else str(user_agent),
         dotenv_path=None if dotenv_path is None else str(dotenv_path),
         sources=sources,
+        rate_store=str(store_raw).strip() or None if store_raw is not None else None,
+        rate_store_strict=False if strict_raw is None else _as_bool("rate_store_strict",
+                                                                    strict_raw),
     )

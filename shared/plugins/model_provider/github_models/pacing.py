@@ -72,7 +72,8 @@ def limits_with_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> dict[st
             raise ConfigurationError(
                 what=f"Checking extra['rate_limits'][{tier!r}]", why=str(exc),
                 fix="use the fields requests_per_minute, requests_per_day, "
-                    "max_input_tokens, max_output_tokens, concurrent_requests") from exc
+                    "max_input_tokens, max_output_tokens, concurrent_requests, "
+                    "tokens_per_minute") from exc
     return limits
 
 
@@ -91,6 +92,11 @@ class Permit:
     refused: bool = False
     answered_at: float | None = None
     tracked: bool = True
+    # set by a shared pacer (shared_pacing.py): the slot's id in the store, the tokens counted
+    # against a tokens-per-minute budget, and the real usage once the response told it
+    shared_id: str | None = None
+    tokens: int = 0
+    used_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,27 +170,31 @@ class Pacer:
     # ---- public API -------------------------------------------------------------------------
 
     @contextmanager
-    def slot(self, key: str, tier: str | None) -> Iterator[Permit]:
+    def slot(self, key: str, tier: str | None,
+             body: Mapping[str, Any] | None = None) -> Iterator[Permit]:
         """Block until a request on ``key`` may start, hold the slot while the body runs.
+
+        ``body`` (the request) lets a pacer with a tokens-per-minute budget estimate its cost.
 
         Raises:
             RateLimitError: The day budget is spent, or the wait would exceed ``max_wait``
                 (``status`` None, ``client_side`` True); nothing was sent.
         """
-        permit = self._acquire_sync(key, tier)
+        permit = self._acquire_sync(key, tier, body)
         try:
             yield permit
         finally:
             self._release(key, permit)
 
     @asynccontextmanager
-    async def aslot(self, key: str, tier: str | None) -> AsyncIterator[Permit]:
+    async def aslot(self, key: str, tier: str | None,
+                    body: Mapping[str, Any] | None = None) -> AsyncIterator[Permit]:
         """The asyncio form of :meth:`slot`; waits without blocking the event loop.
 
         Raises:
             RateLimitError: As :meth:`slot`.
         """
-        permit = await self._acquire_async(key, tier)
+        permit = await self._acquire_async(key, tier, body)
         try:
             yield permit
         finally:
@@ -207,6 +217,9 @@ class Pacer:
             if until > state.blocked_until:
                 state.blocked_until = until
                 state.blocked_type = limit_type
+
+    def close(self) -> None:
+        """Release what the pacer holds outside the process (nothing here; see SharedPacer)."""
 
     def stats(self) -> PacerStats:
         """A snapshot of the counters."""
@@ -329,7 +342,9 @@ class Pacer:
             raise self._refusal(key, limits, "concurrent", 0.0, limits.concurrent_requests,
                                 waited=waited)
 
-    def _acquire_sync(self, key: str, tier: str | None) -> Permit:
+    def _acquire_sync(self, key: str, tier: str | None,
+                      body: Mapping[str, Any] | None = None) -> Permit:
+        del body  # only a tokens-per-minute budget (shared pacer) needs the request
         start = self.clock.now()
         real_start = time.monotonic()
         if not self.enabled:
@@ -347,7 +362,9 @@ class Pacer:
                 self._announce(key, tier, wait, now)
             self.clock.sleep(wait)
 
-    async def _acquire_async(self, key: str, tier: str | None) -> Permit:
+    async def _acquire_async(self, key: str, tier: str | None,
+                             body: Mapping[str, Any] | None = None) -> Permit:
+        del body
         start = self.clock.now()
         real_start = time.monotonic()
         if not self.enabled:
