@@ -87,6 +87,7 @@ class SharedPacer(Pacer):
         self._health = threading.Lock()
         self.down_since: float | None = None
         self._retry_at = 0.0
+        self.retry_down = RETRY_DOWN  # real seconds between tries of a store that is down
         self.fallbacks = 0  # slots granted in-process because the store was down
         self.latency: float | None = None  # seconds of a PING at start
         try:
@@ -126,7 +127,7 @@ class SharedPacer(Pacer):
             first = self.down_since is None
             if first:
                 self.down_since = time.monotonic()
-            self._retry_at = time.monotonic() + RETRY_DOWN
+            self._retry_at = time.monotonic() + self.retry_down
         where = self.store.location.display
         if self.strict:
             raise RateStoreError(
@@ -140,7 +141,7 @@ class SharedPacer(Pacer):
             logger.warning(
                 "rate store %s did not answer %s (%s): pacing falls back to per-process limits, "
                 "so several processes may together exceed the shared quota; retrying the store "
-                "every %g s", where, when, exc, RETRY_DOWN)
+                "every %g s", where, when, exc, self.retry_down)
 
     def _came_back(self) -> None:
         with self._health:
