@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="machine-readable result")
     doctor.set_defaults(func=_lazy("cli_doctor", "run_doctor"))
 
+    from .cli_quota import add_quota_command
+
+    quota = add_quota_command(sub, [common])
+    _add_connection_options(quota)
+    quota.set_defaults(func=_lazy("cli_quota", "run_quota"))
+
     sub.add_parser("emulator", help="run the local GitHub Models emulator",
                    description="See '%(prog)s --help' for its options.", add_help=False)
     return parser
