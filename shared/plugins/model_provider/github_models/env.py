@@ -443,7 +443,7 @@ def resolve_settings(
         user_agent=None if user_agent is None else str(user_agent),
         dotenv_path=None if dotenv_path is None else str(dotenv_path),
         sources=sources,
-        rate_store=str(store_raw).strip() or None if store_raw is not None else None,
+        rate_store=(str(store_raw).strip() or None) if store_raw is not None else None,
         rate_store_strict=False if strict_raw is None else _as_bool("rate_store_strict",
                                                                     strict_raw),
     )

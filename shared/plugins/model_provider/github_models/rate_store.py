@@ -171,6 +171,7 @@ class RateStore:
 
     Raises:
         RateStoreError: The ``redis`` client is not installed (``reason='missing_client'``).
+        ConfigurationError: The client rejects an option of the URL.
     """
 
     def __init__(self, location: StoreLocation, *, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -186,9 +187,12 @@ class RateStore:
         self.location = location
         self._redis = redis
         # one retry on a fresh connection: a pooled connection to a restarted store is stale
-        self._client: Any = redis.Redis.from_url(
-            location.url, socket_timeout=timeout, socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1), decode_responses=True, health_check_interval=0)
+        try:
+            self._client: Any = redis.Redis.from_url(
+                location.url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 1), decode_responses=True, health_check_interval=0)
+        except (ValueError, TypeError) as exc:  # an option the client cannot read
+            raise _bad_url(location.display, location.scrub(str(exc))) from None
         self._acquire = self._client.register_script(ACQUIRE)
         self._release = self._client.register_script(RELEASE)
         self._block = self._client.register_script(BLOCK)

@@ -40,7 +40,7 @@ logger = logging.getLogger("shared.plugins.model_provider.github_models")
 __all__ = ["SharedPacer", "shared_pacer_for"]
 
 RETRY_DOWN = 5.0  # real seconds between attempts to reach a store that went down
-_POLL = 0.02  # real seconds between re-checks while every shared concurrency slot is taken
+_POLL = 0.01  # real seconds between re-checks while every shared concurrency slot is taken
 
 
 def shared_pacer_for(settings: Settings, limits: Mapping[str, TierLimits], clock: Clock
