@@ -377,3 +377,39 @@ def test_threads_of_one_process_and_a_second_process_share_slots(
         t.join(30)
     assert failures == [] and len(texts) == 12
     assert chat_count(emu) == 12
+
+
+def test_the_real_usage_replaces_the_estimate_in_the_tokens_budget(
+        store: StoreServer, emu: Emulator, provider_for: Callable[..., Any]) -> None:
+    provider = provider_for(store.url, rate_limits={"low": {"tokens_per_minute": 100000}})
+    response = provider.generate("count my tokens please")
+    import redis
+
+    client = redis.Redis.from_url(store.url, decode_responses=True)
+    (amounts,) = [k for k in client.keys("jaato:rl:*") if k.endswith(":tv")]
+    (counted,) = client.hvals(amounts)
+    client.close()
+    usage = response.usage
+    assert int(counted) == usage.total_tokens  # not the estimate (prompt + the 4000 cap)
+
+
+def test_coroutines_pace_through_the_store(
+        store: StoreServer, emu: Emulator, provider_for: Callable[..., Any]) -> None:
+    import asyncio
+
+    provider = provider_for(store.url, max_retries=0)
+    pacer = provider._runner.pacer
+    emu.script(*[Reply.fault("delay", seconds=0.02) for _ in range(8)])
+
+    async def main() -> list[Any]:
+        try:
+            return await asyncio.gather(*(provider.agenerate(f"c{i}") for i in range(8)),
+                                        return_exceptions=True)
+        finally:
+            await provider.ashutdown()
+
+    results = asyncio.run(main())
+    assert [type(r).__name__ for r in results if isinstance(r, BaseException)] == []
+    assert sorted(r.text for r in results) == sorted(f"Echo: c{i}" for i in range(8))
+    assert chat_count(emu) == 8  # 5 concurrent at most: no 429, nothing retried
+    assert pacer.fallbacks == 0 and pacer.stats().granted == 8  # every slot from the store

@@ -21,7 +21,8 @@ from tests.conftest import TEST_TOKEN
 from tests.store_server import StoreServer, find_server_binary
 
 REPO = Path(__file__).resolve().parents[1]
-FACTOR = 30  # a minute of clock time in 2 s of real time
+FACTOR = 20  # a minute of clock time in 3 s of real time: answers slowed by a busy machine
+# (each window is 3 rounds of 5 concurrent) stay far inside the 1.1x bound
 LOW = "openai/gpt-4o-mini"  # low tier: 15 a minute, 5 at once
 RPM = 15
 WORKERS, EACH = 4, 10
