@@ -93,7 +93,8 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
             ("tokens this minute", use.tokens, limits.tokens_per_minute)]
     report["rows"] = [{"what": what, "used": used, "limit": limit,
                        "left": None if limit is None else max(0, limit - used)}
-                      for what, used, limit in rows]
+                      for what, used, limit in rows
+                      if limit is not None or what in ("requests this minute", "in flight")]
     report["paused_for_seconds"] = round(use.paused_for * pacer._scale, 1)
     return report
 

@@ -8,7 +8,7 @@ unlimited. Numbers go back as strings: Lua numbers would reach the client trunca
 Keys of a scope (``<scope>`` is ``jaato:rl:{<endpoint>:<billed party>:<model>}``):
 
 * ``<scope>:m`` sorted set: request id -> start time, the last minute;
-* ``<scope>:d`` sorted set: request id -> start time, the last day;
+* ``<scope>:d`` sorted set: request id -> start time, the last day (kept only under a day limit);
 * ``<scope>:c`` sorted set: request id -> lease end, the requests in flight (a slot whose process
   died expires at its lease end);
 * ``<scope>:b`` hash: ``until`` (store time) and ``kind`` of a server-imposed wait (a 429);
@@ -95,8 +95,10 @@ end
 local mttl, dttl = math.ceil(mw * 1000) + 1000, math.ceil(dw * 1000) + 1000
 redis.call('ZADD', KEYS[1], now, id)
 redis.call('PEXPIRE', KEYS[1], mttl)
-redis.call('ZADD', KEYS[2], now, id)
-redis.call('PEXPIRE', KEYS[2], dttl)
+if rpd >= 0 then  -- without a day limit, a day of stamps would only cost memory
+  redis.call('ZADD', KEYS[2], now, id)
+  redis.call('PEXPIRE', KEYS[2], dttl)
+end
 redis.call('ZADD', KEYS[3], now + lease, id)
 redis.call('PEXPIRE', KEYS[3], math.ceil(lease * 1000) + 1000)
 if tpm >= 0 and tokens > 0 then
