@@ -413,3 +413,57 @@ def test_coroutines_pace_through_the_store(
     assert sorted(r.text for r in results) == sorted(f"Echo: c{i}" for i in range(8))
     assert chat_count(emu) == 8  # 5 concurrent at most: no 429, nothing retried
     assert pacer.fallbacks == 0 and pacer.stats().granted == 8  # every slot from the store
+
+
+def test_scopes_follow_what_the_service_counts() -> None:
+    base = scope_name("https://h/inference", None, TEST_TOKEN, "openai/gpt-4o")
+    assert TEST_TOKEN not in base and TEST_TOKEN[-12:] not in base
+    assert base.startswith("jaato:rl:{") and base.endswith("}")  # one hash tag: one slot
+    # another token, organization, endpoint or model: another budget
+    assert scope_name("https://h/inference", None, TEST_TOKEN + "x", "openai/gpt-4o") != base
+    assert scope_name("https://h/inference", "Acme", TEST_TOKEN, "openai/gpt-4o") == (
+        scope_name("https://h/inference", "acme", TEST_TOKEN + "other", "openai/gpt-4o"))
+    assert "org-acme" in scope_name("https://h/inference", "acme", TEST_TOKEN, "m")
+    assert scope_name("https://other/inference", None, TEST_TOKEN, "openai/gpt-4o") != base
+    assert scope_name("https://h/inference", None, TEST_TOKEN, "openai/gpt-4o-mini") != base
+
+
+def test_a_stream_holds_its_shared_slot_until_it_ends(
+        store: StoreServer, emu: Emulator, provider_for: Callable[..., Any]) -> None:
+    import redis
+
+    provider = provider_for(store.url)
+    client = redis.Redis.from_url(store.url, decode_responses=True)
+    slots = provider._runner.pacer._scope(LOW) + ":c"
+    chunks: list[str] = []
+    held: list[int] = []
+
+    def on_chunk(text: str) -> None:
+        chunks.append(text)
+        held.append(client.zcard(slots))  # seen from another connection, mid-stream
+
+    response = provider.send_message_streaming("stream me", on_chunk)
+    assert "".join(chunks) == response.text == "Echo: stream me"
+    assert held and set(held) == {1}  # every process saw the slot taken while it streamed
+    assert client.zcard(slots) == 0  # and given back at the end
+    client.close()
+    assert provider._runner.pacer.fallbacks == 0 and chat_count(emu) == 1
+
+
+def test_store_killed_while_a_request_is_in_flight_loses_nothing(
+        store: StoreServer, emu: Emulator, provider_for: Callable[..., Any],
+        caplog: pytest.LogCaptureFixture) -> None:
+    provider = provider_for(store.url)
+    emu.script(Reply.fault("delay", seconds=0.5))
+    outcome: list[Any] = []
+    worker = threading.Thread(target=lambda: outcome.append(provider.generate("in flight")))
+    with caplog.at_level(logging.WARNING):
+        worker.start()
+        time.sleep(0.2)  # the request holds its shared slot now
+        store.kill()
+        worker.join(10)
+        after = provider.generate("after")
+    assert [r.text for r in outcome] == ["Echo: in flight"]  # its release failed, not the call
+    assert after.text == "Echo: after"
+    assert "did not answer" in caplog.text
+    assert chat_count(emu) == 2
