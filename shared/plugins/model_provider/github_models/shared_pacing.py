@@ -23,7 +23,6 @@ import time
 import uuid
 from collections.abc import Mapping
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock
@@ -157,19 +156,6 @@ class SharedPacer(Pacer):
     def _windows(self) -> dict[str, float]:
         return {"minute": MINUTE / self._scale, "day": DAY / self._scale}
 
-    def _estimate(self, body: Mapping[str, Any] | None, limits: TierLimits) -> int:
-        """Tokens a request counts against a tokens-per-minute budget (0 without one)."""
-        if limits.tokens_per_minute is None or body is None:
-            return 0
-        from .tokens import estimate_request_tokens
-
-        messages = body.get("messages") or []
-        tools = body.get("tools")
-        cap = body.get("max_completion_tokens") or body.get("max_tokens")
-        if not isinstance(cap, int):
-            cap = limits.max_output_tokens or 0
-        return max(1, estimate_request_tokens(messages, tools) + cap)
-
     def _step(self, key: str, limits: TierLimits, request_id: str, tokens: int,
               start: float | None, real_start: float) -> Permit | tuple[float, bool] | None:
         """One try at the store: a permit, ``(clock seconds, False)`` to sleep, ``(real
@@ -211,17 +197,8 @@ class SharedPacer(Pacer):
         if decision.why.startswith("server:"):
             return self._refusal(key, limits, decision.why[7:], wait, None, server=True)
         if decision.why == "tokens_per_minute":
-            self._rejected += 1
-            resets = datetime.now(UTC) + timedelta(seconds=wait)
-            return RateLimitError(
-                f"Pacing requests for {key}",
-                f"the shared budget of {limits.tokens_per_minute} tokens a minute for tier "
-                f"{limits.tier} frees enough room in {wait:.0f} s, later than the pacer waits "
-                f"({self.max_wait:g} s)",
-                "wait, send shorter prompts or a lower max_tokens, or raise the deployment's "
-                "tokens_per_minute (extra['rate_limits'])",
-                retry_after=wait, limit_type="tokens_per_minute", resets_at=resets,
-                limit=limits.tokens_per_minute, window_seconds=int(MINUTE), client_side=True)
+            return self._refusal(key, limits, "tokens_per_minute", wait,
+                                 limits.tokens_per_minute)
         return self._refusal(key, limits, "per_minute", wait, limits.requests_per_minute)
 
     def _permit(self, permit: Permit, request_id: str, tokens: int) -> Permit:
@@ -231,7 +208,7 @@ class SharedPacer(Pacer):
     def _acquire_sync(self, key: str, tier: str | None,
                       body: Mapping[str, Any] | None = None) -> Permit:
         if not self._use_store():
-            return self._fallback_sync(key, tier)
+            return self._fallback_sync(key, tier, body)
         limits = self.limits_for(tier)
         request_id, tokens = uuid.uuid4().hex, self._estimate(body, limits)
         start, real_start = self.clock.now(), time.monotonic()
@@ -239,7 +216,7 @@ class SharedPacer(Pacer):
         while True:
             step = self._step(key, limits, request_id, tokens, waited_from, real_start)
             if step is None:
-                return self._fallback_sync(key, tier)
+                return self._fallback_sync(key, tier, body)
             if isinstance(step, Permit):
                 return self._permit(step, request_id, tokens)
             seconds, poll = step
@@ -255,7 +232,7 @@ class SharedPacer(Pacer):
         import asyncio
 
         if not self._use_store():
-            return await self._fallback_async(key, tier)
+            return await self._fallback_async(key, tier, body)
         limits = self.limits_for(tier)
         request_id, tokens = uuid.uuid4().hex, self._estimate(body, limits)
         start, real_start = self.clock.now(), time.monotonic()
@@ -264,22 +241,24 @@ class SharedPacer(Pacer):
             step = await asyncio.to_thread(self._step, key, limits, request_id, tokens,
                                            waited_from, real_start)
             if step is None:
-                return await self._fallback_async(key, tier)
+                return await self._fallback_async(key, tier, body)
             if isinstance(step, Permit):
                 return self._permit(step, request_id, tokens)
             seconds, poll = step
             waited_from = start
             await (asyncio.sleep(seconds) if poll else self.clock.asleep(seconds))
 
-    def _fallback_sync(self, key: str, tier: str | None) -> Permit:
+    def _fallback_sync(self, key: str, tier: str | None,
+                       body: Mapping[str, Any] | None) -> Permit:
         with self._lock:
             self.fallbacks += 1
-        return super()._acquire_sync(key, tier)
+        return super()._acquire_sync(key, tier, body)
 
-    async def _fallback_async(self, key: str, tier: str | None) -> Permit:
+    async def _fallback_async(self, key: str, tier: str | None,
+                              body: Mapping[str, Any] | None) -> Permit:
         with self._lock:
             self.fallbacks += 1
-        return await super()._acquire_async(key, tier)
+        return await super()._acquire_async(key, tier, body)
 
     # ---- the end of a request ---------------------------------------------------------------
 
