@@ -44,7 +44,7 @@ def test_doctor_reports_the_store(tmp_path: Path, emulator: Any, store: StoreSer
     assert line["status"] == "PASS"
     assert f"redis://:***@127.0.0.1:{store.port}/0 reachable (valkey" in line["detail"] or (
         "reachable (redis" in line["detail"])
-    assert "round trip" in line["detail"] and "quota scope(s) in use" in line["detail"]
+    assert "round trip" in line["detail"] and "key(s) in use for" in line["detail"]
 
 
 def test_doctor_fails_the_store_line_on_a_wrong_password_and_checks_the_rest(

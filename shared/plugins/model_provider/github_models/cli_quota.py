@@ -42,7 +42,7 @@ def store_check(settings: Settings) -> tuple[str, str, str]:
     try:
         latency = min(store.ping() for _ in range(3))
         info = store.server_info()
-        scopes = store.scopes()
+        keys, scopes = store.keys_in_use()
     except StoreDown as exc:
         return (FAIL, f"{location.display} did not answer ({exc}); requests fall back to "
                       "per-process pacing" + (", or fail in strict mode"
@@ -58,7 +58,8 @@ def store_check(settings: Settings) -> tuple[str, str, str]:
               else f"redis {info.get('redis_version', '?')}")
     mode = "strict" if settings.rate_store_strict else "falls back per process when down"
     return (PASS, f"{location.display} reachable ({server}), round trip "
-                  f"{latency * 1000:.1f} ms, {len(scopes)} quota scope(s) in use; {mode}", "")
+                  f"{latency * 1000:.1f} ms, {keys} key(s) in use for {scopes} quota scope(s); "
+                  f"{mode}", "")
 
 
 def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:

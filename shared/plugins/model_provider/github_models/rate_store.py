@@ -267,18 +267,19 @@ class RateStore:
         m, d, c, paused, tokens = (float(x) for x in reply)
         return Budget(int(m), int(d), int(c), paused, int(tokens))
 
-    def scopes(self, limit: int = 1000) -> list[str]:
-        """The scopes with keys in the store (at most ``limit``). Raises StoreDown,
-        RateStoreError."""
-        def scan() -> list[str]:
-            found: set[str] = set()
-            for key in self._client.scan_iter(match=f"{KEY_PREFIX}*", count=500):
-                found.add(str(key).rsplit(":", 1)[0])
-                if len(found) >= limit:
+    def keys_in_use(self, limit: int = 100_000) -> tuple[int, int]:
+        """How many of the provider's keys, and of distinct quota scopes, the store holds
+        (counting stops at ``limit`` keys). Raises StoreDown, RateStoreError."""
+        def scan() -> tuple[int, int]:
+            keys, scopes = 0, set()
+            for key in self._client.scan_iter(match=f"{KEY_PREFIX}*", count=1000):
+                keys += 1
+                scopes.add(str(key).rsplit(":", 1)[0])
+                if keys >= limit:
                     break
-            return sorted(found)
+            return keys, len(scopes)
 
-        result: list[str] = self._call(scan)
+        result: tuple[int, int] = self._call(scan)
         return result
 
     def server_info(self) -> Mapping[str, Any]:
