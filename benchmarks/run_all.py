@@ -30,6 +30,7 @@ import bench_cold_start
 import bench_goodput
 import bench_history
 import bench_latency
+import bench_shared_quota
 import bench_streaming
 import bench_tracing
 from _common import REPO, BenchResult, EmulatorProcess, Target, write_results
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., BenchResult], bool]] = {
     "goodput": (bench_goodput.run, False),
     "history": (bench_history.run, False),
     "tracing": (bench_tracing.run, True),
+    "shared_quota": (bench_shared_quota.run, False),
 }
 DOCS = REPO / "docs" / "performance.md"
 SECTION = "## Results"

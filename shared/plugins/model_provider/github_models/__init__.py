@@ -78,6 +78,8 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("auth_scope", "str", None, "Entra token scope (Cognitive Services default)"),
         KnobSpec("credential", "object", None, "an azure-identity TokenCredential"),
         KnobSpec("tracing", "str", None, "otel: OpenTelemetry GenAI spans and metrics"),
+        KnobSpec("rate_store", "str", None, "redis://… shared rate limits across processes"),
+        KnobSpec("rate_store_strict", "bool", False, "fail instead of pacing alone"),
         KnobSpec("temperature", "float"),
         KnobSpec("top_p", "float"),
         KnobSpec("max_tokens", "int"),

@@ -91,6 +91,18 @@ def _telemetry_for(transport: Any) -> Any:
     return Telemetry(settings)  # type: ignore[arg-type]
 
 
+def total_tokens(result: HttpResult) -> int | None:
+    """``usage.total_tokens`` of a 200 body, else None (the estimate then stays counted)."""
+    if result.status != 200:
+        return None
+    try:
+        usage = result.json().get("usage")
+        total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    except (ValueError, AttributeError):
+        return None
+    return total if isinstance(total, int) and total >= 0 else None
+
+
 def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], str],
           delivered: list[str], cancel_token: CancelToken | None) -> bool:
     """Hand a block's events to ``on_event``; return True at ``[DONE]``.
@@ -199,10 +211,12 @@ class CallRunner:
         while True:
             attempt += 1
             try:
-                with self.pacer.slot(key, tier) as permit:
+                with self.pacer.slot(key, tier, body) as permit:
                     self._sent(permit.waited)
                     result = self.transport.post(CHAT_PATH, body)
                     permit.refused = result.status == 429
+                    if permit.tokens:  # a tokens-per-minute budget: count the real usage
+                        permit.used_tokens = total_tokens(result)
                 outcome = self._ok_or_error(result)
                 if isinstance(outcome, dict):
                     return outcome
@@ -380,7 +394,7 @@ class CallRunner:
             if on_attempt is not None:
                 on_attempt()
             try:
-                with self.pacer.slot(key, tier) as permit:
+                with self.pacer.slot(key, tier, body) as permit:
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
                     self._sent(permit.waited)
@@ -503,10 +517,12 @@ class AsyncCallRunner(CallRunner):
         while True:
             attempt += 1
             try:
-                async with self.pacer.aslot(key, tier) as permit:
+                async with self.pacer.aslot(key, tier, body) as permit:
                     self._sent(permit.waited)
                     result = await self.atransport.post(CHAT_PATH, body)
                     permit.refused = result.status == 429
+                    if permit.tokens:
+                        permit.used_tokens = total_tokens(result)
                 outcome = self._ok_or_error(result)
                 if isinstance(outcome, dict):
                     return outcome
@@ -538,7 +554,7 @@ class AsyncCallRunner(CallRunner):
             if on_attempt is not None:
                 on_attempt()
             try:
-                async with self.pacer.aslot(key, tier) as permit:
+                async with self.pacer.aslot(key, tier, body) as permit:
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
                     self._sent(permit.waited)

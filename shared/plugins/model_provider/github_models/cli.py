@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_log_commands(sub, common)
     _add_prompt_commands(sub, common)
+    from .cli_quota import add_quota_command
+
+    quota = add_quota_command(sub, [common])
+    _add_connection_options(quota)
+    quota.set_defaults(func=_lazy("cli_quota", "run_quota"))
 
     sub.add_parser("emulator", help="run the local GitHub Models emulator",
                    description="See '%(prog)s --help' for its options.", add_help=False)

@@ -2,7 +2,8 @@
 
 Checks, in order: token, ``.env`` file, endpoint (and GitHub's retired hosts), endpoint
 reachable, service status (410 / Deprecation answers), token accepted, organization attribution,
-model available (catalog and one tiny real request), rate-limit headroom. Each ends PASS, FAIL
+model available (catalog and one tiny real request), rate-limit headroom, and the shared rate
+store when one is configured (JAATO_GITHUB_RATE_STORE). Each ends PASS, FAIL
 (with the next step) or SKIP (not applicable, or blocked by an earlier failure). The exit code is
 0 when no check failed. The token is shown as its type prefix at most (``github_pat_…``).
 """
@@ -42,6 +43,7 @@ from .errors import (
     TokenPermissionError,
 )
 from .masking import mask_secret
+from .rate_store import RateStoreError
 
 if TYPE_CHECKING:
     from .env import Settings
@@ -128,6 +130,10 @@ class Doctor:
         check.status, check.detail = status, cli_terms(detail, custom_endpoint=custom)
         check.next = cli_terms(next_step, custom_endpoint=custom)
 
+    def _store_line(self, status: str, detail: str, next_step: str) -> None:
+        self.checks["rate_store"] = Check("rate_store", title="Shared rate store")
+        self.set("rate_store", status, detail, next_step)
+
     def skip_rest(self, reason: str) -> None:
         """Mark every check without a result as skipped for ``reason``."""
         for check in self.checks.values():
@@ -151,6 +157,9 @@ class Doctor:
             self._without_token(extra)
             self.skip_rest("needs a token")
             return self.ok
+        except RateStoreError as exc:  # the rate store refused: the rest runs without it
+            self._store_line(FAIL, exc.why, exc.fix)
+            provider = open_provider({**extra, "pacing": False}, self.console)
         except GitHubModelsError as exc:  # a malformed setting
             self.set("endpoint", FAIL, exc.why, exc.fix)
             self._dotenv(None)
@@ -219,6 +228,10 @@ class Doctor:
         else:
             self.set("token", PASS, f"{mask_secret(s.token)} ({token_type_label(s.token_type)}) "
                                     f"from {s.token_source}")
+        if s.rate_store and "rate_store" not in self.checks:  # a line only when configured
+            from .cli_quota import store_check
+
+            self._store_line(*store_check(s))
         if not self._settings_checks(s):
             return
         live = self._catalog(provider)

@@ -166,8 +166,17 @@ class ProviderCore(Accounting):
 
         # the pacer never waits longer than a retry may (max_retry_wait): a longer server
         # pause or window fails fast with the time it ends, as documented
-        pacer = Pacer(limits_with_overrides(settings.rate_limit_overrides), clock=self._clock,
-                      enabled=settings.pacing, max_wait=settings.max_retry_wait)
+        limits = limits_with_overrides(settings.rate_limit_overrides)
+        pacer: Pacer
+        if settings.rate_store and settings.pacing:  # one quota shared by many processes
+            from .shared_pacing import shared_pacer_for
+
+            pacer = shared_pacer_for(settings, limits, self._clock)
+        else:
+            if settings.rate_store:
+                logger.warning("the rate store is not used: pacing is off")
+            pacer = Pacer(limits, clock=self._clock, enabled=settings.pacing,
+                          max_wait=settings.max_retry_wait)
         policy = RetryPolicy(max_attempts=settings.max_retries + 1,
                              max_retry_after=settings.max_retry_wait)
         transport = SyncTransport(settings)
@@ -198,6 +207,7 @@ class ProviderCore(Accounting):
         self._arunners.clear()
         if self._runner is not None:
             self._runner.transport.close()
+            self._runner.pacer.close()
             self._runner = None
 
     def __enter__(self) -> Self:

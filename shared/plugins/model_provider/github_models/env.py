@@ -14,6 +14,9 @@ never written into ``os.environ``) > defaults.
 - tier caps: ``extra["enforce_tier_limits"]`` > ``JAATO_GITHUB_ENFORCE_TIER_LIMITS`` > on for
   GitHub-shaped endpoints;
 - .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards;
+- shared rate limits: ``extra["rate_store"]`` > ``JAATO_GITHUB_RATE_STORE`` > off (a
+  ``redis://``/``rediss://`` URL; ``rate_store_strict`` / ``JAATO_GITHUB_RATE_STORE_STRICT``:
+  fail instead of falling back to in-process pacing when the store is unreachable);
 - catalog: ``extra["catalog"]`` > ``JAATO_GITHUB_CATALOG`` > ``static`` (``live``: fetched,
   cached on disk for ``extra["catalog_ttl"]`` seconds, static fallback offline or retired);
 - auth: ``extra["credential"]`` (a TokenCredential) > ``extra["auth"]`` > ``JAATO_GITHUB_AUTH``
@@ -69,17 +72,20 @@ ENV_TIER_LIMITS = "JAATO_GITHUB_ENFORCE_TIER_LIMITS"
 ENV_AUTH = "JAATO_GITHUB_AUTH"
 ENV_AUTH_SCOPE = "JAATO_GITHUB_AUTH_SCOPE"
 ENV_TRACING = "JAATO_GITHUB_TRACING"
+ENV_RATE_STORE = "JAATO_GITHUB_RATE_STORE"
+ENV_RATE_STORE_STRICT = "JAATO_GITHUB_RATE_STORE_STRICT"
 
 ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_TIMEOUT,
             ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS, ENV_AUTH, ENV_AUTH_SCOPE,
-            ENV_TRACING)
+            ENV_TRACING, ENV_RATE_STORE, ENV_RATE_STORE_STRICT)
 
 # Settings that ProviderConfig.extra may carry besides request defaults (see options.py).
 SETTING_KEYS = frozenset({
     "organization", "enterprise", "endpoint", "timeout", "connect_timeout", "max_retries",
     "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version", "pool_size",
     "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history", "catalog",
-    "catalog_ttl", "auth", "auth_scope", "credential", "tracing",
+    "catalog_ttl", "auth", "auth_scope", "credential", "tracing", "rate_store",
+    "rate_store_strict",
 })
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
@@ -120,6 +126,9 @@ class Settings:
     auth: str = "key"  # "key", "entra" (DefaultAzureCredential) or "credential" (extra's)
     token_cache: Any = field(default=None, repr=False, compare=False)  # auth.TokenCache
     tracing: str = "off"  # or "otel"
+    # a redis:// URL may hold a password: never in repr (rate_store.StoreLocation masks it)
+    rate_store: str | None = field(default=None, repr=False)
+    rate_store_strict: bool = False
 
     @property
     def token_hint(self) -> str:
@@ -429,6 +438,8 @@ def resolve_settings(
     if auth != "key" and kind == "github":
         logger.warning("Entra ID auth is on for the GitHub-shaped endpoint %s: GitHub endpoints "
                        "take GitHub tokens, not Entra tokens", endpoint)
+    store_raw = pick("rate_store", ENV_RATE_STORE)
+    strict_raw = pick("rate_store_strict", ENV_RATE_STORE_STRICT)
 
     return Settings(
         token=token,
@@ -460,6 +471,9 @@ def resolve_settings(
         auth=auth,
         token_cache=token_cache,
         tracing=tracing,
+        rate_store=(str(store_raw).strip() or None) if store_raw is not None else None,
+        rate_store_strict=False if strict_raw is None else _as_bool("rate_store_strict",
+                                                                    strict_raw),
     )
 
 

@@ -26,6 +26,9 @@ class TierLimits:
     max_input_tokens: int | None
     max_output_tokens: int | None
     concurrent_requests: int | None
+    # Tokens a minute (prompt estimate + completion cap at the start, real usage once known).
+    # No free-tier row sets it; Microsoft Foundry deployments do (extra['rate_limits']).
+    tokens_per_minute: int | None = None
 
     def with_overrides(self, **changes: Any) -> TierLimits:
         """A copy with some limits replaced. Raises TypeError on an unknown field."""

@@ -9,7 +9,9 @@ is granted when all of these allow it:
 * fewer than ``concurrent_requests`` in flight (else wait for one to finish),
 * no server-requested wait pending (``note_rate_limited``),
 * fewer than ``requests_per_day`` starts in the sliding 24 h window; this one never blocks:
-  a spent day budget raises :class:`RateLimitError` at once, with ``resets_at``.
+  a spent day budget raises :class:`RateLimitError` at once, with ``resets_at``;
+* with a ``tokens_per_minute`` limit, room for the request's tokens in the sliding 60 s window
+  (its prompt estimate plus its completion cap at the start, its real usage once known).
 
 The server counts a request when it *arrives*, which is after we granted it, so a start stamp
 moves to when the response answered (``Permit.answered_at``: the headers of a stream, else the
@@ -72,7 +74,8 @@ def limits_with_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> dict[st
             raise ConfigurationError(
                 what=f"Checking extra['rate_limits'][{tier!r}]", why=str(exc),
                 fix="use the fields requests_per_minute, requests_per_day, "
-                    "max_input_tokens, max_output_tokens, concurrent_requests") from exc
+                    "max_input_tokens, max_output_tokens, concurrent_requests, "
+                    "tokens_per_minute") from exc
     return limits
 
 
@@ -91,6 +94,12 @@ class Permit:
     refused: bool = False
     answered_at: float | None = None
     tracked: bool = True
+    # set by a shared pacer (shared_pacing.py): the slot's id in the store, the tokens counted
+    # against a tokens-per-minute budget, and the real usage once the response told it
+    shared_id: str | None = None
+    tokens: int = 0
+    used_tokens: int | None = None
+    token_entry: _Tokens | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +114,16 @@ class PacerStats:
 
 
 @dataclass(slots=True)
+class _Tokens:
+    """One request's entry in a tokens-per-minute window (``amount`` becomes the real usage)."""
+
+    stamp: float
+    amount: int
+
+
+@dataclass(slots=True)
 class _KeyState:
+    tokens: deque[_Tokens] = field(default_factory=deque)
     minute: deque[float] = field(default_factory=deque)
     day: deque[float] = field(default_factory=deque)
     in_flight: int = 0
@@ -164,27 +182,31 @@ class Pacer:
     # ---- public API -------------------------------------------------------------------------
 
     @contextmanager
-    def slot(self, key: str, tier: str | None) -> Iterator[Permit]:
+    def slot(self, key: str, tier: str | None,
+             body: Mapping[str, Any] | None = None) -> Iterator[Permit]:
         """Block until a request on ``key`` may start, hold the slot while the body runs.
+
+        ``body`` (the request) lets a pacer with a tokens-per-minute budget estimate its cost.
 
         Raises:
             RateLimitError: The day budget is spent, or the wait would exceed ``max_wait``
                 (``status`` None, ``client_side`` True); nothing was sent.
         """
-        permit = self._acquire_sync(key, tier)
+        permit = self._acquire_sync(key, tier, body)
         try:
             yield permit
         finally:
             self._release(key, permit)
 
     @asynccontextmanager
-    async def aslot(self, key: str, tier: str | None) -> AsyncIterator[Permit]:
+    async def aslot(self, key: str, tier: str | None,
+                    body: Mapping[str, Any] | None = None) -> AsyncIterator[Permit]:
         """The asyncio form of :meth:`slot`; waits without blocking the event loop.
 
         Raises:
             RateLimitError: As :meth:`slot`.
         """
-        permit = await self._acquire_async(key, tier)
+        permit = await self._acquire_async(key, tier, body)
         try:
             yield permit
         finally:
@@ -208,6 +230,9 @@ class Pacer:
                 state.blocked_until = until
                 state.blocked_type = limit_type
 
+    def close(self) -> None:
+        """Release what the pacer holds outside the process (nothing here; see SharedPacer)."""
+
     def stats(self) -> PacerStats:
         """A snapshot of the counters."""
         with self._lock:
@@ -222,7 +247,8 @@ class Pacer:
             state = self._keys[key] = _KeyState()
         return state
 
-    def _try_start(self, key: str, tier: str | None, now: float) -> tuple[float, bool]:
+    def _try_start(self, key: str, tier: str | None, now: float,
+                   tokens: int = 0) -> tuple[float, bool]:
         """Under the lock: start now (``(0, False)``), or say what to wait for.
 
         Returns:
@@ -247,10 +273,15 @@ class Pacer:
         rpm = limits.requests_per_minute
         if rpm is not None and len(state.minute) >= rpm:
             wait = max(wait, state.minute[len(state.minute) - rpm] + MINUTE - now + _MARGIN)
-        if wait > self.max_wait:
-            if state.blocked_until - now >= wait:
+        token_wait = _token_wait(state.tokens, limits.tokens_per_minute, tokens, now)
+        if wait > self.max_wait or token_wait > self.max_wait:
+            if state.blocked_until - now >= max(wait, token_wait):
                 raise self._refusal(key, limits, state.blocked_type, wait, None, server=True)
+            if token_wait > wait:
+                raise self._refusal(key, limits, "tokens_per_minute", token_wait,
+                                    limits.tokens_per_minute)
             raise self._refusal(key, limits, "per_minute", wait, rpm)
+        wait = max(wait, token_wait)
         if wait > 0:
             return wait, False
         cap = limits.concurrent_requests
@@ -259,6 +290,8 @@ class Pacer:
         state.minute.append(now)
         state.day.append(now)
         state.in_flight += 1
+        if limits.tokens_per_minute is not None and tokens:
+            state.tokens.append(_Tokens(now, tokens))
         return 0.0, False
 
     def _refusal(
@@ -279,13 +312,17 @@ class Pacer:
         elif kind == "per_day":
             why = (f"the client-side budget of {limit} requests a day for tier {limits.tier} is "
                    f"spent; the next slot opens {at}")
+        elif kind == "tokens_per_minute":
+            why = (f"the budget of {limit} tokens a minute for tier {limits.tier} has room for "
+                   f"this request {at}, later than the pacer waits ({self.max_wait:g} s)")
         elif limit is not None:
             why = (f"the next slot within {limit} requests a minute opens {at}, later than the "
                    f"pacer waits ({self.max_wait:g} s)")
         else:
             why = (f"the server asked for a pause ({kind}) that ends {at}, later than the pacer "
                    f"waits ({self.max_wait:g} s)")
-        window = {"per_day": int(DAY), "per_minute": int(MINUTE)}.get(kind)
+        window = {"per_day": int(DAY), "per_minute": int(MINUTE),
+                  "tokens_per_minute": int(MINUTE)}.get(kind)
         return RateLimitError(
             f"Pacing requests for {key}", why,
             "wait until then, use a model of a tier with higher limits, or, with paid usage or a "
@@ -329,17 +366,40 @@ class Pacer:
             raise self._refusal(key, limits, "concurrent", 0.0, limits.concurrent_requests,
                                 waited=waited)
 
-    def _acquire_sync(self, key: str, tier: str | None) -> Permit:
+    def _estimate(self, body: Mapping[str, Any] | None, limits: TierLimits) -> int:
+        """Tokens a request counts against a tokens-per-minute budget (0 without one): the
+        prompt estimate plus the completion cap (``max_tokens``, else the tier's output cap)."""
+        if limits.tokens_per_minute is None or body is None:
+            return 0
+        from .tokens import estimate_request_tokens
+
+        cap = body.get("max_completion_tokens") or body.get("max_tokens")
+        if not isinstance(cap, int):
+            cap = limits.max_output_tokens or 0
+        return max(1, estimate_request_tokens(body.get("messages") or [], body.get("tools"))
+                   + cap)
+
+    def _with_tokens(self, permit: Permit, key: str, tokens: int) -> Permit:
+        """Under the lock, after a grant: tie the permit to its tokens-per-minute entry."""
+        window = self._state(key).tokens
+        if tokens and window and window[-1].stamp == permit.started_at:
+            permit.tokens, permit.token_entry = tokens, window[-1]
+        return permit
+
+    def _acquire_sync(self, key: str, tier: str | None,
+                      body: Mapping[str, Any] | None = None) -> Permit:
         start = self.clock.now()
         real_start = time.monotonic()
         if not self.enabled:
             return self._untracked(key, tier, start)
+        tokens = self._estimate(body, self.limits_for(tier))
         while True:
             with self._lock:
                 now = self.clock.now()
-                wait, for_release = self._try_start(key, tier, now)
+                wait, for_release = self._try_start(key, tier, now, tokens)
                 if wait == 0 and not for_release:
-                    return self._granted_after(key, tier, now, now - start)
+                    return self._with_tokens(self._granted_after(key, tier, now, now - start),
+                                             key, tokens)
                 if for_release:
                     self._check_slot_wait(key, tier, real_start)
                     self._released.wait(_REAL_POLL)
@@ -347,21 +407,24 @@ class Pacer:
                 self._announce(key, tier, wait, now)
             self.clock.sleep(wait)
 
-    async def _acquire_async(self, key: str, tier: str | None) -> Permit:
+    async def _acquire_async(self, key: str, tier: str | None,
+                             body: Mapping[str, Any] | None = None) -> Permit:
         start = self.clock.now()
         real_start = time.monotonic()
         if not self.enabled:
             return self._untracked(key, tier, start)
         import asyncio
 
+        tokens = self._estimate(body, self.limits_for(tier))
         loop = asyncio.get_running_loop()
         while True:
             future: asyncio.Future[None] | None = None
             with self._lock:
                 now = self.clock.now()
-                wait, for_release = self._try_start(key, tier, now)
+                wait, for_release = self._try_start(key, tier, now, tokens)
                 if wait == 0 and not for_release:
-                    return self._granted_after(key, tier, now, now - start)
+                    return self._with_tokens(self._granted_after(key, tier, now, now - start),
+                                             key, tokens)
                 if for_release:
                     self._check_slot_wait(key, tier, real_start)
                     future = loop.create_future()
@@ -393,11 +456,36 @@ class Pacer:
                     self.clock.now() if answered is None else answered)
                 for window in (state.minute, state.day):
                     _restamp(window, stamp, moved)
+            entry = permit.token_entry
+            if entry is not None:
+                if permit.refused:  # not counted by the server: its tokens leave the window
+                    with suppress(ValueError):
+                        state.tokens.remove(entry)
+                elif permit.used_tokens is not None:
+                    entry.amount = permit.used_tokens
             waiters, self._async_waiters = self._async_waiters, []
             self._released.notify_all()
         for loop, future in waiters:
             with suppress(RuntimeError):  # a closed loop: its waiter is gone too
                 loop.call_soon_threadsafe(_wake, future)
+
+
+def _token_wait(window: deque[_Tokens], limit: int | None, tokens: int, now: float) -> float:
+    """Seconds until ``tokens`` fit in the last minute's ``limit`` (0: now); drops entries that
+    left the window. A request larger than the whole budget goes alone into an empty window."""
+    if limit is None or not tokens:
+        return 0.0
+    while window and window[0].stamp <= now - MINUTE:
+        window.popleft()
+    used = sum(e.amount for e in window)
+    if used == 0 or used + tokens <= limit:
+        return 0.0
+    left = used
+    for entry in window:
+        left -= entry.amount
+        if left <= 0 or left + tokens <= limit:
+            return entry.stamp + MINUTE - now + _MARGIN
+    return MINUTE  # not reached: the loop ends with left == 0
 
 
 def _restamp(window: deque[float], stamp: float, moved: float | None) -> None:

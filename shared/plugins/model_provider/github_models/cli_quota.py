@@ -1,0 +1,141 @@
+"""The shared rate store on the command line: the ``doctor`` check and ``quota``.
+
+``jaato-github-models quota [--model ID] [--json]`` shows what is left of the quota that every
+process sharing the store (``JAATO_GITHUB_RATE_STORE``) draws on: requests this minute and today,
+requests in flight, a server-imposed pause, tokens this minute. Nothing is sent to the endpoint.
+The store URL is shown with its password masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from .cli_output import FAIL, PASS, SKIP, Console
+
+if TYPE_CHECKING:
+    from .env import Settings
+    from .provider import GitHubModelsProvider
+
+__all__ = ["add_quota_command", "budget_report", "run_quota", "store_check"]
+
+_HOW = ("set JAATO_GITHUB_RATE_STORE=redis://host:6379/0 (or extra['rate_store']) so that every "
+        "process billed to this quota paces against one shared budget; see docs/fleet.md")
+
+
+def store_check(settings: Settings) -> tuple[str, str, str]:
+    """The doctor's "Shared rate store" line: ``(status, detail, next step)``.
+
+    PASS: reachable (server, round trip, keys in use); FAIL: a bad URL, a refused login or no
+    answer (pacing then falls back per process); SKIP: no store configured.
+    """
+    if not settings.rate_store:
+        return SKIP, "no rate store: pacing is per process", _HOW
+    from .errors import GitHubModelsError
+    from .rate_store import RateStore, StoreDown, parse_store_url
+
+    try:
+        location = parse_store_url(settings.rate_store)
+        store = RateStore(location)
+    except GitHubModelsError as exc:
+        return FAIL, exc.why, exc.fix
+    try:
+        latency = min(store.ping() for _ in range(3))
+        info = store.server_info()
+        keys, scopes = store.keys_in_use()
+    except StoreDown as exc:
+        return (FAIL, f"{location.display} did not answer ({exc}); requests fall back to "
+                      "per-process pacing" + (", or fail in strict mode"
+                                              if not settings.rate_store_strict else
+                                              " - strict mode is on: requests fail"),
+                "start the store or fix the URL (host, port, rediss:// for TLS, "
+                "?socket_timeout=SECONDS)")
+    except GitHubModelsError as exc:
+        return FAIL, exc.why, exc.fix
+    finally:
+        store.close()
+    server = (f"valkey {info['valkey_version']}" if "valkey_version" in info
+              else f"redis {info.get('redis_version', '?')}")
+    mode = "strict" if settings.rate_store_strict else "falls back per process when down"
+    return (PASS, f"{location.display} reachable ({server}), round trip "
+                  f"{latency * 1000:.1f} ms, {keys} key(s) in use for {scopes} quota scope(s); "
+                  f"{mode}", "")
+
+
+def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
+    """What is left of the connected model's shared quota (store, scope, limits, use, left).
+
+    Raises:
+        RateStoreError: A refused login; in strict mode, an unreachable store.
+    """
+    from .pacing import DAY, MINUTE
+    from .shared_pacing import SharedPacer
+
+    pacer = provider._runner.pacer if provider._runner is not None else None
+    model = provider.model_name or ""
+    if not isinstance(pacer, SharedPacer):
+        return {"store": None, "model": model,
+                "note": "no rate store: pacing is per process, nothing is shared"}
+    tier = provider._limits_key()
+    limits = pacer.limits_for(tier)
+    scope = pacer._scope(model)
+    report: dict[str, Any] = {"store": pacer.store.location.display, "model": model,
+                              "tier": limits.tier, "scope": scope}
+    from .rate_store import StoreDown
+
+    try:
+        use = pacer.store.budget(scope, minute=MINUTE / pacer._scale, day=DAY / pacer._scale)
+    except StoreDown as exc:
+        report["note"] = f"the store did not answer ({exc})"
+        return report
+    rows = [("requests this minute", use.minute, limits.requests_per_minute),
+            ("requests today", use.day, limits.requests_per_day),
+            ("in flight", use.in_flight, limits.concurrent_requests),
+            ("tokens this minute", use.tokens, limits.tokens_per_minute)]
+    report["rows"] = [{"what": what, "used": used, "limit": limit,
+                       "left": None if limit is None else max(0, limit - used)}
+                      for what, used, limit in rows
+                      if limit is not None or what in ("requests this minute", "in flight")]
+    report["paused_for_seconds"] = round(use.paused_for * pacer._scale, 1)
+    return report
+
+
+def run_quota(args: argparse.Namespace, console: Console) -> int:
+    """The ``quota`` command: 0 when the store answered (or none is set), else 1."""
+    from .cli_chat import connection_extra, open_provider, resolve_model
+
+    provider = open_provider(connection_extra(args), console)
+    try:
+        model = resolve_model(args.model, provider.settings.dotenv_path)
+        provider.connect(model)
+        report = budget_report(provider)
+    finally:
+        provider.shutdown()
+    if args.json:
+        console.json(report)
+    else:
+        console.print(f"store: {report['store'] or 'none'}  model: {report['model']}"
+                      + (f"  tier: {report['tier']}" if "tier" in report else ""))
+        for row in report.get("rows", []):
+            limit = "unlimited" if row["limit"] is None else str(row["limit"])
+            left = "" if row["left"] is None else f", {row['left']} left"
+            console.print(f"  {row['what']}: {row['used']} of {limit}{left}")
+        if report.get("paused_for_seconds"):
+            console.print(f"  paused by the server for {report['paused_for_seconds']} s more")
+        if report.get("note"):
+            console.note(report["note"])
+    return 0 if "rows" in report or report["store"] is None else 1
+
+
+def add_quota_command(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Register ``quota`` on the CLI's sub-parsers (connection options are added by the caller)."""
+    quota: argparse.ArgumentParser = sub.add_parser(
+        "quota", parents=parents, help="show the shared rate budget left",
+        description="What is left of the quota shared through the rate store "
+                                       "(JAATO_GITHUB_RATE_STORE) by every process: requests "
+                                       "this minute and today, in flight, tokens. Sends "
+                                       "nothing to the endpoint.")
+    quota.add_argument("--model", "-m", metavar="ID",
+                       help="model id (default: JAATO_GITHUB_MODEL, else openai/gpt-4o)")
+    quota.add_argument("--json", action="store_true", help="machine-readable result")
+    return quota
