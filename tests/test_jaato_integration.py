@@ -141,6 +141,27 @@ def test_jaato_runs_its_agent_loop_on_the_installed_plugin(jaato: Jaato, emulato
                          for r in chats)
 
 
+def test_the_cli_works_in_jaatos_venv_on_jaatos_types(jaato: Jaato, emulator: Any,
+                                                      tmp_path: Path) -> None:
+    # beside jaato the package takes jaato_sdk's types (a ProviderResponse of parts)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "GITHUB_TOKEN": TEST_TOKEN,
+           "NO_PROXY": "127.0.0.1,localhost", "JAATO_GITHUB_LOG_DB": str(tmp_path / "log.db")}
+    cli = str(jaato.venv / "bin" / "jaato-github-models")
+    host = subprocess.run([jaato.python, "-c", "import jaato_github_models._host as h;"
+                           " print(h.HOST)"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, check=False)
+    assert host.stdout.strip() == "jaato_sdk", host.stderr
+    chat = subprocess.run([cli, "chat", "--json", "--endpoint", emulator.inference_url,
+                           "-m", "openai/gpt-4o", "hello there"], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    assert chat.returncode == 0, chat.stderr[-2000:]
+    assert json.loads(chat.stdout)["text"] == "Echo: hello there"
+    logs = subprocess.run([cli, "logs", "--json"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=60, check=False)
+    assert logs.returncode == 0 and "hello there" in logs.stdout, logs.stderr[-2000:]
+    assert TEST_TOKEN not in chat.stdout + chat.stderr + logs.stdout + logs.stderr
+
+
 def test_pip_uninstall_leaves_jaato_whole_and_working(jaato: Jaato, tmp_path: Path) -> None:
     venvs.pip(jaato.venv, "uninstall", "--yes", "--quiet", venvs.DIST)
     assert venvs.record(jaato.venv, venvs.DIST) == {}
