@@ -22,7 +22,6 @@ import logging
 import os
 import pkgutil
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from .base import ModelProviderPlugin, ProviderConfig
@@ -88,7 +87,7 @@ def _from_entry_points() -> dict[str, ProviderFactory]:
 
 
 def _folder_names() -> list[str]:
-    folder = Path(__file__).resolve().parent
+    folder = os.path.dirname(os.path.realpath(__file__))
     return [info.name for info in pkgutil.iter_modules([str(folder)])
             if info.ispkg and not info.name.startswith("_")]
 
@@ -171,7 +170,7 @@ def load_provider(
         available = ", ".join(providers or discover_providers()) or "(none)"
         raise ProviderNotFoundError(
             f"Unknown model provider {chosen!r}: checked entry points in group "
-            f"{ENTRY_POINT_GROUP!r} and the folder {Path(__file__).parent}. "
+            f"{ENTRY_POINT_GROUP!r} and the folder {os.path.dirname(__file__)}. "
             f"Available: {available}. Install the provider's package or fix the name."
         )
     try:

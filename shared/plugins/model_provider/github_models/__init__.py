@@ -10,7 +10,7 @@ framework types of whichever it is.
 ``PROVIDER_CAPABILITIES``, ``PROVIDER_KNOBS``, ``PROVIDER_AUTH_RESOLUTION`` and
 ``PROVIDER_QUIRKS`` are jaato-server's module-level contracts, written as plain constructor calls
 because jaato's scaffold tool reads them by evaluating this file's assignments. They use jaato's
-classes when the folder sits in jaato's tree, else ``_fallback``'s. tests/test_jaato_contract.py
+classes when the folder sits in jaato's tree, else ``_contracts``'s. tests/test_stateless_complete.py
 keeps them true: every setting and option the provider reads is declared, nothing more.
 """
 
@@ -19,14 +19,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._fallback import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
+    from ._contracts import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
     from ._host import ProviderConfig
     from .provider import GitHubModelsProvider
 else:
     try:  # jaato-server's own classes, when this folder sits in its model_provider/ tree
         from ..base import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
     except ImportError:  # this project's framework, or the package installed on its own
-        from ._fallback import (
+        from ._contracts import (
             AuthSource,
             KnobLayer,
             KnobSpec,

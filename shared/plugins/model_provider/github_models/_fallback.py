@@ -5,9 +5,6 @@ or a host that keeps its types there) nor jaato's SDK types (``jaato_sdk``: jaat
 1.x). That is the pip-installed package used on its own (the ``jaato-github-models`` CLI, a
 script). The fields and constructors match the framework's, so the provider code is the same
 whichever set it runs against. Dict conversion lives in the provider's converters, not here.
-
-``ProviderCapabilities``, ``ProviderKnobs``, ``KnobLayer``, ``KnobSpec`` and ``AuthSource`` stand
-in for jaato-server's contract classes where the host has none (``__init__.py``).
 """
 
 from __future__ import annotations
@@ -18,10 +15,9 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
-    "Attachment", "AuthSource", "CancelToken", "CancelledException", "FinishReason",
-    "FunctionCall", "KnobLayer", "KnobSpec", "Message", "Part", "ProviderCapabilities",
-    "ProviderConfig", "ProviderKnobs", "ProviderResponse", "Role", "TokenUsage", "ToolResult",
-    "ToolSchema", "TurnOutcome", "TurnResult",
+    "Attachment", "CancelToken", "CancelledException", "FinishReason", "FunctionCall", "Message",
+    "Part", "ProviderConfig", "ProviderResponse", "Role", "TokenUsage", "ToolResult", "ToolSchema",
+    "TurnOutcome", "TurnResult",
 ]
 
 
@@ -220,56 +216,3 @@ class ProviderConfig:
         return f"ProviderConfig(api_key={mask_secret(self.api_key)!r}, extra={extra!r})"
 
     __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class ProviderCapabilities:
-    """What reaches the wire (jaato-server's capability contract, for hosts without it)."""
-
-    user_message_images: bool = False
-    tool_result_images: bool = False
-    pdf_input: bool = False
-    audio_input: bool = False
-    tool_choice_forwarding: bool = False
-    thinking: bool = False
-    prompt_caching: bool = False
-    streaming: bool = True
-    cancellation: bool = True
-    output_media: bool = False
-    reasoning_replay: bool = False
-
-
-@dataclass(frozen=True)
-class KnobSpec:
-    """One setting the provider reads from ``ProviderConfig.extra``."""
-
-    name: str
-    type: str = "str"
-    default: Any = None
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class KnobLayer:
-    """A group of settings (``top_level``, or a nested dict such as ``api_params``)."""
-
-    layer: str
-    knobs: tuple[KnobSpec, ...] = ()
-    opaque: bool = False
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class ProviderKnobs:
-    """Every setting the provider reads, by layer."""
-
-    layers: tuple[KnobLayer, ...] = ()
-
-
-@dataclass(frozen=True)
-class AuthSource:
-    """One step of the credential lookup, in order."""
-
-    kind: str
-    name: str = ""
-    note: str = ""
