@@ -112,7 +112,11 @@ def main() -> int:
         print(f"session: {summary['requests']} requests, {summary['total_tokens']} tokens, "
               f"~${summary['cost_usd']:.6f} ({summary['token_units']} token units), "
               f"attributed to {summary['attributed_to']}")
-        print(f"context limit of {provider.model_name}: {provider.get_context_limit()} tokens")
+        window = provider.model_info.max_input_tokens if provider.model_info else None
+        limit, out = provider.get_context_limit(), provider.get_max_output_tokens() or 0
+        note = (f" (the tier's per-request caps, {limit - out} in + {out} out; the model's "
+                f"window is {window})") if window and limit < window else ""
+        print(f"context limit of {provider.model_name}: {limit} tokens{note}")
         print(f"history: {len(provider.get_history())} messages")
     return 0
 

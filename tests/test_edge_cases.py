@@ -274,7 +274,7 @@ def test_live_catalog_answers_connect_right_after_initialize(tmp_path: Any,
         provider.initialize(ProviderConfig(api_key=TEST_TOKEN, extra={
             "endpoint": emu.inference_url, "catalog": "live"}))
         provider.connect("acme/acme-coder-2")
-        assert provider.get_context_limit() == 64000
+        assert provider.model_info.max_input_tokens == 64000
         provider.shutdown()
 
 

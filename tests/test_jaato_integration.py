@@ -141,16 +141,22 @@ def test_jaato_runs_its_agent_loop_on_the_installed_plugin(jaato: Jaato, emulato
                          for r in chats)
 
 
-def test_the_cli_works_in_jaatos_venv_on_jaatos_types(jaato: Jaato, emulator: Any,
-                                                      tmp_path: Path) -> None:
-    # beside jaato the package takes jaato_sdk's types (a ProviderResponse of parts)
+def test_the_cli_and_scripts_beside_jaato_get_the_same_types_as_anywhere(
+        jaato: Jaato, emulator: Any, tmp_path: Path) -> None:
+    # jaato installed but not running: the package's own types (jaato's only once jaato runs)
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "GITHUB_TOKEN": TEST_TOKEN,
            "NO_PROXY": "127.0.0.1,localhost", "JAATO_GITHUB_LOG_DB": str(tmp_path / "log.db")}
     cli = str(jaato.venv / "bin" / "jaato-github-models")
-    host = subprocess.run([jaato.python, "-c", "import jaato_github_models._host as h;"
-                           " print(h.HOST)"], capture_output=True, text=True, env=env,
+    probe = ("import sys, jaato_github_models._host as h\n"
+             "from jaato_github_models.emulator import Emulator\n"
+             "e = Emulator()\n"
+             "import json; print(h.HOST, len(json.loads(e.index().catalog_body)))\n")
+    host = subprocess.run([jaato.python, "-c", probe], capture_output=True, text=True, env=env,
                           cwd=tmp_path, check=False)
-    assert host.stdout.strip() == "jaato_sdk", host.stderr
+    assert host.returncode == 0, host.stderr[-2000:]
+    standalone, models = host.stdout.split()
+    assert standalone == "standalone"
+    assert int(models) > 50  # the emulator serves the package's whole catalog
     chat = subprocess.run([cli, "chat", "--json", "--endpoint", emulator.inference_url,
                            "-m", "openai/gpt-4o", "hello there"], capture_output=True,
                           text=True, env=env, cwd=tmp_path, timeout=120, check=False)

@@ -333,7 +333,11 @@ def test_cancel_from_another_thread_while_the_server_is_silent(emulator: Any,
 
 def test_accounting_and_capabilities(emulator: Any, make_provider: Any) -> None:
     provider = make_provider("openai/gpt-4.1")
-    assert provider.get_context_limit() == 1048576
+    assert provider.model_info.max_input_tokens == 1048576
+    # the free tier's per-request caps, enforced: 8000 in + 4000 out
+    assert (provider.get_context_limit(), provider.get_max_output_tokens()) == (12000, 4000)
+    assert make_provider("openai/gpt-4.1", enforce_tier_limits=False).get_context_limit() \
+        == 1048576
     assert provider.supports_streaming() and provider.supports_structured_output()
     assert 8 <= provider.count_tokens("The quick brown fox jumps over the lazy dog.") <= 12
     provider.send_message("one")

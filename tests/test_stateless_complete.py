@@ -227,7 +227,7 @@ def test_auth_info_capabilities_and_contracts_tell_the_truth(make_provider: Any)
     assert not provider.supports_thinking()
     provider.connect("openai/o3-mini")
     assert provider.supports_thinking()
-    assert provider.get_max_output_tokens() == provider.model_info.max_output_tokens
+    assert provider.get_max_output_tokens() == 4000  # the tier's reply cap, under o3-mini's
     assert provider.capabilities() is PROVIDER_CAPABILITIES
     assert PROVIDER_CAPABILITIES.user_message_images and not PROVIDER_CAPABILITIES.thinking
     layers = {layer.layer: {k.name for k in layer.knobs} for layer in PROVIDER_KNOBS.layers}
@@ -237,11 +237,14 @@ def test_auth_info_capabilities_and_contracts_tell_the_truth(make_provider: Any)
 
 
 def test_api_params_nested_as_jaato_profiles_write_them_become_request_defaults(
-        make_provider: Any, emulator: Emulator) -> None:
-    provider = make_provider(api_params={"temperature": 0.3, "seed": 7}, workspace_path="/w")
+        make_provider: Any, emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    provider = make_provider(api_params={"temperature": 0.3, "seed": 7}, temperature=0.9,
+                             workspace_path="/w")
     provider.complete([user("hi")])
     (sent,) = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
+    # the nested form wins over the flat one, as in jaato's profiles, and says so
     assert (sent.body["temperature"], sent.body["seed"]) == (0.3, 7)
+    assert "api_params wins" in caplog.text and "temperature" in caplog.text
     with pytest.raises(E.InvalidRequestError):
         make_provider(api_params={"temperature": 5})
 
@@ -257,3 +260,54 @@ def test_nothing_complete_returns_holds_the_token(make_provider: Any, emulator: 
         blob = pickle.dumps(result)
         assert TEST_TOKEN.encode() not in blob
         assert TEST_TOKEN not in json.dumps(str(result.__dict__))
+
+
+def test_verify_auth_takes_a_profile_key_that_jaato_left_in_extra(emulator: Emulator) -> None:
+    # jaato's runtime hands plugin_configs over as extra without promoting api_key for this call
+    config = ProviderConfig(extra={"endpoint": emulator.inference_url, "api_key": TEST_TOKEN})
+    assert GitHubModelsProvider(environ={}).verify_auth(config=config) is True
+    (probe,) = emulator.requests
+    assert probe.headers["authorization"] != f"Bearer {TEST_TOKEN}"  # redacted in the log...
+    assert probe.headers["authorization"].startswith("Bearer github_pat_")  # ...but it was sent
+
+
+def test_verify_auth_does_not_take_a_wrong_path_for_accepted_credentials(
+        emulator: Emulator) -> None:
+    for path in ("/wrong/inference", "/inferenc"):
+        config = ProviderConfig(api_key=TEST_TOKEN, extra={"endpoint": emulator.url + path})
+        with pytest.raises(E.GitHubModelsError) as caught:
+            GitHubModelsProvider().verify_auth(config=config)
+        assert caught.value.status == 404
+
+
+def test_trim_history_shortens_what_complete_sends_as_a_session_would(
+        make_provider: Any, emulator: Emulator) -> None:
+    provider = make_provider(trim_history=True)
+    long_turns: list[Message] = []
+    for i in range(12):  # ~12 x 1000 tokens of history, over the tier's 8000-token cap
+        long_turns += [user(f"question {i} " + "word " * 1000),
+                       Message(role=Role.MODEL, parts=[Part(text=f"answer {i}")])]
+    result = provider.complete([*long_turns, user("and now?")])
+    assert result.outcome is TurnOutcome.RESPONSE, result.error_message
+    (sent,) = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
+    assert len(sent.body["messages"]) < len(long_turns) + 1
+    assert sent.body["messages"][-1]["content"] == "and now?"
+    refused = make_provider().complete([*long_turns, user("and now?")])  # trimming off
+    assert isinstance(refused.error, E.ContextLimitError)
+
+
+def test_complete_refuses_an_image_for_a_text_only_model_before_sending(
+        make_provider: Any, emulator: Emulator) -> None:
+    provider = make_provider("openai/o3-mini")
+    image = Part(inline_data={"mime_type": "image/png", "data": b"\x89PNG\r\n\x1a\n0000"})
+    result = provider.complete([Message(role=Role.USER, parts=[Part(text="what is it?"), image])])
+    assert isinstance(result.error, E.InvalidRequestError)
+    assert emulator.requests == []
+
+
+def test_the_context_limit_is_what_a_request_may_carry(make_provider: Any) -> None:
+    capped = make_provider("openai/gpt-4o")  # what jaato checks: prompt + max_tokens <= limit
+    assert (capped.get_context_limit(), capped.get_max_output_tokens()) == (12000, 4000)
+    paid = make_provider("openai/gpt-4o", enforce_tier_limits=False)
+    assert paid.get_context_limit() == paid.model_info.max_input_tokens == 131072
+    assert paid.get_max_output_tokens() == paid.model_info.max_output_tokens == 16384

@@ -10,8 +10,8 @@ framework types of whichever it is.
 ``PROVIDER_CAPABILITIES``, ``PROVIDER_KNOBS``, ``PROVIDER_AUTH_RESOLUTION`` and
 ``PROVIDER_QUIRKS`` are jaato-server's module-level contracts, written as plain constructor calls
 because jaato's scaffold tool reads them by evaluating this file's assignments. They use jaato's
-classes when the folder sits in jaato's tree, else ``_contracts``'s. tests/test_stateless_complete.py
-keeps them true: every setting and option the provider reads is declared, nothing more.
+classes when the folder sits in jaato's tree, else ``_contracts``'s. A test
+(tests/test_stateless_complete.py) keeps them true: every setting the provider reads is declared.
 """
 
 from __future__ import annotations

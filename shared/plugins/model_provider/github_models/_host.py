@@ -5,7 +5,9 @@ The same folder runs in four places, and each has its own copies of the framewor
 1. this project's checkout, or any host that keeps ``types.py`` beside its providers: the
    parent package's ``types`` and ``base`` (``shared.plugins.model_provider``);
 2. jaato-server 0.15 / 1.x (the folder copied over jaato's own ``github_models``, or this
-   project pip-installed and loaded through its entry point): ``jaato_sdk``'s types;
+   project pip-installed and loaded through its entry point): ``jaato_sdk``'s types, taken only
+   when jaato has already imported them, so a script or the CLI in a venv that merely has
+   jaato installed gets the same types as anywhere else;
 3. the pip-installed package used on its own (the CLI, a script): ``_fallback``.
 
 The provider relies only on the fields and constructors every host defines (``Message``,
@@ -73,8 +75,8 @@ def _find_types() -> tuple[ModuleType, str]:
         parent_types = _try(f"{_PARENT}.types")
         if parent_types is not None and hasattr(parent_types, "Message"):
             return parent_types, _PARENT
-    jaato = _try(_JAATO_TYPES)
-    if jaato is not None:
+    jaato = sys.modules.get(_JAATO_TYPES)  # jaato is running and loaded us
+    if jaato is not None and hasattr(jaato, "Message"):
         return jaato, "jaato_sdk"
     return _fallback(), "standalone"
 
@@ -128,6 +130,8 @@ else:
     CancelToken = _pick("CancelToken")
     CancelledException = _pick("CancelledException")
     FinishReason = _pick("FinishReason")
+    if not all(hasattr(FinishReason, m) for m in ("CANCELLED", "TOOL_USE", "MAX_TOKENS")):
+        FinishReason = _fallback().FinishReason  # an older host; build_response maps back
     FunctionCall = _pick("FunctionCall")
     Message = _pick("Message")
     Part = _pick("Part")
@@ -146,14 +150,36 @@ render_for_model: Any = getattr(_types, "render_result_for_model", None)
 
 _RESPONSE_FIELDS = frozenset(f.name for f in dataclasses.fields(ProviderResponse))
 _PARTS_SHAPED = "parts" in _RESPONSE_FIELDS and "text" not in _RESPONSE_FIELDS
+_HOST_FINISH: Any = _pick("FinishReason")
+_CALL_FIELDS = frozenset(f.name for f in dataclasses.fields(FunctionCall))
+_USAGE_FIELDS = frozenset(f.name for f in dataclasses.fields(TokenUsage))
 
 
 def finish_reason(value: str) -> FinishReason:
     """The host's ``FinishReason`` for ``value`` (``UNKNOWN`` when the host lacks it)."""
     try:
-        return FinishReason(value)
+        return _HOST_FINISH(getattr(value, "value", value))  # type: ignore[no-any-return]
     except ValueError:
-        return FinishReason.UNKNOWN
+        return _HOST_FINISH.UNKNOWN  # type: ignore[no-any-return]
+
+
+def unreadable_call(call_id: str, name: str, raw: str) -> FunctionCall | None:
+    """A call whose arguments are not JSON, for hosts that can carry one (jaato's
+    ``FunctionCall.unreadable_args``: its session answers the model with an error result and
+    the turn goes on); None where the host cannot, and the caller raises instead."""
+    if "unreadable_args" not in _CALL_FIELDS:
+        return None
+    return FunctionCall(id=call_id, name=name, args={},  # type: ignore[call-arg,unused-ignore]
+                        unreadable_args=raw)
+
+
+def make_usage(prompt: int, output: int, total: int, *, reported: bool = True) -> TokenUsage:
+    """A host ``TokenUsage``; ``reported=False`` (an estimate, or nothing reported) is kept
+    where the host has the field (jaato-sdk 0.29)."""
+    if not reported and "reported" in _USAGE_FIELDS:
+        return TokenUsage(prompt_tokens=prompt, output_tokens=output,  # type: ignore[call-arg,unused-ignore]
+                          total_tokens=total, reported=False)
+    return TokenUsage(prompt_tokens=prompt, output_tokens=output, total_tokens=total)
 
 
 def build_response(text: str | None, calls: list[FunctionCall], usage: TokenUsage,
@@ -164,10 +190,11 @@ def build_response(text: str | None, calls: list[FunctionCall], usage: TokenUsag
     if _PARTS_SHAPED:
         parts = ([Part(text=text)] if text else []) + [Part(function_call=c) for c in calls]
         return ProviderResponse(parts=parts, usage=usage,  # type: ignore[call-arg,unused-ignore]
-                                finish_reason=reason, raw=raw,
+                                finish_reason=finish_reason(reason), raw=raw,
                                 structured_output=structured_output)
     return ProviderResponse(text=text, function_calls=list(calls), usage=usage,
-                            finish_reason=reason, raw=raw, structured_output=structured_output)
+                            finish_reason=finish_reason(reason), raw=raw,
+                            structured_output=structured_output)
 
 
 def response_text(response: Any) -> str | None:

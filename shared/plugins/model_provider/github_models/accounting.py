@@ -23,6 +23,12 @@ DEFAULT_CONTEXT_LIMIT = 128_000
 class Accounting:
     """Token counts, usage, limits and capabilities of the selected model and session."""
 
+    def _input_cap(self) -> tuple[int | None, str]:  # ProviderCore's
+        raise NotImplementedError
+
+    def _tier_output_cap(self) -> int | None:  # ProviderCore's
+        raise NotImplementedError
+
     _info: ModelInfo | None
     _last_usage: TokenUsage
     _session: ChatSession
@@ -38,8 +44,28 @@ class Accounting:
         return estimate_tokens(content)
 
     def get_context_limit(self) -> int:
-        """The selected model's context window (128000 for ids the catalog does not know)."""
-        return self._info.max_input_tokens if self._info else DEFAULT_CONTEXT_LIMIT
+        """The most tokens one request may involve, prompt and reply: the selected model's
+        context window (``max_input_tokens``; 128000 for ids the catalog does not know), or,
+        where the free tier's smaller per-request caps are enforced, those caps (input + output;
+        a larger prompt is refused before sending). ``model_info`` keeps the model's own window.
+        """
+        if self._info is None:
+            return DEFAULT_CONTEXT_LIMIT
+        if self._runner is None:
+            return self._info.max_input_tokens
+        cap, source = self._input_cap()
+        if source == "tier" and cap:
+            return cap + (self.get_max_output_tokens() or 0)
+        return self._info.max_input_tokens
+
+    def get_max_output_tokens(self) -> int | None:
+        """The most tokens a reply may have: the model's cap from the catalog, or the free
+        tier's smaller one where tier limits are enforced (None for unknown models)."""
+        if self._info is None:
+            return None
+        cap = self._tier_output_cap()
+        mine = self._info.max_output_tokens
+        return min(mine, cap) if cap else mine
 
     def get_token_usage(self) -> TokenUsage:
         """Usage of the last response."""

@@ -20,6 +20,7 @@ from .clock import Clock
 from .errors import (
     ErrorContext,
     GitHubModelsError,
+    ModelNotFoundError,
     RateLimitError,
     ServiceUnavailableError,
     error_from_connection,
@@ -323,9 +324,12 @@ class CallRunner:
             result = self.transport.post(CHAT_PATH, {"model": model, "messages": []})
         except TransportFailure as failure:
             raise error_from_connection(failure.kind, failure.detail, context) from failure
-        if result.status in (200, 400, 404, 413, 422):  # past authentication
+        if result.status in (200, 400, 413, 422):  # past authentication
             return
-        raise error_from_response(result.status, result.headers, result.body, context)
+        error = error_from_response(result.status, result.headers, result.body, context)
+        if isinstance(error, ModelNotFoundError):  # the service's own "unknown model": past auth
+            return
+        raise error  # a 404 of a wrong path is not an accepted credential
 
     def fetch_catalog(self, url: str, context: ErrorContext) -> list[dict[str, Any]]:
         """``GET`` a model catalog (no retries, no pacing) and return its entries.

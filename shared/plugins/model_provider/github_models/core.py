@@ -69,6 +69,21 @@ _warned_models: set[str] = set()
 _FRAMEWORK_KEYS = frozenset({"workspace_path", "config_root"})
 
 
+def _key_from_extra(config: ProviderConfig | None) -> ProviderConfig | None:
+    """``config`` with ``extra["api_key"]`` as its ``api_key`` when that is unset: jaato hands
+    a profile's ``plugin_configs`` over as ``extra`` and promotes the key only on some paths
+    (not for ``verify_auth``)."""
+    key = config.extra.get("api_key") if config is not None else None
+    if config is None or config.api_key or not isinstance(key, str):
+        return config
+    import copy
+
+    promoted = copy.copy(config)
+    promoted.api_key = key
+    promoted.extra = {k: v for k, v in config.extra.items() if k != "api_key"}
+    return promoted
+
+
 async def _close_at_loop_shutdown(arunner: AsyncCallRunner) -> AsyncGenerator[None, None]:
     try:
         yield
@@ -136,11 +151,17 @@ class ProviderCore(Accounting):
             ConfigurationError: A malformed setting (endpoint, organization, timeout ...).
             InvalidRequestError: A default request option out of its documented range.
         """
+        config = _key_from_extra(config)
         settings = resolve_settings(config, self._environ)
         extra = dict(config.extra) if config is not None else {}
         nested = extra.pop("api_params", None)  # jaato profiles nest request defaults here
         if isinstance(nested, Mapping):
-            extra = {**nested, **extra}
+            both = sorted(k for k in nested if k in extra and extra[k] != nested[k])
+            if both:
+                logger.warning("api_params and a top-level key both set %s: api_params wins, as "
+                               "in jaato profiles (the top-level form is the older one)",
+                               ", ".join(both))
+            extra = {**extra, **nested}
         unknown = sorted(k for k in extra if k not in SETTING_KEYS and k not in OPTION_NAMES
                          and k not in _FRAMEWORK_KEYS and k != "max_completion_tokens")
         if unknown:
@@ -477,6 +498,13 @@ class ProviderCore(Accounting):
         if cap and (window is None or cap < window):
             return cap, "tier"
         return window, "model"
+
+    def _tier_output_cap(self) -> int | None:
+        """The free tier's reply cap for the model, where tier limits are enforced."""
+        if self._runner is None or self._info is None or not self.settings.enforce_tier_limits:
+            return None
+        cap: int | None = self._runner_limits(self._limits_key()).max_output_tokens
+        return cap
 
     def _fit(self, session: ChatSession, history: list[Message], new: list[Message]
              ) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from ._host import (
     Part,
     ProviderConfig,
     ProviderResponse,
+    Role,
     ToolResult,
     ToolSchema,
     TurnResult,
@@ -114,9 +115,17 @@ class GitHubModelsProvider(ProviderCore):
                     what="Checking the messages", why="the list is empty",
                     fix="pass the conversation so far, ending with the user's turn",
                     param="messages")
-            session = ChatSession(system_instruction, tools)
-            response = Conversation(self, session).run(list(messages), response_schema, options,
-                                                       stream, record=False)
+            # what follows the last model turn is this turn's input; what precedes it is history
+            # that trim_history may shorten, as in a stateful session
+            split = max((i + 1 for i, m in enumerate(messages) if Role(m.role) is Role.MODEL),
+                        default=0)
+            new = list(messages[split:]) or list(messages)
+            history = list(messages[:split]) if messages[split:] else []
+            if any(p.inline_data is not None for m in new for p in m.parts):
+                self.check_image_input()
+            session = ChatSession(system_instruction, tools, history)
+            response = Conversation(self, session).run(new, response_schema, options, stream,
+                                                       record=False)
         except GitHubModelsError as exc:
             if is_transient(exc):
                 raise
@@ -162,10 +171,6 @@ class GitHubModelsProvider(ProviderCore):
             on_message(f"{settings.endpoint}: credentials accepted ({self.get_auth_info()})")
         return True
 
-    def get_max_output_tokens(self) -> int | None:
-        """The selected model's output cap from the catalog (None when unknown)."""
-        return self._info.max_output_tokens if self._info else None
-
     def get_auth_info(self) -> str:
         """Where the credential came from, token masked (``ghp_…``), or the Entra credential."""
         if self._settings is None:
@@ -188,13 +193,15 @@ class GitHubModelsProvider(ProviderCore):
 
     def set_agent_context(self, agent_type: str = "main", agent_name: str | None = None,
                           agent_id: str = "main") -> None:
-        """Tag this provider's log records with the agent that uses it (for multi-agent logs)."""
+        """Remember which agent uses this provider (``agent_context``), for the caller's own
+        tracing; the provider itself does not act on it."""
         self.agent_context = {"agent_type": agent_type, "agent_name": agent_name,
                               "agent_id": agent_id}
 
     def set_thinking_config(self, config: Any) -> None:
-        """Documented no-op: reasoning models (``supports_thinking()``) always reason, and the
-        chat-completions protocol has no budget field nor returns the reasoning text."""
+        """Documented no-op: reasoning models (``supports_thinking()``) always reason; jaato's
+        token budget is not mapped to the protocol's coarse ``reasoning_effort`` (this provider
+        does not send it), and no reasoning text comes back."""
         self.thinking_config = config
 
     # ---- stateful (the seed framework's interface) ----

@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["FALLBACK_CATALOG", "ModelEntry", "ModelIndex", "is_reasoning_model", "load_catalog"]
 
-_DATA_PACKAGE = "shared.plugins.model_provider.github_models.data"
+_DATA_PACKAGE = f"{__package__.rsplit('.', 1)[0]}.data"  # the catalog the provider ships
 
 # Dated upstream deployments that the service echoed in the response's ``model`` field.
 _DEPLOYMENTS: dict[str, str] = {
