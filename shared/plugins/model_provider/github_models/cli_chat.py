@@ -160,10 +160,14 @@ class ChatRunner:
             GitHubModelsError: What the provider raised.
         """
         token = CancelToken()
-        on_chunk = (lambda _text: None) if self.as_json else self.console.write
-        with cancel_on_sigint(token):
-            response = self.provider.send_message_streaming(prompt, on_chunk, token,
-                                                            **self.options)
+        # stream(), not write(): a token echoed across several chunks is masked as well
+        on_chunk = (lambda _text: None) if self.as_json else self.console.stream
+        try:
+            with cancel_on_sigint(token):
+                response = self.provider.send_message_streaming(prompt, on_chunk, token,
+                                                                **self.options)
+        finally:
+            self.console.end_stream()
         cancelled = response.finish_reason is FinishReason.CANCELLED
         if self.as_json:
             record = {"model": self.provider.model_name, "text": response.text or "",

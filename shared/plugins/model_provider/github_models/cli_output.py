@@ -108,19 +108,56 @@ class Console:
         self.err = err or sys.stderr
         self.colour = colour_enabled(self.out, environ)
         self.err_colour = colour_enabled(self.err, environ)  # decided per stream
-        self._secrets: set[str] = set()
+        self._secrets: dict[str, str] = {}  # secret -> its masked form
+        self._order: list[str] = []  # longest first, so a whole token masks before its body
+        self._pending = ""  # streamed text held back: it may be the start of a secret
 
     def add_secret(self, secret: str | None) -> None:
-        """Never print ``secret``: it is replaced by its masked prefix wherever it appears."""
-        if secret and len(secret) >= 6:
-            self._secrets.add(secret)
+        """Never print ``secret``: it is replaced by its masked prefix wherever it appears.
+
+        The part after a known type prefix (``ghp_``, ``github_pat_`` ...) is masked on its own
+        too: it leaks just as much.
+        """
+        if not secret or len(secret) < 6:
+            return
+        self._secrets[secret] = mask_secret(secret)
+        body = mask_secret(secret).removesuffix("…")
+        if body and len(secret) - len(body) >= 8:
+            self._secrets.setdefault(secret[len(body):], "…")
+        self._order = sorted(self._secrets, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret masked."""
-        for secret in self._secrets:
+        for secret in self._order:
             if secret in text:
-                text = text.replace(secret, mask_secret(secret))
+                text = text.replace(secret, self._secrets[secret])
         return text
+
+    def stream(self, text: str) -> None:
+        """Write one chunk of streamed text to stdout; a secret split across chunks is masked.
+
+        The end of the text that could be the start of a secret is held back until the next
+        chunk shows whether it is one; :meth:`end_stream` (or any other stdout write) releases it.
+        """
+        pending = self.scrub(self._pending + text)
+        keep = 0
+        for secret in self._order:
+            for size in range(min(len(secret) - 1, len(pending)), keep, -1):
+                if secret.startswith(pending[-size:]):
+                    keep = size
+                    break
+        self._pending = pending[len(pending) - keep:] if keep else ""
+        shown = pending[: len(pending) - keep]
+        if shown:
+            self.out.write(shown)
+            self.out.flush()
+
+    def end_stream(self) -> None:
+        """Write what :meth:`stream` held back (it was not the start of a secret after all)."""
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            self.out.write(self.scrub(pending))
+            self.out.flush()
 
     def style(self, text: str, *names: str) -> str:
         """``text`` in the given styles when colour is on; unchanged otherwise."""
@@ -130,7 +167,8 @@ class Console:
         return f"\033[{codes}m{text}\033[0m"
 
     def write(self, text: str) -> None:
-        """Write to stdout without a newline and flush (streamed model text)."""
+        """Write to stdout without a newline and flush (text held back by :meth:`stream` first)."""
+        self.end_stream()
         self.out.write(self.scrub(text))
         self.out.flush()
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..base import ProviderConfig, mask_secret
 from .errors import ConfigurationError, token_not_found, token_type_of
+from .url_secrets import strip_url_secrets
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -43,6 +44,7 @@ __all__ = [
     "ENV_TOKEN",
     "LEGACY_HOST",
     "Settings",
+    "normalize_enterprise",
     "normalize_organization",
     "resolve_endpoint",
     "resolve_settings",
@@ -76,6 +78,7 @@ SETTING_KEYS = frozenset({
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_GITHUB_WEB_HOSTS = frozenset({"github.com", "www.github.com"})
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -140,27 +143,57 @@ class Settings:
 
 
 def normalize_organization(value: str) -> str:
-    """Accept ``my-org`` or ``https://github.com/my-org`` and return the login.
+    """Accept ``my-org`` or ``https://github.com/my-org`` (``.../orgs/my-org``); return the login.
 
     Raises:
-        ConfigurationError: The value is not a valid GitHub organization login or URL.
+        ConfigurationError: Anything else (a slash or ``..`` in a login, another host, extra path
+            segments, a query): the value is refused, never rewritten to another name.
     """
-    raw = value.strip()
-    login = raw
-    if "/" in raw:
-        parts = urlsplit(raw if "://" in raw else "https://" + raw)
-        segments = [s for s in parts.path.split("/") if s]
-        if segments and segments[0] in ("orgs", "organizations"):
+    return _github_name(value, "organization", ENV_ORGANIZATION, ("orgs", "organizations"),
+                        "'my-org' or 'https://github.com/my-org'")
+
+
+def normalize_enterprise(value: str) -> str:
+    """Accept ``my-ent`` or ``https://github.com/enterprises/my-ent`` and return the slug.
+
+    Raises:
+        ConfigurationError: Anything else (slashes, ``..``, another host, extra segments).
+    """
+    return _github_name(value, "enterprise", ENV_ENTERPRISE, ("enterprises",),
+                        "'my-enterprise' or 'https://github.com/enterprises/my-enterprise'")
+
+
+def _github_name(value: str, setting: str, env_key: str, kinds: tuple[str, ...],
+                 examples: str) -> str:
+    raw = str(value).strip()
+    name: str | None = raw if _LOGIN_RE.match(raw) else None
+    if name is None and "/" in raw and "\\" not in raw and ".." not in raw:
+        try:
+            parts = urlsplit(raw if "://" in raw else "https://" + raw)
+            plain = (parts.scheme in ("http", "https") and parts.port is None
+                     and not (parts.username or parts.password or parts.query or parts.fragment)
+                     and (parts.hostname or "") in _GITHUB_WEB_HOSTS)
+        except ValueError:
+            plain = False
+        segments = parts.path.strip("/").split("/") if plain else []
+        if len(segments) == 2 and segments[0] in kinds:
             segments = segments[1:]
-        login = segments[0] if segments else ""
-    if not _LOGIN_RE.match(login):
+        elif setting == "enterprise":  # an enterprise URL always names /enterprises/
+            segments = []
+        if len(segments) == 1 and _LOGIN_RE.match(segments[0]):
+            name = segments[0]
+    if name is None:
+        from .url_secrets import strip_url_secrets
+
+        shown = strip_url_secrets(raw) if "/" in raw or "@" in raw else raw
         raise ConfigurationError(
-            what="Checking the organization setting",
-            why=f"{raw!r} is not a GitHub organization login or URL",
-            fix="set JAATO_GITHUB_ORGANIZATION (or extra['organization']) to a login such as "
-                "'my-org' or a URL such as 'https://github.com/my-org'",
+            what=f"Checking the {setting} setting ({env_key} or extra[{setting!r}])",
+            why=f"{shown[:120]!r} is not a GitHub {setting} name or a github.com URL of one "
+                "(a slash, '..', another host or extra path segments would bill another name)",
+            fix=f"set {env_key} (or extra[{setting!r}]) to {examples}",
+            setting=setting,
         )
-    return login
+    return name
 
 
 def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
@@ -173,7 +206,8 @@ def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, boo
         return _resolve_endpoint(base, organization)
     except ValueError as exc:  # urllib's own complaints: bad port, bad IPv6 literal ...
         raise ConfigurationError(
-            what="Checking the endpoint setting", why=f"{base!r} is not a valid URL ({exc})",
+            what="Checking the endpoint setting",
+            why=f"{strip_url_secrets(base)!r} is not a valid URL ({exc})",
             fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
                 "'https://<resource>.services.ai.azure.com/models'") from exc
 
@@ -202,7 +236,7 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             what="Checking the endpoint setting",
-            why=f"{base!r} is not an http(s) URL",
+            why=f"{strip_url_secrets(base)!r} is not an http(s) URL",
             fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
                 "'https://ghes.example.com/api/v3/models/inference' or "
                 "'https://<resource>.services.ai.azure.com/models'",
@@ -225,12 +259,7 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
 
 def _without_secrets(url: str) -> str:
     """``url`` without user info, query and fragment (each can carry a key)."""
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return strip_url_secrets(url)
 
 
 def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
@@ -368,7 +397,7 @@ def resolve_settings(
     org_raw = pick("organization", ENV_ORGANIZATION)
     organization = normalize_organization(str(org_raw)) if org_raw else None
     ent_raw = pick("enterprise", ENV_ENTERPRISE)
-    enterprise = normalize_organization(str(ent_raw)) if ent_raw else None
+    enterprise = normalize_enterprise(str(ent_raw)) if ent_raw else None
     base = str(pick("endpoint", ENV_ENDPOINT) or DEFAULT_ENDPOINT)
     endpoint, kind, org_applied = resolve_endpoint(base, organization)
     base = _without_secrets(base)  # parses: resolve_endpoint already vetted the URL
