@@ -88,6 +88,8 @@ def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], 
         text = on_event(event)
         if text:
             delivered.append(text)
+    if parser.pending_error:  # an error event followed the text just delivered
+        parser.close()  # raises it
     if parser.done:
         return True
     if cancel_token is not None and cancel_token.is_cancelled:
@@ -185,7 +187,7 @@ class CallRunner:
     def _parse_ok(self, result: HttpResult) -> dict[str, Any]:
         try:
             data = result.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
             raise ServiceUnavailableError(
                 what="Reading the chat completion response",
                 why=f"the endpoint answered 200 with a body that is not JSON "

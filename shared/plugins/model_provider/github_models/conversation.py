@@ -8,7 +8,7 @@ and retries, so many conversations run concurrently on one provider (threads or 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..types import (
@@ -21,6 +21,7 @@ from ..types import (
     ToolResult,
 )
 from .errors import InvalidRequestError
+from .inputs import check_image, check_text, check_tool_results
 from .session import ChatSession, order_tool_results, tool_message
 from .streaming import StreamCancelled
 from .usage import UsageTotals
@@ -41,6 +42,7 @@ def _user_text(text: str) -> Message:
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequestError(what="Checking the message", why="it is empty",
                                   fix="send a non-empty string", param="message")
+    check_text(text, "the message", "message")
     return Message(role=Role.USER, parts=[Part(text=text)])
 
 
@@ -83,9 +85,19 @@ class Conversation:
                 fix="pass at least one Part with text or inline_data", param="parts")
         if any(p.inline_data is not None for p in useful):
             self._core.check_image_input()
+        for i, part in enumerate(useful):
+            if part.text is not None:
+                check_text(part.text, f"part {i}", "parts")
+            if part.inline_data is not None:
+                inline = part.inline_data
+                mime, data = ((inline.get("mime_type"), inline.get("data"))
+                              if isinstance(inline, Mapping) else
+                              (getattr(inline, "mime_type", None), getattr(inline, "data", None)))
+                check_image(mime, data, f"the image in part {i}", "parts")
         return Message(role=Role.USER, parts=list(useful))
 
     def _tool_message(self, results: list[ToolResult]) -> Message:
+        check_tool_results(results)
         return tool_message(order_tool_results(self.session.pending_calls(), results))
 
     def _turn(self, new: Message, schema: dict[str, Any] | None, options: dict[str, Any],

@@ -23,6 +23,14 @@ from ..types import (
     ToolResult,
     ToolSchema,
 )
+from .wire_check import (
+    MAX_JSON_DEPTH,
+    check_completion,
+    json_depth,
+    loads_json,
+    repair_json,
+    repair_text,
+)
 
 __all__ = [
     "HISTORY_FORMAT",
@@ -100,7 +108,7 @@ def content_text(content: Any) -> str:
         return "".join(p["text"] for p in content
                        if isinstance(p, Mapping) and p.get("type", "text") == "text"
                        and isinstance(p.get("text"), str))
-    return ""
+    return ""  # callers that must refuse other types check the shape first (wire_check)
 
 
 def parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -112,11 +120,16 @@ def parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
     if isinstance(raw, Mapping):
-        return dict(raw)
-    value = json.loads(raw)
+        value: Any = dict(raw)
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise ValueError("tool call arguments are nested too deeply")
+    elif isinstance(raw, str):
+        value = loads_json(raw)
+    else:
+        raise ValueError(f"tool call arguments are {type(raw).__name__}, not JSON text")
     if not isinstance(value, dict):
-        raise ValueError(f"tool call arguments are not a JSON object: {raw[:200]!r}")
-    return value
+        raise ValueError(f"tool call arguments are not a JSON object: {str(raw)[:200]!r}")
+    return dict(repair_json(value))
 
 
 def tools_to_wire(tools: Sequence[ToolSchema] | None) -> list[dict[str, Any]]:
@@ -166,7 +179,9 @@ def tool_result_content(result: ToolResult) -> str:
         value = {"error": value}
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    from .inputs import json_default  # dates, decimals ... as text; other objects are refused
+
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, default=json_default)
 
 
 def _assistant_to_wire(message: Message) -> dict[str, Any]:
@@ -335,9 +350,11 @@ def history_from_json(data: str) -> list[Message]:
     Raises:
         ValueError: Not JSON, an unknown format, or malformed messages.
     """
+    if not isinstance(data, str | bytes | bytearray):
+        raise ValueError(f"serialized history must be JSON text, not {type(data).__name__}")
     try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
+        doc = loads_json(data, limit=MAX_JSON_DEPTH + 8)  # the envelope adds a few levels
+    except ValueError as exc:
         raise ValueError(f"serialized history is not JSON: {exc}") from exc
     if isinstance(doc, dict):
         if doc.get("format") != HISTORY_FORMAT:
@@ -349,17 +366,28 @@ def history_from_json(data: str) -> list[Message]:
     if not isinstance(items, list):
         raise ValueError("serialized history holds no message list")
     try:
-        return [message_from_dict(m) for m in items]
-    except (KeyError, TypeError, AttributeError) as exc:
+        messages = [message_from_dict(m) for m in items]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(f"serialized history has a malformed message: {exc!r}") from exc
+    from .errors import InvalidRequestError
+    from .inputs import check_history
+
+    try:  # what is accepted here can be sent later: same checks as new turns
+        check_history(messages)
+    except InvalidRequestError as exc:
+        raise ValueError(f"serialized history holds a value that cannot be sent: "
+                         f"{exc.why}") from exc
+    return messages
 
 
 def response_from_wire(data: Mapping[str, Any]) -> ProviderResponse:
     """A non-streaming chat completion as a ``ProviderResponse`` (``raw`` keeps the body).
 
     Raises:
-        ValueError: A tool call's arguments are not a JSON object (message names the call).
+        ValueError: A tool call's arguments are not a JSON object (message names the call), or
+            the body is not the chat-completions shape (:class:`WireShapeError`).
     """
+    check_completion(data)
     choices = data.get("choices") or []
     choice = choices[0] if choices else {}
     message = choice.get("message") or {}
@@ -371,13 +399,13 @@ def response_from_wire(data: Mapping[str, Any]) -> ProviderResponse:
         except ValueError as exc:
             raise ValueError(f"the arguments of the call to {fn.get('name')!r} are not a JSON "
                              f"object: {exc}") from exc
-        calls.append(FunctionCall(id=str(tc.get("id") or f"call_{len(calls)}"),
-                                  name=str(fn.get("name") or ""), args=args))
+        calls.append(FunctionCall(id=repair_text(tc.get("id") or f"call_{len(calls)}"),
+                                  name=repair_text(fn.get("name") or ""), args=args))
     calls = unique_call_ids(calls)
     finish = finish_reason_from_wire(choice.get("finish_reason"))
     if calls and finish is FinishReason.UNKNOWN:
         finish = FinishReason.TOOL_USE
-    return ProviderResponse(text=content_text(message.get("content")) or None,
+    return ProviderResponse(text=repair_text(content_text(message.get("content"))) or None,
                             function_calls=calls,
                             usage=usage_from_wire(data.get("usage")), finish_reason=finish,
                             raw=data)

@@ -37,10 +37,12 @@ from .errors import (
     ConfigurationError,
     ErrorContext,
     InvalidRequestError,
+    ServiceUnavailableError,
     StructuredOutputError,
     model_not_found,
 )
 from .fitting import oldest_to_keep, too_large
+from .inputs import check_json_value, check_sendable
 from .limits import limits_key
 from .options import OPTION_NAMES, adapt_for_model, validate_options
 from .session import ChatSession
@@ -52,6 +54,7 @@ from .tokens import (
     estimate_tokens,
 )
 from .usage import UsageTracker
+from .wire_check import WireShapeError, loads_json
 
 if TYPE_CHECKING:
     import asyncio
@@ -418,6 +421,7 @@ class ProviderCore(Accounting):
                     what="Checking response_schema", why="it is not a JSON-schema object",
                     fix="pass a dict such as {'type': 'object', 'properties': {...}}",
                     param="response_schema")
+            check_json_value(schema, "response_schema", "response_schema")
             if info is not None and not info.structured_output and self.settings.is_github_host:
                 raise InvalidRequestError(
                     what=f"Asking {info.id} for structured output",
@@ -491,7 +495,13 @@ class ProviderCore(Accounting):
         opts = self._request_options(schema, options)
         with session.lock:
             history = list(session.history)
-        wire_messages = self._fit(session, history, new)
+        try:
+            wire_messages = self._fit(session, history, new)
+        except (TypeError, ValueError, RecursionError) as exc:  # a history edited in place
+            raise InvalidRequestError(
+                what="Converting the conversation history", why=f"it holds a value that cannot "
+                f"be sent ({type(exc).__name__}: {exc})", fix="start a new session, or restore "
+                "the history from serialize_history output", param="history") from exc
         body: dict[str, Any] = {"model": self._wire_model(), "messages": wire_messages}
         if session.wire_tools:
             body["tools"] = session.wire_tools
@@ -499,6 +509,7 @@ class ProviderCore(Accounting):
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
+        check_sendable(body)  # the last net: nothing that cannot be encoded is ever sent
         return PreparedTurn(session, new, schema, body, self._model or "",
                             self._limits_key(), record)
 
@@ -510,6 +521,14 @@ class ProviderCore(Accounting):
         """
         try:
             response = response_from_wire(data)
+        except WireShapeError as exc:
+            raise ServiceUnavailableError(
+                what="Reading the chat completion response",
+                why=f"the endpoint answered 200 with JSON of the wrong shape: {exc}",
+                fix="check that the endpoint speaks the chat-completions protocol (a gateway "
+                    "or proxy may be rewriting the body)",
+                status=200, body=json.dumps(data, default=str)[:2000],
+                context=self._error_context()) from exc
         except ValueError as exc:
             raise StructuredOutputError(
                 what="Reading the model's tool calls", why=str(exc),
@@ -576,11 +595,13 @@ class ProviderCore(Accounting):
 
     def _parse_structured(self, text: str | None) -> Any:
         try:
-            return json.loads(text or "")
-        except json.JSONDecodeError as exc:
+            return loads_json(text or "")
+        except ValueError as exc:
+            detail = (f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError)
+                      else str(exc))
             raise StructuredOutputError(
                 what="Parsing the model's reply against response_schema",
-                why=f"the reply is not valid JSON ({exc.msg} at position {exc.pos})",
+                why=f"the reply is not valid JSON ({detail})",
                 fix="retry, simplify the schema, or choose a model with structured output "
                     "support (openai/gpt-4o, openai/gpt-4.1)",
                 raw_text=text or "", context=self._error_context()) from exc

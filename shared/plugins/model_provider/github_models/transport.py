@@ -89,8 +89,10 @@ class HttpResult:
     body: bytes
 
     def json(self) -> Any:
-        """The body parsed as JSON. Raises ValueError when it is not JSON."""
-        return json.loads(self.body)
+        """The body parsed as JSON. Raises ValueError when it is not JSON or absurdly nested."""
+        from .wire_check import loads_json
+
+        return loads_json(self.body)
 
 
 def _lower_headers(headers: Any) -> dict[str, str]:
