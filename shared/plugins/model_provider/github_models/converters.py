@@ -292,6 +292,13 @@ def _part_to_dict(part: Part) -> dict[str, Any]:
     return out
 
 
+def _b64(text: Any) -> bytes:
+    """Strict base64 (``b64decode`` alone drops stray characters and accepts ``@@@`` as b"")."""
+    if not isinstance(text, str):
+        raise ValueError(f"base64 data is {type(text).__name__}, not text")
+    return base64.b64decode(text, validate=True)
+
+
 def _part_from_dict(data: Mapping[str, Any]) -> Part:
     from ..types import Attachment
 
@@ -305,7 +312,7 @@ def _part_from_dict(data: Mapping[str, Any]) -> Part:
             call_id=fr["call_id"], name=fr["name"], result=fr.get("result"),
             is_error=bool(fr.get("is_error", False)),
             attachments=None if atts is None else [
-                Attachment(mime_type=a["mime_type"], data=base64.b64decode(a["data"]),
+                Attachment(mime_type=a["mime_type"], data=_b64(a["data"]),
                            display_name=a.get("display_name")) for a in atts],
         )
     return Part(
@@ -314,7 +321,7 @@ def _part_from_dict(data: Mapping[str, Any]) -> Part:
             id=fc["id"], name=fc["name"], args=dict(fc.get("args") or {})),
         function_response=response,
         inline_data=None if inline is None else {
-            "mime_type": inline["mime_type"], "data": base64.b64decode(inline["data"])},
+            "mime_type": inline["mime_type"], "data": _b64(inline["data"])},
     )
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "Settings",
     "normalize_enterprise",
     "normalize_organization",
+    "read_dotenv",
     "resolve_endpoint",
     "resolve_settings",
 ]
@@ -273,12 +274,43 @@ def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
     return None
 
 
-def _read_dotenv(path: Path | None) -> dict[str, str]:
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
+         (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def read_dotenv(path: Path | str | None) -> dict[str, str]:
+    """The variables of a ``.env`` file: UTF-8, or UTF-8/16/32 with a byte-order mark.
+
+    Raises:
+        ConfigurationError: The file cannot be read, or is in another encoding.
+    """
     if path is None:
         return {}
+    from io import StringIO
+
     from dotenv import dotenv_values  # light import, only when a file exists
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    fix = ("save the file as UTF-8 (or UTF-16 with a byte-order mark), or point "
+           f"{ENV_FILE} at another file (false turns .env reading off)")
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(what=f"Reading the .env file {path}",
+                                 why=f"it cannot be read ({exc.strerror or exc})", fix=fix,
+                                 setting="env_file") from exc
+    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8")
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            what=f"Reading the .env file {path}",
+            why=f"it is not {encoding.upper()} text (byte {exc.start} is 0x{raw[exc.start]:02x})",
+            fix=fix, setting="env_file") from exc
+    return {k: v for k, v in dotenv_values(stream=StringIO(text)).items() if v is not None}
+
+
+def _read_dotenv(path: Path | None) -> dict[str, str]:
+    return read_dotenv(path)
 
 
 def _as_float(name: str, value: Any, low: float, high: float) -> float:
@@ -322,6 +354,81 @@ def _as_bool(name: str, value: Any) -> bool:
     raise ConfigurationError(
         what=f"Checking the {name} setting", why=f"{value!r} is not on/off",
         fix=f"give {name} as true/false (1/0, on/off)")
+
+
+_API_VERSION_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_LIMIT_FIELDS = ("requests_per_minute", "requests_per_day", "max_input_tokens",
+                 "max_output_tokens", "concurrent_requests")
+_TIER_RE = re.compile(r"^[A-Za-z0-9._-]+(?::[A-Za-z0-9._-]+)?$")
+
+
+def _check_header_value(value: Any, setting: str, where: str, *, ascii_only: bool = False,
+                        show: bool = True) -> None:
+    """Refuse a value an HTTP client cannot send in a header (line breaks, controls ...)."""
+    text = value if isinstance(value, str) else None
+    bad = None if text is not None else -1
+    if text is not None:
+        for i, char in enumerate(text):
+            code = ord(char)
+            if code < 0x20 or code == 0x7F or code > (0x7E if ascii_only else 0xFF) or (
+                    ascii_only and char == " "):
+                bad = i
+                break
+    if bad is None:
+        return
+    shown = f" ({text[:60]!r})" if show and text is not None else ""
+    why = (f"{where} is {type(value).__name__}, not text" if bad == -1 else
+           f"{where}{shown} holds a character an HTTP header cannot carry at position {bad} "
+           "(a line break, control, space or non-ASCII character)" if ascii_only else
+           f"{where}{shown} holds a character an HTTP header cannot carry at position {bad} "
+           "(a line break, control or non-Latin-1 character)")
+    raise ConfigurationError(
+        what=f"Checking the {setting} setting", why=why,
+        fix="copy the token again without spaces or line breaks (a .env value needs no quotes)"
+            if setting == "token" else f"give {setting} as printable text on one line",
+        setting=setting)
+
+
+def _rate_limit_overrides(raw: Any) -> dict[str, dict[str, int | None]]:
+    """``extra['rate_limits']`` checked: tier -> {field: whole number >= 1, or None}."""
+    example = "e.g. {'high': {'requests_per_minute': 60, 'concurrent_requests': 10}}"
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(
+            what="Checking extra['rate_limits']", why="it is not a mapping of tier -> limits",
+            fix=f"give {example}", setting="rate_limits")
+    out: dict[str, dict[str, int | None]] = {}
+    for tier, changes in raw.items():
+        where = f"extra['rate_limits'][{tier!r}]"
+        if not isinstance(tier, str) or not _TIER_RE.match(tier):
+            raise ConfigurationError(
+                what="Checking extra['rate_limits']", why=f"{tier!r} is not a tier name",
+                fix="use a tier such as 'low', 'high', 'embeddings', 'custom' or "
+                    "'custom:<model>'", setting="rate_limits")
+        if not isinstance(changes, Mapping):
+            raise ConfigurationError(
+                what=f"Checking {where}", why=f"it is {type(changes).__name__}, not a mapping",
+                fix=f"give {example}", setting="rate_limits")
+        row: dict[str, int | None] = {}
+        for name, value in changes.items():
+            if name not in _LIMIT_FIELDS:
+                raise ConfigurationError(
+                    what=f"Checking {where}", why=f"{name!r} is not a limit",
+                    fix=f"use the fields {', '.join(_LIMIT_FIELDS)}", setting="rate_limits")
+            if value is None:  # lifts the limit
+                row[name] = None
+                continue
+            ok = (isinstance(value, int) and not isinstance(value, bool)) or (
+                isinstance(value, float) and value.is_integer())
+            if not ok or not 1 <= value <= 10**9:
+                raise ConfigurationError(
+                    what=f"Checking {where}[{name!r}]",
+                    why=f"{value!r} is not a whole number between 1 and 1000000000 (0 or a "
+                        "negative limit would block every request)",
+                    fix="give a positive whole number, or None to lift the limit",
+                    setting="rate_limits")
+            row[name] = int(value)
+        out[tier.lower()] = row
+    return out
 
 
 def resolve_settings(
@@ -393,6 +500,8 @@ def resolve_settings(
             (".env file", dotenv_state),
         ])
     sources["token"] = token_source
+    _check_header_value(token, "token", f"the token from {token_source}", ascii_only=True,
+                        show=False)
 
     org_raw = pick("organization", ENV_ORGANIZATION)
     organization = normalize_organization(str(org_raw)) if org_raw else None
@@ -416,16 +525,20 @@ def resolve_settings(
     enforce_raw = pick("enforce_tier_limits", ENV_TIER_LIMITS)
     enforce = (kind == "github") if enforce_raw is None else _as_bool(
         "enforce_tier_limits", enforce_raw)
-    overrides = extra.get("rate_limits") or {}
-    if not isinstance(overrides, Mapping):
-        raise ConfigurationError(
-            what="Checking extra['rate_limits']", why="it is not a mapping of tier -> limits",
-            fix="give e.g. {'low': {'requests_per_minute': 60, 'concurrent_requests': 10}}")
+    overrides = _rate_limit_overrides(extra.get("rate_limits") or {})
     pool_raw = extra.get("pool_size")
     pool_size = 16 if pool_raw is None else _as_int("pool_size", pool_raw, 1, 1024)
     proxies_raw = extra.get("use_env_proxies")
     use_env_proxies = True if proxies_raw is None else _as_bool("use_env_proxies", proxies_raw)
     user_agent = extra.get("user_agent")
+    if user_agent is not None:
+        _check_header_value(user_agent, "user_agent", "extra['user_agent']")
+    api_version = str(extra.get("api_version") or "2024-05-01-preview")
+    if not _API_VERSION_RE.match(api_version):
+        raise ConfigurationError(
+            what="Checking extra['api_version']", why=f"{api_version[:60]!r} is not a version "
+            "such as '2024-05-01-preview'", fix="give letters, digits, '.', '_' and '-' only",
+            setting="api_version")
     catalog_mode = str(pick("catalog", ENV_CATALOG) or "static").strip().lower()
     if catalog_mode not in ("static", "live"):
         raise ConfigurationError(
@@ -448,13 +561,13 @@ def resolve_settings(
         max_retries=max_retries,
         max_retry_wait=max_retry_wait,
         pacing=pacing,
-        rate_limit_overrides={str(k): dict(v) for k, v in overrides.items()},
+        rate_limit_overrides=overrides,
         enforce_tier_limits=enforce,
         trim_history=_as_bool("trim_history", extra.get("trim_history", False)),
         catalog_mode=catalog_mode,
         catalog_ttl=(3600.0 if extra.get("catalog_ttl") is None
                      else _as_float("catalog_ttl", extra["catalog_ttl"], 0, 30 * 86400)),
-        api_version=str(extra.get("api_version") or "2024-05-01-preview"),
+        api_version=api_version,
         pool_size=pool_size,
         use_env_proxies=use_env_proxies,
         user_agent=None if user_agent is None else str(user_agent),
