@@ -29,13 +29,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .clock import Clock, MonotonicClock
+from .clock import Clock, MonotonicClock, asleep_unless, sleep_unless
 from .errors import RateLimitError
 from .limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
 
@@ -164,27 +164,31 @@ class Pacer:
     # ---- public API -------------------------------------------------------------------------
 
     @contextmanager
-    def slot(self, key: str, tier: str | None) -> Iterator[Permit]:
+    def slot(self, key: str, tier: str | None,
+             check: Callable[[], None] | None = None) -> Iterator[Permit]:
         """Block until a request on ``key`` may start, hold the slot while the body runs.
+
+        ``check`` runs every 50 ms of the wait and raises to abandon it (a cancelled stream).
 
         Raises:
             RateLimitError: The day budget is spent, or the wait would exceed ``max_wait``
                 (``status`` None, ``client_side`` True); nothing was sent.
         """
-        permit = self._acquire_sync(key, tier)
+        permit = self._acquire_sync(key, tier, check)
         try:
             yield permit
         finally:
             self._release(key, permit)
 
     @asynccontextmanager
-    async def aslot(self, key: str, tier: str | None) -> AsyncIterator[Permit]:
+    async def aslot(self, key: str, tier: str | None,
+                    check: Callable[[], None] | None = None) -> AsyncIterator[Permit]:
         """The asyncio form of :meth:`slot`; waits without blocking the event loop.
 
         Raises:
             RateLimitError: As :meth:`slot`.
         """
-        permit = await self._acquire_async(key, tier)
+        permit = await self._acquire_async(key, tier, check)
         try:
             yield permit
         finally:
@@ -329,12 +333,15 @@ class Pacer:
             raise self._refusal(key, limits, "concurrent", 0.0, limits.concurrent_requests,
                                 waited=waited)
 
-    def _acquire_sync(self, key: str, tier: str | None) -> Permit:
+    def _acquire_sync(self, key: str, tier: str | None,
+                      check: Callable[[], None] | None = None) -> Permit:
         start = self.clock.now()
         real_start = time.monotonic()
         if not self.enabled:
             return self._untracked(key, tier, start)
         while True:
+            if check is not None:
+                check()
             with self._lock:
                 now = self.clock.now()
                 wait, for_release = self._try_start(key, tier, now)
@@ -345,9 +352,10 @@ class Pacer:
                     self._released.wait(_REAL_POLL)
                     continue
                 self._announce(key, tier, wait, now)
-            self.clock.sleep(wait)
+            sleep_unless(self.clock, wait, check)
 
-    async def _acquire_async(self, key: str, tier: str | None) -> Permit:
+    async def _acquire_async(self, key: str, tier: str | None,
+                             check: Callable[[], None] | None = None) -> Permit:
         start = self.clock.now()
         real_start = time.monotonic()
         if not self.enabled:
@@ -356,6 +364,8 @@ class Pacer:
 
         loop = asyncio.get_running_loop()
         while True:
+            if check is not None:
+                check()
             future: asyncio.Future[None] | None = None
             with self._lock:
                 now = self.clock.now()
@@ -374,7 +384,7 @@ class Pacer:
             else:
                 with self._lock:
                     self._announce(key, tier, wait, now)
-                await self.clock.asleep(wait)
+                await asleep_unless(self.clock, wait, check)
 
     def _untracked(self, key: str, tier: str | None, now: float) -> Permit:
         with self._lock:
