@@ -268,6 +268,9 @@ class ChatRunner:
         from .errors import GitHubModelsError
 
         stream = stdin or sys.stdin
+        if stream is None:  # stdin closed (``<&-``): nothing will ever be typed
+            self.console.note("standard input is closed: nothing to read, leaving")
+            return 0
         tty = bool(getattr(stream, "isatty", lambda: False)())
         if tty:
             with contextlib.suppress(ImportError):
@@ -299,6 +302,26 @@ class ChatRunner:
                 self.console.error(str(exc))
 
 
+def _read_stdin(console: Console) -> str | None:
+    """The prompt piped to ``chat -`` (stripped); None after printing why it cannot be read."""
+    if sys.stdin is None:
+        return ""  # closed: reported as an empty prompt
+    try:
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    except OSError as exc:
+        console.error(f"standard input cannot be read ({exc.strerror or exc}): pipe a prompt "
+                      "in, or give it as an argument")
+        return None
+    if isinstance(data, str):
+        return data.strip()
+    try:
+        return data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        console.error(f"the prompt read from standard input is not UTF-8 text (byte {exc.start} "
+                      f"is 0x{data[exc.start]:02x}): convert it, e.g. with iconv -t UTF-8")
+        return None
+
+
 def run_chat(args: argparse.Namespace, console: Console) -> int:
     """The ``chat`` command. Returns the exit code.
 
@@ -318,7 +341,10 @@ def run_chat(args: argparse.Namespace, console: Console) -> int:
                             options=options)
         prompt = " ".join(args.prompt).strip()
         if prompt == "-":
-            prompt = sys.stdin.read().strip()
+            piped = _read_stdin(console)
+            if piped is None:
+                return 2
+            prompt = piped
             if not prompt:
                 console.error("the prompt read from standard input ('-') is empty: pipe a "
                               "prompt in, or give it as an argument")

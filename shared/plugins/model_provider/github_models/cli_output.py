@@ -104,8 +104,9 @@ class Console:
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None,
                  environ: Mapping[str, str] | None = None) -> None:
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
+        # a closed stream (``2>&-``) is None in sys: write nowhere rather than fail
+        self.out = out or sys.stdout or open(os.devnull, "w")  # noqa: SIM115 - process-long
+        self.err = err or sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - process-long
         self.colour = colour_enabled(self.out, environ)
         self.err_colour = colour_enabled(self.err, environ)  # decided per stream
         self._secrets: dict[str, str] = {}  # secret -> its masked form

@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,7 +307,29 @@ def read_dotenv(path: Path | str | None) -> dict[str, str]:
             what=f"Reading the .env file {path}",
             why=f"it is not {encoding.upper()} text (byte {exc.start} is 0x{raw[exc.start]:02x})",
             fix=fix, setting="env_file") from exc
-    return {k: v for k, v in dotenv_values(stream=StringIO(text)).items() if v is not None}
+    with _dotenv_warnings(path):
+        values = dotenv_values(stream=StringIO(text))
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@contextmanager
+def _dotenv_warnings(path: Path | str) -> Iterator[None]:
+    """python-dotenv's own warnings (unparsable lines) re-logged by our logger, naming the
+    file, so they reach the CLI's console instead of printing raw on stderr."""
+
+    class Relay(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logger.warning("%s: %s (the line is ignored)", path, record.getMessage())
+
+    source = logging.getLogger("dotenv.main")
+    relay, propagate = Relay(logging.WARNING), source.propagate
+    source.addHandler(relay)
+    source.propagate = False
+    try:
+        yield
+    finally:
+        source.removeHandler(relay)
+        source.propagate = propagate
 
 
 def _read_dotenv(path: Path | None) -> dict[str, str]:
