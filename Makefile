@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: setup demo test lint typecheck docs bench clean
+.PHONY: setup demo test adversarial lint typecheck docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The adversarial suite with many more hypothesis examples, seeded so a failure can be replayed:
+#   make adversarial SEED=1234 EXAMPLES=5000
+SEED ?= 20260730
+EXAMPLES ?= 1500
+adversarial: $(STAMP)
+	HYPOTHESIS_PROFILE=adversarial ADVERSARIAL_EXAMPLES=$(EXAMPLES) $(BIN)/python -m pytest -q \
+		-p no:cacheprovider --hypothesis-seed=$(SEED) tests/adversarial
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
