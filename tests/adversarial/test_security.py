@@ -253,3 +253,33 @@ def test_other_org_and_enterprise_forms_are_refused_naming_the_setting(setting: 
     assert info.value.setting == setting
     assert f"{setting} setting" in str(info.value)
     assert "user:pw" not in str(info.value)  # user info is not quoted
+
+
+# ---- an echo of the token by a model or gateway never comes back out of the library ------------
+
+
+@pytest.mark.parametrize("cut", [3, 11, 15, 30, len(TOKEN) - 1])
+def test_an_echoed_token_is_masked_in_everything_the_library_hands_out(cut: int) -> None:
+    from tests.adversarial.hostile import completion_body, send_json
+
+    with HostileServer() as server:
+        provider: Any = load_provider("github_models", ProviderConfig(api_key=TOKEN, extra={
+            "endpoint": server.url, "pacing": False, "max_retries": 0, "timeout": 5}))
+        provider.connect("openai/gpt-4o")
+        server.script(send_json(completion_body(f"your token is {TOKEN}, body {BODY}")))
+        plain = provider.send_message("echo")
+        pieces = ["big ", TOKEN[:cut], TOKEN[cut:], " and ", BODY[:5], BODY[5:], " gith"]
+        server.script(send_sse(sse_text_chunks(pieces)))
+        chunks: list[str] = []
+        streamed = provider.send_message_streaming("echo again", chunks.append)
+        history = provider.get_history()
+        try:
+            for obj in (plain, plain.raw, streamed, streamed.raw, history, chunks):
+                assert not leaks(pickle.dumps(obj)), obj
+            assert not leaks(provider.serialize_history(history))
+            assert plain.text == "your token is github_pat_…, body …"
+            # every piece reached on_chunk, in order, with the token masked (" gith" is held
+            # back until the end shows it is not a token)
+            assert "".join(chunks) == streamed.text == "big github_pat_… and … gith"
+        finally:
+            provider.shutdown()

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ..base import mask_secret
+from .masking import SecretMasker
 
 __all__ = [
     "FAIL",
@@ -109,9 +109,7 @@ class Console:
         self.err = err or sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - process-long
         self.colour = colour_enabled(self.out, environ)
         self.err_colour = colour_enabled(self.err, environ)  # decided per stream
-        self._secrets: dict[str, str] = {}  # secret -> its masked form
-        self._order: list[str] = []  # longest first, so a whole token masks before its body
-        self._pending = ""  # streamed text held back: it may be the start of a secret
+        self._masker = SecretMasker()  # also holds back streamed text that may start a secret
 
     def add_secret(self, secret: str | None) -> None:
         """Never print ``secret``: it is replaced by its masked prefix wherever it appears.
@@ -119,20 +117,11 @@ class Console:
         The part after a known type prefix (``ghp_``, ``github_pat_`` ...) is masked on its own
         too: it leaks just as much.
         """
-        if not secret or len(secret) < 6:
-            return
-        self._secrets[secret] = mask_secret(secret)
-        body = mask_secret(secret).removesuffix("…")
-        if body and len(secret) - len(body) >= 8:
-            self._secrets.setdefault(secret[len(body):], "…")
-        self._order = sorted(self._secrets, key=len, reverse=True)
+        self._masker.add(secret)
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret masked."""
-        for secret in self._order:
-            if secret in text:
-                text = text.replace(secret, self._secrets[secret])
-        return text
+        return self._masker.scrub(text)
 
     def stream(self, text: str) -> None:
         """Write one chunk of streamed text to stdout; a secret split across chunks is masked.
@@ -140,24 +129,16 @@ class Console:
         The end of the text that could be the start of a secret is held back until the next
         chunk shows whether it is one; :meth:`end_stream` (or any other stdout write) releases it.
         """
-        pending = self.scrub(self._pending + text)
-        keep = 0
-        for secret in self._order:
-            for size in range(min(len(secret) - 1, len(pending)), keep, -1):
-                if secret.startswith(pending[-size:]):
-                    keep = size
-                    break
-        self._pending = pending[len(pending) - keep:] if keep else ""
-        shown = pending[: len(pending) - keep]
+        shown = self._masker.feed(text)
         if shown:
             self.out.write(shown)
             self.out.flush()
 
     def end_stream(self) -> None:
         """Write what :meth:`stream` held back (it was not the start of a secret after all)."""
-        if self._pending:
-            pending, self._pending = self._pending, ""
-            self.out.write(self.scrub(pending))
+        rest = self._masker.flush()
+        if rest:
+            self.out.write(rest)
             self.out.flush()
 
     def style(self, text: str, *names: str) -> str:

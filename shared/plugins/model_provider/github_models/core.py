@@ -44,9 +44,10 @@ from .errors import (
 from .fitting import oldest_to_keep, too_large
 from .inputs import check_json_value, check_sendable
 from .limits import limits_key
+from .masking import SecretMasker, mask_response
 from .options import OPTION_NAMES, adapt_for_model, validate_options
 from .session import ChatSession
-from .streaming import StreamAccumulator, StreamProtocolError
+from .streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
 from .tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
@@ -536,11 +537,11 @@ class ProviderCore(Accounting):
                 raw_text=json.dumps(data)[:2000]) from exc
         return self._finish(turn, response)
 
-    @staticmethod
-    def _stream_sink(on_chunk: Callable[[str], None],
+    def _stream_sink(self, on_chunk: Callable[[str], None],
                      on_usage: Callable[[TokenUsage], None] | None
                      ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
-        acc = StreamAccumulator()
+        # an echo of the token, even split over chunks, never reaches on_chunk whole
+        acc = MaskedAccumulator(SecretMasker(self._secrets(), min_hold=4), on_chunk)
 
         def on_event(event: dict[str, Any]) -> str:
             try:
@@ -548,13 +549,22 @@ class ProviderCore(Accounting):
             except (TypeError, ValueError, AttributeError, KeyError) as exc:
                 raise StreamProtocolError(
                     f"the stream sent a chunk of an unexpected shape ({exc})") from exc
-            if text:
-                on_chunk(text)
+            shown = acc.masker.feed(text) if text else ""
+            if shown:
+                on_chunk(shown)
             if event.get("usage") and on_usage is not None and acc.usage is not None:
                 on_usage(acc.usage)
-            return text
+            return shown
 
         return acc, on_event
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._settings.token,) if self._settings is not None else ()
+
+    def _mask_response(self, response: ProviderResponse) -> ProviderResponse:
+        """The response with any echo of the token masked (text, call arguments, raw)."""
+        masked: ProviderResponse = mask_response(response, SecretMasker(self._secrets()))
+        return masked
 
     def _finish_stream(self, turn: PreparedTurn, acc: StreamAccumulator, *,
                        cancelled: bool = False) -> ProviderResponse:
@@ -563,6 +573,8 @@ class ProviderCore(Accounting):
         Raises:
             StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
         """
+        if isinstance(acc, MaskedAccumulator) and not cancelled:
+            acc.release()  # the held-back end of the text was not a secret after all
         if cancelled:
             response = ProviderResponse(text=acc.text or None, function_calls=[],
                                         usage=acc.usage or TokenUsage(),
@@ -581,6 +593,7 @@ class ProviderCore(Accounting):
             finish_reason=acc.finish_reason, raw={"model": acc.model, "chunks": acc.chunks}))
 
     def _finish(self, turn: PreparedTurn, response: ProviderResponse) -> ProviderResponse:
+        response = self._mask_response(response)
         cancelled = response.finish_reason is FinishReason.CANCELLED
         if cancelled and not response.text:
             return response  # cancelled before any text: nothing happened, nothing recorded

@@ -7,7 +7,7 @@ an in-stream ``{"error": ...}`` event. This parser accepts everything the SSE sp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +19,12 @@ from .converters import (
     unique_call_ids,
     usage_from_wire,
 )
+from .masking import SecretMasker
 from .wire_check import check_chunk, loads_json, repair_text
 
 __all__ = [
     "MAX_LINE_BYTES",
+    "MaskedAccumulator",
     "SSEParser",
     "StreamAccumulator",
     "StreamCancelled",
@@ -280,6 +282,27 @@ class StreamAccumulator:
             out.append(FunctionCall(id=slot.id or f"call_{index}", name=slot.name,
                                     args=parse_arguments("".join(slot.arguments))))
         return unique_call_ids(out)
+
+
+class MaskedAccumulator(StreamAccumulator):
+    """A stream accumulator with the masker that guards what reaches ``on_chunk``."""
+
+    def __init__(self, masker: SecretMasker, on_chunk: Callable[[str], None]) -> None:
+        self.masker = masker
+        self._on_chunk = on_chunk
+        super().__init__()
+
+    def reset(self) -> None:
+        """Forget everything, held-back text included (a retried stream starts over)."""
+        super().reset()
+        if hasattr(self, "masker"):
+            self.masker.flush()
+
+    def release(self) -> None:
+        """Hand the held-back end of the text to ``on_chunk``."""
+        rest = self.masker.flush()
+        if rest:
+            self._on_chunk(rest)
 
 
 def iter_events(blocks: Iterable[bytes]) -> Iterator[dict[str, Any]]:

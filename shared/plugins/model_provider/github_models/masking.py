@@ -1,0 +1,105 @@
+"""Masking the credential in text the provider hands out, also when it arrives in pieces.
+
+A model or a hostile gateway can echo the token in its reply. :class:`SecretMasker` replaces
+every occurrence with the token's type prefix (``github_pat_…``); the part after a known prefix
+is masked on its own too (``…``), since it leaks just as much. For streamed text, :meth:`feed`
+holds back the end of the text that could be the start of a secret until the next piece shows
+whether it is one, so a token split over several chunks never comes out whole. Standard library
+only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["KNOWN_PREFIXES", "SecretMasker", "mask_of", "mask_response"]
+
+KNOWN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-")
+
+
+def mask_of(secret: str) -> str:
+    """The shown form of a secret: its known type prefix and an ellipsis (``ghp_…``), or ``…``."""
+    for prefix in KNOWN_PREFIXES:
+        if secret.startswith(prefix):
+            return prefix + "…"
+    return "…"
+
+
+class SecretMasker:
+    """Masks given secrets in whole texts (:meth:`scrub`) and in streamed pieces (:meth:`feed`).
+
+    Args:
+        secrets: The credentials (strings shorter than 6 characters are ignored).
+        min_hold: The shortest tail :meth:`feed` holds back (a shorter start of a secret is
+            shown: it reveals nothing, and ordinary text is not delayed by it).
+    """
+
+    def __init__(self, secrets: Iterable[str | None] = (), *, min_hold: int = 1) -> None:
+        self._masks: dict[str, str] = {}
+        self._order: list[str] = []
+        self._pending = ""
+        self.min_hold = max(1, min_hold)
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        """Mask ``secret`` (and its part after a known prefix) from now on."""
+        if not secret or len(secret) < 6:
+            return
+        self._masks[secret] = mask_of(secret)
+        prefix = mask_of(secret).removesuffix("…")
+        if prefix and len(secret) - len(prefix) >= 8:
+            self._masks.setdefault(secret[len(prefix):], "…")
+        self._order = sorted(self._masks, key=len, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self._masks)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret masked."""
+        for secret in self._order:
+            if secret in text:
+                text = text.replace(secret, self._masks[secret])
+        return text
+
+    def feed(self, piece: str) -> str:
+        """The part of the stream so far that is safe to show now (may be empty)."""
+        if not self._order:
+            return piece
+        pending = self.scrub(self._pending + piece)
+        keep = 0
+        for secret in self._order:
+            for size in range(min(len(secret) - 1, len(pending)), max(keep, self.min_hold - 1),
+                              -1):
+                if secret.startswith(pending[-size:]):
+                    keep = size
+                    break
+        self._pending = pending[len(pending) - keep:] if keep else ""
+        return pending[: len(pending) - keep]
+
+    def flush(self) -> str:
+        """What :meth:`feed` held back (the stream ended: it was not a whole secret)."""
+        pending, self._pending = self._pending, ""
+        return self.scrub(pending)
+
+
+def mask_response(response: Any, masker: SecretMasker) -> Any:
+    """A ``ProviderResponse`` with every echo of a secret masked in its text, its function
+    calls' arguments and its ``raw`` body (changed in place and returned)."""
+    if not masker:
+        return response
+
+    def clean(value: Any) -> Any:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        masked = masker.scrub(text)
+        return value if masked == text else json.loads(masked)
+
+    if response.text:
+        response.text = masker.scrub(response.text)
+    for call in response.function_calls:
+        call.args = clean(call.args)
+    if response.raw is not None:
+        response.raw = clean(response.raw)
+    return response
