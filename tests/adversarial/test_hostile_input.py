@@ -345,3 +345,22 @@ def test_a_cancel_during_an_async_retry_wait_ends_the_call(
     response = asyncio.run(main())
     assert time.monotonic() - began < 1.3
     assert response.finish_reason.value == "cancelled"
+
+
+@pytest.mark.parametrize("messages", [
+    '[{"role":"user","parts":[{"text":"hi"}]},{"role":"tool","parts":[{"function_response":'
+    '{"call_id":"","name":"f","result":1}}]}]',
+    '[{"role":"model","parts":[{"function_call":{"id":"a","name":"f","args":{}}}]},'
+    '{"role":"tool","parts":[{"function_response":{"call_id":"b","name":"f","result":1}}]}]',
+    '[{"role":"model","parts":[{"function_call":{"id":"","name":"f","args":{}}}]}]',
+    '[{"role":"model","parts":[{"function_call":{"id":"a","name":"f","args":{}}},'
+    '{"function_call":{"id":"a","name":"g","args":{}}}]}]',
+])
+def test_restored_history_that_no_server_accepts_is_refused_by_create_session(
+        emulator: Emulator, make_provider: Callable[..., Any], messages: str) -> None:
+    provider = make_provider()
+    history = provider.deserialize_history(ENVELOPE % messages)  # the document is well formed
+    with pytest.raises(E.InvalidRequestError) as info:
+        provider.create_session(history=history)
+    assert info.value.param == "history"
+    assert provider.send_message("hi").text == "Echo: hi"  # the previous session is intact

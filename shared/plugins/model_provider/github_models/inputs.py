@@ -35,6 +35,7 @@ from .wire_check import MAX_JSON_DEPTH, json_depth
 __all__ = [
     "IMAGE_TYPES",
     "MAX_IMAGE_BYTES",
+    "check_conversation",
     "check_history",
     "check_image",
     "check_json_value",
@@ -317,3 +318,34 @@ def _check_blob(mime: Any, data: Any, where: str, param: str) -> None:
         raise _refuse(f"Checking {where}", "its inline data needs a string mime_type and bytes",
                       "restore history only from serialize_history output", param)
     check_text(mime, where, param)
+
+
+def check_conversation(messages: Sequence[Any], param: str = "history") -> None:
+    """Check that restored history is a conversation a server accepts: every tool result
+    answers a function call of the model turn before it (by a non-empty id), at most once.
+
+    Raises:
+        InvalidRequestError: A result without a matching call, an empty or repeated call id.
+    """
+    fix = "restore the history as serialize_history wrote it, or start a new session"
+    pending: set[str] = set()
+    for i, message in enumerate(messages):
+        role = getattr(getattr(message, "role", None), "value", getattr(message, "role", None))
+        calls = [p.function_call for p in message.parts if p.function_call is not None]
+        results = [p.function_response for p in message.parts
+                   if p.function_response is not None]
+        if role == "model" and calls:
+            ids = [c.id for c in calls]
+            if any(not cid for cid in ids) or len(set(ids)) != len(ids):
+                raise _refuse(f"Checking history message {i}",
+                              "its function calls need distinct, non-empty ids", fix, param)
+            pending = set(ids)
+            continue
+        for result in results:
+            if result.call_id not in pending:
+                raise _refuse(f"Checking history message {i}",
+                              f"tool result {result.call_id!r} answers no pending function "
+                              "call of the model turn before it", fix, param)
+            pending.discard(result.call_id)
+        if role == "model" or (not results and pending):
+            pending = set()

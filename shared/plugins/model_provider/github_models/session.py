@@ -15,7 +15,7 @@ from typing import Any
 from ..types import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
 from .converters import message_to_wire, tools_to_wire
 from .errors import InvalidRequestError
-from .inputs import check_history, check_text, check_tools
+from .inputs import check_conversation, check_history, check_text, check_tools
 from .tokens import estimate_message_tokens, estimate_tools_tokens
 from .usage import UsageTracker
 
@@ -38,6 +38,7 @@ class ChatSession:
         if system_instruction is not None:
             check_text(system_instruction, "the system instruction", "system_instruction")
         check_history(history or ())
+        check_conversation(history or ())
         self.system_instruction = system_instruction or None
         self.tools: list[ToolSchema] = list(tools or ())
         self.wire_tools: list[dict[str, Any]] = tools_to_wire(self.tools)
