@@ -360,7 +360,9 @@ def history_from_json(data: str) -> list[Message]:
     if not isinstance(data, str | bytes | bytearray):
         raise ValueError(f"serialized history must be JSON text, not {type(data).__name__}")
     try:
-        doc = loads_json(data, limit=MAX_JSON_DEPTH + 8)  # the envelope adds a few levels
+        # depth: only call arguments and tool results nest freely, and check_history bounds
+        # each of them below; the parser's own recursion limit covers the rest
+        doc = loads_json(data, limit=None)
     except ValueError as exc:
         raise ValueError(f"serialized history is not JSON: {exc}") from exc
     if isinstance(doc, dict):

@@ -42,21 +42,38 @@ def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
 
     Stops as soon as the depth passes ``limit`` (so a cycle returns ``limit + 1``).
     """
+    if not isinstance(value, _CONTAINERS) and not isinstance(value, Mapping):
+        return 0
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, Mapping | list | tuple):
-            deepest = max(deepest, depth)
+        item, depth = pop()
+        if depth > deepest:
+            deepest = depth
             if deepest > limit:
                 return deepest
-            children = item.values() if isinstance(item, Mapping) else item
-            stack.extend((child, depth + 1) for child in children)
+        children = item.values() if isinstance(item, dict | Mapping) else item
+        for child in children:
+            kind = type(child)
+            if kind in _SCALARS:
+                continue
+            if isinstance(child, _CONTAINERS) or isinstance(child, Mapping):  # noqa: SIM101 - fast first
+                push((child, depth + 1))
     return deepest
 
 
-def loads_json(text: str | bytes, *, limit: int = MAX_JSON_DEPTH) -> Any:
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = (dict, list, tuple)
+
+
+def loads_json(text: str | bytes, *, limit: int | None = MAX_JSON_DEPTH) -> Any:
     """``json.loads`` that raises ValueError (never RecursionError) on absurd nesting.
+
+    Args:
+        text: JSON text.
+        limit: The deepest nesting accepted; None leaves the depth to the caller's own checks
+            (the parser's recursion limit still turns into ValueError).
 
     Raises:
         ValueError: Not JSON, or nested deeper than ``limit``.
@@ -64,8 +81,9 @@ def loads_json(text: str | bytes, *, limit: int = MAX_JSON_DEPTH) -> Any:
     try:
         value = json.loads(text)
     except RecursionError as exc:
-        raise ValueError(f"the JSON is nested too deeply (more than {limit} levels)") from exc
-    if isinstance(value, dict | list) and json_depth(value, limit) > limit:
+        raise ValueError(f"the JSON is nested too deeply (more than {limit or 'a few hundred'}"
+                         " levels)") from exc
+    if limit is not None and isinstance(value, dict | list) and json_depth(value, limit) > limit:
         raise ValueError(f"the JSON is nested too deeply (more than {limit} levels)")
     return value
 
