@@ -30,6 +30,7 @@ import bench_cold_start
 import bench_goodput
 import bench_history
 import bench_latency
+import bench_sse_lines
 import bench_streaming
 from _common import REPO, BenchResult, EmulatorProcess, Target, write_results
 
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., BenchResult], bool]] = {
     "cold_start": (bench_cold_start.run, True),
     "goodput": (bench_goodput.run, False),
     "history": (bench_history.run, False),
+    "sse_lines": (bench_sse_lines.run, False),
 }
 DOCS = REPO / "docs" / "performance.md"
 SECTION = "## Results"

@@ -207,11 +207,9 @@ def test_a_huge_line_without_a_newline_is_refused_past_the_cap(hostile: HostileS
     block = b"x" * 65536
     count = MAX_LINE_BYTES // len(block) + 4
     hostile.script(drip(itertools.chain([b'data: {"a":"'], itertools.repeat(block, count))))
-    began = time.monotonic()
-    with pytest.raises(E.StreamInterruptedError) as info:
+    with pytest.raises(E.StreamInterruptedError) as info:  # linear time: benchmarks/sse_lines
         provider.send_message_streaming("hi", lambda _t: None)
     assert "without a line end" in str(info.value)
-    assert time.monotonic() - began < 20  # linear: 16 MiB is parsed in well under a second
 
 
 def test_a_line_split_over_many_blocks_is_parsed(hostile: HostileServer,
