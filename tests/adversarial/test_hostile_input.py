@@ -364,3 +364,50 @@ def test_restored_history_that_no_server_accepts_is_refused_by_create_session(
         provider.create_session(history=history)
     assert info.value.param == "history"
     assert provider.send_message("hi").text == "Echo: hi"  # the previous session is intact
+
+
+# ---- arguments of the wrong type, and model ids no request can carry ---------------------------
+
+
+@pytest.mark.parametrize(("call", "param"), [
+    (lambda p: p.send_message(None), "message"), (lambda p: p.send_message(b"hi"), "message"),
+    (lambda p: p.send_message_streaming(42, print), "message"),
+    (lambda p: p.send_message_with_parts(None), "parts"),
+    (lambda p: p.send_message_with_parts("hi"), "parts"),
+    (lambda p: p.send_message_with_parts([None]), "parts"),
+    (lambda p: p.send_tool_results(None), "results"),
+    (lambda p: p.send_tool_results("r"), "results"),
+    (lambda p: p.send_message("hi", stop=["\ud800"]), "body"),
+])
+def test_arguments_of_the_wrong_type_are_refused_before_sending(
+        emulator: Emulator, make_provider: Callable[..., Any], call: Callable[[Any], Any],
+        param: str) -> None:
+    provider = make_provider()
+    refused(emulator, provider, lambda: call(provider), param)
+
+
+@pytest.mark.parametrize("model", [123, "x\ny", "openai/\ud800", "a" * 300, "tab\there"])
+def test_model_ids_no_request_can_carry_are_refused_at_connect(
+        emulator: Emulator, make_provider: Callable[..., Any], model: Any) -> None:
+    provider = make_provider(model=None, endpoint=emulator.url + "/v1")  # a gateway: no catalog
+    with pytest.raises(E.ConfigurationError, match="model id") as info:
+        provider.connect(model)
+    assert info.value.setting == "model"
+    str(info.value).encode("utf-8")  # the message itself is printable
+
+
+def test_serialize_history_of_non_messages_raises_type_error(
+        make_provider: Callable[..., Any]) -> None:
+    provider = make_provider()
+    with pytest.raises(TypeError, match="list of Message"):
+        provider.serialize_history([None])
+
+
+def test_error_messages_are_always_printable(emulator: Emulator,
+                                             make_provider: Callable[..., Any]) -> None:
+    provider = make_provider()
+    emulator.script(Reply.error(400, {"error": {"code": "bad\ud800", "message": "no \udc00"}}))
+    with pytest.raises(E.InvalidRequestError) as info:
+        provider.send_message("hi")
+    for text in (str(info.value), info.value.body, info.value.code or "", info.value.why):
+        text.encode("utf-8")

@@ -39,7 +39,11 @@ OnUsage = Callable[[TokenUsage], None]
 
 
 def _user_text(text: str) -> Message:
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidRequestError(what="Checking the message",
+                                  why=f"it is {type(text).__name__}, not a string",
+                                  fix="send the text as str", param="message")
+    if not text.strip():
         raise InvalidRequestError(what="Checking the message", why="it is empty",
                                   fix="send a non-empty string", param="message")
     check_text(text, "the message", "message")
@@ -78,6 +82,12 @@ class Conversation:
     # ---- building turns ----
 
     def _parts_message(self, parts: list[Part]) -> Message:
+        if not isinstance(parts, list | tuple) or not all(
+                hasattr(p, "text") and hasattr(p, "inline_data") for p in parts):
+            raise InvalidRequestError(
+                what="Checking the message parts", why="they are not a list of Part objects",
+                fix="pass e.g. [Part(text='What is this?'), Part(inline_data={...})]",
+                param="parts")
         useful = [p for p in parts if (p.text and p.text.strip()) or p.inline_data is not None]
         if not useful:
             raise InvalidRequestError(
@@ -97,6 +107,11 @@ class Conversation:
         return Message(role=Role.USER, parts=list(useful))
 
     def _tool_message(self, results: list[ToolResult]) -> Message:
+        if not isinstance(results, list | tuple):
+            raise InvalidRequestError(
+                what="Checking the tool results", why=f"they are {type(results).__name__}, not "
+                "a list of ToolResult", fix="pass one ToolResult per FunctionCall of the last "
+                "response, in a list", param="results")
         check_tool_results(results)
         return tool_message(order_tool_results(self.session.pending_calls(), results))
 

@@ -344,10 +344,13 @@ def history_to_json(history: Sequence[Message]) -> str:
     """History as compact JSON text (a versioned envelope).
 
     Raises:
-        TypeError: A tool result is not JSON-serializable.
+        TypeError: An item is not a Message, or a tool result is not JSON-serializable.
     """
-    return json.dumps({"format": HISTORY_FORMAT,
-                       "messages": [message_to_dict(m) for m in history]},
+    try:
+        messages = [message_to_dict(m) for m in history]
+    except (AttributeError, ValueError) as exc:
+        raise TypeError(f"history must be a list of Message objects ({exc})") from exc
+    return json.dumps({"format": HISTORY_FORMAT, "messages": messages},
                       ensure_ascii=False, separators=(",", ":"))
 
 

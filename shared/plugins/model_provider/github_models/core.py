@@ -288,10 +288,20 @@ class ProviderCore(Accounting):
             ModelNotFoundError: Unknown id on a GitHub-shaped endpoint (with close matches).
         """
         settings = self.settings
+        if model is not None and not isinstance(model, str):
+            raise ConfigurationError(what="Selecting a model",
+                                     why=f"the model id is {type(model).__name__}, not a string",
+                                     fix="pass an id such as 'openai/gpt-4o'", setting="model")
         model = (model or "").strip()
         if not model:
             raise ConfigurationError(what="Selecting a model", why="the model id is empty",
                                      fix="pass an id such as 'openai/gpt-4o'")
+        if len(model) > 256 or not model.isprintable():
+            raise ConfigurationError(
+                what="Selecting a model", why=f"the model id {model[:60]!r} is longer than 256 "
+                "characters or holds a line break or control character",
+                fix="pass an id such as 'openai/gpt-4o' (or your deployment's name)",
+                setting="model")
         info = self.catalog.get(model)
         if info is None and self.live_catalog is not None:
             # the background fetch may not have landed yet: ask the live catalog now

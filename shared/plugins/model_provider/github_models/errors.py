@@ -20,9 +20,10 @@ that message (status, service code, request id, lower-cased headers, a scrubbed 
     ├── ConfigurationError               a bad setting (setting)
     └── StructuredOutputError            reply is not valid JSON for the schema (raw_text)
 
-This module imports only the standard library (plus the stdlib-only ``_error_mapping`` and
-``url_secrets``): the framework imports ``RateLimitError`` from here for its own retries. No
-message ever shows a token, and no error keeps one (``pickle.dumps(exc)`` is safe to ship).
+This module imports only the standard library (plus the stdlib-only ``_error_mapping``,
+``url_secrets`` and ``wire_check``): the framework imports ``RateLimitError`` from here for its
+own retries. No message ever shows a token, and no error keeps one (``pickle.dumps(exc)`` is
+safe to ship); every text an error carries is valid UTF-8 (lone surrogates become U+FFFD).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 from . import _error_mapping as _m
 from ._error_mapping import is_github_shaped, token_type_of
 from .url_secrets import strip_url_secrets
+from .wire_check import repair_text
 
 RETIREMENT_DATE = "2026-07-30"
 """The day GitHub retired GitHub Models; every models.github.ai endpoint answers 410 since."""
@@ -164,6 +166,9 @@ class GitHubModelsError(Exception):
         self.headers: dict[str, str] = _m.lower_headers(headers)
         self.body = _m.scrub(body[: _m.BODY_KEEP_CHARS * 2])[: _m.BODY_KEEP_CHARS] if body else ""
         self.context = context
+        for name, value in list(vars(self).items()):  # printable, whatever the input held
+            if isinstance(value, str):
+                setattr(self, name, repair_text(value))
         if context is not None and context.secrets:
             self._redact(context.secrets)
             # the error outlives the call (pickled to other processes, queued, logged): it keeps
