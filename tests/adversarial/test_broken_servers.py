@@ -220,3 +220,14 @@ def test_a_line_split_over_many_blocks_is_parsed(hostile: HostileServer,
     pieces = [line[i:i + 7] for i in range(0, len(line), 7)]  # 7-byte network blocks
     hostile.script(drip([*pieces, END]))
     assert provider.send_message_streaming("hi", lambda _t: None).text == text
+
+
+def test_data_lines_without_an_end_of_event_are_refused_past_the_cap(
+        hostile: HostileServer, hostile_provider: Make) -> None:
+    provider = hostile_provider()
+    line = b"data: " + b"x" * 65530 + b"\n"  # never a blank line, never JSON
+    count = MAX_LINE_BYTES // len(line) + 4
+    hostile.script(drip(itertools.repeat(line, count)))
+    with pytest.raises(E.StreamInterruptedError) as info:
+        provider.send_message_streaming("hi", lambda _t: None)
+    assert "without a blank line" in str(info.value)

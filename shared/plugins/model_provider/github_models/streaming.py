@@ -52,7 +52,8 @@ class StreamEventError(Exception):
 
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-"""The longest SSE line accepted (16 MiB); a longer one is a :class:`StreamProtocolError`."""
+"""The longest SSE line, and the most data one event may gather over several ``data:`` lines
+(16 MiB); more is a :class:`StreamProtocolError`."""
 
 
 class SSEParser:
@@ -64,11 +65,12 @@ class SSEParser:
     in the same block were returned, so text that preceded it is never lost.
     """
 
-    __slots__ = ("_buffer", "_data", "_error", "done", "finished")
+    __slots__ = ("_buffer", "_data", "_data_size", "_error", "done", "finished")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._data: list[bytes] = []
+        self._data_size = 0  # bytes buffered in _data: an event is capped like a line
         self._error: Exception | None = None  # raised at the next feed/close
         self.done = False
         # a choice carried a finish_reason: a body that ends cleanly after it is complete even
@@ -117,6 +119,7 @@ class SSEParser:
                 payload = line[6:] if line.startswith(b"data: ") else line[5:]
                 if payload == b"[DONE]":
                     self._data.clear()
+                    self._data_size = 0
                     self.done = True
                     return
                 if not self._data and payload[:1] == b"{":
@@ -129,6 +132,12 @@ class SSEParser:
                         events.append(self._check(value))
                         continue
                 self._data.append(payload)
+                self._data_size += len(payload) + 1
+                if self._data_size > MAX_LINE_BYTES:  # data lines without an end of event
+                    size, self._data, self._data_size = self._data_size, [], 0
+                    raise StreamProtocolError(
+                        f"the stream sent an event of more than {MAX_LINE_BYTES} bytes ({size} "
+                        "so far) without a blank line to end it")
             # comments (":"), "event:", "id:", "retry:" and unknown fields are ignored
 
     def _check_size(self) -> None:
@@ -169,6 +178,7 @@ class SSEParser:
             return
         payload = b"\n".join(self._data)
         self._data.clear()
+        self._data_size = 0
         try:
             value = loads_json(payload)
         except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, absurd nesting
