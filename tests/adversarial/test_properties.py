@@ -321,3 +321,25 @@ def test_property_profiles_are_registered() -> None:
     assert settings.get_profile("adversarial").max_examples >= settings.get_profile(
         "quick").max_examples
     assert not math.isnan(PROPERTY.max_examples)
+
+
+@PROPERTY
+@given(before=st.text(max_size=15), after=st.text(max_size=15),
+       cuts=st.lists(st.integers(0, 200), max_size=10))
+def test_an_echoed_token_never_reaches_on_chunk_however_the_stream_is_cut(
+        hostile_client: Any, server: HostileServer, before: str, after: str,
+        cuts: list[int]) -> None:
+    hostile_client.create_session()
+    body = TOKEN[len("github_pat_"):]
+    text = before + TOKEN + after + body
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    pieces = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    server.script(drip([*(sse_chunk({"content": p}) for p in pieces if p),
+                        sse_chunk({}, "stop") + b"data: [DONE]\n\n"]))
+    chunks: list[str] = []
+    response = hostile_client.send_message_streaming("echo", chunks.append)
+    joined = "".join(chunks)
+    assert body[:12] not in joined and body[-12:] not in joined
+    assert joined == response.text
+    assert body[:12] not in json.dumps(response.raw) + hostile_client.serialize_history(
+        hostile_client.get_history())

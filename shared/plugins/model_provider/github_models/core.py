@@ -551,7 +551,7 @@ class ProviderCore(Accounting):
                      on_usage: Callable[[TokenUsage], None] | None
                      ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
         # an echo of the token, even split over chunks, never reaches on_chunk whole
-        acc = MaskedAccumulator(SecretMasker(self._secrets(), min_hold=4), on_chunk)
+        acc = MaskedAccumulator(SecretMasker(self._secrets()), on_chunk)
 
         def on_event(event: dict[str, Any]) -> str:
             try:

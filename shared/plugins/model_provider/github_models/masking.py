@@ -32,15 +32,12 @@ class SecretMasker:
 
     Args:
         secrets: The credentials (strings shorter than 6 characters are ignored).
-        min_hold: The shortest tail :meth:`feed` holds back (a shorter start of a secret is
-            shown: it reveals nothing, and ordinary text is not delayed by it).
     """
 
-    def __init__(self, secrets: Iterable[str | None] = (), *, min_hold: int = 1) -> None:
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._masks: dict[str, str] = {}
         self._order: list[str] = []
         self._pending = ""
-        self.min_hold = max(1, min_hold)
         for secret in secrets:
             self.add(secret)
 
@@ -69,15 +66,18 @@ class SecretMasker:
         if not self._order:
             return piece
         pending = self.scrub(self._pending + piece)
-        keep = 0
+        end = len(pending)
+        cut = end  # everything before ``cut`` is safe to show
         for secret in self._order:
-            for size in range(min(len(secret) - 1, len(pending)), max(keep, self.min_hold - 1),
-                              -1):
-                if secret.startswith(pending[-size:]):
-                    keep = size
+            # a tail that could start this secret begins with its first character
+            pos = pending.find(secret[0], max(0, end - len(secret) + 1))
+            while 0 <= pos < cut:
+                if secret.startswith(pending[pos:]):
+                    cut = pos
                     break
-        self._pending = pending[len(pending) - keep:] if keep else ""
-        return pending[: len(pending) - keep]
+                pos = pending.find(secret[0], pos + 1)
+        self._pending = pending[cut:]
+        return pending[:cut]
 
     def flush(self) -> str:
         """What :meth:`feed` held back (the stream ended: it was not a whole secret)."""
