@@ -116,6 +116,8 @@ class ProviderCore(Accounting):
         self._session = ChatSession()
         self._last_usage = TokenUsage()
         self._usage = UsageTracker()
+        self._masker = SecretMasker()  # masks echoes of the token in replies
+        self._masker_for: str | None = ""
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -573,7 +575,10 @@ class ProviderCore(Accounting):
 
     def _mask_response(self, response: ProviderResponse) -> ProviderResponse:
         """The response with any echo of the token masked (text, call arguments, raw)."""
-        masked: ProviderResponse = mask_response(response, SecretMasker(self._secrets()))
+        token = self._settings.token if self._settings is not None else None
+        if self._masker_for != token:  # one masker per credential (scrub keeps no state)
+            self._masker, self._masker_for = SecretMasker((token,)), token
+        masked: ProviderResponse = mask_response(response, self._masker)
         return masked
 
     def _finish_stream(self, turn: PreparedTurn, acc: StreamAccumulator, *,

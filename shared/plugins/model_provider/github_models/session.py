@@ -37,8 +37,9 @@ class ChatSession:
         check_tools(tools or ())
         if system_instruction is not None:
             check_text(system_instruction, "the system instruction", "system_instruction")
-        check_history(history or ())
-        check_conversation(history or ())
+        if history:
+            check_history(history)
+            check_conversation(history)
         self.system_instruction = system_instruction or None
         self.tools: list[ToolSchema] = list(tools or ())
         self.wire_tools: list[dict[str, Any]] = tools_to_wire(self.tools)

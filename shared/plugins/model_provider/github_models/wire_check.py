@@ -83,9 +83,17 @@ def loads_json(text: str | bytes, *, limit: int | None = MAX_JSON_DEPTH) -> Any:
     except RecursionError as exc:
         raise ValueError(f"the JSON is nested too deeply (more than {limit or 'a few hundred'}"
                          " levels)") from exc
-    if limit is not None and isinstance(value, dict | list) and json_depth(value, limit) > limit:
+    if (limit is not None and isinstance(value, dict | list)
+            and _openers(text) > limit  # cheap bound: depth <= number of '[' and '{'
+            and json_depth(value, limit) > limit):
         raise ValueError(f"the JSON is nested too deeply (more than {limit} levels)")
     return value
+
+
+def _openers(text: str | bytes) -> int:
+    if isinstance(text, str):
+        return text.count("[") + text.count("{")
+    return text.count(b"[") + text.count(b"{")
 
 
 def repair_text(text: str) -> str:
