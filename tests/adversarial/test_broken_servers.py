@@ -231,3 +231,37 @@ def test_data_lines_without_an_end_of_event_are_refused_past_the_cap(
     with pytest.raises(E.StreamInterruptedError) as info:
         provider.send_message_streaming("hi", lambda _t: None)
     assert "without a blank line" in str(info.value)
+
+
+@pytest.mark.parametrize("chunked_body", [True, False])
+def test_a_line_that_stalls_without_an_end_hits_the_read_timeout(
+        hostile: HostileServer, hostile_provider: Make, chunked_body: bool) -> None:
+    provider = hostile_provider(timeout=1)
+    hostile.script(send_sse([ev({"choices": [{"delta": {"content": "first"}}]}),
+                             b'data: {"choices": [{"delta": {"content": "sec'],
+                            chunked_body=chunked_body, hold=10))
+    began = time.monotonic()
+    with pytest.raises(E.StreamInterruptedError) as info:
+        provider.send_message_streaming("hi", lambda _t: None)
+    assert time.monotonic() - began < 5  # the 1 s read timeout, not the server's 10 s
+    assert info.value.partial_text == "first"
+
+
+def test_an_async_stream_without_chunked_encoding_arrives_as_it_is_sent(
+        hostile: HostileServer, hostile_provider: Make) -> None:
+    import asyncio
+
+    provider = hostile_provider()
+    hostile.script(send_sse([ev({"choices": [{"delta": {"content": "first"}}]}),
+                             ev({"choices": [{"delta": {"content": " second"}}]}) + END],
+                            chunked_body=False, pause=1.5))
+    seen: list[tuple[str, float]] = []
+
+    async def main() -> Any:
+        began = time.monotonic()
+        return await provider.asend_message_streaming(
+            "hi", lambda t: seen.append((t, time.monotonic() - began)))
+
+    response = asyncio.run(main())
+    assert response.text == "first second"
+    assert seen[0][0] == "first" and seen[0][1] < 1.0
