@@ -411,3 +411,22 @@ def test_error_messages_are_always_printable(emulator: Emulator,
         provider.send_message("hi")
     for text in (str(info.value), info.value.body, info.value.code or "", info.value.why):
         text.encode("utf-8")
+
+
+@pytest.mark.parametrize(("kwargs", "param"), [
+    ({"on_chunk": None}, "on_chunk"), ({"on_chunk": "print"}, "on_chunk"),
+    ({"on_chunk": print, "cancel_token": True}, "cancel_token"),
+    ({"on_chunk": print, "on_usage_update": 5}, "on_usage_update"),
+])
+def test_streaming_callbacks_and_tokens_are_checked_before_sending(
+        emulator: Emulator, make_provider: Callable[..., Any], kwargs: dict[str, Any],
+        param: str) -> None:
+    import asyncio
+
+    provider = make_provider()
+    refused(emulator, provider, lambda: provider.send_message_streaming("hi", **kwargs), param)
+
+    async def main() -> Any:
+        return await provider.asend_message_streaming("hi", **kwargs)
+
+    refused(emulator, provider, lambda: asyncio.run(main()), param)

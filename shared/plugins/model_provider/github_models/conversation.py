@@ -50,6 +50,25 @@ def _user_text(text: str) -> Message:
     return Message(role=Role.USER, parts=[Part(text=text)])
 
 
+def _check_stream_arguments(on_chunk: Any, cancel_token: Any, on_usage: Any) -> None:
+    """Refuse callbacks and tokens that would fail only once the stream is running."""
+    if not callable(on_chunk):
+        raise InvalidRequestError(what="Checking on_chunk", why=f"it is {type(on_chunk).__name__}"
+                                  ", not a callable", fix="pass a function that takes the text",
+                                  param="on_chunk")
+    if on_usage is not None and not callable(on_usage):
+        raise InvalidRequestError(what="Checking on_usage_update", why=f"it is "
+                                  f"{type(on_usage).__name__}, not a callable",
+                                  fix="pass a function that takes a TokenUsage, or None",
+                                  param="on_usage_update")
+    if cancel_token is not None and not (hasattr(cancel_token, "is_cancelled")
+                                         and hasattr(cancel_token, "wait")):
+        raise InvalidRequestError(what="Checking cancel_token", why=f"it is "
+                                  f"{type(cancel_token).__name__}, not a CancelToken",
+                                  fix="pass a CancelToken (shared.CancelToken()), or None",
+                                  param="cancel_token")
+
+
 class Conversation:
     """Messaging for one :class:`ChatSession` of a provider.
 
@@ -119,6 +138,8 @@ class Conversation:
               stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
               *, record: bool = True) -> ProviderResponse:
         core = self._core
+        if stream is not None:
+            _check_stream_arguments(*stream)
         with self.session.turn_lock:  # not session.lock: get_history() never waits on I/O
             turn = core._prepare(self.session, [new], schema, options,
                                  stream=stream is not None, record=record)
@@ -140,6 +161,8 @@ class Conversation:
                      stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
                      *, record: bool = True) -> ProviderResponse:
         core = self._core
+        if stream is not None:
+            _check_stream_arguments(*stream)
         import asyncio
 
         loop = asyncio.get_running_loop()
