@@ -430,3 +430,35 @@ def test_streaming_callbacks_and_tokens_are_checked_before_sending(
         return await provider.asend_message_streaming("hi", **kwargs)
 
     refused(emulator, provider, lambda: asyncio.run(main()), param)
+
+
+@pytest.mark.parametrize(("config", "setting"), [
+    ({"api_key": TEST_TOKEN}, "config"),
+    (ProviderConfig(api_key=123, extra={"endpoint": "http://127.0.0.1:9/inference"}), "token"),  # type: ignore[arg-type]
+    (ProviderConfig(api_key=TEST_TOKEN, extra=[("endpoint", "x")]), "extra"),  # type: ignore[arg-type]
+    (ProviderConfig(api_key=TEST_TOKEN, extra={"endpoint": "http://127.0.0.1:9/inference",
+                                               "timeout": True}), None),
+    (ProviderConfig(api_key=TEST_TOKEN, extra={"endpoint": "http://h\ud800/inference"}),
+     "endpoint"),
+    (ProviderConfig(api_key=TEST_TOKEN, extra={"endpoint": "http://a b/inference"}), "endpoint"),
+    (ProviderConfig(api_key=TEST_TOKEN, extra={"endpoint": "http://" + "a" * 5000}), "endpoint"),
+    (ProviderConfig(api_key=TEST_TOKEN, extra={"endpoint": "http://127.0.0.1:9/inference",
+                                               "user_agent": "a" * 5000}), "user_agent"),
+])
+def test_malformed_configurations_are_refused_at_initialize(config: Any,
+                                                            setting: str | None) -> None:
+    from shared.plugins.model_provider.github_models import GitHubModelsProvider
+
+    with pytest.raises(E.ConfigurationError) as info:
+        GitHubModelsProvider().initialize(config)
+    assert info.value.setting == setting
+    str(info.value).encode("utf-8")
+
+
+def test_extra_none_is_an_empty_extra(emulator: Emulator) -> None:
+    from shared.plugins.model_provider.github_models import GitHubModelsProvider
+
+    provider = GitHubModelsProvider()
+    provider.initialize(ProviderConfig(api_key=TEST_TOKEN, extra=None))  # type: ignore[arg-type]
+    assert provider.settings.endpoint == "https://models.github.ai/inference"
+    provider.shutdown()

@@ -139,7 +139,7 @@ class ProviderCore(Accounting):
             InvalidRequestError: A default request option out of its documented range.
         """
         settings = resolve_settings(config, self._environ)
-        extra = dict(config.extra) if config is not None else {}
+        extra = dict(config.extra or {}) if config is not None else {}  # resolve_settings vetted it
         unknown = sorted(k for k in extra if k not in SETTING_KEYS and k not in OPTION_NAMES
                          and k != "max_completion_tokens")
         if unknown:

@@ -195,6 +195,13 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
     Raises:
         ConfigurationError: The endpoint is not an http(s) URL.
     """
+    if len(base) > 2048 or not base.strip().isprintable() or " " in base.strip():
+        raise ConfigurationError(
+            what="Checking the endpoint setting",
+            why=f"{strip_url_secrets(base)[:80]!r} is longer than 2048 characters or holds a "
+                "space, line break or other character a URL cannot carry",
+            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
+                "'https://<resource>.services.ai.azure.com/models'", setting="endpoint")
     url = base.strip().rstrip("/")
     pre = urlsplit(url)
     _ = pre.port  # urllib checks the port only when it is read: bad ports raise here
@@ -251,6 +258,8 @@ def _read_dotenv(path: Path | None) -> dict[str, str]:
 
 
 def _as_float(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool):  # float(True) is 1.0: a flag is not a number of seconds
+        value = "bool"
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
@@ -311,7 +320,17 @@ def resolve_settings(
         ConfigurationError: A setting is malformed (bad URL, org login, number, flag).
     """
     env = os.environ if environ is None else environ
-    extra: Mapping[str, Any] = dict(config.extra) if config is not None else {}
+    if config is not None and not (hasattr(config, "extra") and hasattr(config, "api_key")):
+        raise ConfigurationError(
+            what="Checking the provider configuration",
+            why=f"it is {type(config).__name__}, not a ProviderConfig",
+            fix="pass ProviderConfig(api_key=..., extra={...})", setting="config")
+    raw_extra = config.extra if config is not None else None
+    if raw_extra is not None and not isinstance(raw_extra, Mapping):
+        raise ConfigurationError(
+            what="Checking ProviderConfig.extra", why=f"it is {type(raw_extra).__name__}, not a "
+            "mapping", fix="pass extra={'endpoint': ..., ...}", setting="extra")
+    extra: Mapping[str, Any] = dict(raw_extra or {})
     env_file_setting = extra.get("env_file", env.get(ENV_FILE))
     dotenv_path: Path | None = None
     dotenv: dict[str, str] = {}
@@ -340,6 +359,12 @@ def resolve_settings(
         return None
 
     token: str | None = None
+    if config is not None and config.api_key is not None and not isinstance(config.api_key,
+                                                                              str):
+        raise ConfigurationError(
+            what="Checking ProviderConfig.api_key",
+            why=f"it is {type(config.api_key).__name__}, not a string",
+            fix="pass the token as text", setting="token")
     if config is not None and config.api_key:
         token, token_source = config.api_key.strip(), "config.api_key"
     elif env.get(ENV_TOKEN, "").strip():

@@ -147,6 +147,10 @@ def check_header_value(value: Any, setting: str, where: str, *, ascii_only: bool
     """
     text = value if isinstance(value, str) else None
     bad = None if text is not None else -1
+    if text is not None and len(text) > 1024 and show:  # a header no server accepts
+        raise ConfigurationError(
+            what=f"Checking the {setting} setting", why=f"{where} is {len(text)} characters long",
+            fix=f"give {setting} in at most 1024 characters", setting=setting)
     if text is not None:
         for i, char in enumerate(text):
             code = ord(char)
