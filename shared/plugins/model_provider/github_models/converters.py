@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -354,6 +355,17 @@ def history_to_json(history: Sequence[Message]) -> str:
                       ensure_ascii=False, separators=(",", ":"))
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def history_from_json(data: str) -> list[Message]:
     """Parse :func:`history_to_json` output (a bare list of messages is accepted too).
 
@@ -384,8 +396,13 @@ def history_from_json(data: str) -> list[Message]:
     from .errors import InvalidRequestError
     from .inputs import check_history
 
+    text = data if isinstance(data, str) else bytes(data).decode("utf-8", "replace")
+    # JSON text without NaN/Infinity literals and without surrogate escapes or characters can
+    # only hold values that encode: then values need just their depth checked
+    clean = ("NaN" not in text and "Infinity" not in text
+             and _SURROGATE_ESCAPE.search(text) is None and _encodes(text))
     try:  # what is accepted here can be sent later: same checks as new turns
-        check_history(messages)
+        check_history(messages, parsed=clean)
     except InvalidRequestError as exc:
         raise ValueError(f"serialized history holds a value that cannot be sent: "
                          f"{exc.why}") from exc

@@ -110,7 +110,8 @@ def _first_surrogate_path(value: Any, path: str) -> str | None:
     return None
 
 
-def check_json_value(value: Any, where: str, param: str, *, convert: bool = False) -> str:
+def check_json_value(value: Any, where: str, param: str, *, convert: bool = False,
+                     parsed: bool = False) -> str:
     """Serialize ``value`` as the JSON text that would be sent, or refuse it.
 
     Args:
@@ -118,6 +119,8 @@ def check_json_value(value: Any, where: str, param: str, *, convert: bool = Fals
         where: What it is, for the message ("the result of call 'c1'").
         param: The argument named in the error.
         convert: Convert dates, decimals, UUIDs, paths, enums and sets (:func:`json_default`).
+        parsed: ``value`` was parsed from JSON text already known to hold no NaN and no lone
+            surrogate: only its depth is checked (and ``""`` is returned).
 
     Raises:
         InvalidRequestError: NaN/infinity, a cycle, more than 128 levels, a non-JSON object, or
@@ -127,6 +130,8 @@ def check_json_value(value: Any, where: str, param: str, *, convert: bool = Fals
         raise _refuse(f"Checking {where}",
                       f"it is nested more than {MAX_JSON_DEPTH} levels deep (or holds a cycle)",
                       "flatten it", param)
+    if parsed:
+        return ""
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False,
                           default=json_default if convert else None)
@@ -181,7 +186,8 @@ def check_tools(tools: Iterable[Any]) -> None:
                       "give each ToolSchema a unique name", "tools")
 
 
-def check_tool_results(results: Sequence[Any], *, strict_images: bool = True) -> None:
+def check_tool_results(results: Sequence[Any], *, strict_images: bool = True,
+                       parsed: bool = False) -> None:
     """Check each result's id, name, value and attachments.
 
     ``strict_images=False`` (restored history) only checks that an attachment has a string type
@@ -203,7 +209,7 @@ def check_tool_results(results: Sequence[Any], *, strict_images: bool = True) ->
         if isinstance(value, str):
             check_text(value, where, "results")
         else:
-            check_json_value(value, where, "results", convert=True)
+            check_json_value(value, where, "results", convert=True, parsed=parsed)
         for att in getattr(result, "attachments", None) or ():
             mime, data = getattr(att, "mime_type", None), getattr(att, "data", None)
             if strict_images:
@@ -262,8 +268,12 @@ def check_sendable(body: Mapping[str, Any]) -> None:
                   ) from problem
 
 
-def check_history(messages: Sequence[Any], param: str = "history") -> None:
+def check_history(messages: Sequence[Any], param: str = "history", *,
+                  parsed: bool = False) -> None:
     """Check restored history the way new turns are checked, so it can always be sent.
+
+    ``parsed``: the messages were just read from JSON text that holds no NaN and no lone
+    surrogate, so arguments and results need only their depth checked.
 
     Raises:
         InvalidRequestError: A message that is not a Message, an unknown role, a part of the
@@ -283,10 +293,10 @@ def check_history(messages: Sequence[Any], param: str = "history") -> None:
                           "list of parts", "restore history only from serialize_history output",
                           param)
         for j, part in enumerate(parts):
-            _check_part(part, f"{where}, part {j}", param)
+            _check_part(part, f"{where}, part {j}", param, parsed)
 
 
-def _check_part(part: Any, where: str, param: str) -> None:
+def _check_part(part: Any, where: str, param: str, parsed: bool = False) -> None:
     text = getattr(part, "text", None)
     call = getattr(part, "function_call", None)
     result = getattr(part, "function_response", None)
@@ -302,9 +312,9 @@ def _check_part(part: Any, where: str, param: str) -> None:
                           "serialize_history output", param)
         check_text(call.id, where, param)
         check_text(call.name, where, param)
-        check_json_value(call.args, f"the arguments in {where}", param)
+        check_json_value(call.args, f"the arguments in {where}", param, parsed=parsed)
     if result is not None:
-        check_tool_results([result], strict_images=False)
+        check_tool_results([result], strict_images=False, parsed=parsed)
     if inline is not None:
         if isinstance(inline, Mapping):
             mime, data = inline.get("mime_type"), inline.get("data")
