@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: setup demo test lint typecheck docs bench clean
+.PHONY: setup demo test adversarial lint typecheck docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The adversarial suite with many more hypothesis examples, seeded so a failure can be replayed:
+#   make adversarial SEED=1234 EXAMPLES=5000
+SEED ?= 20260730
+EXAMPLES ?= 1500
+adversarial: $(STAMP)
+	HYPOTHESIS_PROFILE=adversarial ADVERSARIAL_EXAMPLES=$(EXAMPLES) $(BIN)/python -m pytest -q \
+		-p no:cacheprovider --hypothesis-seed=$(SEED) tests/adversarial
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

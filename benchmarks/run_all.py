@@ -31,6 +31,7 @@ import bench_goodput
 import bench_history
 import bench_latency
 import bench_shared_quota
+import bench_sse_lines
 import bench_streaming
 import bench_tracing
 from _common import REPO, BenchResult, EmulatorProcess, Target, write_results
@@ -47,6 +48,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., BenchResult], bool]] = {
     "history": (bench_history.run, False),
     "tracing": (bench_tracing.run, True),
     "shared_quota": (bench_shared_quota.run, False),
+    "sse_lines": (bench_sse_lines.run, False),
 }
 DOCS = REPO / "docs" / "performance.md"
 SECTION = "## Results"

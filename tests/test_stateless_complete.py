@@ -249,7 +249,6 @@ def test_api_params_nested_as_jaato_profiles_write_them_become_request_defaults(
         make_provider(api_params={"temperature": 5})
 
 
-@pytest.mark.xfail(strict=True, reason="errors keep the raw token in their context (issue 12)")
 def test_nothing_complete_returns_holds_the_token(make_provider: Any, emulator: Emulator) -> None:
     provider = make_provider()
     ok = provider.complete([user("hi")])

@@ -58,8 +58,11 @@ def test_malformed_line_raises_protocol_error() -> None:
 def test_in_stream_error_event_is_raised_not_dropped() -> None:
     body = sse(chunk(content="a"), {"error": {"code": "server_error", "message": "boom"}})
     parser = SSEParser()
+    # the text before the error in the same block is handed over first, then the error raises
+    assert [e["choices"][0]["delta"]["content"] for e in parser.feed(body)] == ["a"]
+    assert parser.pending_error
     with pytest.raises(StreamEventError, match="boom") as info:
-        parser.feed(body)
+        parser.close()
     assert info.value.payload["error"]["code"] == "server_error"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._host import CancelToken
-from .clock import Clock
+from .clock import Clock, asleep_unless, sleep_unless
 from .errors import (
     ErrorContext,
     GitHubModelsError,
@@ -118,11 +118,24 @@ def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], 
         text = on_event(event)
         if text:
             delivered.append(text)
+    if parser.pending_error:  # an error event followed the text just delivered
+        parser.close()  # raises it
     if parser.done:
         return True
     if cancel_token is not None and cancel_token.is_cancelled:
         raise StreamCancelled()
     return False
+
+
+def _cancel_check(cancel_token: CancelToken | None) -> Callable[[], None] | None:
+    """A callable that raises StreamCancelled once ``cancel_token`` fired (None without one)."""
+    if cancel_token is None:
+        return None
+
+    def check() -> None:
+        if cancel_token.is_cancelled:
+            raise StreamCancelled()
+    return check
 
 
 def _end_of_body(parser: SSEParser, on_event: Callable[[dict[str, Any]], str],
@@ -229,7 +242,7 @@ class CallRunner:
     def _parse_ok(self, result: HttpResult) -> dict[str, Any]:
         try:
             data = result.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
             raise ServiceUnavailableError(
                 what="Reading the chat completion response",
                 why=f"the endpoint answered 200 with a body that is not JSON "
@@ -397,8 +410,9 @@ class CallRunner:
             delivered: list[str] = []
             if on_attempt is not None:
                 on_attempt()
+            check = _cancel_check(cancel_token)
             try:
-                with self.pacer.slot(key, tier, body) as permit:
+                with self.pacer.slot(key, tier, body, check) as permit:
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
                     self._sent(permit.waited)
@@ -418,7 +432,8 @@ class CallRunner:
                 error: GitHubModelsError = self._stream_failure(failure, delivered)
             except GitHubModelsError as exc:
                 error = exc
-            self._sleep_or_raise(error, attempt, key, tier)
+            # a cancel during the wait before a retry ends the call within 50 ms
+            sleep_unless(self.clock, self._next_delay(error, attempt, key, tier), check)
 
     def _open_stream(self, body: Mapping[str, Any], cancel_token: CancelToken | None
                      ) -> StreamHandle:
@@ -557,8 +572,9 @@ class AsyncCallRunner(CallRunner):
             delivered: list[str] = []
             if on_attempt is not None:
                 on_attempt()
+            check = _cancel_check(cancel_token)
             try:
-                async with self.pacer.aslot(key, tier, body) as permit:
+                async with self.pacer.aslot(key, tier, body, check) as permit:
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
                     self._sent(permit.waited)
@@ -578,7 +594,7 @@ class AsyncCallRunner(CallRunner):
                 error: GitHubModelsError = self._stream_failure(failure, delivered)
             except GitHubModelsError as exc:
                 error = exc
-            await self.clock.asleep(self._next_delay(error, attempt, key, tier))
+            await asleep_unless(self.clock, self._next_delay(error, attempt, key, tier), check)
 
     async def _aopen_stream(self, body: Mapping[str, Any], cancel_token: CancelToken | None
                             ) -> AsyncStreamHandle:

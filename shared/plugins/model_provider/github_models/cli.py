@@ -10,7 +10,20 @@ without a traceback unless ``--debug``. Exit codes: 0 success, 1 failure, 2 usag
 
 from __future__ import annotations
 
+import signal
+
+if __name__ == "__main__":  # ``python -m``: Ctrl-C while the imports below run exits quietly
+    def _interrupted_early(signum: int, frame: object) -> None:
+        import sys
+
+        if sys.stderr is not None:
+            sys.stderr.write("interrupted\n")
+        raise SystemExit(130)
+
+    signal.signal(signal.SIGINT, _interrupted_early)
+
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -231,7 +244,29 @@ def _command_index(argv: Sequence[str]) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the exit code (``SystemExit`` from argparse is turned into it)."""
+    """Run the CLI and return the exit code (``SystemExit`` from argparse is turned into it).
+
+    Ctrl-C at any moment returns 130 with one ``interrupted`` line, never a traceback.
+    """
+    try:
+        early = globals().get("_interrupted_early")  # set only under ``python -m``
+        if early is not None and signal.getsignal(signal.SIGINT) is early:
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt again
+        return _main(argv)
+    except KeyboardInterrupt:
+        if sys.stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write("interrupted\n")
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    if sys.stdout is None or _closed(sys.stdout):
+        if sys.stderr is not None:
+            sys.stderr.write("error: standard output is closed, so no result can be shown: run "
+                             "again with it open (redirect it to a file or /dev/null to discard "
+                             "it)\n")
+        return 2
     args_list = list(sys.argv[1:] if argv is None else argv)
     index = _command_index(args_list)
     if index is not None and args_list[index] == "emulator":
@@ -248,9 +283,17 @@ def main(argv: list[str] | None = None) -> int:
     return _dispatch(args, console)
 
 
-def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    from .errors import GitHubModelsError, TokenNotFoundError
+def _closed(stream: object) -> bool:
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+    except (OSError, ValueError):
+        return True
+    except AttributeError:  # a stream without a descriptor (tests' StringIO) is open
+        return False
+    return False
 
+
+def _dispatch(args: argparse.Namespace, console: Console) -> int:
     debug = bool(getattr(args, "debug", False))
     handler = ConsoleLogHandler(console, logging.DEBUG if debug else logging.WARNING)
     logger = logging.getLogger(_LOGGER)
@@ -258,6 +301,16 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
     logger.propagate = False
+    # Third-party records (azure, urllib3, python-dotenv) never print raw above our errors:
+    # with --debug they go through the console (scrubbed), otherwise they are dropped.
+    root_handler: logging.Handler = (ConsoleLogHandler(console, logging.DEBUG) if debug
+                                     else logging.NullHandler())
+    logging.getLogger().addHandler(root_handler)
+    try:
+        from .errors import GitHubModelsError, TokenNotFoundError
+    except KeyboardInterrupt:
+        logging.getLogger().removeHandler(root_handler)
+        raise
     try:
         code: int = args.func(args, console)
         return code
@@ -286,6 +339,7 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
         return 1
     finally:
         logger.removeHandler(handler)
+        logging.getLogger().removeHandler(root_handler)
         logger.setLevel(previous_level)
         logger.propagate = True
 
@@ -297,4 +351,6 @@ def _report(console: Console, message: str, exc: BaseException, debug: bool) -> 
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    _code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # finishing: a late Ctrl-C changes nothing
+    raise SystemExit(_code)

@@ -92,9 +92,9 @@ def resolve_model(explicit: str | None, dotenv_path: str | None,
     if env.get(ENV_MODEL, "").strip():
         return env[ENV_MODEL].strip()
     if dotenv_path:
-        from dotenv import dotenv_values
+        from .env import read_dotenv  # UTF-16 files too, and a clear error for others
 
-        value = dotenv_values(dotenv_path).get(ENV_MODEL)
+        value = read_dotenv(dotenv_path).get(ENV_MODEL)
         if value and value.strip():
             return value.strip()
     return DEFAULT_MODEL
@@ -158,10 +158,14 @@ class ChatRunner:
             GitHubModelsError: What the provider raised.
         """
         token = CancelToken()
-        on_chunk = (lambda _text: None) if self.as_json else self.console.write
-        with cancel_on_sigint(token):
-            response = self.provider.send_message_streaming(prompt, on_chunk, token,
-                                                            **self.options)
+        # stream(), not write(): a token echoed across several chunks is masked as well
+        on_chunk = (lambda _text: None) if self.as_json else self.console.stream
+        try:
+            with cancel_on_sigint(token):
+                response = self.provider.send_message_streaming(prompt, on_chunk, token,
+                                                                **self.options)
+        finally:
+            self.console.end_stream()
         cancelled = response.finish_reason is FinishReason.CANCELLED
         if self.as_json:
             record = {"model": self.provider.model_name, "text": response_text(response) or "",
@@ -264,6 +268,9 @@ class ChatRunner:
         from .errors import GitHubModelsError
 
         stream = stdin or sys.stdin
+        if stream is None:  # stdin closed (``<&-``): nothing will ever be typed
+            self.console.note("standard input is closed: nothing to read, leaving")
+            return 0
         tty = bool(getattr(stream, "isatty", lambda: False)())
         if tty:
             with contextlib.suppress(ImportError):
@@ -308,6 +315,26 @@ def _embedding_refusal(provider: GitHubModelsProvider) -> None:
             fix="choose a chat model with --model (or JAATO_GITHUB_MODEL), e.g. "
                 "--model openai/gpt-4o; `jaato-github-models models` lists the models and "
                 "their output modalities", param="model")
+
+
+def _read_stdin(console: Console) -> str | None:
+    """The prompt piped to ``chat -`` (stripped); None after printing why it cannot be read."""
+    if sys.stdin is None:
+        return ""  # closed: reported as an empty prompt
+    try:
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    except OSError as exc:
+        console.error(f"standard input cannot be read ({exc.strerror or exc}): pipe a prompt "
+                      "in, or give it as an argument")
+        return None
+    if isinstance(data, str):
+        return data.strip()
+    try:
+        return data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        console.error(f"the prompt read from standard input is not UTF-8 text (byte {exc.start} "
+                      f"is 0x{data[exc.start]:02x}): convert it, e.g. with iconv -t UTF-8")
+        return None
 
 
 def run_chat(args: argparse.Namespace, console: Console) -> int:
@@ -356,7 +383,10 @@ def run_chat(args: argparse.Namespace, console: Console) -> int:
             console.note(f"continuing conversation {row['id']} "
                          f"({len(provider.get_history())} messages)")
         if prompt == "-":
-            prompt = sys.stdin.read().strip()
+            piped = _read_stdin(console)
+            if piped is None:
+                return 2
+            prompt = piped
             if not prompt:
                 console.error("the prompt read from standard input ('-') is empty: pipe a "
                               "prompt in, or give it as an argument")

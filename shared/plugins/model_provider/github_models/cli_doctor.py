@@ -147,7 +147,11 @@ class Doctor:
 
     def run(self) -> bool:
         """Run every check; returns ``ok``."""
-        # The doctor must answer quickly: no retries (a 429 would wait), short timeouts.
+        # The doctor must answer quickly: no retries (a 429 would wait), short timeouts. The
+        # settings it overrides are first checked as configured: a bad JAATO_GITHUB_TIMEOUT
+        # must fail here as it would fail chat, not hide behind the doctor's own value.
+        if not self._own_settings_valid():
+            return self.ok
         extra = {**self.extra, "max_retries": 0, "timeout": 20, "connect_timeout": 5}
         try:
             provider = open_provider(extra, self.console)
@@ -170,6 +174,21 @@ class Doctor:
         finally:
             provider.shutdown()
         return self.ok
+
+    def _own_settings_valid(self) -> bool:
+        """Resolve the settings as configured; on an error, FAIL and skip the rest."""
+        from ._host import ProviderConfig
+        from .env import resolve_settings
+
+        try:
+            resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(self.extra)),
+                             self.environ)
+        except GitHubModelsError as exc:
+            self.set("endpoint", FAIL, exc.why, exc.fix)
+            self._dotenv(None)
+            self.skip_rest("needs a valid configuration")
+            return False
+        return True
 
     def _without_token(self, extra: Mapping[str, Any]) -> None:
         """The checks that need no token (.env, endpoint, organization), with a placeholder."""

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .masking import mask_secret
+from .masking import SecretMasker
 
 __all__ = [
     "FAIL",
@@ -105,24 +105,43 @@ class Console:
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None,
                  environ: Mapping[str, str] | None = None) -> None:
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
+        # a closed stream (``2>&-``) is None in sys: write nowhere rather than fail
+        self.out = out or sys.stdout or open(os.devnull, "w")  # noqa: SIM115 - process-long
+        self.err = err or sys.stderr or open(os.devnull, "w")  # noqa: SIM115 - process-long
         self.colour = colour_enabled(self.out, environ)
         self.err_colour = colour_enabled(self.err, environ)  # decided per stream
-        self._secrets: set[str] = set()
+        self._masker = SecretMasker()  # also holds back streamed text that may start a secret
         self.custom_endpoint = False  # Foundry/gateway: advice names deployments, not catalog ids
 
     def add_secret(self, secret: str | None) -> None:
-        """Never print ``secret``: it is replaced by its masked prefix wherever it appears."""
-        if secret and len(secret) >= 6:
-            self._secrets.add(secret)
+        """Never print ``secret``: it is replaced by its masked prefix wherever it appears.
+
+        The part after a known type prefix (``ghp_``, ``github_pat_`` ...) is masked on its own
+        too: it leaks just as much.
+        """
+        self._masker.add(secret)
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret masked."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, mask_secret(secret))
-        return text
+        return self._masker.scrub(text)
+
+    def stream(self, text: str) -> None:
+        """Write one chunk of streamed text to stdout; a secret split across chunks is masked.
+
+        The end of the text that could be the start of a secret is held back until the next
+        chunk shows whether it is one; :meth:`end_stream` (or any other stdout write) releases it.
+        """
+        shown = self._masker.feed(text)
+        if shown:
+            self.out.write(shown)
+            self.out.flush()
+
+    def end_stream(self) -> None:
+        """Write what :meth:`stream` held back (it was not the start of a secret after all)."""
+        rest = self._masker.flush()
+        if rest:
+            self.out.write(rest)
+            self.out.flush()
 
     def style(self, text: str, *names: str) -> str:
         """``text`` in the given styles when colour is on; unchanged otherwise."""
@@ -132,7 +151,8 @@ class Console:
         return f"\033[{codes}m{text}\033[0m"
 
     def write(self, text: str) -> None:
-        """Write to stdout without a newline and flush (streamed model text)."""
+        """Write to stdout without a newline and flush (text held back by :meth:`stream` first)."""
+        self.end_stream()
         self.out.write(self.scrub(text))
         self.out.flush()
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     pass
 
-__all__ = ["Clock", "ManualClock", "MonotonicClock", "ScaledClock"]
+__all__ = ["CANCEL_POLL", "Clock", "ManualClock", "MonotonicClock", "ScaledClock", "asleep_unless",
+           "sleep_unless"]
+
+CANCEL_POLL = 0.05
+"""Real seconds between cancel checks during a cancellable wait."""
 
 
 @runtime_checkable
@@ -119,3 +124,34 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self.now()})"
+
+
+def _slice(clock: Clock) -> float:
+    """:data:`CANCEL_POLL` real seconds in ``clock`` seconds."""
+    return CANCEL_POLL * float(getattr(clock, "factor", 1.0))
+
+
+def sleep_unless(clock: Clock, seconds: float, check: Callable[[], None] | None) -> None:
+    """``clock.sleep(seconds)``, calling ``check`` (which raises to stop) every 50 ms real time."""
+    if check is None:
+        clock.sleep(seconds)
+        return
+    end = clock.now() + seconds
+    step = _slice(clock)
+    check()
+    while (left := end - clock.now()) > 0:
+        clock.sleep(min(left, step))
+        check()
+
+
+async def asleep_unless(clock: Clock, seconds: float, check: Callable[[], None] | None) -> None:
+    """The asyncio form of :func:`sleep_unless`."""
+    if check is None:
+        await clock.asleep(seconds)
+        return
+    end = clock.now() + seconds
+    step = _slice(clock)
+    check()
+    while (left := end - clock.now()) > 0:
+        await clock.asleep(min(left, step))
+        check()

@@ -8,7 +8,7 @@ and retries, so many conversations run concurrently on one provider (threads or 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._host import (
@@ -21,6 +21,7 @@ from ._host import (
     ToolResult,
 )
 from .errors import InvalidRequestError
+from .inputs import check_image, check_text, check_tool_results
 from .session import ChatSession, order_tool_results, tool_message
 from .streaming import StreamCancelled
 from .usage import UsageTotals
@@ -38,10 +39,34 @@ OnUsage = Callable[[TokenUsage], None]
 
 
 def _user_text(text: str) -> Message:
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise InvalidRequestError(what="Checking the message",
+                                  why=f"it is {type(text).__name__}, not a string",
+                                  fix="send the text as str", param="message")
+    if not text.strip():
         raise InvalidRequestError(what="Checking the message", why="it is empty",
                                   fix="send a non-empty string", param="message")
+    check_text(text, "the message", "message")
     return Message(role=Role.USER, parts=[Part(text=text)])
+
+
+def _check_stream_arguments(on_chunk: Any, cancel_token: Any, on_usage: Any) -> None:
+    """Refuse callbacks and tokens that would fail only once the stream is running."""
+    if not callable(on_chunk):
+        raise InvalidRequestError(what="Checking on_chunk", why=f"it is {type(on_chunk).__name__}"
+                                  ", not a callable", fix="pass a function that takes the text",
+                                  param="on_chunk")
+    if on_usage is not None and not callable(on_usage):
+        raise InvalidRequestError(what="Checking on_usage_update", why=f"it is "
+                                  f"{type(on_usage).__name__}, not a callable",
+                                  fix="pass a function that takes a TokenUsage, or None",
+                                  param="on_usage_update")
+    if cancel_token is not None and not (hasattr(cancel_token, "is_cancelled")
+                                         and hasattr(cancel_token, "wait")):
+        raise InvalidRequestError(what="Checking cancel_token", why=f"it is "
+                                  f"{type(cancel_token).__name__}, not a CancelToken",
+                                  fix="pass a CancelToken (shared.CancelToken()), or None",
+                                  param="cancel_token")
 
 
 class Conversation:
@@ -76,6 +101,12 @@ class Conversation:
     # ---- building turns ----
 
     def _parts_message(self, parts: list[Part]) -> Message:
+        if not isinstance(parts, list | tuple) or not all(
+                hasattr(p, "text") and hasattr(p, "inline_data") for p in parts):
+            raise InvalidRequestError(
+                what="Checking the message parts", why="they are not a list of Part objects",
+                fix="pass e.g. [Part(text='What is this?'), Part(inline_data={...})]",
+                param="parts")
         useful = [p for p in parts if (p.text and p.text.strip()) or p.inline_data is not None]
         if not useful:
             raise InvalidRequestError(
@@ -83,9 +114,24 @@ class Conversation:
                 fix="pass at least one Part with text or inline_data", param="parts")
         if any(p.inline_data is not None for p in useful):
             self._core.check_image_input()
+        for i, part in enumerate(useful):
+            if part.text is not None:
+                check_text(part.text, f"part {i}", "parts")
+            if part.inline_data is not None:
+                inline = part.inline_data
+                mime, data = ((inline.get("mime_type"), inline.get("data"))
+                              if isinstance(inline, Mapping) else
+                              (getattr(inline, "mime_type", None), getattr(inline, "data", None)))
+                check_image(mime, data, f"the image in part {i}", "parts")
         return Message(role=Role.USER, parts=list(useful))
 
     def _tool_message(self, results: list[ToolResult]) -> Message:
+        if not isinstance(results, list | tuple):
+            raise InvalidRequestError(
+                what="Checking the tool results", why=f"they are {type(results).__name__}, not "
+                "a list of ToolResult", fix="pass one ToolResult per FunctionCall of the last "
+                "response, in a list", param="results")
+        check_tool_results(results)
         return tool_message(order_tool_results(self.session.pending_calls(), results))
 
     def run(self, new: list[Message], schema: dict[str, Any] | None, options: dict[str, Any],
@@ -98,6 +144,8 @@ class Conversation:
             GitHubModelsError: (a subclass) before any request, or what the service answered.
         """
         core = self._core
+        if stream is not None:
+            _check_stream_arguments(*stream)
         with self.session.turn_lock:  # not session.lock: get_history() never waits on I/O
             turn = core._prepare(self.session, new, schema, options,
                                  stream=stream is not None, record=record)
@@ -119,6 +167,8 @@ class Conversation:
                      stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None = None,
                      *, record: bool = True) -> ProviderResponse:
         core = self._core
+        if stream is not None:
+            _check_stream_arguments(*stream)
         import asyncio
 
         loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,14 @@ from ._host import (
     ToolResult,
     ToolSchema,
     render_for_model,
+)
+from .wire_check import (
+    MAX_JSON_DEPTH,
+    check_completion,
+    json_depth,
+    loads_json,
+    repair_json,
+    repair_text,
 )
 
 __all__ = [
@@ -101,7 +110,7 @@ def content_text(content: Any) -> str:
         return "".join(p["text"] for p in content
                        if isinstance(p, Mapping) and p.get("type", "text") == "text"
                        and isinstance(p.get("text"), str))
-    return ""
+    return ""  # callers that must refuse other types check the shape first (wire_check)
 
 
 def parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -113,11 +122,16 @@ def parse_arguments(raw: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
     if isinstance(raw, Mapping):
-        return dict(raw)
-    value = json.loads(raw)
+        value: Any = dict(raw)
+        if json_depth(value) > MAX_JSON_DEPTH:
+            raise ValueError("tool call arguments are nested too deeply")
+    elif isinstance(raw, str):
+        value = loads_json(raw)
+    else:
+        raise ValueError(f"tool call arguments are {type(raw).__name__}, not JSON text")
     if not isinstance(value, dict):
-        raise ValueError(f"tool call arguments are not a JSON object: {raw[:200]!r}")
-    return value
+        raise ValueError(f"tool call arguments are not a JSON object: {str(raw)[:200]!r}")
+    return dict(repair_json(value))
 
 
 def tools_to_wire(tools: Sequence[ToolSchema] | None) -> list[dict[str, Any]]:
@@ -165,7 +179,12 @@ def tool_result_content(result: ToolResult) -> str:
     value: Any = result.result
     if result.is_error and not (isinstance(value, Mapping) and "error" in value):
         value = {"error": value}
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, str):
+        text = value
+    else:
+        from .inputs import json_default  # dates, decimals ... as text; other objects are refused
+
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=json_default)
     suffix = getattr(result, "model_suffix", None)
     untrusted = bool(getattr(result, "untrusted", False))
     if (suffix or untrusted) and render_for_model is not None:
@@ -284,6 +303,13 @@ def _part_to_dict(part: Part) -> dict[str, Any]:
     return out
 
 
+def _b64(text: Any) -> bytes:
+    """Strict base64 (``b64decode`` alone drops stray characters and accepts ``@@@`` as b"")."""
+    if not isinstance(text, str):
+        raise ValueError(f"base64 data is {type(text).__name__}, not text")
+    return base64.b64decode(text, validate=True)
+
+
 def _part_from_dict(data: Mapping[str, Any]) -> Part:
     from ._host import Attachment
 
@@ -297,7 +323,7 @@ def _part_from_dict(data: Mapping[str, Any]) -> Part:
             call_id=fr["call_id"], name=fr["name"], result=fr.get("result"),
             is_error=bool(fr.get("is_error", False)),
             attachments=None if atts is None else [
-                Attachment(mime_type=a["mime_type"], data=base64.b64decode(a["data"]),
+                Attachment(mime_type=a["mime_type"], data=_b64(a["data"]),
                            display_name=a.get("display_name")) for a in atts],
         )
     return Part(
@@ -306,7 +332,7 @@ def _part_from_dict(data: Mapping[str, Any]) -> Part:
             id=fc["id"], name=fc["name"], args=dict(fc.get("args") or {})),
         function_response=response,
         inline_data=None if inline is None else {
-            "mime_type": inline["mime_type"], "data": base64.b64decode(inline["data"])},
+            "mime_type": inline["mime_type"], "data": _b64(inline["data"])},
     )
 
 
@@ -329,11 +355,25 @@ def history_to_json(history: Sequence[Message]) -> str:
     """History as compact JSON text (a versioned envelope).
 
     Raises:
-        TypeError: A tool result is not JSON-serializable.
+        TypeError: An item is not a Message, or a tool result is not JSON-serializable.
     """
-    return json.dumps({"format": HISTORY_FORMAT,
-                       "messages": [message_to_dict(m) for m in history]},
+    try:
+        messages = [message_to_dict(m) for m in history]
+    except (AttributeError, ValueError) as exc:
+        raise TypeError(f"history must be a list of Message objects ({exc})") from exc
+    return json.dumps({"format": HISTORY_FORMAT, "messages": messages},
                       ensure_ascii=False, separators=(",", ":"))
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def history_from_json(data: str) -> list[Message]:
@@ -342,9 +382,13 @@ def history_from_json(data: str) -> list[Message]:
     Raises:
         ValueError: Not JSON, an unknown format, or malformed messages.
     """
+    if not isinstance(data, str | bytes | bytearray):
+        raise ValueError(f"serialized history must be JSON text, not {type(data).__name__}")
     try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
+        # depth: only call arguments and tool results nest freely, and check_history bounds
+        # each of them below; the parser's own recursion limit covers the rest
+        doc = loads_json(data, limit=None)
+    except ValueError as exc:
         raise ValueError(f"serialized history is not JSON: {exc}") from exc
     if isinstance(doc, dict):
         if doc.get("format") != HISTORY_FORMAT:
@@ -356,17 +400,33 @@ def history_from_json(data: str) -> list[Message]:
     if not isinstance(items, list):
         raise ValueError("serialized history holds no message list")
     try:
-        return [message_from_dict(m) for m in items]
-    except (KeyError, TypeError, AttributeError) as exc:
+        messages = [message_from_dict(m) for m in items]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(f"serialized history has a malformed message: {exc!r}") from exc
+    from .errors import InvalidRequestError
+    from .inputs import check_history
+
+    text = data if isinstance(data, str) else bytes(data).decode("utf-8", "replace")
+    # JSON text without NaN/Infinity literals and without surrogate escapes or characters can
+    # only hold values that encode: then values need just their depth checked
+    clean = ("NaN" not in text and "Infinity" not in text
+             and _SURROGATE_ESCAPE.search(text) is None and _encodes(text))
+    try:  # what is accepted here can be sent later: same checks as new turns
+        check_history(messages, parsed=clean)
+    except InvalidRequestError as exc:
+        raise ValueError(f"serialized history holds a value that cannot be sent: "
+                         f"{exc.why}") from exc
+    return messages
 
 
 def response_from_wire(data: Mapping[str, Any]) -> Reply:
     """A non-streaming chat completion as a ``Reply`` (``raw`` keeps the body).
 
     Raises:
-        ValueError: A tool call's arguments are not a JSON object (message names the call).
+        ValueError: A tool call's arguments are not a JSON object (message names the call), or
+            the body is not the chat-completions shape (:class:`WireShapeError`).
     """
+    check_completion(data)
     choices = data.get("choices") or []
     choice = choices[0] if choices else {}
     message = choice.get("message") or {}
@@ -378,11 +438,12 @@ def response_from_wire(data: Mapping[str, Any]) -> Reply:
         except ValueError as exc:
             raise ValueError(f"the arguments of the call to {fn.get('name')!r} are not a JSON "
                              f"object: {exc}") from exc
-        calls.append(FunctionCall(id=str(tc.get("id") or f"call_{len(calls)}"),
-                                  name=str(fn.get("name") or ""), args=args))
+        calls.append(FunctionCall(id=repair_text(tc.get("id") or f"call_{len(calls)}"),
+                                  name=repair_text(fn.get("name") or ""), args=args))
     calls = unique_call_ids(calls)
     finish = finish_reason_from_wire(choice.get("finish_reason"))
     if calls and finish is FinishReason.UNKNOWN:
         finish = FinishReason.TOOL_USE
-    return Reply(text=content_text(message.get("content")) or None, function_calls=calls,
-                 usage=usage_from_wire(data.get("usage")), finish_reason=finish, raw=data)
+    return Reply(text=repair_text(content_text(message.get("content"))) or None,
+                 function_calls=calls, usage=usage_from_wire(data.get("usage")),
+                 finish_reason=finish, raw=data)

@@ -38,14 +38,17 @@ from .errors import (
     ConfigurationError,
     ErrorContext,
     InvalidRequestError,
+    ServiceUnavailableError,
     StructuredOutputError,
     model_not_found,
 )
 from .fitting import oldest_to_keep, too_large
+from .inputs import check_json_value, check_sendable
 from .limits import limits_key
+from .masking import SecretMasker, mask_response
 from .options import OPTION_NAMES, adapt_for_model, validate_options
 from .session import ChatSession
-from .streaming import StreamAccumulator, StreamProtocolError
+from .streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
 from .tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
@@ -54,6 +57,7 @@ from .tokens import (
     estimate_tokens,
 )
 from .usage import UsageTracker
+from .wire_check import WireShapeError, loads_json
 
 if TYPE_CHECKING:
     import asyncio
@@ -73,9 +77,10 @@ def _key_from_extra(config: ProviderConfig | None) -> ProviderConfig | None:
     """``config`` with ``extra["api_key"]`` as its ``api_key`` when that is unset: jaato hands
     a profile's ``plugin_configs`` over as ``extra`` and promotes the key only on some paths
     (not for ``verify_auth``)."""
-    key = config.extra.get("api_key") if config is not None else None
-    if config is None or config.api_key or not isinstance(key, str):
-        return config
+    extra = getattr(config, "extra", None)
+    key = extra.get("api_key") if isinstance(extra, Mapping) else None
+    if config is None or getattr(config, "api_key", None) or not isinstance(key, str):
+        return config  # resolve_settings vets the rest
     import copy
 
     promoted = copy.copy(config)
@@ -131,6 +136,8 @@ class ProviderCore(Accounting):
         self._session = ChatSession()
         self._last_usage = TokenUsage()
         self._usage = UsageTracker()
+        self._masker = SecretMasker()  # masks echoes of the token in replies
+        self._masker_for: str | None = ""
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -153,7 +160,7 @@ class ProviderCore(Accounting):
         """
         config = _key_from_extra(config)
         settings = resolve_settings(config, self._environ)
-        extra = dict(config.extra) if config is not None else {}
+        extra = dict(config.extra or {}) if config is not None else {}  # resolve_settings vetted it
         nested = extra.pop("api_params", None)  # jaato profiles nest request defaults here
         if isinstance(nested, Mapping):
             both = sorted(k for k in nested if k in extra and extra[k] != nested[k])
@@ -324,10 +331,20 @@ class ProviderCore(Accounting):
         """
         del skip_model_test
         settings = self.settings
+        if model is not None and not isinstance(model, str):
+            raise ConfigurationError(what="Selecting a model",
+                                     why=f"the model id is {type(model).__name__}, not a string",
+                                     fix="pass an id such as 'openai/gpt-4o'", setting="model")
         model = (model or "").strip()
         if not model:
             raise ConfigurationError(what="Selecting a model", why="the model id is empty",
                                      fix="pass an id such as 'openai/gpt-4o'")
+        if len(model) > 256 or not model.isprintable():
+            raise ConfigurationError(
+                what="Selecting a model", why=f"the model id {model[:60]!r} is longer than 256 "
+                "characters or holds a line break or control character",
+                fix="pass an id such as 'openai/gpt-4o' (or your deployment's name)",
+                setting="model")
         info = self.catalog.get(model)
         if info is None and self.live_catalog is not None:
             # the background fetch may not have landed yet: ask the live catalog now
@@ -470,6 +487,7 @@ class ProviderCore(Accounting):
                     what="Checking response_schema", why="it is not a JSON-schema object",
                     fix="pass a dict such as {'type': 'object', 'properties': {...}}",
                     param="response_schema")
+            check_json_value(schema, "response_schema", "response_schema")
             if info is not None and not info.structured_output and self.settings.is_github_host:
                 raise InvalidRequestError(
                     what=f"Asking {info.id} for structured output",
@@ -550,7 +568,13 @@ class ProviderCore(Accounting):
         opts = self._request_options(schema, options)
         with session.lock:
             history = list(session.history)
-        wire_messages = self._fit(session, history, new)
+        try:
+            wire_messages = self._fit(session, history, new)
+        except (TypeError, ValueError, RecursionError) as exc:  # a history edited in place
+            raise InvalidRequestError(
+                what="Converting the conversation history", why=f"it holds a value that cannot "
+                f"be sent ({type(exc).__name__}: {exc})", fix="start a new session, or restore "
+                "the history from serialize_history output", param="history") from exc
         body: dict[str, Any] = {"model": self._wire_model(), "messages": wire_messages}
         if session.wire_tools:
             body["tools"] = session.wire_tools
@@ -558,6 +582,7 @@ class ProviderCore(Accounting):
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
+        check_sendable(body)  # the last net: nothing that cannot be encoded is ever sent
         return PreparedTurn(session, new, schema, body, self._model or "",
                             self._limits_key(), record)
 
@@ -569,6 +594,14 @@ class ProviderCore(Accounting):
         """
         try:
             response = response_from_wire(data)
+        except WireShapeError as exc:
+            raise ServiceUnavailableError(
+                what="Reading the chat completion response",
+                why=f"the endpoint answered 200 with JSON of the wrong shape: {exc}",
+                fix="check that the endpoint speaks the chat-completions protocol (a gateway "
+                    "or proxy may be rewriting the body)",
+                status=200, body=json.dumps(data, default=str)[:2000],
+                context=self._error_context()) from exc
         except ValueError as exc:
             raise StructuredOutputError(
                 what="Reading the model's tool calls", why=str(exc),
@@ -576,11 +609,11 @@ class ProviderCore(Accounting):
                 raw_text=json.dumps(data)[:2000]) from exc
         return self._finish(turn, response)
 
-    @staticmethod
-    def _stream_sink(on_chunk: Callable[[str], None],
+    def _stream_sink(self, on_chunk: Callable[[str], None],
                      on_usage: Callable[[TokenUsage], None] | None
                      ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
-        acc = StreamAccumulator()
+        # an echo of the token, even split over chunks, never reaches on_chunk whole
+        acc = MaskedAccumulator(SecretMasker(self._secrets()), on_chunk)
 
         def on_event(event: dict[str, Any]) -> str:
             try:
@@ -588,13 +621,25 @@ class ProviderCore(Accounting):
             except (TypeError, ValueError, AttributeError, KeyError) as exc:
                 raise StreamProtocolError(
                     f"the stream sent a chunk of an unexpected shape ({exc})") from exc
-            if text:
-                on_chunk(text)
+            shown = acc.masker.feed(text) if text else ""
+            if shown:
+                on_chunk(shown)
             if event.get("usage") and on_usage is not None and acc.usage is not None:
                 on_usage(acc.usage)
-            return text
+            return shown
 
         return acc, on_event
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._settings.token,) if self._settings is not None else ()
+
+    def _mask_response(self, reply: Reply) -> Reply:
+        """The reply with any echo of the token masked (text, call arguments, raw)."""
+        token = self._settings.token if self._settings is not None else None
+        if self._masker_for != token:  # one masker per credential (scrub keeps no state)
+            self._masker, self._masker_for = SecretMasker((token,)), token
+        masked: Reply = mask_response(reply, self._masker)
+        return masked
 
     def _finish_stream(self, turn: PreparedTurn, acc: StreamAccumulator, *,
                        cancelled: bool = False) -> ProviderResponse:
@@ -603,6 +648,8 @@ class ProviderCore(Accounting):
         Raises:
             StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
         """
+        if isinstance(acc, MaskedAccumulator) and not cancelled:
+            acc.release()  # the held-back end of the text was not a secret after all
         if cancelled:
             # text arrived, so the request was answered and billed: the stream's usage if it
             # came, else an estimate (marked); before any text nothing is recorded (see _finish)
@@ -628,6 +675,7 @@ class ProviderCore(Accounting):
             finish_reason=acc.finish_reason, raw={"model": acc.model, "chunks": acc.chunks}))
 
     def _finish(self, turn: PreparedTurn, reply: Reply) -> ProviderResponse:
+        reply = self._mask_response(reply)
         if reply.cancelled and not reply.text:
             return reply.to_host()  # cancelled before any text: nothing happened, nothing recorded
         if turn.schema is not None and not reply.cancelled:
@@ -641,11 +689,13 @@ class ProviderCore(Accounting):
 
     def _parse_structured(self, text: str | None) -> Any:
         try:
-            return json.loads(text or "")
-        except json.JSONDecodeError as exc:
+            return loads_json(text or "")
+        except ValueError as exc:
+            detail = (f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError)
+                      else str(exc))
             raise StructuredOutputError(
                 what="Parsing the model's reply against response_schema",
-                why=f"the reply is not valid JSON ({exc.msg} at position {exc.pos})",
+                why=f"the reply is not valid JSON ({detail})",
                 fix="retry, simplify the schema, or choose a model with structured output "
                     "support (openai/gpt-4o, openai/gpt-4.1)",
                 raw_text=text or "", context=self._error_context()) from exc

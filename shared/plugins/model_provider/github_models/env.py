@@ -41,6 +41,14 @@ from urllib.parse import urlsplit, urlunsplit
 from ._host import ProviderConfig
 from .errors import ConfigurationError, token_not_found, token_type_of
 from .masking import mask_secret
+from .setting_checks import (
+    API_VERSION_RE,
+    check_header_value,
+    github_name,
+    rate_limit_overrides,
+    read_dotenv,
+)
+from .url_secrets import strip_url_secrets
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -50,7 +58,9 @@ __all__ = [
     "ENV_TOKEN",
     "LEGACY_HOST",
     "Settings",
+    "normalize_enterprise",
     "normalize_organization",
+    "read_dotenv",
     "resolve_endpoint",
     "resolve_settings",
 ]
@@ -89,7 +99,6 @@ SETTING_KEYS = frozenset({
 })
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
-_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -160,27 +169,24 @@ class Settings:
 
 
 def normalize_organization(value: str) -> str:
-    """Accept ``my-org`` or ``https://github.com/my-org`` and return the login.
+    """Accept ``my-org`` or ``https://github.com/my-org`` (``.../orgs/my-org``); return the login.
 
     Raises:
-        ConfigurationError: The value is not a valid GitHub organization login or URL.
+        ConfigurationError: Anything else (a slash or ``..`` in a login, another host, extra path
+            segments, a query): the value is refused, never rewritten to another name.
     """
-    raw = value.strip()
-    login = raw
-    if "/" in raw:
-        parts = urlsplit(raw if "://" in raw else "https://" + raw)
-        segments = [s for s in parts.path.split("/") if s]
-        if segments and segments[0] in ("orgs", "organizations"):
-            segments = segments[1:]
-        login = segments[0] if segments else ""
-    if not _LOGIN_RE.match(login):
-        raise ConfigurationError(
-            what="Checking the organization setting",
-            why=f"{raw!r} is not a GitHub organization login or URL",
-            fix="set JAATO_GITHUB_ORGANIZATION (or extra['organization']) to a login such as "
-                "'my-org' or a URL such as 'https://github.com/my-org'",
-        )
-    return login
+    return github_name(value, "organization", ENV_ORGANIZATION, ("orgs", "organizations"),
+                        "'my-org' or 'https://github.com/my-org'")
+
+
+def normalize_enterprise(value: str) -> str:
+    """Accept ``my-ent`` or ``https://github.com/enterprises/my-ent`` and return the slug.
+
+    Raises:
+        ConfigurationError: Anything else (slashes, ``..``, another host, extra segments).
+    """
+    return github_name(value, "enterprise", ENV_ENTERPRISE, ("enterprises",),
+                        "'my-enterprise' or 'https://github.com/enterprises/my-enterprise'")
 
 
 def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
@@ -193,7 +199,8 @@ def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, boo
         return _resolve_endpoint(base, organization)
     except ValueError as exc:  # urllib's own complaints: bad port, bad IPv6 literal ...
         raise ConfigurationError(
-            what="Checking the endpoint setting", why=f"{base!r} is not a valid URL ({exc})",
+            what="Checking the endpoint setting",
+            why=f"{strip_url_secrets(base)!r} is not a valid URL ({exc})",
             fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
                 "'https://<resource>.services.ai.azure.com/models'") from exc
 
@@ -208,6 +215,13 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
     Raises:
         ConfigurationError: The endpoint is not an http(s) URL.
     """
+    if len(base) > 2048 or not base.strip().isprintable() or " " in base.strip():
+        raise ConfigurationError(
+            what="Checking the endpoint setting",
+            why=f"{strip_url_secrets(base)[:80]!r} is longer than 2048 characters or holds a "
+                "space, line break or other character a URL cannot carry",
+            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
+                "'https://<resource>.services.ai.azure.com/models'", setting="endpoint")
     url = base.strip().rstrip("/")
     pre = urlsplit(url)
     _ = pre.port  # urllib checks the port only when it is read: bad ports raise here
@@ -222,7 +236,7 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             what="Checking the endpoint setting",
-            why=f"{base!r} is not an http(s) URL",
+            why=f"{strip_url_secrets(base)!r} is not an http(s) URL",
             fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
                 "'https://ghes.example.com/api/v3/models/inference' or "
                 "'https://<resource>.services.ai.azure.com/models'",
@@ -245,12 +259,7 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
 
 def _without_secrets(url: str) -> str:
     """``url`` without user info, query and fragment (each can carry a key)."""
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return strip_url_secrets(url)
 
 
 def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
@@ -265,14 +274,12 @@ def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
 
 
 def _read_dotenv(path: Path | None) -> dict[str, str]:
-    if path is None:
-        return {}
-    from dotenv import dotenv_values  # light import, only when a file exists
-
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    return read_dotenv(path, ENV_FILE)
 
 
 def _as_float(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool):  # float(True) is 1.0: a flag is not a number of seconds
+        value = "bool"
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
@@ -333,7 +340,17 @@ def resolve_settings(
         ConfigurationError: A setting is malformed (bad URL, org login, number, flag).
     """
     env = os.environ if environ is None else environ
-    extra: Mapping[str, Any] = dict(config.extra) if config is not None else {}
+    if config is not None and not (hasattr(config, "extra") and hasattr(config, "api_key")):
+        raise ConfigurationError(
+            what="Checking the provider configuration",
+            why=f"it is {type(config).__name__}, not a ProviderConfig",
+            fix="pass ProviderConfig(api_key=..., extra={...})", setting="config")
+    raw_extra = config.extra if config is not None else None
+    if raw_extra is not None and not isinstance(raw_extra, Mapping):
+        raise ConfigurationError(
+            what="Checking ProviderConfig.extra", why=f"it is {type(raw_extra).__name__}, not a "
+            "mapping", fix="pass extra={'endpoint': ..., ...}", setting="extra")
+    extra: Mapping[str, Any] = dict(raw_extra or {})
     env_file_setting = extra.get("env_file", env.get(ENV_FILE))
     dotenv_path: Path | None = None
     dotenv: dict[str, str] = {}
@@ -363,6 +380,12 @@ def resolve_settings(
 
     auth, token_cache = _resolve_auth(extra, pick)
     token: str | None = None
+    if config is not None and config.api_key is not None and not isinstance(config.api_key,
+                                                                              str):
+        raise ConfigurationError(
+            what="Checking ProviderConfig.api_key",
+            why=f"it is {type(config.api_key).__name__}, not a string",
+            fix="pass the token as text", setting="token")
     if auth != "key":
         token, token_source = "", f"Entra ID ({token_cache.credential_name})"
     elif config is not None and config.api_key:
@@ -387,11 +410,13 @@ def resolve_settings(
             (".env file", dotenv_state),
         ])
     sources["token"] = token_source
+    check_header_value(token, "token", f"the token from {token_source}", ascii_only=True,
+                        show=False)
 
     org_raw = pick("organization", ENV_ORGANIZATION)
     organization = normalize_organization(str(org_raw)) if org_raw else None
     ent_raw = pick("enterprise", ENV_ENTERPRISE)
-    enterprise = normalize_organization(str(ent_raw)) if ent_raw else None
+    enterprise = normalize_enterprise(str(ent_raw)) if ent_raw else None
     base = str(pick("endpoint", ENV_ENDPOINT) or DEFAULT_ENDPOINT)
     endpoint, kind, org_applied = resolve_endpoint(base, organization)
     base = _without_secrets(base)  # parses: resolve_endpoint already vetted the URL
@@ -410,16 +435,20 @@ def resolve_settings(
     enforce_raw = pick("enforce_tier_limits", ENV_TIER_LIMITS)
     enforce = (kind == "github") if enforce_raw is None else _as_bool(
         "enforce_tier_limits", enforce_raw)
-    overrides = extra.get("rate_limits") or {}
-    if not isinstance(overrides, Mapping):
-        raise ConfigurationError(
-            what="Checking extra['rate_limits']", why="it is not a mapping of tier -> limits",
-            fix="give e.g. {'low': {'requests_per_minute': 60, 'concurrent_requests': 10}}")
+    overrides = rate_limit_overrides(extra.get("rate_limits") or {})
     pool_raw = extra.get("pool_size")
     pool_size = 16 if pool_raw is None else _as_int("pool_size", pool_raw, 1, 1024)
     proxies_raw = extra.get("use_env_proxies")
     use_env_proxies = True if proxies_raw is None else _as_bool("use_env_proxies", proxies_raw)
     user_agent = extra.get("user_agent")
+    if user_agent is not None:
+        check_header_value(user_agent, "user_agent", "extra['user_agent']")
+    api_version = str(extra.get("api_version") or "2024-05-01-preview")
+    if not API_VERSION_RE.match(api_version):
+        raise ConfigurationError(
+            what="Checking extra['api_version']", why=f"{api_version[:60]!r} is not a version "
+            "such as '2024-05-01-preview'", fix="give letters, digits, '.', '_' and '-' only",
+            setting="api_version")
     catalog_mode = str(pick("catalog", ENV_CATALOG) or "static").strip().lower()
     if catalog_mode not in ("static", "live"):
         raise ConfigurationError(
@@ -456,13 +485,13 @@ def resolve_settings(
         max_retries=max_retries,
         max_retry_wait=max_retry_wait,
         pacing=pacing,
-        rate_limit_overrides={str(k): dict(v) for k, v in overrides.items()},
+        rate_limit_overrides=overrides,
         enforce_tier_limits=enforce,
         trim_history=_as_bool("trim_history", extra.get("trim_history", False)),
         catalog_mode=catalog_mode,
         catalog_ttl=(3600.0 if extra.get("catalog_ttl") is None
                      else _as_float("catalog_ttl", extra["catalog_ttl"], 0, 30 * 86400)),
-        api_version=str(extra.get("api_version") or "2024-05-01-preview"),
+        api_version=api_version,
         pool_size=pool_size,
         use_env_proxies=use_env_proxies,
         user_agent=None if user_agent is None else str(user_agent),

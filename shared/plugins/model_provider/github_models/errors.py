@@ -20,21 +20,24 @@ that message (status, service code, request id, lower-cased headers, a scrubbed 
     ├── ConfigurationError               a bad setting (setting)
     └── StructuredOutputError            reply is not valid JSON for the schema (raw_text)
 
-This module imports only the standard library (plus the stdlib-only ``_error_mapping``): the
-framework imports ``RateLimitError`` from here for its own retries. No message ever shows a token.
+This module imports only the standard library (plus the stdlib-only ``_error_mapping``,
+``url_secrets`` and ``wire_check``): the framework imports ``RateLimitError`` from here for its
+own retries. No message ever shows a token, and no error keeps one (``pickle.dumps(exc)`` is
+safe to ship); every text an error carries is valid UTF-8 (lone surrogates become U+FFFD).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from . import _error_mapping as _m
 from ._error_mapping import is_github_shaped, token_type_of
+from .url_secrets import strip_url_secrets
+from .wire_check import repair_text
 
 RETIREMENT_DATE = "2026-07-30"
 """The day GitHub retired GitHub Models; every models.github.ai endpoint answers 410 since."""
@@ -114,14 +117,7 @@ class ErrorContext:
     @property
     def shown_endpoint(self) -> str:
         """The endpoint without query, fragment or user info (they can hold keys)."""
-        try:
-            parts = urlsplit(self.endpoint.strip())
-            netloc = parts.hostname or ""
-            if parts.port:
-                netloc = f"{netloc}:{parts.port}"
-            return urlunsplit((parts.scheme, netloc, parts.path, "", "")) or "<no endpoint>"
-        except ValueError:
-            return "<unparseable endpoint>"
+        return strip_url_secrets(self.endpoint) or "<no endpoint>"
 
 
 def _restore(cls: type[GitHubModelsError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -171,8 +167,14 @@ class GitHubModelsError(Exception):
         self.headers: dict[str, str] = _m.lower_headers(headers)
         self.body = _m.scrub(body[: _m.BODY_KEEP_CHARS * 2])[: _m.BODY_KEEP_CHARS] if body else ""
         self.context = context
+        for name, value in list(vars(self).items()):  # printable, whatever the input held
+            if isinstance(value, str):
+                setattr(self, name, repair_text(value))
         if context is not None and context.secrets:
             self._redact(context.secrets)
+            # the error outlives the call (pickled to other processes, queued, logged): it keeps
+            # the context for its message data, never the credentials
+            self.context = replace(context, secrets=())
         super().__init__(self._build_message())
 
     def _redact(self, secrets: tuple[str, ...]) -> None:

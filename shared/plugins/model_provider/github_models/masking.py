@@ -1,43 +1,36 @@
-"""How the provider shows a credential or a value that may hold one: never in full.
+"""Masking the credential in text the provider hands out, also when it arrives in pieces.
 
-A token is shown by its type prefix at most (``ghp_…``); a URL loses its user info and the values
-of its query (either can carry a key) but keeps an IPv6 host's brackets.
+A model or a hostile gateway can echo the token in its reply. :class:`SecretMasker` replaces
+every occurrence with the token's type prefix (``github_pat_…``); the part after a known prefix
+is masked on its own too (``…``), since it leaks just as much. For streamed text, :meth:`feed`
+holds back the end of the text that could be the start of a secret until the next piece shows
+whether it is one, so a token split over several chunks never comes out whole. Standard library
+only.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["looks_secret", "mask_secret", "scrub_config_value", "scrub_url"]
+__all__ = ["KNOWN_PREFIXES", "SecretMasker", "looks_secret", "mask_of", "mask_response",
+           "mask_secret", "scrub_config_value"]
 
-_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-")
+KNOWN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-")
 
 
-def mask_secret(secret: str | None) -> str:
-    """Show a credential safely: its type prefix at most (``ghp_…``), never its body."""
-    if not secret:
-        return "<none>"
-    for prefix in _PREFIXES:
+def mask_of(secret: str) -> str:
+    """The shown form of a secret: its known type prefix and an ellipsis (``ghp_…``), or ``…``."""
+    for prefix in KNOWN_PREFIXES:
         if secret.startswith(prefix):
             return prefix + "…"
     return "…"
 
 
-def scrub_url(value: str) -> str:
-    """``value`` without user info and query values; ``<unparseable URL>`` when it is not one."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(value.strip())
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "<unparseable URL>"
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    netloc = host + (f":{port}" if port else "")
-    query = "&".join(f"{p.split('=', 1)[0]}=…" for p in parts.query.split("&") if p)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+def mask_secret(secret: str | None) -> str:
+    """Show a credential safely: its type prefix at most (``ghp_…``), ``<none>`` when unset."""
+    return mask_of(secret) if secret else "<none>"
 
 
 def looks_secret(key: str) -> bool:
@@ -47,9 +40,90 @@ def looks_secret(key: str) -> bool:
 
 
 def scrub_config_value(key: str, value: Any) -> Any:
-    """A setting as it may be shown: secrets masked, URLs scrubbed, the rest as it is."""
+    """A setting as it may be shown: secrets masked, URLs without their secrets, the rest as
+    it is."""
     if looks_secret(key):
         return "…"
     if isinstance(value, str) and "://" in value:
-        return scrub_url(value)
+        from .url_secrets import strip_url_secrets
+
+        return strip_url_secrets(value)
     return value
+
+
+class SecretMasker:
+    """Masks given secrets in whole texts (:meth:`scrub`) and in streamed pieces (:meth:`feed`).
+
+    Args:
+        secrets: The credentials (strings shorter than 6 characters are ignored).
+    """
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._masks: dict[str, str] = {}
+        self._order: list[str] = []
+        self._pending = ""
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        """Mask ``secret`` (and its part after a known prefix) from now on."""
+        if not secret or len(secret) < 6:
+            return
+        self._masks[secret] = mask_of(secret)
+        prefix = mask_of(secret).removesuffix("…")
+        if prefix and len(secret) - len(prefix) >= 8:
+            self._masks.setdefault(secret[len(prefix):], "…")
+        self._order = sorted(self._masks, key=len, reverse=True)
+
+    def __bool__(self) -> bool:
+        return bool(self._masks)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret masked."""
+        for secret in self._order:
+            if secret in text:
+                text = text.replace(secret, self._masks[secret])
+        return text
+
+    def feed(self, piece: str) -> str:
+        """The part of the stream so far that is safe to show now (may be empty)."""
+        if not self._order:
+            return piece
+        pending = self.scrub(self._pending + piece)
+        end = len(pending)
+        cut = end  # everything before ``cut`` is safe to show
+        for secret in self._order:
+            # a tail that could start this secret begins with its first character
+            pos = pending.find(secret[0], max(0, end - len(secret) + 1))
+            while 0 <= pos < cut:
+                if secret.startswith(pending[pos:]):
+                    cut = pos
+                    break
+                pos = pending.find(secret[0], pos + 1)
+        self._pending = pending[cut:]
+        return pending[:cut]
+
+    def flush(self) -> str:
+        """What :meth:`feed` held back (the stream ended: it was not a whole secret)."""
+        pending, self._pending = self._pending, ""
+        return self.scrub(pending)
+
+
+def mask_response(response: Any, masker: SecretMasker) -> Any:
+    """A ``ProviderResponse`` with every echo of a secret masked in its text, its function
+    calls' arguments and its ``raw`` body (changed in place and returned)."""
+    if not masker:
+        return response
+
+    def clean(value: Any) -> Any:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        masked = masker.scrub(text)
+        return value if masked == text else json.loads(masked)
+
+    if response.text:
+        response.text = masker.scrub(response.text)
+    for call in response.function_calls:
+        call.args = clean(call.args)
+    if response.raw is not None:
+        response.raw = clean(response.raw)
+    return response

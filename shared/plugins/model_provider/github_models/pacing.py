@@ -31,13 +31,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .clock import Clock, MonotonicClock
+from .clock import Clock, MonotonicClock, asleep_unless, sleep_unless
 from .errors import RateLimitError
 from .limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
 
@@ -183,16 +183,18 @@ class Pacer:
 
     @contextmanager
     def slot(self, key: str, tier: str | None,
-             body: Mapping[str, Any] | None = None) -> Iterator[Permit]:
+             body: Mapping[str, Any] | None = None,
+             check: Callable[[], None] | None = None) -> Iterator[Permit]:
         """Block until a request on ``key`` may start, hold the slot while the body runs.
 
-        ``body`` (the request) lets a pacer with a tokens-per-minute budget estimate its cost.
+        ``body`` (the request) lets a pacer with a tokens-per-minute budget estimate its cost;
+        ``check`` runs every 50 ms of the wait and raises to abandon it (a cancelled stream).
 
         Raises:
             RateLimitError: The day budget is spent, or the wait would exceed ``max_wait``
                 (``status`` None, ``client_side`` True); nothing was sent.
         """
-        permit = self._acquire_sync(key, tier, body)
+        permit = self._acquire_sync(key, tier, body, check)
         try:
             yield permit
         finally:
@@ -200,13 +202,14 @@ class Pacer:
 
     @asynccontextmanager
     async def aslot(self, key: str, tier: str | None,
-                    body: Mapping[str, Any] | None = None) -> AsyncIterator[Permit]:
+                    body: Mapping[str, Any] | None = None,
+                    check: Callable[[], None] | None = None) -> AsyncIterator[Permit]:
         """The asyncio form of :meth:`slot`; waits without blocking the event loop.
 
         Raises:
             RateLimitError: As :meth:`slot`.
         """
-        permit = await self._acquire_async(key, tier, body)
+        permit = await self._acquire_async(key, tier, body, check)
         try:
             yield permit
         finally:
@@ -387,13 +390,16 @@ class Pacer:
         return permit
 
     def _acquire_sync(self, key: str, tier: str | None,
-                      body: Mapping[str, Any] | None = None) -> Permit:
+                      body: Mapping[str, Any] | None = None,
+                      check: Callable[[], None] | None = None) -> Permit:
         start = self.clock.now()
         real_start = time.monotonic()
         if not self.enabled:
             return self._untracked(key, tier, start)
         tokens = self._estimate(body, self.limits_for(tier))
         while True:
+            if check is not None:
+                check()
             with self._lock:
                 now = self.clock.now()
                 wait, for_release = self._try_start(key, tier, now, tokens)
@@ -405,10 +411,11 @@ class Pacer:
                     self._released.wait(_REAL_POLL)
                     continue
                 self._announce(key, tier, wait, now)
-            self.clock.sleep(wait)
+            sleep_unless(self.clock, wait, check)
 
     async def _acquire_async(self, key: str, tier: str | None,
-                             body: Mapping[str, Any] | None = None) -> Permit:
+                             body: Mapping[str, Any] | None = None,
+                             check: Callable[[], None] | None = None) -> Permit:
         start = self.clock.now()
         real_start = time.monotonic()
         if not self.enabled:
@@ -418,6 +425,8 @@ class Pacer:
         tokens = self._estimate(body, self.limits_for(tier))
         loop = asyncio.get_running_loop()
         while True:
+            if check is not None:
+                check()
             future: asyncio.Future[None] | None = None
             with self._lock:
                 now = self.clock.now()
@@ -437,7 +446,7 @@ class Pacer:
             else:
                 with self._lock:
                     self._announce(key, tier, wait, now)
-                await self.clock.asleep(wait)
+                await asleep_unless(self.clock, wait, check)
 
     def _untracked(self, key: str, tier: str | None, now: float) -> Permit:
         with self._lock:

@@ -15,6 +15,7 @@ from typing import Any
 from ._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
 from .converters import message_to_wire, tools_to_wire
 from .errors import InvalidRequestError
+from .inputs import check_conversation, check_history, check_text, check_tools
 from .tokens import estimate_message_tokens, estimate_tools_tokens
 from .usage import UsageTracker
 
@@ -32,13 +33,13 @@ class ChatSession:
         *,
         attributed_to: str | None = None,
     ) -> None:
-        if tools:
-            names = [t.name for t in tools]
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise InvalidRequestError(
-                    what="Checking the session's tools", why=f"tool names repeat: {dupes}",
-                    fix="give each ToolSchema a unique name", param="tools")
+        # checked here, so a session never holds what a later send could not encode
+        check_tools(tools or ())
+        if system_instruction is not None:
+            check_text(system_instruction, "the system instruction", "system_instruction")
+        if history:
+            check_history(history)
+            check_conversation(history)
         self.system_instruction = system_instruction or None
         self.tools: list[ToolSchema] = list(tools or ())
         self.wire_tools: list[dict[str, Any]] = tools_to_wire(self.tools)

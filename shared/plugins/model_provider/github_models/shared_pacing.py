@@ -21,11 +21,11 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from .clock import Clock
+from .clock import Clock, asleep_unless, sleep_unless
 from .errors import RateLimitError
 from .limits import TierLimits
 from .pacing import _MARGIN, DAY, MINUTE, Pacer, Permit, _wake
@@ -206,17 +206,20 @@ class SharedPacer(Pacer):
         return permit
 
     def _acquire_sync(self, key: str, tier: str | None,
-                      body: Mapping[str, Any] | None = None) -> Permit:
+                      body: Mapping[str, Any] | None = None,
+                      check: Callable[[], None] | None = None) -> Permit:
         if not self._use_store():
-            return self._fallback_sync(key, tier, body)
+            return self._fallback_sync(key, tier, body, check)
         limits = self.limits_for(tier)
         request_id, tokens = uuid.uuid4().hex, self._estimate(body, limits)
         start, real_start = self.clock.now(), time.monotonic()
         waited_from: float | None = None  # set once the request had to wait
         while True:
+            if check is not None:
+                check()
             step = self._step(key, limits, request_id, tokens, waited_from, real_start)
             if step is None:
-                return self._fallback_sync(key, tier, body)
+                return self._fallback_sync(key, tier, body, check)
             if isinstance(step, Permit):
                 return self._permit(step, request_id, tokens)
             seconds, poll = step
@@ -225,40 +228,44 @@ class SharedPacer(Pacer):
                 with self._lock:
                     self._released.wait(seconds)
             else:
-                self.clock.sleep(seconds)
+                sleep_unless(self.clock, seconds, check)
 
     async def _acquire_async(self, key: str, tier: str | None,
-                             body: Mapping[str, Any] | None = None) -> Permit:
+                             body: Mapping[str, Any] | None = None,
+                             check: Callable[[], None] | None = None) -> Permit:
         import asyncio
 
         if not self._use_store():
-            return await self._fallback_async(key, tier, body)
+            return await self._fallback_async(key, tier, body, check)
         limits = self.limits_for(tier)
         request_id, tokens = uuid.uuid4().hex, self._estimate(body, limits)
         start, real_start = self.clock.now(), time.monotonic()
         waited_from: float | None = None  # set once the request had to wait
         while True:  # store calls block up to the socket timeout: off the event loop
+            if check is not None:
+                check()
             step = await asyncio.to_thread(self._step, key, limits, request_id, tokens,
                                            waited_from, real_start)
             if step is None:
-                return await self._fallback_async(key, tier, body)
+                return await self._fallback_async(key, tier, body, check)
             if isinstance(step, Permit):
                 return self._permit(step, request_id, tokens)
             seconds, poll = step
             waited_from = start
-            await (asyncio.sleep(seconds) if poll else self.clock.asleep(seconds))
+            await (asyncio.sleep(seconds) if poll else asleep_unless(self.clock, seconds, check))
 
-    def _fallback_sync(self, key: str, tier: str | None,
-                       body: Mapping[str, Any] | None) -> Permit:
+    def _fallback_sync(self, key: str, tier: str | None, body: Mapping[str, Any] | None,
+                       check: Callable[[], None] | None = None) -> Permit:
         with self._lock:
             self.fallbacks += 1
-        return super()._acquire_sync(key, tier, body)
+        return super()._acquire_sync(key, tier, body, check)
 
     async def _fallback_async(self, key: str, tier: str | None,
-                              body: Mapping[str, Any] | None) -> Permit:
+                              body: Mapping[str, Any] | None,
+                              check: Callable[[], None] | None = None) -> Permit:
         with self._lock:
             self.fallbacks += 1
-        return await super()._acquire_async(key, tier, body)
+        return await super()._acquire_async(key, tier, body, check)
 
     # ---- the end of a request ---------------------------------------------------------------
 

@@ -7,8 +7,7 @@ an in-stream ``{"error": ...}`` event. This parser accepts everything the SSE sp
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +19,12 @@ from .converters import (
     unique_call_ids,
     usage_from_wire,
 )
+from .masking import SecretMasker
+from .wire_check import check_chunk, loads_json, repair_text
 
 __all__ = [
+    "MAX_LINE_BYTES",
+    "MaskedAccumulator",
     "SSEParser",
     "StreamAccumulator",
     "StreamCancelled",
@@ -48,17 +51,27 @@ class StreamEventError(Exception):
         super().__init__(str(message or payload))
 
 
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""The longest SSE line, and the most data one event may gather over several ``data:`` lines
+(16 MiB); more is a :class:`StreamProtocolError`."""
+
+
 class SSEParser:
     """Incremental SSE parser: ``feed(bytes)`` returns the JSON events completed by that block.
 
-    ``done`` turns True at ``data: [DONE]``; anything after it is ignored.
+    ``done`` turns True at ``data: [DONE]``; anything after it is ignored. Work is linear in the
+    bytes received (a line split over many blocks is joined once), memory is bounded by
+    :data:`MAX_LINE_BYTES`. An error event is raised only after the events that came before it
+    in the same block were returned, so text that preceded it is never lost.
     """
 
-    __slots__ = ("_buffer", "_data", "done", "finished")
+    __slots__ = ("_buffer", "_data", "_data_size", "_error", "done", "finished")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._buffer = bytearray()
         self._data: list[bytes] = []
+        self._data_size = 0  # bytes buffered in _data: an event is capped like a line
+        self._error: Exception | None = None  # raised at the next feed/close
         self.done = False
         # a choice carried a finish_reason: a body that ends cleanly after it is complete even
         # without [DONE] (some gateways omit it)
@@ -68,15 +81,36 @@ class SSEParser:
         """Parse a block of bytes.
 
         Raises:
-            StreamProtocolError: A data payload that is not a JSON object.
-            StreamEventError: An ``{"error": ...}`` event.
+            StreamProtocolError: A data payload that is not a JSON object, or a line longer
+                than :data:`MAX_LINE_BYTES`.
+            StreamEventError: An ``{"error": ...}`` event (after the events before it).
         """
+        self._raise_pending()
         if self.done:
             return []
+        cut = block.rfind(b"\n")
+        if cut < 0:  # no line ends here: keep the bytes, judge them when the line ends
+            self._buffer += block
+            self._check_size()
+            return []
+        if self._buffer:
+            self._buffer += block[: cut + 1]
+            complete = bytes(self._buffer)
+            self._buffer = bytearray(block[cut + 1:])
+        else:
+            complete = block[: cut + 1]
+            self._buffer = bytearray(block[cut + 1:])
+        self._check_size()
         events: list[dict[str, Any]] = []
-        buffer = self._buffer + block if self._buffer else block
-        lines = buffer.split(b"\n")
-        self._buffer = lines.pop()  # incomplete tail (b"" when the block ended with \n)
+        try:
+            self._lines(complete.split(b"\n")[:-1], events)
+        except (StreamEventError, StreamProtocolError) as exc:
+            if not events:
+                raise
+            self._error = exc  # hand over what came first; raise at the next call
+        return events
+
+    def _lines(self, lines: list[bytes], events: list[dict[str, Any]]) -> None:
         for raw in lines:
             line = raw[:-1] if raw.endswith(b"\r") else raw
             if not line:
@@ -85,44 +119,72 @@ class SSEParser:
                 payload = line[6:] if line.startswith(b"data: ") else line[5:]
                 if payload == b"[DONE]":
                     self._data.clear()
+                    self._data_size = 0
                     self.done = True
-                    return events
+                    return
                 if not self._data and payload[:1] == b"{":
                     # the common case: one JSON object per data line
                     try:
-                        events.append(self._check(json.loads(payload)))
-                        continue
+                        value = loads_json(payload)
                     except ValueError:  # not JSON (or not UTF-8): buffer, judged at dispatch
                         pass
+                    else:
+                        events.append(self._check(value))
+                        continue
                 self._data.append(payload)
+                self._data_size += len(payload) + 1
+                if self._data_size > MAX_LINE_BYTES:  # data lines without an end of event
+                    size, self._data, self._data_size = self._data_size, [], 0
+                    raise StreamProtocolError(
+                        f"the stream sent an event of more than {MAX_LINE_BYTES} bytes ({size} "
+                        "so far) without a blank line to end it")
             # comments (":"), "event:", "id:", "retry:" and unknown fields are ignored
-            if self.done:
-                break
-        return events
+
+    def _check_size(self) -> None:
+        if len(self._buffer) > MAX_LINE_BYTES:
+            size = len(self._buffer)
+            self._buffer = bytearray()
+            raise StreamProtocolError(
+                f"the stream sent a line of more than {MAX_LINE_BYTES} bytes ({size} so far) "
+                "without a line end")
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
     def close(self) -> list[dict[str, Any]]:
         """Flush what is left when the body ended without a blank line.
 
         Raises:
             StreamProtocolError: The leftover data is not JSON.
+            StreamEventError: An error event held back by :meth:`feed`.
         """
+        self._raise_pending()
         events: list[dict[str, Any]] = []
         if self._buffer:
-            tail, self._buffer = self._buffer, b""
+            tail, self._buffer = bytes(self._buffer), bytearray()
             events.extend(self.feed(tail + b"\n"))
         self._dispatch(events)
         return events
+
+    @property
+    def pending_error(self) -> bool:
+        """Whether an error event waits to be raised by the next :meth:`feed` or :meth:`close`."""
+        return self._error is not None
 
     def _dispatch(self, events: list[dict[str, Any]]) -> None:
         if not self._data:
             return
         payload = b"\n".join(self._data)
         self._data.clear()
+        self._data_size = 0
         try:
-            value = json.loads(payload)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            value = loads_json(payload)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, absurd nesting
             raise StreamProtocolError(
-                f"the stream sent a data line that is not JSON: {payload[:120]!r}") from exc
+                f"the stream sent a data line that is not JSON ({exc}): {payload[:120]!r}"
+            ) from exc
         events.append(self._check(value))
 
     def _check(self, value: Any) -> dict[str, Any]:
@@ -158,9 +220,18 @@ class StreamAccumulator:
         self.usage: TokenUsage | None = None
         self.model: str | None = None
         self.chunks = 0
+        self._held = ""  # a high surrogate waiting for its pair in the next chunk
 
     def feed(self, event: Mapping[str, Any]) -> str:
-        """Apply one chunk; return the text it added ("" when none)."""
+        """Apply one chunk; return the text it added ("" when none).
+
+        Text is always encodable: a surrogate pair split over two chunks is joined (the first
+        half waits for the next chunk), a lone surrogate becomes U+FFFD.
+
+        Raises:
+            WireShapeError: The chunk has values of the wrong type (a ValueError).
+        """
+        check_chunk(event)
         self.chunks += 1
         if self.model is None and event.get("model"):
             self.model = str(event["model"])
@@ -172,7 +243,11 @@ class StreamAccumulator:
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            content = content_text(delta.get("content"))
+            content = self._held + content_text(delta.get("content"))
+            self._held = ""
+            if content and "\ud800" <= content[-1] <= "\udbff":  # half a pair: wait
+                content, self._held = content[:-1], content[-1]
+            content = repair_text(content)
             if content:
                 self.text_parts.append(content)
                 added += content
@@ -183,10 +258,10 @@ class StreamAccumulator:
                              else max(self._calls))
                 slot = self._calls.setdefault(index, _ToolCallParts())
                 if tc.get("id"):
-                    slot.id = tc["id"]
+                    slot.id = repair_text(tc["id"])
                 fn = tc.get("function") or {}
                 if fn.get("name"):
-                    slot.name += fn["name"] if not slot.name else ""
+                    slot.name += repair_text(fn["name"]) if not slot.name else ""
                 if fn.get("arguments"):
                     slot.arguments.append(fn["arguments"])
             if choice.get("finish_reason"):
@@ -195,8 +270,8 @@ class StreamAccumulator:
 
     @property
     def text(self) -> str:
-        """All text so far."""
-        return "".join(self.text_parts)
+        """All text so far (a held half-pair, never completed, as U+FFFD)."""
+        return "".join(self.text_parts) + repair_text(self._held)
 
     @property
     def finish_reason(self) -> FinishReason:
@@ -217,6 +292,27 @@ class StreamAccumulator:
             out.append(FunctionCall(id=slot.id or f"call_{index}", name=slot.name,
                                     args=parse_arguments("".join(slot.arguments))))
         return unique_call_ids(out)
+
+
+class MaskedAccumulator(StreamAccumulator):
+    """A stream accumulator with the masker that guards what reaches ``on_chunk``."""
+
+    def __init__(self, masker: SecretMasker, on_chunk: Callable[[str], None]) -> None:
+        self.masker = masker
+        self._on_chunk = on_chunk
+        super().__init__()
+
+    def reset(self) -> None:
+        """Forget everything, held-back text included (a retried stream starts over)."""
+        super().reset()
+        if hasattr(self, "masker"):
+            self.masker.flush()
+
+    def release(self) -> None:
+        """Hand the held-back end of the text to ``on_chunk``."""
+        rest = self.masker.flush()
+        if rest:
+            self._on_chunk(rest)
 
 
 def iter_events(blocks: Iterable[bytes]) -> Iterator[dict[str, Any]]:

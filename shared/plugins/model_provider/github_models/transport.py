@@ -92,8 +92,10 @@ class HttpResult:
     body: bytes
 
     def json(self) -> Any:
-        """The body parsed as JSON. Raises ValueError when it is not JSON."""
-        return json.loads(self.body)
+        """The body parsed as JSON. Raises ValueError when it is not JSON or absurdly nested."""
+        from .wire_check import loads_json
+
+        return loads_json(self.body)
 
 
 def _lower_headers(headers: Any) -> dict[str, str]:
@@ -146,6 +148,40 @@ def failure_from_azure(exc: BaseException, *, response_started: bool = False,
                             response_started=response_started)
 
 
+def _available_blocks(response: Any, headers: Mapping[str, str]) -> Iterator[bytes] | None:
+    """A body that is not chunked, as the bytes that arrive (``read1``), or None.
+
+    azure-core reads fixed 4 KiB blocks: on a body without chunked encoding (read until close)
+    each block waits until it is full, so streamed text would reach ``on_chunk`` only at the
+    end. Chunked bodies already arrive chunk by chunk and keep azure-core's reader.
+    """
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return None
+    internal = getattr(response, "_internal_response", None)
+    raw = getattr(internal, "raw", None)
+    if raw is None or not hasattr(raw, "read1"):
+        return None
+    return _read1_blocks(raw)
+
+
+def _read1_blocks(raw: Any) -> Iterator[bytes]:
+    from azure.core import exceptions as az
+    from urllib3 import exceptions as u3
+
+    while True:
+        try:
+            block = raw.read1(65536)
+        except u3.ReadTimeoutError as exc:  # mapped as azure-core maps them
+            raise az.ServiceResponseTimeoutError(str(exc)) from exc
+        except (u3.ProtocolError, u3.IncompleteRead) as exc:
+            raise az.IncompleteReadError(str(exc)) from exc
+        except u3.HTTPError as exc:
+            raise az.ServiceResponseError(str(exc)) from exc
+        if not block:
+            return
+        yield bytes(block)
+
+
 class StreamHandle:
     """An open streaming response: status, headers, and its body as byte blocks."""
 
@@ -161,7 +197,8 @@ class StreamHandle:
 
     def _iterator(self) -> Iterator[bytes]:
         if self._blocks is None:
-            self._blocks = iter(self._response.iter_bytes())
+            self._blocks = _available_blocks(self._response, self.headers) or iter(
+                self._response.iter_bytes())
         return self._blocks
 
     def iter_blocks(self) -> Iterator[bytes]:

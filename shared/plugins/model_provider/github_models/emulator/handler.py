@@ -22,7 +22,7 @@ from .faults import STREAM_FAULTS, StreamAborted, abort, write_half_body, write_
 from .models import ModelEntry, ModelIndex
 from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
 from .replies import Plan, Reply, default_plan, estimate_prompt_tokens, plan_from_reply
-from .state import EmulatorState, RateLimitHit, RecordedRequest, redact
+from .state import EmulatorState, RateLimitHit, RecordedRequest, redact_headers, redact_query
 from .validation import validate
 from .wire import (
     DEPRECATED_HEADERS,
@@ -43,7 +43,6 @@ _LEGACY = "/chat/completions"
 _CATALOG = "/catalog/models"
 _MODELS_V1 = "/v1/models"
 _ORG_TAILS = (("inference", "chat", "completions"), ("inference", "v1", "chat", "completions"))
-_REDACTED = frozenset({"authorization", "api-key"})
 _ERROR_KINDS = frozenset({"error", "fault"})
 _CONTENT_KINDS = frozenset({"text", "tool_calls"})
 # Advisory headers as the live service sent them on 200s (not the enforced limits).
@@ -104,11 +103,12 @@ class RequestHandler:
             except ValueError:
                 body = None
         headers = {k.lower(): v for k, v in request.headers.items()}
-        recorded = {k: redact(v) if k in _REDACTED else v for k, v in headers.items()}
+        recorded = redact_headers(headers)
         state = self._state
         state.record(
             RecordedRequest(
-                request.method, request.path, dict(request.query), recorded, body, len(raw)
+                request.method, request.path, redact_query(request.query), recorded, body,
+                len(raw)
             )
         )
         serial = state.next_serial()

@@ -8,6 +8,7 @@ configure them between requests.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -27,7 +28,10 @@ __all__ = [
     "RateLimiter",
     "RecordedRequest",
     "TokenInfo",
+    "is_credential_name",
     "redact",
+    "redact_headers",
+    "redact_query",
 ]
 
 MODES = ("normal", "retired", "deprecated")
@@ -35,10 +39,37 @@ MODES = ("normal", "retired", "deprecated")
 
 def redact(value: str) -> str:
     """Keep only a credential's scheme and well-known type prefix: ``Bearer ghp_…``."""
-    scheme, sep, token = value.partition(" ")
-    if not sep:
-        scheme, token = "", value
-    return f"{scheme}{sep}{mask_secret(token)}"
+    scheme, sep, token = value.strip().partition(" ")
+    if not sep or not _SCHEME_RE.match(scheme):  # no scheme: the whole value is the secret
+        scheme, sep, token = "", "", value.strip()
+    return f"{scheme}{sep}{mask_secret(token.strip())}"
+
+
+# any header or query parameter whose name holds one of these carries a credential
+_CREDENTIAL_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "passwd",
+                     "credential", "signature", "session", "sig")
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,19}$")
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether a header or query parameter named ``name`` can carry a credential.
+
+    ``authorization``, ``proxy-authorization``, ``api-key``, ``x-api-key``,
+    ``ocp-apim-subscription-key``, ``x-ms-…-key``, ``cookie``, ``set-cookie``, ``x-auth-token``,
+    ``sig``, ``code`` ... (names are compared lower-cased).
+    """
+    low = name.lower()
+    return low == "code" or any(word in low for word in _CREDENTIAL_WORDS)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers (names lower-cased) with every credential-like value masked (``Bearer ghp_…``)."""
+    return {k.lower(): redact(v) if is_credential_name(k) else v for k, v in headers.items()}
+
+
+def redact_query(query: Mapping[str, str]) -> dict[str, str]:
+    """Query parameters with every credential-like value masked."""
+    return {k: mask_secret(v) if is_credential_name(k) else v for k, v in query.items()}
 
 
 @dataclass(frozen=True, slots=True)
