@@ -168,6 +168,47 @@ def test_the_cli_and_scripts_beside_jaato_get_the_same_types_as_anywhere(
     assert TEST_TOKEN not in chat.stdout + chat.stderr + logs.stdout + logs.stderr
 
 
+JAATO_TYPES_PROBE = """
+import json, sys
+import jaato_sdk.plugins.model_provider.types as t   # jaato running: its types are the host's
+from jaato_github_models import create_provider
+from jaato_github_models._host import HOST, ProviderConfig
+p = create_provider(ProviderConfig(api_key=sys.argv[2], extra={"endpoint": sys.argv[1],
+                                                                 "pacing": False}))
+p.connect("openai/gpt-4o")
+tool = t.ToolSchema(name="get_weather", description="Weather", parameters={
+    "type": "object", "properties": {"city": {"type": "string"}}})
+user = t.Message(role=t.Role.USER, parts=[t.Part(text="weather?")])
+bad = p.complete([user], tools=[tool])            # scripted: arguments that are not JSON
+calls = bad.response.get_function_calls()
+odd = [(c.name, c.args, c.unreadable_args) for c in calls]
+thought = t.Message(role=t.Role.MODEL, parts=[t.Part(thought="thinking...")])
+mixed = t.Message(role=t.Role.USER, parts=[t.Part(text="and Rome?")])
+again = p.complete([user, thought, mixed], tools=[tool])
+print(json.dumps({"host": HOST, "outcome": bad.outcome.value, "odd": odd,
+                  "again": again.outcome.value, "text": again.text}))
+"""
+
+
+def test_jaatos_types_carry_unreadable_arguments_and_thought_only_turns_are_not_sent(
+        jaato: Jaato, emulator: Any, tmp_path: Path) -> None:
+    from shared.plugins.model_provider.github_models.emulator import Reply
+
+    emulator.script(Reply.tool_calls([("get_weather", '{"city": "Par')]))
+    done = subprocess.run([jaato.python, "-c", JAATO_TYPES_PROBE, emulator.inference_url,
+                           TEST_TOKEN], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
+                               "NO_PROXY": "127.0.0.1"}, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout)
+    assert out["host"] == "jaato_sdk"
+    # jaato's session answers an unreadable call with an error result and goes on
+    assert (out["outcome"], out["odd"]) == ("tool_use", [["get_weather", {}, '{"city": "Par']])
+    assert (out["again"], out["text"]) == ("response", "Echo: and Rome?")
+    chats = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
+    assert [m["role"] for m in chats[-1].body["messages"]] == ["user", "user"]
+
+
 def test_pip_uninstall_leaves_jaato_whole_and_working(jaato: Jaato, tmp_path: Path) -> None:
     venvs.pip(jaato.venv, "uninstall", "--yes", "--quiet", venvs.DIST)
     assert venvs.record(jaato.venv, venvs.DIST) == {}

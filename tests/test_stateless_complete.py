@@ -231,8 +231,11 @@ def test_auth_info_capabilities_and_contracts_tell_the_truth(make_provider: Any)
     assert provider.capabilities() is PROVIDER_CAPABILITIES
     assert PROVIDER_CAPABILITIES.user_message_images and not PROVIDER_CAPABILITIES.thinking
     layers = {layer.layer: {k.name for k in layer.knobs} for layer in PROVIDER_KNOBS.layers}
-    assert layers["top_level"] == SETTING_KEYS | OPTION_NAMES | {"api_key",
-                                                                 "max_completion_tokens"}
+    # jaato reads a top-level `modalities` as the model's input modalities: the request option
+    # of that name (output modalities) is declared only in api_params
+    assert layers["top_level"] == (SETTING_KEYS | OPTION_NAMES | {"api_key",
+                                                                  "max_completion_tokens"}
+                                   ) - {"modalities"}
     assert layers["api_params"] == OPTION_NAMES | {"max_completion_tokens"}
 
 
@@ -310,3 +313,18 @@ def test_the_context_limit_is_what_a_request_may_carry(make_provider: Any) -> No
     paid = make_provider("openai/gpt-4o", enforce_tier_limits=False)
     assert paid.get_context_limit() == paid.model_info.max_input_tokens == 131072
     assert paid.get_max_output_tokens() == paid.model_info.max_output_tokens == 16384
+
+
+def test_text_beside_tool_results_is_sent_after_them_not_dropped(make_provider: Any,
+                                                                 emulator: Emulator) -> None:
+    provider = make_provider()
+    call = FunctionCall(id="call_1", name="get_weather", args={"city": "Oslo"})
+    history = [user("Oslo?"), Message(role=Role.MODEL, parts=[Part(function_call=call)]),
+               Message(role=Role.TOOL, parts=[
+                   Part(function_response=ToolResult("call_1", "get_weather", {"temp_c": 3})),
+                   Part(text="Note: the user prefers Fahrenheit.")])]
+    result = provider.complete(history, tools=[WEATHER])
+    assert result.outcome is TurnOutcome.RESPONSE
+    (sent,) = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
+    assert [m["role"] for m in sent.body["messages"]] == ["user", "assistant", "tool", "user"]
+    assert sent.body["messages"][-1]["content"] == "Note: the user prefers Fahrenheit."

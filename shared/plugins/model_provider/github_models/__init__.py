@@ -90,7 +90,6 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("stop", "list"),
         KnobSpec("response_format", "dict"),
         KnobSpec("tool_choice", "str"),
-        KnobSpec("modalities", "list"),
     ), description="connection, billing, pacing and request defaults"),
     KnobLayer("api_params", (
         KnobSpec("temperature", "float"),

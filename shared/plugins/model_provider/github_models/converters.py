@@ -23,7 +23,9 @@ from ._host import (
     TokenUsage,
     ToolResult,
     ToolSchema,
+    make_usage,
     render_for_model,
+    unreadable_call,
 )
 from .wire_check import (
     MAX_JSON_DEPTH,
@@ -74,8 +76,8 @@ def finish_reason_from_wire(value: str | None) -> FinishReason:
 
 def usage_from_wire(usage: Mapping[str, Any] | None) -> TokenUsage:
     """Build ``TokenUsage`` from a wire ``usage`` object (missing fields count as 0)."""
-    if not usage:
-        return TokenUsage()
+    if not usage:  # nothing reported: zeros, marked as not reported where the host can say so
+        return make_usage(0, 0, 0, reported=False)
     prompt = int(usage.get("prompt_tokens") or 0)
     output = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or (prompt + output))
@@ -222,6 +224,10 @@ def _tool_to_wire(message: Message) -> list[dict[str, Any]]:
     if images:  # tool messages carry text only: attachments follow as a user turn
         out.append({"role": "user", "content": [
             {"type": "text", "text": "Attachments returned by the tool calls above:"}, *images]})
+    rest = [p for p in message.parts if p.function_response is None
+            and (p.text or p.inline_data is not None)]
+    if rest:  # text or images beside the results (jaato adds such notes): a user turn after
+        out.append({"role": "user", "content": parts_to_content(rest)})
     return out
 
 
@@ -229,7 +235,10 @@ def message_to_wire(message: Message) -> list[dict[str, Any]]:
     """One history message as wire messages (a tool turn becomes one message per result)."""
     role = Role(message.role)
     if role is Role.MODEL:
-        return [_assistant_to_wire(message)]
+        wire = _assistant_to_wire(message)
+        # a model turn of only what the protocol cannot carry (jaato's Part.thought) is left
+        # out: an assistant message with neither content nor tool calls is refused upstream
+        return [wire] if wire["content"] or wire.get("tool_calls") else []
     if role is Role.TOOL or any(p.function_response is not None for p in message.parts):
         return _tool_to_wire(message)  # a user message holding tool results reads the same
     return [{"role": "user", "content": parts_to_content(message.parts)}]
@@ -433,13 +442,18 @@ def response_from_wire(data: Mapping[str, Any]) -> Reply:
     calls: list[FunctionCall] = []
     for tc in message.get("tool_calls") or ():
         fn = tc.get("function") or {}
+        call_id = repair_text(tc.get("id") or f"call_{len(calls)}")
+        name = repair_text(fn.get("name") or "")
         try:
             args = parse_arguments(fn.get("arguments"))
         except ValueError as exc:
-            raise ValueError(f"the arguments of the call to {fn.get('name')!r} are not a JSON "
-                             f"object: {exc}") from exc
-        calls.append(FunctionCall(id=repair_text(tc.get("id") or f"call_{len(calls)}"),
-                                  name=repair_text(fn.get("name") or ""), args=args))
+            odd = unreadable_call(call_id, name, repair_text(str(fn.get("arguments"))))
+            if odd is None:  # a host without unreadable_args: the reply cannot be used
+                raise ValueError(f"the arguments of the call to {fn.get('name')!r} are not a "
+                                 f"JSON object: {exc}") from exc
+            calls.append(odd)
+            continue
+        calls.append(FunctionCall(id=call_id, name=name, args=args))
     calls = unique_call_ids(calls)
     finish = finish_reason_from_wire(choice.get("finish_reason"))
     if calls and finish is FinishReason.UNKNOWN:

@@ -25,6 +25,7 @@ from ._host import (
     Role,
     TokenUsage,
     ToolSchema,
+    make_usage,
 )
 from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting
 from .clock import Clock, MonotonicClock
@@ -658,7 +659,8 @@ class ProviderCore(Accounting):
                 sent = estimate_request_tokens(turn.body.get("messages") or (),
                                                turn.body.get("tools"))
                 out = estimate_tokens(acc.text)
-                usage, raw = TokenUsage(sent, out, sent + out), {"usage_estimated": True}
+                usage = make_usage(sent, out, sent + out, reported=False)
+                raw = {"usage_estimated": True}
             return self._finish(turn, Reply(text=acc.text or None, function_calls=[],
                                             usage=usage, finish_reason=FinishReason.CANCELLED,
                                             raw=raw))

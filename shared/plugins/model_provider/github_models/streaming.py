@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._host import FinishReason, FunctionCall, TokenUsage
+from ._host import FinishReason, FunctionCall, TokenUsage, unreadable_call
 from .converters import (
     content_text,
     finish_reason_from_wire,
@@ -289,8 +289,16 @@ class StreamAccumulator:
         out: list[FunctionCall] = []
         for index in sorted(self._calls):
             slot = self._calls[index]
-            out.append(FunctionCall(id=slot.id or f"call_{index}", name=slot.name,
-                                    args=parse_arguments("".join(slot.arguments))))
+            raw = "".join(slot.arguments)
+            try:
+                args = parse_arguments(raw)
+            except ValueError:
+                odd = unreadable_call(slot.id or f"call_{index}", slot.name, raw)
+                if odd is None:  # a host without unreadable_args: the reply cannot be used
+                    raise
+                out.append(odd)
+                continue
+            out.append(FunctionCall(id=slot.id or f"call_{index}", name=slot.name, args=args))
         return unique_call_ids(out)
 
 
