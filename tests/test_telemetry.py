@@ -436,3 +436,20 @@ def test_provider_names() -> None:
     assert name("https://res.openai.azure.com/openai/deployments/x") == "azure.ai.openai"
     assert name("https://ghes.example.com/api/v3/models/inference") == "github"
     assert name("https://gateway.example.com/v1") == "openai"
+
+
+def test_an_error_event_quoting_the_token_leaves_no_trace_of_it_in_spans(
+        traced: Any, emulator: Emulator, spans: InMemorySpanExporter,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(T.CAPTURE_CONTENT_ENV, "true")  # content capture on: the worst case
+    provider = traced()
+    emulator.script(Reply.fault("in_stream_error", after=1, text=f"partial {TEST_TOKEN} text",
+                                error={"code": "boom", "message": f"bad key {TEST_TOKEN}"}))
+    with pytest.raises(E.GitHubModelsError):
+        provider.send_message_streaming("hi", lambda _t: None)
+    emulator.script(Reply.tool_calls([(f"fn_{TEST_TOKEN}", {"k": TEST_TOKEN})],
+                                     text=f"echo {TEST_TOKEN}"))
+    provider.send_message("again")
+    dump = everything(spans)
+    assert "exception" in dump  # the error is still recorded, as an event
+    assert TEST_TOKEN not in dump and TEST_TOKEN[11:30] not in dump

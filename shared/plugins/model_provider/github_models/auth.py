@@ -97,7 +97,13 @@ class TokenCache:
         # (token, expires_on) replaced as one object, so a reader never pairs a token with
         # another token's expiry
         self._entry: tuple[str, float] | None = None
+        self._issued: list[str] = []  # the last few tokens, so an echo of any is masked
         self.fetches = 0  # how many tokens were obtained (doctor and tests read it)
+
+    @property
+    def issued(self) -> tuple[str, ...]:
+        """The tokens obtained most recently (the provider masks any echo of them)."""
+        return tuple(self._issued)
 
     @property
     def credential_name(self) -> str:
@@ -133,6 +139,7 @@ class TokenCache:
                 why="get_token() did not return an AccessToken (token, expires_on)",
                 fix="pass an azure-core TokenCredential", token_type="entra")  # noqa: S106 - a kind, not a secret
         self._entry = (token, float(expires))
+        self._issued = [*self._issued[-2:], token]
         self.fetches += 1
         return token
 

@@ -124,7 +124,9 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
     Raises:
         InvalidRequestError: Unreadable, too large, or not an image.
     """
-    what = f"Reading the attachment {spec}"
+    from .url_secrets import strip_url_secrets
+
+    what = f"Reading the attachment {strip_url_secrets(spec) if '://' in spec else spec}"
     try:
         if spec == "-":
             data = (stdin or sys.stdin.buffer).read(MAX_ATTACHMENT_BYTES + 1)

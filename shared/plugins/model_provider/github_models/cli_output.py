@@ -123,7 +123,9 @@ class Console:
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret masked."""
-        return self._masker.scrub(text)
+        from ._error_mapping import scrub  # and anything shaped like a token, known or not
+
+        return scrub(self._masker.scrub(text))
 
     def stream(self, text: str) -> None:
         """Write one chunk of streamed text to stdout; a secret split across chunks is masked.

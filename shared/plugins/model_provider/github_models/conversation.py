@@ -146,7 +146,8 @@ class Conversation:
         core = self._core
         if stream is not None:
             _check_stream_arguments(*stream)
-        with self.session.turn_lock:  # not session.lock: get_history() never waits on I/O
+        with core.scrubbed_errors(), self.session.turn_lock:  # turn_lock: not session.lock, so
+            # get_history() never waits on I/O
             turn = core._prepare(self.session, new, schema, options,
                                  stream=stream is not None, record=record)
             runner = core._require_connected()
@@ -175,6 +176,14 @@ class Conversation:
         lock = self._alocks.get(loop)
         if lock is None:  # an asyncio.Lock belongs to one loop; asyncio.run makes a new one
             lock = self._alocks[loop] = asyncio.Lock()
+        with core.scrubbed_errors():
+            return await self._aturn_locked(lock, new, schema, options, stream, record=record)
+
+    async def _aturn_locked(self, lock: asyncio.Lock, new: list[Message],
+                            schema: dict[str, Any] | None, options: dict[str, Any],
+                            stream: tuple[OnChunk, CancelToken | None, OnUsage | None] | None,
+                            *, record: bool) -> ProviderResponse:
+        core = self._core
         async with lock:
             turn: PreparedTurn = core._prepare(self.session, new, schema, options,
                                                stream=stream is not None, record=record)

@@ -8,10 +8,11 @@ building, the pre-flight size check, and turning a reply into a response and a h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import weakref
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Self
 
@@ -46,7 +47,7 @@ from .errors import (
 from .fitting import oldest_to_keep, too_large
 from .inputs import check_json_value, check_sendable
 from .limits import limits_key
-from .masking import SecretMasker, mask_response
+from .masking import SecretMasker, mask_response, scrub_causes
 from .options import OPTION_NAMES, adapt_for_model, validate_options
 from .session import ChatSession
 from .streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
@@ -138,7 +139,7 @@ class ProviderCore(Accounting):
         self._last_usage = TokenUsage()
         self._usage = UsageTracker()
         self._masker = SecretMasker()  # masks echoes of the token in replies
-        self._masker_for: str | None = ""
+        self._masker_for: tuple[str, ...] | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -160,7 +161,16 @@ class ProviderCore(Accounting):
             InvalidRequestError: A default request option out of its documented range.
         """
         config = _key_from_extra(config)
-        settings = resolve_settings(config, self._environ)
+        try:
+            settings = resolve_settings(config, self._environ)
+        except Exception as exc:  # a token read into the wrong setting stays out of the causes
+            import os
+
+            env = os.environ if self._environ is None else self._environ
+            key = getattr(config, "api_key", None)
+            scrub_causes(exc, SecretMasker((key if isinstance(key, str) else None,
+                                            env.get("GITHUB_TOKEN"))))
+            raise
         extra = dict(config.extra or {}) if config is not None else {}  # resolve_settings vetted it
         nested = extra.pop("api_params", None)  # jaato profiles nest request defaults here
         if isinstance(nested, Mapping):
@@ -306,7 +316,7 @@ class ProviderCore(Accounting):
             enterprise=s.enterprise, token_type=s.token_type, token_source=s.token_source,
             is_github_host=s.is_github_host,
             endpoint_config_hint="JAATO_GITHUB_ENDPOINT or extra['endpoint']",
-            operation="Chat completion", secrets=(s.token,))
+            operation="Chat completion", secrets=self._secrets())
 
     # ---------------------------------------------------------------- models
 
@@ -607,13 +617,16 @@ class ProviderCore(Accounting):
             raise StructuredOutputError(
                 what="Reading the model's tool calls", why=str(exc),
                 fix="retry the request; if it persists, report the model's behaviour",
-                raw_text=json.dumps(data)[:2000]) from exc
+                raw_text=json.dumps(data)[:2000], context=self._error_context()) from exc
         return self._finish(turn, response)
 
     def _stream_sink(self, on_chunk: Callable[[str], None],
                      on_usage: Callable[[TokenUsage], None] | None
                      ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
         # an echo of the token, even split over chunks, never reaches on_chunk whole
+        cache = self._settings.token_cache if self._settings is not None else None
+        if cache is not None and not cache.is_async:
+            cache.token()  # the Entra token the request will carry (cached), so it is masked too
         acc = MaskedAccumulator(SecretMasker(self._secrets()), on_chunk)
 
         def on_event(event: dict[str, Any]) -> str:
@@ -631,14 +644,28 @@ class ProviderCore(Accounting):
 
         return acc, on_event
 
+    @contextlib.contextmanager
+    def scrubbed_errors(self) -> Iterator[None]:
+        """Errors leaving this block carry no credential in their chained causes either."""
+        try:
+            yield
+        except Exception as exc:
+            scrub_causes(exc, SecretMasker(self._secrets()))
+            raise
+
     def _secrets(self) -> tuple[str, ...]:
-        return (self._settings.token,) if self._settings is not None else ()
+        """The credentials an echo of which is masked: the key, and the Entra tokens issued."""
+        s = self._settings
+        if s is None:
+            return ()
+        cache = s.token_cache
+        return (s.token, *(cache.issued if cache is not None else ()))
 
     def _mask_response(self, reply: Reply) -> Reply:
-        """The reply with any echo of the token masked (text, call arguments, raw)."""
-        token = self._settings.token if self._settings is not None else None
-        if self._masker_for != token:  # one masker per credential (scrub keeps no state)
-            self._masker, self._masker_for = SecretMasker((token,)), token
+        """The reply with any echo of a credential masked (text, calls, raw)."""
+        secrets = self._secrets()
+        if self._masker_for != secrets:  # one masker per set of credentials (scrub is stateless)
+            self._masker, self._masker_for = SecretMasker(secrets), secrets
         masked: Reply = mask_response(reply, self._masker)
         return masked
 

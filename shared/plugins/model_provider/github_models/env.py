@@ -139,6 +139,28 @@ class Settings:
     rate_store: str | None = field(default=None, repr=False)
     rate_store_strict: bool = False
 
+    def __repr__(self) -> str:
+        import dataclasses
+
+        shown = []
+        for f in dataclasses.fields(self):
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            if f.name in ("endpoint", "base_endpoint"):
+                value = strip_url_secrets(value)  # a key can hide in the path or query too
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings(token={mask_secret(self.token)!r}, {', '.join(shown)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled settings carry the token's shown form (``ghp_…``) and no Entra cache, never
+        the credential (job queues, multiprocessing and caches pickle what they are handed)."""
+        import dataclasses
+
+        safe = dataclasses.replace(self, token=mask_secret(self.token), token_cache=None)
+        return (_settings_from_fields, ({f.name: getattr(safe, f.name)
+                                         for f in dataclasses.fields(safe)},))
+
     @property
     def token_hint(self) -> str:
         """The token's type prefix only (``ghp_…``)."""
@@ -198,11 +220,15 @@ def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, boo
     try:
         return _resolve_endpoint(base, organization)
     except ValueError as exc:  # urllib's own complaints: bad port, bad IPv6 literal ...
-        raise ConfigurationError(
-            what="Checking the endpoint setting",
-            why=f"{strip_url_secrets(base)!r} is not a valid URL ({exc})",
-            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
-                "'https://<resource>.services.ai.azure.com/models'") from exc
+        reason = str(exc).split(" as ")[0]
+    # raised outside the except block: urllib quotes the offending text ("... as 'PASSWORD'"),
+    # so its exception must not ride along as the context; a clean one is the cause
+    cause = ValueError(reason)
+    raise ConfigurationError(
+        what="Checking the endpoint setting",
+        why=f"{strip_url_secrets(base)!r} is not a valid URL ({cause})",
+        fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
+            "'https://<resource>.services.ai.azure.com/models'") from cause
 
 
 def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
@@ -529,3 +555,8 @@ def _resolve_auth(extra: Mapping[str, Any], pick: Any) -> tuple[str, Any]:
     if credential is None:
         return "entra", TokenCache(default_azure_credential(), scope)
     return "credential", TokenCache(credential, scope)
+
+
+def _settings_from_fields(values: dict[str, Any]) -> Settings:
+    """Unpickle :class:`Settings` (see ``Settings.__reduce__``)."""
+    return Settings(**values)

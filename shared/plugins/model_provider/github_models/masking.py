@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["KNOWN_PREFIXES", "SecretMasker", "looks_secret", "mask_of", "mask_response",
-           "mask_secret", "scrub_config_value"]
+           "mask_secret", "scrub_causes", "scrub_config_value"]
 
 KNOWN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-")
 
@@ -109,9 +109,32 @@ class SecretMasker:
         return self.scrub(pending)
 
 
+def scrub_causes(exc: BaseException, masker: SecretMasker) -> BaseException:
+    """Mask secrets in every exception chained below ``exc`` (``__cause__``/``__context__``),
+    in place: their text, and the document a ``JSONDecodeError`` keeps. A traceback, an error
+    reporter or an OpenTelemetry exporter walking the chain then finds no credential.
+
+    Returns:
+        ``exc`` itself.
+    """
+    from ._error_mapping import scrub
+
+    seen: set[int] = set()
+    current = exc.__cause__ or exc.__context__
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(scrub(masker.scrub(a)) if isinstance(a, str) else a
+                             for a in current.args)
+        doc = getattr(current, "doc", None)
+        if isinstance(doc, str):
+            current.doc = scrub(masker.scrub(doc))  # type: ignore[attr-defined]
+        current = current.__cause__ or current.__context__
+    return exc
+
+
 def mask_response(response: Any, masker: SecretMasker) -> Any:
-    """A ``ProviderResponse`` with every echo of a secret masked in its text, its function
-    calls' arguments and its ``raw`` body (changed in place and returned)."""
+    """A reply with every echo of a secret masked in its text, its function calls (id, name,
+    arguments) and its ``raw`` body (changed in place and returned)."""
     if not masker:
         return response
 
@@ -124,6 +147,10 @@ def mask_response(response: Any, masker: SecretMasker) -> Any:
         response.text = masker.scrub(response.text)
     for call in response.function_calls:
         call.args = clean(call.args)
+        call.id = masker.scrub(call.id)
+        call.name = masker.scrub(call.name)
+        if getattr(call, "unreadable_args", None):
+            call.unreadable_args = masker.scrub(call.unreadable_args)
     if response.raw is not None:
         response.raw = clean(response.raw)
     return response

@@ -113,14 +113,14 @@ def parse_store_url(raw: str) -> StoreLocation:
 
 
 def _mask_userinfo(text: str) -> str:
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        return "<not a URL>" if "@" in text else text
-    userinfo, at, host = rest.rpartition("@")
-    if not at:
-        return text
-    user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
-    return f"{scheme}://{user}:***@{host}" if userinfo else f"{scheme}://{host}"
+    """The store URL as shown: the one sanitiser (no user info, query or fragment: a password
+    can hide in any of them), with ``:***@`` where a password was given."""
+    from .url_secrets import strip_url_secrets
+
+    shown = strip_url_secrets(text)
+    scheme, sep, rest = shown.partition("://")
+    had_secret = "@" in text or "?" in text or "#" in text
+    return f"{scheme}://:***@{rest}" if sep and had_secret else shown
 
 
 def _bad_url(display: str, why: str) -> ConfigurationError:

@@ -111,6 +111,17 @@ class Telemetry:
         ConfigurationError: opentelemetry-api is not installed.
     """
 
+    def hide(self, text: str) -> str:
+        """``text`` with the credentials masked: the key, the Entra tokens issued, and anything
+        shaped like a token."""
+        from ._error_mapping import scrub
+        from .masking import SecretMasker
+
+        s = self.settings
+        cache = s.token_cache
+        masker = SecretMasker((s.token, *(cache.issued if cache is not None else ())))
+        return scrub(masker.scrub(text))
+
     def __init__(self, settings: Settings) -> None:
         try:
             from opentelemetry import metrics, trace
@@ -123,6 +134,8 @@ class Telemetry:
             ) from exc
         from opentelemetry import context
         from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        self.settings = settings
 
         self._trace, self._context = trace, context
         self.client_kind = SpanKind.CLIENT
@@ -324,7 +337,7 @@ class Operation:
         if self.first_chunk is not None:
             attrs[RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk
         if self.capture and (self.text or self.tool_calls):
-            attrs[OUTPUT_MESSAGES] = json.dumps([self._output_message()])
+            attrs[OUTPUT_MESSAGES] = self.t.hide(json.dumps([self._output_message()]))
         cancelled = exc is not None and _is_cancel(exc)
         error_type: str | None = None
         if cancelled:
@@ -335,8 +348,12 @@ class Operation:
             status = getattr(exc, "status", None)
             if isinstance(status, int):
                 attrs[HTTP_RESPONSE_STATUS_CODE] = status
-            span.set_status(self.t._status(self.t._error_code, str(exc).splitlines()[0][:200]))
-            span.record_exception(exc, escaped=True)
+            message = self.t.hide(str(exc))
+            span.set_status(self.t._status(self.t._error_code, message.splitlines()[0][:200]))
+            # not record_exception: its stack trace quotes the chained causes verbatim
+            span.add_event("exception", {"exception.type": error_type,
+                                         "exception.message": message,
+                                         "exception.escaped": True})
         span.set_attributes(attrs)
         span.end()
         self._metrics(error_type)

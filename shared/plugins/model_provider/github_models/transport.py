@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,18 @@ class TransportFailure(Exception):
         self.detail = detail
         self.response_started = response_started
 
+    # Raised while the SDK's exception is being handled, a failure would chain it implicitly;
+    # that exception holds the request (Authorization, api-key) and the pool (a proxy's
+    # user:password), so the boundary exposes no context ("from None" hides it from
+    # tracebacks, this from anything that walks the chain).
+    @property
+    def __context__(self) -> BaseException | None:
+        return None
+
+    @__context__.setter
+    def __context__(self, value: BaseException | None) -> None:
+        del value
+
 
 @dataclass(frozen=True, slots=True)
 class HttpResult:
@@ -107,7 +120,10 @@ def failure_from_azure(exc: BaseException, *, response_started: bool = False,
     """Translate an azure-core (or underlying socket) exception into a TransportFailure.
 
     Never raises. A body cut short reads as ``stream_interrupted`` for a stream and as
-    ``reset`` for a plain response.
+    ``reset`` for a plain response. The failure is raised ``from None``: the SDK's exception
+    keeps the request (its ``Authorization`` and ``api-key`` headers) and the connection pool
+    (a proxy's ``user:password``), so it must not ride along in the chain the caller gets; its
+    type and (scrubbed) message are kept in ``detail``.
     """
     from azure.core import exceptions as az
 
@@ -144,7 +160,12 @@ def failure_from_azure(exc: BaseException, *, response_started: bool = False,
         kind = "other"
     if kind == "stream_interrupted" and not streaming:
         kind = "reset"
-    return TransportFailure(kind, f"{type(exc).__name__}: {text[:300]}",
+    from ._error_mapping import scrub
+    from .url_secrets import strip_url_secrets
+
+    shown = re.sub(r"[a-z][a-z0-9+.-]*://\S+", lambda m: strip_url_secrets(m.group(0)),
+                   scrub(text[:300]), flags=re.IGNORECASE)
+    return TransportFailure(kind, f"{type(exc).__name__}: {shown}",
                             response_started=response_started)
 
 
@@ -213,14 +234,14 @@ class StreamHandle:
         except Exception as exc:
             if self._closed:
                 return
-            raise failure_from_azure(exc, response_started=True) from exc
+            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
     def read(self) -> bytes:
         """The whole body (for error responses). Raises TransportFailure."""
         try:
             return bytes(self._response.read())
         except Exception as exc:
-            raise failure_from_azure(exc, response_started=True) from exc
+            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
     def drain_and_close(self) -> None:
         """Read what is left (bounded) so the connection can be reused, then close."""
@@ -398,7 +419,7 @@ class SyncTransport:
         except GitHubModelsError:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
-            raise failure_from_azure(exc, streaming=False) from exc
+            raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
         return HttpResult(response.status_code, _lower_headers(response.headers), bytes(body))
 
     def open_stream(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
@@ -415,7 +436,7 @@ class SyncTransport:
         except GitHubModelsError:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
-            raise failure_from_azure(exc) from exc
+            raise failure_from_azure(exc) from None  # see failure_from_azure
         return StreamHandle(response, response.status_code, _lower_headers(response.headers))
 
     def close(self) -> None:
@@ -456,14 +477,14 @@ class AsyncStreamHandle:
         except Exception as exc:
             if self._closed:
                 return
-            raise failure_from_azure(exc, response_started=True) from exc
+            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
     async def read(self) -> bytes:
         """The whole body (for error responses). Raises TransportFailure."""
         try:
             return bytes(await self._response.read())
         except Exception as exc:
-            raise failure_from_azure(exc, response_started=True) from exc
+            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
     async def drain_and_close(self) -> None:
         """Read what is left (bounded) so the connection is reused, then close."""
@@ -526,7 +547,7 @@ class AsyncTransport:
         except GitHubModelsError:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
-            raise failure_from_azure(exc, streaming=False) from exc
+            raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
         return HttpResult(response.status_code, _lower_headers(response.headers), bytes(data))
 
     async def open_stream(self, path: str, body: Mapping[str, Any], *,
@@ -539,7 +560,7 @@ class AsyncTransport:
         except GitHubModelsError:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
-            raise failure_from_azure(exc) from exc
+            raise failure_from_azure(exc) from None  # see failure_from_azure
         return AsyncStreamHandle(response, response.status_code,
                                  _lower_headers(response.headers))
 

@@ -36,5 +36,13 @@ def strip_url_secrets(url: object) -> str:
     slashes = match["slashes"] or ""
     if not slashes and "@" in match["authority"]:  # 'user:pw@host': 'user:' is no scheme
         scheme = ""
-    authority = match["authority"].rpartition("@")[2].lower()
-    return f"{scheme}{slashes}{authority}{match['path']}"
+    authority, path = match["authority"], match["path"]
+    if slashes and "@" in text[match.end("slashes"):]:
+        # a password may hold an unencoded '/', '?' or '#' ('user:p/w@host'): everything up to
+        # the last '@' is user info, whatever it contains (an '@' in a path costs the host)
+        rest = text[match.end("slashes"):].rpartition("@")[2]
+        tail = _URL_RE.match("//" + rest)
+        authority, path = (tail["authority"], tail["path"]) if tail else ("", "")
+    authority = authority.rpartition("@")[2].lower()
+    path = path.split(";", 1)[0]  # ';key=...' path parameters can carry a key too
+    return f"{scheme}{slashes}{authority}{path}"
