@@ -513,7 +513,7 @@ def _codes(wire: WireError) -> set[str]:
 
 
 def classify(status: int | None, headers: Mapping[str, str], wire: WireError, host: str) -> str:
-    """Decide what a failure means; the table of SPEC §4 as code (text wins over status).
+    """Decide what a failure means; the table in docs/errors.md as code (text wins over status).
 
     Returns:
         One of ``retired``, ``rate_limit``, ``quota``, ``disabled``, ``permission``,

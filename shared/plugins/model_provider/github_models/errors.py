@@ -458,7 +458,8 @@ def error_from_response(
             ``Date`` header, else the system clock).
 
     Returns:
-        A :class:`GitHubModelsError` subclass chosen by status, code and message text (SPEC §4).
+        A :class:`GitHubModelsError` subclass chosen by status, code and message text (the
+        table in docs/errors.md).
     """
     try:
         low = _m.lower_headers(headers)
