@@ -2,7 +2,7 @@
 
 ``errors.error_from_response`` reads the failure with ``_error_mapping``, asks :func:`diagnose`
 for the text and the attributes, and instantiates the class of the kind. Standard library only;
-``ErrorContext`` is imported for type checking alone, so there is no import cycle.
+``ErrorContext`` and the retirement date come from ``error_context`` (never ``errors``: no cycle).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _error_mapping as m
+from .error_context import RETIREMENT_DATE
 
 if TYPE_CHECKING:
-    from .errors import ErrorContext
+    from .error_context import ErrorContext
 
 __all__ = ["CONNECTION_KINDS", "Diagnosis", "connection_text", "diagnose", "not_found_text"]
 
-RETIREMENT_DATE = "2026-07-30"
 PAT_URL = "https://github.com/settings/personal-access-tokens/new"
 
 
