@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _error_mapping as m
-from .error_context import RETIREMENT_DATE
+from .service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext
@@ -136,10 +136,10 @@ def _retired(f: _Facts) -> Diagnosis:
     deprecation, sunset, link = m.deprecation_info(f.headers)
     host = m.endpoint_host(f.context.endpoint)
     brownout = bool(f.wire.code and f.wire.code.lower() == "github_models_retirement_brownout")
-    if host == "models.inference.ai.azure.com":
+    if host == LEGACY_HOST:
         why = ("the legacy endpoint models.inference.ai.azure.com was deprecated on 2025-07-17 and "
                f"removed on 2025-10-17, and GitHub Models itself was retired on {RETIREMENT_DATE}")
-    elif brownout or host == "models.github.ai" or (f.status == 410 and f.context.is_github_host):
+    elif brownout or host == GITHUB_MODELS_HOST or (f.status == 410 and f.context.is_github_host):
         why = (f"GitHub Models was retired on {RETIREMENT_DATE} and {f.context.shown_endpoint} "
                f"refuses every request{f.said}")
     elif f.status == 410 and "model" in f.wire.search_text:

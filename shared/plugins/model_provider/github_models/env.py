@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._host import ProviderConfig
 from .errors import ConfigurationError, token_not_found, token_type_of
 from .masking import mask_secret
+from .service_facts import LEGACY_HOST, RETIRED_HOSTS
 from .setting_checks import (
     API_VERSION_RE,
     check_header_value,
@@ -66,8 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_ENDPOINT = "https://models.github.ai/inference"
-LEGACY_HOST = "models.inference.ai.azure.com"
-RETIRED_HOSTS = frozenset({"models.github.ai", LEGACY_HOST})
 
 ENV_TOKEN = "GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_ORGANIZATION = "JAATO_GITHUB_ORGANIZATION"

@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._error_mapping import is_github_shaped
+from .service_facts import RETIREMENT_DATE
 from .url_secrets import strip_url_secrets
 
 __all__ = ["RETIREMENT_DATE", "ErrorContext"]
-
-RETIREMENT_DATE = "2026-07-30"
-"""The day GitHub retired GitHub Models; every models.github.ai endpoint answers 410 since."""
 
 _ENDPOINT_HINT = 'JAATO_GITHUB_ENDPOINT or extra["endpoint"]'
 
