@@ -58,6 +58,16 @@ def test_org_attribution_and_dotenv_pass(tmp_path: Path, emulator: Any) -> None:
     assert emulator.requests[-1].path == "/orgs/acme/inference/chat/completions"
 
 
+def test_endpoint_for_another_org_fails_before_any_request(tmp_path: Path, emulator: Any) -> None:
+    endpoint = emulator.inference_url.replace("/inference", "/orgs/other/inference")
+    code, checks, _ = doctor(tmp_path, "--org", "acme", endpoint=endpoint)
+    assert code == 1
+    assert checks["endpoint"]["status"] == "FAIL"
+    assert "'other'" in checks["endpoint"]["detail"] and "'acme'" in checks["endpoint"]["detail"]
+    assert checks["organization"]["status"] != "PASS"
+    assert emulator.requests == []
+
+
 def test_no_token(tmp_path: Path, emulator: Any) -> None:
     code, checks, _ = doctor(tmp_path, endpoint=emulator.inference_url, token=None)
     assert code == 1

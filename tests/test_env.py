@@ -103,6 +103,25 @@ def test_endpoint_resolution(base: str, org: str | None, expected: str, kind: st
     assert resolve_endpoint(base, org) == (expected, kind, applied)
 
 
+@pytest.mark.parametrize("base", [
+    "https://models.github.ai/orgs/other/inference",
+    "https://ghes.example.com/api/v3/orgs/other/inference/",
+    "http://127.0.0.1:9/orgs/other/inference/chat/completions",
+])
+def test_an_endpoint_for_another_org_is_refused(base: str) -> None:
+    # requests would go to (and be billed to) `other` while doctor reported `acme`
+    with pytest.raises(ConfigurationError) as info:
+        resolve_endpoint(base, "acme")
+    text = str(info.value)
+    assert "'other'" in text and "'acme'" in text, text
+    assert info.value.setting == "organization"
+
+
+def test_an_endpoint_for_the_same_org_is_kept_whatever_the_case() -> None:
+    assert resolve_endpoint("https://models.github.ai/orgs/Acme/inference", "acme") == (
+        "https://models.github.ai/orgs/Acme/inference", "github", True)
+
+
 @pytest.mark.parametrize(("extra", "fragment"), [
     ({"endpoint": "ftp://x"}, "is not an http(s) URL"),
     ({"timeout": "soon"}, "is not a number"),

@@ -22,6 +22,7 @@ from shared import (
 )
 from shared.plugins.model_provider.github_models.emulator import Reply
 from shared.plugins.model_provider.github_models.errors import (
+    ConfigurationError,
     InvalidRequestError,
     ServiceUnavailableError,
     StructuredOutputError,
@@ -81,6 +82,14 @@ def test_org_attribution_uses_the_org_path(emulator: Any, make_provider: Any) ->
     (req,) = chat_requests(emulator)
     assert req.path == "/orgs/acme-corp/inference/chat/completions"
     assert provider.get_usage_summary()["attributed_to"] == "acme-corp"
+
+
+def test_an_endpoint_for_another_org_fails_before_any_request(emulator: Any,
+                                                             make_provider: Any) -> None:
+    endpoint = emulator.inference_url.replace("/inference", "/orgs/other/inference")
+    with pytest.raises(ConfigurationError, match=r"'other'.*'acme'"):
+        make_provider(endpoint=endpoint, organization="acme")
+    assert emulator.requests == []
 
 
 def test_tools_round_trip_with_two_parallel_calls(emulator: Any, make_provider: Any) -> None:

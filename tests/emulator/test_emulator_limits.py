@@ -173,3 +173,34 @@ def test_tokens_are_keyed_separately(limited: Emulator) -> None:
         assert http.chat(chat_body(model="openai/o3-mini"), token=TOKEN).status == 200
     assert http.chat(chat_body(model="openai/o3-mini"), token="ghp_other").status == 200
     assert http.chat(chat_body(model="openai/o3-mini"), token=TOKEN).status == 429
+
+
+def test_the_emulator_keeps_its_own_copy_of_the_published_limits() -> None:
+    """The emulator referees the provider's pacing: it must not read the provider's table, and the
+    two copies (each written from the docs) must agree row for row."""
+    import inspect
+
+    from shared.plugins.model_provider.github_models.emulator import published_limits, state
+    from shared.plugins.model_provider.github_models.limits import limits_for_tier, limits_key
+
+    assert "FREE_TIER_LIMITS" not in inspect.getsource(state)
+    assert "FREE_TIER_LIMITS" not in inspect.getsource(published_limits)
+    assert published_limits.PUBLISHED_LIMITS == FREE_TIER_LIMITS
+    for tier, model in [("low", "openai/gpt-4o-mini"), ("high", "openai/gpt-4o"),
+                        ("embeddings", "openai/text-embedding-3-small"),
+                        ("custom", "xai/grok-3-mini"), ("custom", "openai/o3"),
+                        ("custom", "someone/unlisted-model"), ("Custom", "openai/o4-mini")]:
+        mine = published_limits.published_limits(tier, model)
+        theirs = limits_for_tier(limits_key(model, tier))
+        assert mine == theirs, (tier, model)
+
+
+def test_a_wrong_client_table_does_not_change_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator enforces its own numbers even when the provider's table says otherwise."""
+    from shared.plugins.model_provider.github_models.emulator.published_limits import (
+        published_limits,
+    )
+
+    wrong = FREE_TIER_LIMITS["high"].with_overrides(requests_per_day=10_000)
+    monkeypatch.setitem(FREE_TIER_LIMITS, "high", wrong)
+    assert published_limits("high", "openai/gpt-4o").requests_per_day == 50

@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from .service_facts import LEGACY_HOST, RETIRED_HOSTS
+
 __all__ = [
     "BODY_KEEP_CHARS",
     "RATE_LIMIT_TYPES",
@@ -91,7 +93,7 @@ _TOKEN_PREFIXES: tuple[tuple[str, str], ...] = (
     ("gho_", "oauth"),
 )
 
-_GITHUB_HOSTS = frozenset({"models.github.ai", "models.inference.ai.azure.com"})
+_GITHUB_HOSTS = RETIRED_HOSTS
 
 
 def scrub(text: str) -> str:
@@ -513,7 +515,7 @@ def _codes(wire: WireError) -> set[str]:
 
 
 def classify(status: int | None, headers: Mapping[str, str], wire: WireError, host: str) -> str:
-    """Decide what a failure means; the table of SPEC §4 as code (text wins over status).
+    """Decide what a failure means; the table in docs/errors.md as code (text wins over status).
 
     Returns:
         One of ``retired``, ``rate_limit``, ``quota``, ``disabled``, ``permission``,
@@ -528,7 +530,7 @@ def classify(status: int | None, headers: Mapping[str, str], wire: WireError, ho
     is_4xx = status is not None and 400 <= status < 500
     if emptyish and is_4xx and status != 429 and (
         "deprecation" in headers or "sunset" in headers
-        or (host == "models.inference.ai.azure.com" and status in (403, 404))
+        or (host == LEGACY_HOST and status in (403, 404))
     ):
         return "retired"
     if codes & _QUOTA_CODES:

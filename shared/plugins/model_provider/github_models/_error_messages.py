@@ -2,7 +2,7 @@
 
 ``errors.error_from_response`` reads the failure with ``_error_mapping``, asks :func:`diagnose`
 for the text and the attributes, and instantiates the class of the kind. Standard library only;
-``ErrorContext`` is imported for type checking alone, so there is no import cycle.
+``ErrorContext`` and the retirement date come from ``error_context`` (never ``errors``: no cycle).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _error_mapping as m
+from .service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
 
 if TYPE_CHECKING:
-    from .errors import ErrorContext
+    from .error_context import ErrorContext
 
 __all__ = ["CONNECTION_KINDS", "Diagnosis", "connection_text", "diagnose", "not_found_text"]
 
-RETIREMENT_DATE = "2026-07-30"
 PAT_URL = "https://github.com/settings/personal-access-tokens/new"
 
 
@@ -136,10 +136,10 @@ def _retired(f: _Facts) -> Diagnosis:
     deprecation, sunset, link = m.deprecation_info(f.headers)
     host = m.endpoint_host(f.context.endpoint)
     brownout = bool(f.wire.code and f.wire.code.lower() == "github_models_retirement_brownout")
-    if host == "models.inference.ai.azure.com":
+    if host == LEGACY_HOST:
         why = ("the legacy endpoint models.inference.ai.azure.com was deprecated on 2025-07-17 and "
                f"removed on 2025-10-17, and GitHub Models itself was retired on {RETIREMENT_DATE}")
-    elif brownout or host == "models.github.ai" or (f.status == 410 and f.context.is_github_host):
+    elif brownout or host == GITHUB_MODELS_HOST or (f.status == 410 and f.context.is_github_host):
         why = (f"GitHub Models was retired on {RETIREMENT_DATE} and {f.context.shown_endpoint} "
                f"refuses every request{f.said}")
     elif f.status == 410 and "model" in f.wire.search_text:

@@ -29,6 +29,7 @@ from .errors import (
 )
 from .pacing import Pacer
 from .retry import RetryPolicy, retry_delay
+from .service_facts import RETIREMENT_DATE
 from .streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 from .transport import (
     AsyncStreamHandle,
@@ -68,9 +69,9 @@ def warn_if_deprecated(headers: Mapping[str, str]) -> None:
         _deprecation_warned = True
     logger.warning(
         "The endpoint announces its retirement (Deprecation: %s, Sunset: %s%s). GitHub Models was "
-        "retired on 2026-07-30: point JAATO_GITHUB_ENDPOINT (or extra['endpoint']) at a working "
-        "endpoint (GitHub Enterprise Server, Microsoft Foundry / Azure AI model inference, or an "
-        "OpenAI-compatible gateway).",
+        "retired on " + RETIREMENT_DATE + ": point JAATO_GITHUB_ENDPOINT (or extra['endpoint']) at "
+        "a working endpoint (GitHub Enterprise Server, Microsoft Foundry / Azure AI model "
+        "inference, or an OpenAI-compatible gateway).",
         headers.get("deprecation", "-"), headers.get("sunset", "-"),
         f", see {headers['link']}" if headers.get("link") else "")
 

@@ -90,10 +90,10 @@ _OPENAI_REASONING = _Traits(
 _EMBEDDING = _Traits(streaming=False)
 
 # Patterns match the whole lower-cased bare name (after "publisher/"); the first match wins.
-# Sources: SPEC (reasoning models want max_completion_tokens, some reject temperature/system);
-# gh-models notes (o1-mini / o1-preview: no streaming, no tools, no system message); tool support
-# as the Azure model gallery published it (llm-github-models tools/models.fragment.md); json_schema
-# for the OpenAI models that document structured outputs.
+# Sources: the service docs (reasoning models want max_completion_tokens, some reject
+# temperature/system); gh-models notes (o1-mini / o1-preview: no streaming, no tools, no system
+# message); tool support as the Azure model gallery published it (llm-github-models
+# tools/models.fragment.md); json_schema for the OpenAI models that document structured outputs.
 _TRAIT_RULES: tuple[tuple[re.Pattern[str], _Traits], ...] = tuple(
     (re.compile(pattern), traits)
     for pattern, traits in (

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .cli_output import Console, ConsoleLogHandler
+from .service_facts import RETIREMENT_DATE
 
 __all__ = ["DEFAULT_MODEL", "PROG", "build_parser", "main"]
 
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Chat with, list and diagnose models on endpoints that speak the GitHub "
-                    "Models protocol (GitHub Models itself was retired on 2026-07-30).",
+                    "Models protocol (GitHub Models itself was retired on "
+                    f"{RETIREMENT_DATE}).",
         epilog="Configuration comes from the environment and .env (GITHUB_TOKEN, "
                "JAATO_GITHUB_ENDPOINT, JAATO_GITHUB_ORGANIZATION, JAATO_GITHUB_MODEL ...). "
                "Run '%(prog)s doctor' when something does not work.")

@@ -49,6 +49,7 @@ from .inputs import check_json_value, check_sendable
 from .limits import limits_key
 from .masking import SecretMasker, mask_response, scrub_causes
 from .options import OPTION_NAMES, adapt_for_model, validate_options
+from .service_facts import RETIREMENT_DATE
 from .session import ChatSession
 from .streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
 from .tokens import (
@@ -196,9 +197,9 @@ class ProviderCore(Accounting):
                 settings.organization, settings.endpoint)
         if settings.is_retired_host:
             logger.warning(
-                "%s belongs to GitHub Models, which GitHub retired on 2026-07-30 (it answers "
-                "410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a working endpoint; "
-                "see docs/migration.md.", settings.endpoint)
+                "%s belongs to GitHub Models, which GitHub retired on " + RETIREMENT_DATE
+                + " (it answers 410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a "
+                "working endpoint; see docs/migration.md.", settings.endpoint)
         from .calls import CallRunner  # the request machinery loads when it is first needed
         from .pacing import Pacer, limits_with_overrides
         from .retry import RetryPolicy

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ._host import ProviderConfig
 from .errors import ConfigurationError, token_not_found, token_type_of
 from .masking import mask_secret
+from .service_facts import LEGACY_HOST, RETIRED_HOSTS
 from .setting_checks import (
     API_VERSION_RE,
     check_header_value,
@@ -66,8 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_ENDPOINT = "https://models.github.ai/inference"
-LEGACY_HOST = "models.inference.ai.azure.com"
-RETIRED_HOSTS = frozenset({"models.github.ai", LEGACY_HOST})
 
 ENV_TOKEN = "GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_ORGANIZATION = "JAATO_GITHUB_ORGANIZATION"
@@ -215,7 +214,8 @@ def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, boo
     """Return ``(endpoint, kind, org_path_applied)``; see :func:`_resolve_endpoint`.
 
     Raises:
-        ConfigurationError: The endpoint is not a well-formed http(s) URL.
+        ConfigurationError: The endpoint is not a well-formed http(s) URL, or it already names an
+            organization (``/orgs/X/inference``) other than the configured one.
     """
     try:
         return _resolve_endpoint(base, organization)
@@ -236,10 +236,13 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
 
     A GitHub-shaped endpoint (path ending in ``/inference``) becomes
     ``{prefix}/orgs/{org}/inference`` when an organization is set; other endpoints have no org
-    path. A pasted ``.../chat/completions`` suffix is dropped.
+    path. A pasted ``.../chat/completions`` suffix is dropped. An endpoint that already names an
+    organization is kept when it names the configured one and refused when it names another
+    (rewriting it silently would bill someone the user did not name; keeping it would bill
+    ``X`` while reports say the configured org).
 
     Raises:
-        ConfigurationError: The endpoint is not an http(s) URL.
+        ConfigurationError: The endpoint is not an http(s) URL, or names another organization.
     """
     if len(base) > 2048 or not base.strip().isprintable() or " " in base.strip():
         raise ConfigurationError(
@@ -277,7 +280,17 @@ def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bo
     if organization is None:
         return url, "github", False
     prefix = path[: -len("/inference")]
-    if re.search(r"/orgs/[^/]+$", prefix):  # already an org endpoint
+    present = re.search(r"/orgs/([^/]+)$", prefix)
+    if present:  # already an org endpoint: it must name the configured org (logins ignore case)
+        if present.group(1).lower() != organization.lower():
+            raise ConfigurationError(
+                what="Checking the endpoint against the organization setting",
+                why=f"the endpoint {strip_url_secrets(url)!r} already bills organization "
+                    f"{present.group(1)!r}, but the organization setting is {organization!r}; "
+                    "requests would be billed to the first while reports name the second",
+                fix=f"drop /orgs/{present.group(1)} from {ENV_ENDPOINT} (the organization "
+                    "setting adds it), or set the organization to the one in the endpoint",
+                setting="organization")
         return url, "github", True
     new_path = f"{prefix}/orgs/{organization}/inference"
     return urlunsplit((parts.scheme, parts.netloc, new_path, "", "")), "github", True

@@ -21,7 +21,7 @@ that message (status, service code, request id, lower-cased headers, a scrubbed 
     └── StructuredOutputError            reply is not valid JSON for the schema (raw_text)
 
 This module imports only the standard library (plus the stdlib-only ``_error_mapping``,
-``url_secrets`` and ``wire_check``): the framework imports ``RateLimitError`` from here for its
+``error_context`` and ``wire_check``): the framework imports ``RateLimitError`` from here for its
 own retries. No message ever shows a token, and no error keeps one (``pickle.dumps(exc)`` is
 safe to ship); every text an error carries is valid UTF-8 (lone surrogates become U+FFFD).
 """
@@ -30,17 +30,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from . import _error_mapping as _m
 from ._error_mapping import is_github_shaped, token_type_of
-from .url_secrets import strip_url_secrets
+from .error_context import RETIREMENT_DATE, ErrorContext
 from .wire_check import repair_text
-
-RETIREMENT_DATE = "2026-07-30"
-"""The day GitHub retired GitHub Models; every models.github.ai endpoint answers 410 since."""
 
 _PAT_URL = "https://github.com/settings/personal-access-tokens/new"
 
@@ -72,52 +69,6 @@ __all__ = [
     "token_not_found",
     "token_type_of",
 ]
-
-_ENDPOINT_HINT = 'JAATO_GITHUB_ENDPOINT or extra["endpoint"]'
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorContext:
-    """What the provider was doing when a failure happened; used only to write better messages.
-
-    Attributes:
-        endpoint: The base endpoint URL (query and user info are never shown).
-        model: The model id requested, if any.
-        organization: Organization login that usage is attributed to, if any.
-        enterprise: Enterprise slug, if configured.
-        token_type: ``fine_grained_pat``, ``classic_pat``, ``github_app``, ``oauth``,
-            ``unknown`` or None (see :func:`token_type_of`).
-        token_source: Where the token came from (``GITHUB_TOKEN``, ``config.api_key``, ``.env``).
-        is_github_host: GitHub-shaped endpoint (models.github.ai, GHES/emulator ``/inference``).
-        endpoint_config_hint: How a user changes the endpoint.
-        operation: What was attempted ("Chat completion", "Catalog request", ...).
-        known_models: Model ids to suggest from when a model is not found.
-        secrets: Credentials in use (never shown): any echo of them in a body or message is
-            masked, whatever their format (an Azure key has no recognisable prefix).
-    """
-
-    endpoint: str = "https://models.github.ai/inference"
-    model: str | None = None
-    organization: str | None = None
-    enterprise: str | None = None
-    token_type: str | None = None
-    token_source: str | None = None
-    is_github_host: bool = True
-    endpoint_config_hint: str = _ENDPOINT_HINT
-    operation: str = "Request"
-    known_models: tuple[str, ...] = ()
-    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
-
-    @classmethod
-    def for_endpoint(cls, endpoint: str, **fields: Any) -> ErrorContext:
-        """A context whose ``is_github_host`` is derived from ``endpoint``'s shape."""
-        fields.setdefault("is_github_host", is_github_shaped(endpoint))
-        return cls(endpoint=endpoint, **fields)
-
-    @property
-    def shown_endpoint(self) -> str:
-        """The endpoint without query, fragment or user info (they can hold keys)."""
-        return strip_url_secrets(self.endpoint) or "<no endpoint>"
 
 
 def _restore(cls: type[GitHubModelsError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -458,7 +409,8 @@ def error_from_response(
             ``Date`` header, else the system clock).
 
     Returns:
-        A :class:`GitHubModelsError` subclass chosen by status, code and message text (SPEC §4).
+        A :class:`GitHubModelsError` subclass chosen by status, code and message text (the
+        table in docs/errors.md).
     """
     try:
         low = _m.lower_headers(headers)

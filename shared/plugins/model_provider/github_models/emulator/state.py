@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock
-from ..limits import TierLimits, limits_for_tier, limits_key
+from ..limits import TierLimits
 from ..masking import mask_secret
+from .published_limits import published_limits
 from .replies import Reply
 
 __all__ = [
@@ -207,7 +208,7 @@ class EmulatorState:
         the service had), with any test override of the tier applied."""
         if tier is not None and tier.lower() in self.tier_overrides:
             return self.tier_overrides[tier.lower()]
-        return limits_for_tier(limits_key(model, tier))
+        return published_limits(tier, model)  # the emulator's own copy of the docs' table
 
     def add_token(
         self,

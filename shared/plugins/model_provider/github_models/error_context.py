@@ -1,0 +1,61 @@
+"""The facts every error message is written from: what was attempted (``ErrorContext``) and
+the day GitHub Models was retired. Standard library only (plus the stdlib-only ``_error_mapping``
+and ``url_secrets``), so ``errors`` and ``_error_messages`` both import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._error_mapping import is_github_shaped
+from .service_facts import RETIREMENT_DATE
+from .url_secrets import strip_url_secrets
+
+__all__ = ["RETIREMENT_DATE", "ErrorContext"]
+
+_ENDPOINT_HINT = 'JAATO_GITHUB_ENDPOINT or extra["endpoint"]'
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorContext:
+    """What the provider was doing when a failure happened; used only to write better messages.
+
+    Attributes:
+        endpoint: The base endpoint URL (query and user info are never shown).
+        model: The model id requested, if any.
+        organization: Organization login that usage is attributed to, if any.
+        enterprise: Enterprise slug, if configured.
+        token_type: ``fine_grained_pat``, ``classic_pat``, ``github_app``, ``oauth``,
+            ``unknown`` or None (see :func:`token_type_of`).
+        token_source: Where the token came from (``GITHUB_TOKEN``, ``config.api_key``, ``.env``).
+        is_github_host: GitHub-shaped endpoint (models.github.ai, GHES/emulator ``/inference``).
+        endpoint_config_hint: How a user changes the endpoint.
+        operation: What was attempted ("Chat completion", "Catalog request", ...).
+        known_models: Model ids to suggest from when a model is not found.
+        secrets: Credentials in use (never shown): any echo of them in a body or message is
+            masked, whatever their format (an Azure key has no recognisable prefix).
+    """
+
+    endpoint: str = "https://models.github.ai/inference"
+    model: str | None = None
+    organization: str | None = None
+    enterprise: str | None = None
+    token_type: str | None = None
+    token_source: str | None = None
+    is_github_host: bool = True
+    endpoint_config_hint: str = _ENDPOINT_HINT
+    operation: str = "Request"
+    known_models: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def for_endpoint(cls, endpoint: str, **fields: Any) -> ErrorContext:
+        """A context whose ``is_github_host`` is derived from ``endpoint``'s shape."""
+        fields.setdefault("is_github_host", is_github_shaped(endpoint))
+        return cls(endpoint=endpoint, **fields)
+
+    @property
+    def shown_endpoint(self) -> str:
+        """The endpoint without query, fragment or user info (they can hold keys)."""
+        return strip_url_secrets(self.endpoint) or "<no endpoint>"
