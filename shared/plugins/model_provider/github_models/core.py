@@ -656,11 +656,7 @@ class ProviderCore(Accounting):
 
     def _secrets(self) -> tuple[str, ...]:
         """The credentials an echo of which is masked: the key, and the Entra tokens issued."""
-        s = self._settings
-        if s is None:
-            return ()
-        cache = s.token_cache
-        return (s.token, *(cache.issued if cache is not None else ()))
+        return self._settings.secrets() if self._settings is not None else ()
 
     def _mask_response(self, reply: Reply) -> Reply:
         """The reply with any echo of a credential masked (text, calls, raw)."""

@@ -138,6 +138,11 @@ class Settings:
     rate_store: str | None = field(default=None, repr=False)
     rate_store_strict: bool = False
 
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials whose echo must be masked: the key, and the Entra tokens issued."""
+        cache = self.token_cache
+        return (self.token, *(cache.issued if cache is not None else ()))
+
     def __repr__(self) -> str:
         import dataclasses
 

@@ -117,10 +117,7 @@ class Telemetry:
         from ._error_mapping import scrub
         from .masking import SecretMasker
 
-        s = self.settings
-        cache = s.token_cache
-        masker = SecretMasker((s.token, *(cache.issued if cache is not None else ())))
-        return scrub(masker.scrub(text))
+        return scrub(SecretMasker(self.settings.secrets()).scrub(text))
 
     def __init__(self, settings: Settings) -> None:
         try:
