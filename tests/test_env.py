@@ -94,7 +94,7 @@ def test_bad_organization_is_refused(value: str) -> None:
     ("https://models.github.ai/inference/chat/completions", None, DEFAULT_ENDPOINT, "github",
      False),
     ("https://res.services.ai.azure.com/models", "acme",
-     "https://res.services.ai.azure.com/models", "custom", False),
+     "https://res.services.ai.azure.com/models", "foundry", False),
     ("https://models.inference.ai.azure.com", None, "https://models.inference.ai.azure.com",
      "legacy", False),
 ])

@@ -15,14 +15,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import _error_mapping as m
-from .service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
+from .profiles import PAT_URL, GitHubProfile
+from .service_facts import GITHUB_MODELS_HOST
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext
 
 __all__ = ["CONNECTION_KINDS", "Diagnosis", "connection_text", "diagnose", "not_found_text"]
-
-PAT_URL = "https://github.com/settings/personal-access-tokens/new"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +135,11 @@ def _retired(f: _Facts) -> Diagnosis:
     deprecation, sunset, link = m.deprecation_info(f.headers)
     host = m.endpoint_host(f.context.endpoint)
     brownout = bool(f.wire.code and f.wire.code.lower() == "github_models_retirement_brownout")
-    if host == LEGACY_HOST:
-        why = ("the legacy endpoint models.inference.ai.azure.com was deprecated on 2025-07-17 and "
-               f"removed on 2025-10-17, and GitHub Models itself was retired on {RETIREMENT_DATE}")
-    elif brownout or host == GITHUB_MODELS_HOST or (f.status == 410 and f.context.is_github_host):
-        why = (f"GitHub Models was retired on {RETIREMENT_DATE} and {f.context.shown_endpoint} "
-               f"refuses every request{f.said}")
+    known = f.context.advice.retired_why(f.status, f.context.shown_endpoint, f.said)
+    if known is None and (brownout or host == GITHUB_MODELS_HOST):  # GitHub's own retirement
+        known = GitHubProfile().retired_why(410, f.context.shown_endpoint, f.said)
+    if known is not None:
+        why = known
     elif f.status == 410 and "model" in f.wire.search_text:
         # a Foundry/gateway model or deployment was retired, not the whole endpoint
         why = (f"{f.context.shown_endpoint} answered 410 Gone: the model or deployment "
@@ -155,8 +153,7 @@ def _retired(f: _Facts) -> Diagnosis:
         why += f.said
     else:
         why = f"the endpoint refused the request (HTTP {f.status}) and announced its retirement"
-        if f.context.is_github_host:
-            why += f"; GitHub Models was retired on {RETIREMENT_DATE}"
+        why += f.context.advice.retirement_note
     if f.status != 410 and (sunset or deprecation):
         why += " (the refusal carried " + ", ".join(
             f"{n} {v}" for n, v in (("Sunset", sunset), ("Deprecation", deprecation)) if v) + ")"
@@ -198,14 +195,7 @@ def _rate_limit(f: _Facts) -> Diagnosis:
         fixes.append(f"wait {_duration(retry_after)}{when} before retrying")
     else:
         fixes.append("wait a minute before retrying")
-    if f.context.is_github_host:
-        fixes.append("or use a model of a tier with higher limits (on the free plan low-tier "
-                     "models allow more requests than high- and custom-tier ones)")
-        org = f" {_org_login(f.context.organization)}" if f.context.organization else ""
-        fixes.append(f"or enable paid usage for the organization{org} so production limits apply "
-                     "(JAATO_GITHUB_ORGANIZATION bills usage to it)")
-    else:
-        fixes.append("or raise this endpoint's quota")
+    fixes.extend(f.context.advice.rate_limit_fixes(f.context.organization))
     return Diagnosis("rate_limit", why, "; ".join(fixes), {
         "retry_after": retry_after, "limit_type": limit_type, "raw_limit_type": raw_type,
         "resets_at": resets, "limit": rl.limit, "window_seconds": rl.window_seconds})
@@ -224,11 +214,9 @@ def _quota(f: _Facts) -> Diagnosis:
 def _disabled(f: _Facts) -> Diagnosis:
     text = f.wire.search_text
     url, where = _settings(f.context, text)
-    if not f.context.is_github_host:
-        return Diagnosis(
-            "disabled", f"the endpoint refused access (HTTP {f.status}){f.said}",
-            "check that the key may use this model or deployment and that the resource's network "
-            "rules admit this client", {"settings_url": None})
+    refused = f.context.advice.access_refused(f.status, f.said)
+    if refused is not None:  # not GitHub's policies: the endpoint's own access rules
+        return Diagnosis("disabled", *refused, {"settings_url": None})
     if "account type is not" in text:
         why = (f"the service does not accept this account type{f.said}; typically a GitHub "
                "Enterprise managed account whose enterprise has not enabled Models")
@@ -281,32 +269,12 @@ def _permission(f: _Facts) -> Diagnosis:
     return Diagnosis("permission", why, fix, {"token_type": f.context.token_type})
 
 
-_INVALID_FIX = {
-    "fine_grained_pat": "check that the token has not expired or been revoked and that it has the "
-    "account permission 'Models' set to read (models: read): without it GitHub answers the same "
-    f"401 'Bad credentials'; create one at {PAT_URL}",
-    "classic_pat": "check that the token has not expired or been revoked, and authorize it for the "
-    "organization's SAML SSO if it uses SSO (https://github.com/settings/tokens → Configure SSO); "
-    "a fine-grained PAT with models: read is recommended",
-    "github_app": "installation tokens (ghs_) expire after an hour: mint a fresh one, and check "
-    "that the installation grants the 'Models' permission (read)",
-    "oauth": "re-authenticate (`gh auth refresh` or `gh auth login`) for a fresh token, or use a "
-    "fine-grained PAT with models: read",
-    "unknown": "GitHub endpoints expect a GitHub token (github_pat_…, ghp_…, ghs_…, gho_…): "
-    f"create a fine-grained PAT with models: read at {PAT_URL}",
-}
-
-
 def _token_invalid(f: _Facts) -> Diagnosis:
     why = f"the endpoint rejected the {_token(f.context)} as bad, expired or unsupported{f.said}"
     if f.context.token_type == "entra":  # noqa: S105 - a kind, not a secret
         fix = ENTRA_ADVICE
-    elif f.context.is_github_host:
-        fix = _INVALID_FIX.get(f.context.token_type or "", _INVALID_FIX["fine_grained_pat"])
     else:
-        fix = ("use this endpoint's own key (for Microsoft Foundry the resource's key, for a "
-               "gateway its API key) as config.api_key or GITHUB_TOKEN, or set "
-               f"{f.hint} back to a GitHub endpoint")
+        fix = f.context.advice.bad_key_fix(f.context.token_type, f.hint)
     return Diagnosis("token_invalid", why, fix, {"token_type": f.context.token_type})
 
 
@@ -330,8 +298,9 @@ def not_found_text(
     hints = []
     if suggestions:
         hints.append("did you mean " + ", ".join(suggestions) + "?")
-    if ctx.is_github_host and "/" not in model.strip("/"):
-        hints.append("use the full id {publisher}/{model_name}, e.g. openai/gpt-4.1")
+    spelling = ctx.advice.model_id_hint(model)
+    if spelling:
+        hints.append(spelling)
     if unavailable:
         hints.append("choose a model of the low or high tier")
     hints.append("list valid ids with provider.list_models() or `jaato-github-models models`")
@@ -381,8 +350,7 @@ def _context_limit(f: _Facts) -> Diagnosis:
     else:
         size = f" ({limit} tokens{had})" if limit is not None else ""
         why = f"the request is larger than the per-request token cap of the model's tier{size}"
-        if f.context.is_github_host:
-            why += "; the free plan caps tokens per request far below the model's context window"
+        why += f.context.advice.tier_cap_note
     fix = ("shorten the prompt or history (drop or summarise older turns, send smaller "
            "attachments) and lower max_tokens")
     if source != "model":

@@ -77,7 +77,8 @@ def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsPro
 
     provider = create_provider(ProviderConfig(extra=dict(extra)))
     console.add_secret(provider.settings.token)
-    console.custom_endpoint = provider.settings.endpoint_kind == "custom"
+    # Foundry/gateways: advice names deployments, not catalog ids
+    console.custom_endpoint = not provider.settings.profile.knows_model_ids
     return provider
 
 

@@ -224,8 +224,7 @@ class Doctor:
                                        "retired host", RETIRED_FIX)
             self.skip_rest("the endpoint is retired: fix the endpoint first")
             return False
-        shape = {"github": "GitHub-shaped (.../inference)", "legacy": "legacy Azure host",
-                 "custom": "custom (Foundry, gateway): no catalog, no org path"}[s.endpoint_kind]
+        shape = s.profile.shape
         self.set("endpoint", PASS, f"{self.endpoint} from {source}; {shape}")
         if not s.organization:
             self.set("organization", SKIP, "no organization configured: usage is billed to the "
@@ -409,7 +408,7 @@ class Doctor:
             detail = "; ".join(x for x in (f"limit hit ({exc.limit_type})", wait, headers) if x)
             self.set("rate_limits", FAIL, detail, exc.fix)
             return
-        if not s.is_github_host:
+        if not s.profile.free_tier_defaults:
             self.set("rate_limits", PASS, "the test request was not rate-limited; GitHub's "
                                           "free-tier caps do not apply to this endpoint (its "
                                           "own quotas do)")

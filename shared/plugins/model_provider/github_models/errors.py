@@ -35,8 +35,9 @@ from datetime import datetime
 from typing import Any
 
 from . import _error_mapping as _m
-from ._error_mapping import is_github_shaped, token_type_of
+from ._error_mapping import token_type_of
 from .error_context import RETIREMENT_DATE, ErrorContext
+from .profiles import is_github_shaped
 from .wire_check import repair_text
 
 _PAT_URL = "https://github.com/settings/personal-access-tokens/new"

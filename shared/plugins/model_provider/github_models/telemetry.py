@@ -89,13 +89,7 @@ _PARAMS = (("temperature", REQUEST_TEMPERATURE), ("top_p", REQUEST_TOP_P),
 def provider_name(settings: Settings) -> str:
     """``gen_ai.provider.name`` for an endpoint: the conventions' value where one fits."""
     host = (urlsplit(settings.endpoint).hostname or "").lower()
-    if host.endswith(".openai.azure.com"):
-        return "azure.ai.openai"
-    if settings.endpoint_kind == "custom" and host.endswith(".azure.com"):
-        return "azure.ai.inference"  # Foundry / Azure AI model inference
-    if settings.endpoint_kind in ("github", "legacy"):
-        return "github"  # GitHub Models protocol (GHES, proxies, the emulator); not in the enum
-    return "openai"  # an OpenAI-compatible gateway
+    return settings.profile.provider_name(host)
 
 
 def _server(endpoint: str) -> tuple[str, int]:
