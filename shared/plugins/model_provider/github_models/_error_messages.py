@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import _error_mapping as m
 from .profiles import PAT_URL, GitHubProfile
-from .service_facts import GITHUB_MODELS_HOST
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext
@@ -133,10 +132,9 @@ def _retarget(hint: str) -> str:
 
 def _retired(f: _Facts) -> Diagnosis:
     deprecation, sunset, link = m.deprecation_info(f.headers)
-    host = m.endpoint_host(f.context.endpoint)
     brownout = bool(f.wire.code and f.wire.code.lower() == "github_models_retirement_brownout")
     known = f.context.advice.retired_why(f.status, f.context.shown_endpoint, f.said)
-    if known is None and (brownout or host == GITHUB_MODELS_HOST):  # GitHub's own retirement
+    if known is None and brownout:  # GitHub's own retirement code, whatever the URL
         known = GitHubProfile().retired_why(410, f.context.shown_endpoint, f.said)
     if known is not None:
         why = known
