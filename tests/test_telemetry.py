@@ -94,6 +94,11 @@ def test_plain_reply(traced: Any, emulator: Emulator, spans: InMemorySpanExporte
                               stop=["END"])
     (span,) = chats(spans)
     assert span.name == "chat openai/gpt-4o" and span.kind is SpanKind.CLIENT
+    from shared.plugins.model_provider.github_models import __version__
+
+    # the package's one version string (telemetry once carried a stale copy, 0.1.0)
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.version == __version__
     assert span.parent is not None
     assert span.parent.span_id == parent.get_span_context().span_id  # the caller's span
     attrs = dict(span.attributes or {})

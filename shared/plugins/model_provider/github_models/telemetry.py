@@ -92,8 +92,10 @@ class Telemetry:
         self._trace, self._context = trace, context
         self.client_kind = SpanKind.CLIENT
         self._status, self._error_code = Status, StatusCode.ERROR
-        self.tracer = trace.get_tracer(N.INSTRUMENTATION_NAME, N.INSTRUMENTATION_VERSION)
-        meter = metrics.get_meter(N.INSTRUMENTATION_NAME, N.INSTRUMENTATION_VERSION)
+        from . import __version__  # the package's one version string
+
+        self.tracer = trace.get_tracer(N.INSTRUMENTATION_NAME, __version__)
+        meter = metrics.get_meter(N.INSTRUMENTATION_NAME, __version__)
         self.duration = meter.create_histogram(
             N.METRIC_DURATION, unit="s", description="GenAI operation duration.",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS)

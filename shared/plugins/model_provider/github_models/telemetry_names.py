@@ -6,7 +6,6 @@ from __future__ import annotations
 
 SEMCONV_VERSION = "0.66b2"
 INSTRUMENTATION_NAME = "jaato-github-models"
-INSTRUMENTATION_VERSION = "0.1.0"
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 # opentelemetry.semconv._incubating.attributes.gen_ai_attributes (0.66b2)
 OPERATION_NAME = "gen_ai.operation.name"
