@@ -332,3 +332,9 @@ class StructuredOutputError(GitHubModelsError):
     def __init__(self, *args: Any, raw_text: str = "", **kw: Any) -> None:
         self.raw_text = _m.scrub(raw_text)
         super().__init__(*args, **kw)
+
+
+# The classes' public home is ``errors`` (tests, pickles and reprs name it): say so.
+_PUBLIC_MODULE = __name__.rpartition(".")[0] + ".errors"
+for _name in __all__:
+    globals()[_name].__module__ = _PUBLIC_MODULE
