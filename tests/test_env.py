@@ -94,7 +94,7 @@ def test_bad_organization_is_refused(value: str) -> None:
     ("https://models.github.ai/inference/chat/completions", None, DEFAULT_ENDPOINT, "github",
      False),
     ("https://res.services.ai.azure.com/models", "acme",
-     "https://res.services.ai.azure.com/models", "custom", False),
+     "https://res.services.ai.azure.com/models", "foundry", False),
     ("https://models.inference.ai.azure.com", None, "https://models.inference.ai.azure.com",
      "legacy", False),
 ])
@@ -137,10 +137,12 @@ def test_bad_settings_fail_fast(extra: dict[str, object], fragment: str) -> None
 
 def test_defaults_depend_on_endpoint_shape() -> None:
     gh = resolve_settings(ProviderConfig(api_key=TOKEN), {}, cwd=Path("/"))
-    assert gh.pacing and gh.enforce_tier_limits and gh.is_github_host and gh.is_retired_host
+    assert gh.pacing and gh.enforce_tier_limits and gh.is_retired_host
+    assert gh.profile.kind == "github"
     custom = resolve_settings(ProviderConfig(api_key=TOKEN, extra={
         "endpoint": "https://gw.example.com/v1"}), {}, cwd=Path("/"))
-    assert not custom.pacing and not custom.enforce_tier_limits and not custom.is_github_host
+    assert not custom.pacing and not custom.enforce_tier_limits
+    assert custom.profile.kind == "gateway"
     assert (gh.read_timeout, gh.connect_timeout, gh.max_retries) == (60.0, 10.0, 3)
 
 

@@ -487,9 +487,14 @@ def test_token_type_of(token: str, kind: str) -> None:
 
 
 def test_context_for_endpoint_detects_github_shape() -> None:
-    assert ErrorContext.for_endpoint("https://ghes.example/api/v3/models/inference").is_github_host
-    assert ErrorContext.for_endpoint("http://127.0.0.1:8080/inference/").is_github_host
-    assert not ErrorContext.for_endpoint("https://gw.example/v1").is_github_host
+    def kind(url: str) -> str:
+        profile = ErrorContext.for_endpoint(url).profile
+        assert profile is not None
+        return profile.kind
+
+    assert kind("https://ghes.example/api/v3/models/inference") == "github"
+    assert kind("http://127.0.0.1:8080/inference/") == "github"
+    assert kind("https://gw.example/v1") == "gateway"
 
 
 # ---- the classes themselves ---------------------------------------------------------------------

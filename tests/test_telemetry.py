@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from shared.plugins.model_provider.github_models import errors as E
 from shared.plugins.model_provider.github_models import telemetry as T
+from shared.plugins.model_provider.github_models import telemetry_names as N
 from shared.plugins.model_provider.github_models.clock import ManualClock
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from shared.plugins.model_provider.types import CancelToken, FinishReason, ToolResult, ToolSchema
@@ -37,7 +38,7 @@ _installed: list[bool] = []
 @pytest.fixture
 def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     """The global providers (set once per process) with a cleared span exporter."""
-    monkeypatch.delenv(T.CAPTURE_CONTENT_ENV, raising=False)  # content off unless a test opts in
+    monkeypatch.delenv(N.CAPTURE_CONTENT_ENV, raising=False)  # content off unless a test opts in
     if not _installed:
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
@@ -93,6 +94,11 @@ def test_plain_reply(traced: Any, emulator: Emulator, spans: InMemorySpanExporte
                               stop=["END"])
     (span,) = chats(spans)
     assert span.name == "chat openai/gpt-4o" and span.kind is SpanKind.CLIENT
+    from shared.plugins.model_provider.github_models import __version__
+
+    # the package's one version string (telemetry once carried a stale copy, 0.1.0)
+    assert span.instrumentation_scope is not None
+    assert span.instrumentation_scope.version == __version__
     assert span.parent is not None
     assert span.parent.span_id == parent.get_span_context().span_id  # the caller's span
     attrs = dict(span.attributes or {})
@@ -188,7 +194,7 @@ def test_cancelled_stream_ends_its_span(traced: Any, emulator: Emulator,
 def test_tool_round_trip_with_content_capture(traced: Any, emulator: Emulator,
                                               spans: InMemorySpanExporter,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(T.CAPTURE_CONTENT_ENV, "true")
+    monkeypatch.setenv(N.CAPTURE_CONTENT_ENV, "true")
     provider = traced()
     provider.create_session(system_instruction="Be brief.", tools=[WEATHER])
     emulator.script(Reply.tool_calls([("get_weather", {"city": "Oslo"})]),
@@ -220,7 +226,7 @@ def test_tool_round_trip_with_content_capture(traced: Any, emulator: Emulator,
 def test_a_retried_stream_records_the_output_of_the_last_attempt_only(
         traced: Any, emulator: Emulator, spans: InMemorySpanExporter,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(T.CAPTURE_CONTENT_ENV, "true")
+    monkeypatch.setenv(N.CAPTURE_CONTENT_ENV, "true")
     provider = traced(clock=ManualClock())
     provider.create_session(tools=[WEATHER])
     calls = Reply.tool_calls([("get_weather", {"city": "Oslo"})])
@@ -240,7 +246,7 @@ def test_streamed_content_is_captured_only_when_opted_in(
         monkeypatch: pytest.MonkeyPatch) -> None:
     provider = traced()
     provider.send_message_streaming("secret plans", lambda _t: None)
-    monkeypatch.setenv(T.CAPTURE_CONTENT_ENV, "true")
+    monkeypatch.setenv(N.CAPTURE_CONTENT_ENV, "true")
     provider.send_message_streaming("public plans", lambda _t: None)
     off, on = chats(spans)
     assert "secret plans" not in off.to_json()
@@ -314,7 +320,7 @@ def test_failure_sets_error_type_and_status(traced: Any, emulator: Emulator,
 def test_the_token_is_never_an_attribute(traced: Any, emulator: Emulator,
                                          spans: InMemorySpanExporter,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(T.CAPTURE_CONTENT_ENV, "true")
+    monkeypatch.setenv(N.CAPTURE_CONTENT_ENV, "true")
     provider = traced(clock=ManualClock(), max_retries=0)
     provider.send_message("hi")
     provider.send_message_streaming("hi", lambda _t: None)
@@ -341,31 +347,31 @@ def test_attribute_names_match_the_pinned_semantic_conventions() -> None:
         server_attributes,
     )
 
-    assert version("opentelemetry-semantic-conventions") == T.SEMCONV_VERSION
+    assert version("opentelemetry-semantic-conventions") == N.SEMCONV_VERSION
     pairs = {
-        T.OPERATION_NAME: G.GEN_AI_OPERATION_NAME, T.PROVIDER_NAME: G.GEN_AI_PROVIDER_NAME,
-        T.REQUEST_MODEL: G.GEN_AI_REQUEST_MODEL, T.REQUEST_MAX_TOKENS: G.GEN_AI_REQUEST_MAX_TOKENS,
-        T.REQUEST_TEMPERATURE: G.GEN_AI_REQUEST_TEMPERATURE,
-        T.REQUEST_TOP_P: G.GEN_AI_REQUEST_TOP_P,
-        T.REQUEST_STOP_SEQUENCES: G.GEN_AI_REQUEST_STOP_SEQUENCES,
-        T.REQUEST_SEED: G.GEN_AI_REQUEST_SEED,
-        T.REQUEST_FREQUENCY_PENALTY: G.GEN_AI_REQUEST_FREQUENCY_PENALTY,
-        T.REQUEST_PRESENCE_PENALTY: G.GEN_AI_REQUEST_PRESENCE_PENALTY,
-        T.REQUEST_CHOICE_COUNT: G.GEN_AI_REQUEST_CHOICE_COUNT,
-        T.REQUEST_STREAM: G.GEN_AI_REQUEST_STREAM, T.OUTPUT_TYPE: G.GEN_AI_OUTPUT_TYPE,
-        T.RESPONSE_MODEL: G.GEN_AI_RESPONSE_MODEL, T.RESPONSE_ID: G.GEN_AI_RESPONSE_ID,
-        T.RESPONSE_FINISH_REASONS: G.GEN_AI_RESPONSE_FINISH_REASONS,
-        T.RESPONSE_TIME_TO_FIRST_CHUNK: G.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
-        T.USAGE_INPUT_TOKENS: G.GEN_AI_USAGE_INPUT_TOKENS,
-        T.USAGE_OUTPUT_TOKENS: G.GEN_AI_USAGE_OUTPUT_TOKENS, T.TOKEN_TYPE: G.GEN_AI_TOKEN_TYPE,
-        T.INPUT_MESSAGES: G.GEN_AI_INPUT_MESSAGES, T.OUTPUT_MESSAGES: G.GEN_AI_OUTPUT_MESSAGES,
-        T.SYSTEM_INSTRUCTIONS: G.GEN_AI_SYSTEM_INSTRUCTIONS,
-        T.SERVER_ADDRESS: server_attributes.SERVER_ADDRESS,
-        T.SERVER_PORT: server_attributes.SERVER_PORT, T.ERROR_TYPE: error_attributes.ERROR_TYPE,
-        T.HTTP_RESPONSE_STATUS_CODE: http_attributes.HTTP_RESPONSE_STATUS_CODE,
-        T.METRIC_DURATION: GM.GEN_AI_CLIENT_OPERATION_DURATION,
-        T.METRIC_TOKEN_USAGE: GM.GEN_AI_CLIENT_TOKEN_USAGE,
-        T.METRIC_TIME_TO_FIRST_CHUNK: GM.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+        N.OPERATION_NAME: G.GEN_AI_OPERATION_NAME, N.PROVIDER_NAME: G.GEN_AI_PROVIDER_NAME,
+        N.REQUEST_MODEL: G.GEN_AI_REQUEST_MODEL, N.REQUEST_MAX_TOKENS: G.GEN_AI_REQUEST_MAX_TOKENS,
+        N.REQUEST_TEMPERATURE: G.GEN_AI_REQUEST_TEMPERATURE,
+        N.REQUEST_TOP_P: G.GEN_AI_REQUEST_TOP_P,
+        N.REQUEST_STOP_SEQUENCES: G.GEN_AI_REQUEST_STOP_SEQUENCES,
+        N.REQUEST_SEED: G.GEN_AI_REQUEST_SEED,
+        N.REQUEST_FREQUENCY_PENALTY: G.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+        N.REQUEST_PRESENCE_PENALTY: G.GEN_AI_REQUEST_PRESENCE_PENALTY,
+        N.REQUEST_CHOICE_COUNT: G.GEN_AI_REQUEST_CHOICE_COUNT,
+        N.REQUEST_STREAM: G.GEN_AI_REQUEST_STREAM, N.OUTPUT_TYPE: G.GEN_AI_OUTPUT_TYPE,
+        N.RESPONSE_MODEL: G.GEN_AI_RESPONSE_MODEL, N.RESPONSE_ID: G.GEN_AI_RESPONSE_ID,
+        N.RESPONSE_FINISH_REASONS: G.GEN_AI_RESPONSE_FINISH_REASONS,
+        N.RESPONSE_TIME_TO_FIRST_CHUNK: G.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+        N.USAGE_INPUT_TOKENS: G.GEN_AI_USAGE_INPUT_TOKENS,
+        N.USAGE_OUTPUT_TOKENS: G.GEN_AI_USAGE_OUTPUT_TOKENS, N.TOKEN_TYPE: G.GEN_AI_TOKEN_TYPE,
+        N.INPUT_MESSAGES: G.GEN_AI_INPUT_MESSAGES, N.OUTPUT_MESSAGES: G.GEN_AI_OUTPUT_MESSAGES,
+        N.SYSTEM_INSTRUCTIONS: G.GEN_AI_SYSTEM_INSTRUCTIONS,
+        N.SERVER_ADDRESS: server_attributes.SERVER_ADDRESS,
+        N.SERVER_PORT: server_attributes.SERVER_PORT, N.ERROR_TYPE: error_attributes.ERROR_TYPE,
+        N.HTTP_RESPONSE_STATUS_CODE: http_attributes.HTTP_RESPONSE_STATUS_CODE,
+        N.METRIC_DURATION: GM.GEN_AI_CLIENT_OPERATION_DURATION,
+        N.METRIC_TOKEN_USAGE: GM.GEN_AI_CLIENT_TOKEN_USAGE,
+        N.METRIC_TIME_TO_FIRST_CHUNK: GM.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
     }
     assert {ours: theirs for ours, theirs in pairs.items() if ours != theirs} == {}
     assert G.GenAiOperationNameValues.CHAT.value == "chat"
@@ -441,7 +447,7 @@ def test_provider_names() -> None:
 def test_an_error_event_quoting_the_token_leaves_no_trace_of_it_in_spans(
         traced: Any, emulator: Emulator, spans: InMemorySpanExporter,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(T.CAPTURE_CONTENT_ENV, "true")  # content capture on: the worst case
+    monkeypatch.setenv(N.CAPTURE_CONTENT_ENV, "true")  # content capture on: the worst case
     provider = traced()
     emulator.script(Reply.fault("in_stream_error", after=1, text=f"partial {TEST_TOKEN} text",
                                 error={"code": "boom", "message": f"bad key {TEST_TOKEN}"}))

@@ -10,53 +10,26 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import _error_mapping as m
-from .service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
+from ._access_messages import ENTRA_ADVICE, disabled, permission, token_invalid
+from ._error_facts import Diagnosis
+from ._error_facts import Facts as _Facts
+from .profiles import GitHubProfile
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext
 
-__all__ = ["CONNECTION_KINDS", "Diagnosis", "connection_text", "diagnose", "not_found_text"]
-
-PAT_URL = "https://github.com/settings/personal-access-tokens/new"
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    """The kind of a failure (see ``_error_mapping.classify``), its text and its data."""
-
-    kind: str
-    why: str
-    fix: str
-    attrs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    status: int | None
-    headers: Mapping[str, str]
-    wire: m.WireError
-    context: ErrorContext
-    now: datetime | None
-
-    @property
-    def said(self) -> str:
-        """The service's own words, quoted, or ''."""
-        text = self.wire.message or self.wire.text.split("\n", 1)[0]
-        text = m.scrub(" ".join(text.split()))[:300]
-        return f" (service said: '{text}')" if text else ""
-
-    @property
-    def all_text(self) -> str:
-        return "\n".join(p for p in (self.wire.message, self.wire.text) if p)
-
-    @property
-    def hint(self) -> str:
-        return self.context.endpoint_config_hint
+__all__ = [
+    "CONNECTION_KINDS",
+    "ENTRA_ADVICE",
+    "Diagnosis",
+    "connection_text",
+    "diagnose",
+    "not_found_text",
+]
 
 
 def _duration(seconds: float) -> str:
@@ -68,58 +41,6 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-
-
-_TOKEN_DESC = {
-    "fine_grained_pat": "fine-grained personal access token (github_pat_…)",
-    "classic_pat": "classic personal access token (ghp_…)",
-    "github_app": "GitHub App token (ghs_…/ghu_…)",
-    "oauth": "OAuth token (gho_…)",
-    "unknown": "token (not a recognised GitHub token type)",
-    "entra": "Microsoft Entra ID access token",
-}
-
-# Advice for a refused Entra ID token (auth.py); here so the 401 mapping can use it too.
-ENTRA_ADVICE = (
-    "check that the identity has the 'Cognitive Services User' role on the Foundry / Azure AI "
-    "resource (role assignments take up to 5 minutes to apply), that it signs in to the "
-    "resource's tenant (AZURE_TENANT_ID, or `az login --tenant <tenant>`), that the scope "
-    "(JAATO_GITHUB_AUTH_SCOPE, default https://cognitiveservices.azure.com/.default) is the "
-    "endpoint's audience, and that `az login` is current when DefaultAzureCredential uses the "
-    "Azure CLI"
-)
-
-
-def _token(ctx: ErrorContext) -> str:
-    desc = _TOKEN_DESC.get(ctx.token_type or "", "token")
-    return f"{desc} from {ctx.token_source}" if ctx.token_source else desc
-
-
-def _org_login(org: str) -> str:
-    return org.strip().rstrip("/").rsplit("/", 1)[-1]
-
-
-def _settings(ctx: ErrorContext, text: str = "") -> tuple[str | None, str]:
-    """``(settings_url, where)`` naming the place an owner enables Models.
-
-    A refusal that names the enterprise (its policy) points at the enterprise, even when an
-    organization is configured.
-    """
-    if ctx.enterprise and "enterprise" in text:
-        url = f"https://github.com/enterprises/{_org_login(ctx.enterprise)}/settings/policies/models"
-        return url, f"Enterprise settings → Policies → Models ({url})"
-    if ctx.organization:
-        url = f"https://github.com/organizations/{_org_login(ctx.organization)}/settings/models"
-        return url, f"the organization's Models settings ({url})"
-    if ctx.enterprise:
-        url = f"https://github.com/enterprises/{_org_login(ctx.enterprise)}/settings/policies/models"
-        return url, f"Enterprise settings → Policies → Models ({url})"
-    return None, (
-        "the organization's Models settings (https://github.com/organizations/<org>/settings/models)"
-        " or Enterprise settings → Policies → Models "
-        "(https://github.com/enterprises/<enterprise>/settings/policies/models); set "
-        "JAATO_GITHUB_ORGANIZATION when usage should go through an organization"
-    )
 
 
 def _retarget(hint: str) -> str:
@@ -134,14 +55,12 @@ def _retarget(hint: str) -> str:
 
 def _retired(f: _Facts) -> Diagnosis:
     deprecation, sunset, link = m.deprecation_info(f.headers)
-    host = m.endpoint_host(f.context.endpoint)
     brownout = bool(f.wire.code and f.wire.code.lower() == "github_models_retirement_brownout")
-    if host == LEGACY_HOST:
-        why = ("the legacy endpoint models.inference.ai.azure.com was deprecated on 2025-07-17 and "
-               f"removed on 2025-10-17, and GitHub Models itself was retired on {RETIREMENT_DATE}")
-    elif brownout or host == GITHUB_MODELS_HOST or (f.status == 410 and f.context.is_github_host):
-        why = (f"GitHub Models was retired on {RETIREMENT_DATE} and {f.context.shown_endpoint} "
-               f"refuses every request{f.said}")
+    known = f.context.advice.retired_why(f.status, f.context.shown_endpoint, f.said)
+    if known is None and brownout:  # GitHub's own retirement code, whatever the URL
+        known = GitHubProfile().retired_why(410, f.context.shown_endpoint, f.said)
+    if known is not None:
+        why = known
     elif f.status == 410 and "model" in f.wire.search_text:
         # a Foundry/gateway model or deployment was retired, not the whole endpoint
         why = (f"{f.context.shown_endpoint} answered 410 Gone: the model or deployment "
@@ -155,8 +74,7 @@ def _retired(f: _Facts) -> Diagnosis:
         why += f.said
     else:
         why = f"the endpoint refused the request (HTTP {f.status}) and announced its retirement"
-        if f.context.is_github_host:
-            why += f"; GitHub Models was retired on {RETIREMENT_DATE}"
+        why += f.context.advice.retirement_note
     if f.status != 410 and (sunset or deprecation):
         why += " (the refusal carried " + ", ".join(
             f"{n} {v}" for n, v in (("Sunset", sunset), ("Deprecation", deprecation)) if v) + ")"
@@ -198,14 +116,7 @@ def _rate_limit(f: _Facts) -> Diagnosis:
         fixes.append(f"wait {_duration(retry_after)}{when} before retrying")
     else:
         fixes.append("wait a minute before retrying")
-    if f.context.is_github_host:
-        fixes.append("or use a model of a tier with higher limits (on the free plan low-tier "
-                     "models allow more requests than high- and custom-tier ones)")
-        org = f" {_org_login(f.context.organization)}" if f.context.organization else ""
-        fixes.append(f"or enable paid usage for the organization{org} so production limits apply "
-                     "(JAATO_GITHUB_ORGANIZATION bills usage to it)")
-    else:
-        fixes.append("or raise this endpoint's quota")
+    fixes.extend(f.context.advice.rate_limit_fixes(f.context.organization))
     return Diagnosis("rate_limit", why, "; ".join(fixes), {
         "retry_after": retry_after, "limit_type": limit_type, "raw_limit_type": raw_type,
         "resets_at": resets, "limit": rl.limit, "window_seconds": rl.window_seconds})
@@ -219,95 +130,6 @@ def _quota(f: _Facts) -> Diagnosis:
         f"or endpoint ({f.hint})",
         {"limit_type": "quota"},
     )
-
-
-def _disabled(f: _Facts) -> Diagnosis:
-    text = f.wire.search_text
-    url, where = _settings(f.context, text)
-    if not f.context.is_github_host:
-        return Diagnosis(
-            "disabled", f"the endpoint refused access (HTTP {f.status}){f.said}",
-            "check that the key may use this model or deployment and that the resource's network "
-            "rules admit this client", {"settings_url": None})
-    if "account type is not" in text:
-        why = (f"the service does not accept this account type{f.said}; typically a GitHub "
-               "Enterprise managed account whose enterprise has not enabled Models")
-        ent = _org_login(f.context.enterprise or "<enterprise>")
-        ent_url = f"https://github.com/enterprises/{ent}/settings/policies/models"
-        fix = ("an enterprise owner must enable Models in Enterprise settings → Policies → Models "
-               f"({ent_url})")
-        return Diagnosis("disabled", why, fix,
-                         {"settings_url": ent_url if f.context.enterprise else None})
-    if "not a member" in text or "membership" in text:
-        org = f.context.organization or "the organization"
-        why = (f"the token's user is not a member of {org}, so usage cannot be billed to it"
-               f"{f.said}")
-        fix = ("join the organization or use a member's token, or unset "
-               "JAATO_GITHUB_ORGANIZATION (extra['organization']) to bill usage to yourself")
-        return Diagnosis("disabled", why, fix, {"settings_url": None})
-    if "no access to model" in text or "not allowed" in text or "policy" in text:
-        why = (f"this account may not use the model{f.said}: the organization or enterprise policy "
-               "does not enable it, or the plan does not include it")
-        fix = f"ask an owner to enable the model in {where}, or choose another model"
-    else:
-        why = f"GitHub Models is disabled for this account, organization or enterprise{f.said}"
-        fix = f"an owner must enable GitHub Models in {where}"
-    return Diagnosis("disabled", why, fix, {"settings_url": url})
-
-
-_PERMISSION_FIX = {
-    "fine_grained_pat": "edit the token (https://github.com/settings/personal-access-tokens) and "
-    "set the account permission 'Models' to read-only (models: read), or create one at "
-    + PAT_URL,
-    "classic_pat": "authorize the token for the organization's SAML SSO "
-    "(https://github.com/settings/tokens → Configure SSO), or use a fine-grained PAT with "
-    "models: read",
-    "github_app": "grant the GitHub App the 'Models' permission (read) and have the installation "
-    "accept the new permission",
-    "oauth": "re-authenticate (`gh auth refresh` or `gh auth login`), or use a fine-grained PAT "
-    "with models: read",
-}
-
-
-def _permission(f: _Facts) -> Diagnosis:
-    text = f.wire.search_text
-    if re.search(r"\bsso\b|\bsaml\b|single sign-on", text):
-        why = f"the {_token(f.context)} is not authorized for the organization's SAML SSO{f.said}"
-        fix = ("authorize the token for SSO (https://github.com/settings/tokens → Configure SSO → "
-               "Authorize; fine-grained tokens must be approved by the organization)")
-    else:
-        why = f"the {_token(f.context)} lacks permission to use GitHub Models{f.said}"
-        fix = _PERMISSION_FIX.get(f.context.token_type or "", _PERMISSION_FIX["fine_grained_pat"])
-    return Diagnosis("permission", why, fix, {"token_type": f.context.token_type})
-
-
-_INVALID_FIX = {
-    "fine_grained_pat": "check that the token has not expired or been revoked and that it has the "
-    "account permission 'Models' set to read (models: read): without it GitHub answers the same "
-    f"401 'Bad credentials'; create one at {PAT_URL}",
-    "classic_pat": "check that the token has not expired or been revoked, and authorize it for the "
-    "organization's SAML SSO if it uses SSO (https://github.com/settings/tokens → Configure SSO); "
-    "a fine-grained PAT with models: read is recommended",
-    "github_app": "installation tokens (ghs_) expire after an hour: mint a fresh one, and check "
-    "that the installation grants the 'Models' permission (read)",
-    "oauth": "re-authenticate (`gh auth refresh` or `gh auth login`) for a fresh token, or use a "
-    "fine-grained PAT with models: read",
-    "unknown": "GitHub endpoints expect a GitHub token (github_pat_…, ghp_…, ghs_…, gho_…): "
-    f"create a fine-grained PAT with models: read at {PAT_URL}",
-}
-
-
-def _token_invalid(f: _Facts) -> Diagnosis:
-    why = f"the endpoint rejected the {_token(f.context)} as bad, expired or unsupported{f.said}"
-    if f.context.token_type == "entra":  # noqa: S105 - a kind, not a secret
-        fix = ENTRA_ADVICE
-    elif f.context.is_github_host:
-        fix = _INVALID_FIX.get(f.context.token_type or "", _INVALID_FIX["fine_grained_pat"])
-    else:
-        fix = ("use this endpoint's own key (for Microsoft Foundry the resource's key, for a "
-               "gateway its API key) as config.api_key or GITHUB_TOKEN, or set "
-               f"{f.hint} back to a GitHub endpoint")
-    return Diagnosis("token_invalid", why, fix, {"token_type": f.context.token_type})
 
 
 _MODEL_IN_TEXT = (
@@ -330,8 +152,9 @@ def not_found_text(
     hints = []
     if suggestions:
         hints.append("did you mean " + ", ".join(suggestions) + "?")
-    if ctx.is_github_host and "/" not in model.strip("/"):
-        hints.append("use the full id {publisher}/{model_name}, e.g. openai/gpt-4.1")
+    spelling = ctx.advice.model_id_hint(model)
+    if spelling:
+        hints.append(spelling)
     if unavailable:
         hints.append("choose a model of the low or high tier")
     hints.append("list valid ids with provider.list_models() or `jaato-github-models models`")
@@ -381,8 +204,7 @@ def _context_limit(f: _Facts) -> Diagnosis:
     else:
         size = f" ({limit} tokens{had})" if limit is not None else ""
         why = f"the request is larger than the per-request token cap of the model's tier{size}"
-        if f.context.is_github_host:
-            why += "; the free plan caps tokens per request far below the model's context window"
+        why += f.context.advice.tier_cap_note
     fix = ("shorten the prompt or history (drop or summarise older turns, send smaller "
            "attachments) and lower max_tokens")
     if source != "model":
@@ -450,8 +272,8 @@ def _generic(f: _Facts) -> Diagnosis:
 
 
 _BUILDERS: dict[str, Callable[[_Facts], Diagnosis]] = {
-    "retired": _retired, "rate_limit": _rate_limit, "quota": _quota, "disabled": _disabled,
-    "permission": _permission, "token_invalid": _token_invalid,
+    "retired": _retired, "rate_limit": _rate_limit, "quota": _quota, "disabled": disabled,
+    "permission": permission, "token_invalid": token_invalid,
     "model_not_found": _model_not_found, "context_limit": _context_limit,
     "content_filter": _content_filter, "invalid_request": _invalid, "unavailable": _unavailable,
     "not_found": _not_found, "generic": _generic,

@@ -18,7 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cli_chat import connection_extra, open_provider, resolve_model, shown_endpoint
+from .cli_connect import connection_extra, open_provider, resolve_model, shown_endpoint
+from .cli_doctor_answers import RETIRED_FIX, ping_failed, rate_limits
 from .cli_output import (
     FAIL,
     PASS,
@@ -30,17 +31,11 @@ from .cli_output import (
     token_type_label,
 )
 from .errors import (
-    RETIREMENT_DATE,
     GitHubModelsError,
     ModelNotFoundError,
-    ModelsDisabledError,
     ProviderConnectionError,
-    RateLimitError,
     ServiceRetiredError,
-    ServiceUnavailableError,
-    TokenInvalidError,
     TokenNotFoundError,
-    TokenPermissionError,
 )
 from .masking import mask_secret
 from .rate_store import RateStoreError
@@ -50,17 +45,6 @@ if TYPE_CHECKING:
     from .provider import GitHubModelsProvider
 
 __all__ = ["Check", "Doctor", "run_doctor"]
-
-RETIRED_FIX = (
-    f"GitHub Models was retired on {RETIREMENT_DATE}: every models.github.ai endpoint answers "
-    "410 Gone. Point the provider at an endpoint that still speaks the protocol: set "
-    "JAATO_GITHUB_ENDPOINT in the environment or .env (or pass --endpoint), e.g. "
-    "JAATO_GITHUB_ENDPOINT=https://<resource>.services.ai.azure.com/models for Microsoft Foundry "
-    "/ Azure AI model inference (with that resource's key as GITHUB_TOKEN, and JAATO_GITHUB_MODEL "
-    "set to your deployment's name, e.g. gpt-4o), a GitHub Enterprise "
-    "Server or proxy URL ending in /inference, an OpenAI-compatible gateway, or the local "
-    "emulator (jaato-github-models emulator, then JAATO_GITHUB_ENDPOINT="
-    "http://127.0.0.1:<port>/inference); see docs/migration.md")
 
 _TITLES = {
     "token": "Token",
@@ -224,8 +208,7 @@ class Doctor:
                                        "retired host", RETIRED_FIX)
             self.skip_rest("the endpoint is retired: fix the endpoint first")
             return False
-        shape = {"github": "GitHub-shaped (.../inference)", "legacy": "legacy Azure host",
-                 "custom": "custom (Foundry, gateway): no catalog, no org path"}[s.endpoint_kind]
+        shape = s.profile.shape
         self.set("endpoint", PASS, f"{self.endpoint} from {source}; {shape}")
         if not s.organization:
             self.set("organization", SKIP, "no organization configured: usage is billed to the "
@@ -318,7 +301,7 @@ class Doctor:
         try:
             provider.generate("ping", max_tokens=1)
         except GitHubModelsError as exc:
-            self._ping_failed(provider, exc, is_chosen)
+            ping_failed(self, provider, exc, is_chosen)
             return
         finally:
             logger.removeHandler(capture)
@@ -346,98 +329,7 @@ class Doctor:
             known = "in the catalog" if provider.model_info else "not in the catalog (sent as " \
                                                                  "given; limits assumed)"
             self.set("model", PASS, f"{model} is {known} and answered a 1-token request")
-        self._rate_limits(provider, None)
-
-    def _ping_failed(self, provider: GitHubModelsProvider, exc: GitHubModelsError,
-                     is_chosen: bool) -> None:
-        s = provider.settings
-        if isinstance(exc, ProviderConnectionError):
-            if self.checks["reachable"].status == SKIP:
-                self.set("reachable", FAIL, exc.why, exc.fix)
-            else:
-                self.set("service", FAIL, f"the test request failed: {exc.why}", exc.fix)
-            self.skip_rest("the endpoint did not answer the test request")
-            return
-        if self.checks["reachable"].status == SKIP:
-            self.set("reachable", PASS, f"{self.endpoint} answered (HTTP {exc.status})")
-        if isinstance(exc, ServiceRetiredError):
-            self.set("service", FAIL, exc.why, RETIRED_FIX)
-            self.skip_rest("the service is retired")
-            return
-        if isinstance(exc, ServiceUnavailableError):
-            self.set("service", FAIL, exc.why, exc.fix)
-            self.skip_rest("the service failed the test request")
-            return
-        self.set("service", PASS, "no retirement answer (410, Deprecation or Sunset)")
-        if exc.status == 404 and type(exc) is GitHubModelsError:  # no such path, not a model
-            self.set("endpoint", FAIL, f"{self.endpoint}/chat/completions answered 404: "
-                                       f"{exc.why}", exc.fix)
-            self.skip_rest("the endpoint URL is wrong")
-            return
-        if isinstance(exc, TokenInvalidError | TokenPermissionError):
-            self.set("auth", FAIL, exc.why, exc.fix)
-            self.skip_rest("the token was not accepted")
-            return
-        if isinstance(exc, ModelsDisabledError) and s.organization and s.org_path_applied:
-            self.set("auth", PASS, "the endpoint accepted the token")
-            self.set("organization", FAIL, exc.why, exc.fix)
-            self.skip_rest("the organization refused the request")
-            return
-        if isinstance(exc, ModelsDisabledError):
-            self.set("auth", FAIL, exc.why, exc.fix)
-            self.skip_rest("GitHub Models is not enabled for this token")
-            return
-        self.set("auth", PASS, "the endpoint accepted the token")
-        if s.organization and s.org_path_applied:
-            self.set("organization", PASS, f"/orgs/{s.organization}/inference accepted the token")
-        if isinstance(exc, RateLimitError):
-            self._rate_limits(provider, exc)
-            self.skip_rest("rate-limited before the model answered")
-            return
-        if is_chosen or self.checks["model"].status != FAIL:
-            self.set("model", FAIL, f"the test request failed: {exc.why}", exc.fix)
-        self._rate_limits(provider, None)
-
-    def _rate_limits(self, provider: GitHubModelsProvider, exc: RateLimitError | None) -> None:
-        from .limits import limits_for_tier
-
-        s = provider.settings
-        if exc is not None:
-            headers = ", ".join(f"{k}: {v}" for k, v in sorted(exc.headers.items())
-                                if k.startswith("x-ratelimit") or k == "retry-after")
-            wait = f"retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
-            detail = "; ".join(x for x in (f"limit hit ({exc.limit_type})", wait, headers) if x)
-            self.set("rate_limits", FAIL, detail, exc.fix)
-            return
-        if not s.is_github_host:
-            self.set("rate_limits", PASS, "the test request was not rate-limited; GitHub's "
-                                          "free-tier caps do not apply to this endpoint (its "
-                                          "own quotas do)")
-            return
-        info = provider.model_info
-        tier = info.tier if info is not None else None
-        limits = limits_for_tier(tier)
-        changes = s.rate_limit_overrides.get(tier or "", {})
-        if changes:
-            limits = limits.with_overrides(**changes)
-        note = "the test request was not rate-limited"
-        seen: dict[str, str] = provider.get_rate_limit_status().get("headers") or {}
-        pairs = [(k.removeprefix("x-ratelimit-remaining-"), v, seen.get(
-            "x-ratelimit-limit-" + k.removeprefix("x-ratelimit-remaining-")))
-            for k, v in sorted(seen.items()) if k.startswith("x-ratelimit-remaining-")]
-        if pairs:
-            note += "; headers say " + ", ".join(
-                f"{v}{'/' + str(lim) if lim else ''} {what} remaining" for what, v, lim in pairs)
-            note += " (advisory on GitHub: enforced limits show up as 429s)"
-        if tier is None or limits.requests_per_minute is None:
-            self.set("rate_limits", PASS, f"{note}; no tier limits known for this model")
-            return
-        pacing = "client-side pacing on" if s.pacing else "client-side pacing off"
-        self.set("rate_limits", PASS,
-                 f"{note}; tier {tier} (free tier: {limits.requests_per_minute}/min, "
-                 f"{limits.requests_per_day}/day, {limits.concurrent_requests} concurrent, "
-                 f"{limits.max_input_tokens} tokens in / {limits.max_output_tokens} out per "
-                 f"request); {pacing}")
+        rate_limits(self, provider, None)
 
     def report(self) -> dict[str, Any]:
         """The JSON form of the result."""

@@ -8,6 +8,8 @@ never written into ``os.environ``) > defaults.
 - organization: ``extra["organization"]`` > ``JAATO_GITHUB_ORGANIZATION`` (usage billed to it);
 - enterprise: ``extra["enterprise"]`` > ``JAATO_GITHUB_ENTERPRISE``;
 - endpoint: ``extra["endpoint"]`` > ``JAATO_GITHUB_ENDPOINT`` > ``https://models.github.ai/inference``;
+- endpoint kind: ``extra["endpoint_kind"]`` > ``JAATO_GITHUB_ENDPOINT_KIND`` > ``auto`` (chosen
+  from the URL; ``github``, ``legacy``, ``foundry`` or ``gateway``: see ``profiles.py``);
 - timeout: ``extra["timeout"]`` > ``JAATO_GITHUB_TIMEOUT`` > 60 s read (10 s connect);
 - max retries: ``extra["max_retries"]`` > ``JAATO_GITHUB_MAX_RETRIES`` > 3;
 - pacing: ``extra["pacing"]`` > ``JAATO_GITHUB_PACING`` > on for GitHub-shaped endpoints;
@@ -31,29 +33,41 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from ._host import ProviderConfig
+from .endpoints import (
+    ENV_ENDPOINT,
+    ENV_ENDPOINT_KIND,
+    ENV_ENTERPRISE,
+    ENV_ORGANIZATION,
+    endpoint_kind_setting,
+    normalize_enterprise,
+    normalize_organization,
+    resolve_endpoint,
+    resolve_endpoint_profile,
+)
 from .errors import ConfigurationError, token_not_found, token_type_of
-from .masking import mask_secret
-from .service_facts import LEGACY_HOST, RETIRED_HOSTS
+from .service_facts import LEGACY_HOST
 from .setting_checks import (
     API_VERSION_RE,
+    FALSE_WORDS,
+    as_bool,
+    as_float,
+    as_int,
     check_header_value,
-    github_name,
     rate_limit_overrides,
     read_dotenv,
 )
+from .settings import Settings
 from .url_secrets import strip_url_secrets
 
 __all__ = [
     "DEFAULT_ENDPOINT",
     "ENV_ENDPOINT",
+    "ENV_ENDPOINT_KIND",
     "ENV_ENTERPRISE",
     "ENV_ORGANIZATION",
     "ENV_TOKEN",
@@ -63,15 +77,13 @@ __all__ = [
     "normalize_organization",
     "read_dotenv",
     "resolve_endpoint",
+    "resolve_endpoint_profile",
     "resolve_settings",
 ]
 
 DEFAULT_ENDPOINT = "https://models.github.ai/inference"
 
 ENV_TOKEN = "GITHUB_TOKEN"  # noqa: S105 - a variable name, not a secret
-ENV_ORGANIZATION = "JAATO_GITHUB_ORGANIZATION"
-ENV_ENTERPRISE = "JAATO_GITHUB_ENTERPRISE"
-ENV_ENDPOINT = "JAATO_GITHUB_ENDPOINT"
 ENV_TIMEOUT = "JAATO_GITHUB_TIMEOUT"
 ENV_MAX_RETRIES = "JAATO_GITHUB_MAX_RETRIES"
 ENV_PACING = "JAATO_GITHUB_PACING"
@@ -84,226 +96,20 @@ ENV_TRACING = "JAATO_GITHUB_TRACING"
 ENV_RATE_STORE = "JAATO_GITHUB_RATE_STORE"
 ENV_RATE_STORE_STRICT = "JAATO_GITHUB_RATE_STORE_STRICT"
 
-ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_TIMEOUT,
-            ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS, ENV_AUTH, ENV_AUTH_SCOPE,
-            ENV_TRACING, ENV_RATE_STORE, ENV_RATE_STORE_STRICT)
+ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_ENDPOINT_KIND,
+            ENV_TIMEOUT, ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS, ENV_AUTH,
+            ENV_AUTH_SCOPE, ENV_TRACING, ENV_RATE_STORE, ENV_RATE_STORE_STRICT)
 
 # Settings that ProviderConfig.extra may carry besides request defaults (see options.py).
 SETTING_KEYS = frozenset({
-    "organization", "enterprise", "endpoint", "timeout", "connect_timeout", "max_retries",
-    "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version", "pool_size",
-    "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history", "catalog",
+    "organization", "enterprise", "endpoint", "endpoint_kind", "timeout", "connect_timeout",
+    "max_retries", "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version",
+    "pool_size", "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history", "catalog",
     "catalog_ttl", "auth", "auth_scope", "credential", "tracing", "rate_store",
     "rate_store_strict",
 })
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Resolved, validated settings for one provider instance. ``repr`` masks the token."""
-
-    token: str = field(repr=False)
-    token_source: str
-    token_type: str
-    base_endpoint: str
-    endpoint: str
-    endpoint_kind: str  # "github" (path ends in /inference), "legacy" or "custom"
-    organization: str | None
-    enterprise: str | None
-    org_path_applied: bool
-    read_timeout: float
-    connect_timeout: float
-    max_retries: int
-    max_retry_wait: float
-    pacing: bool
-    rate_limit_overrides: Mapping[str, Mapping[str, Any]]
-    enforce_tier_limits: bool
-    trim_history: bool
-    catalog_mode: str  # "static" (default) or "live"
-    catalog_ttl: float
-    api_version: str
-    pool_size: int
-    use_env_proxies: bool
-    user_agent: str | None
-    dotenv_path: str | None
-    sources: Mapping[str, str]
-    auth: str = "key"  # "key", "entra" (DefaultAzureCredential) or "credential" (extra's)
-    token_cache: Any = field(default=None, repr=False, compare=False)  # auth.TokenCache
-    tracing: str = "off"  # or "otel"
-    # a redis:// URL may hold a password: never in repr (rate_store.StoreLocation masks it)
-    rate_store: str | None = field(default=None, repr=False)
-    rate_store_strict: bool = False
-
-    def secrets(self) -> tuple[str, ...]:
-        """The credentials whose echo must be masked: the key, and the Entra tokens issued."""
-        cache = self.token_cache
-        return (self.token, *(cache.issued if cache is not None else ()))
-
-    def __repr__(self) -> str:
-        import dataclasses
-
-        shown = []
-        for f in dataclasses.fields(self):
-            if not f.repr:
-                continue
-            value = getattr(self, f.name)
-            if f.name in ("endpoint", "base_endpoint"):
-                value = strip_url_secrets(value)  # a key can hide in the path or query too
-            shown.append(f"{f.name}={value!r}")
-        return f"Settings(token={mask_secret(self.token)!r}, {', '.join(shown)})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled settings carry the token's shown form (``ghp_…``) and no Entra cache, never
-        the credential (job queues, multiprocessing and caches pickle what they are handed)."""
-        import dataclasses
-
-        safe = dataclasses.replace(self, token=mask_secret(self.token), token_cache=None)
-        return (_settings_from_fields, ({f.name: getattr(safe, f.name)
-                                         for f in dataclasses.fields(safe)},))
-
-    @property
-    def token_hint(self) -> str:
-        """The token's type prefix only (``ghp_…``)."""
-        return mask_secret(self.token)
-
-    @property
-    def is_github_host(self) -> bool:
-        """Whether the endpoint is GitHub-shaped (GitHub, GHES, the emulator)."""
-        return self.endpoint_kind == "github"
-
-    @property
-    def catalog_url(self) -> str | None:
-        """``GET`` URL of the model catalog for GitHub-shaped endpoints, else None.
-
-        ``https://models.github.ai/inference`` (or ``.../orgs/X/inference``) ->
-        ``https://models.github.ai/catalog/models``; the same rule for GHES and the emulator.
-        """
-        if self.endpoint_kind != "github":
-            return None
-        parts = urlsplit(self.endpoint)
-        path = re.sub(r"(/orgs/[^/]+)?/inference$", "", parts.path.rstrip("/"))
-        return urlunsplit((parts.scheme, parts.netloc, f"{path}/catalog/models", "", ""))
-
-    @property
-    def is_retired_host(self) -> bool:
-        """Whether the endpoint is one of GitHub's retired hosts."""
-        return (urlsplit(self.base_endpoint).hostname or "") in RETIRED_HOSTS
-
-
-def normalize_organization(value: str) -> str:
-    """Accept ``my-org`` or ``https://github.com/my-org`` (``.../orgs/my-org``); return the login.
-
-    Raises:
-        ConfigurationError: Anything else (a slash or ``..`` in a login, another host, extra path
-            segments, a query): the value is refused, never rewritten to another name.
-    """
-    return github_name(value, "organization", ENV_ORGANIZATION, ("orgs", "organizations"),
-                        "'my-org' or 'https://github.com/my-org'")
-
-
-def normalize_enterprise(value: str) -> str:
-    """Accept ``my-ent`` or ``https://github.com/enterprises/my-ent`` and return the slug.
-
-    Raises:
-        ConfigurationError: Anything else (slashes, ``..``, another host, extra segments).
-    """
-    return github_name(value, "enterprise", ENV_ENTERPRISE, ("enterprises",),
-                        "'my-enterprise' or 'https://github.com/enterprises/my-enterprise'")
-
-
-def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
-    """Return ``(endpoint, kind, org_path_applied)``; see :func:`_resolve_endpoint`.
-
-    Raises:
-        ConfigurationError: The endpoint is not a well-formed http(s) URL, or it already names an
-            organization (``/orgs/X/inference``) other than the configured one.
-    """
-    try:
-        return _resolve_endpoint(base, organization)
-    except ValueError as exc:  # urllib's own complaints: bad port, bad IPv6 literal ...
-        reason = str(exc).split(" as ")[0]
-    # raised outside the except block: urllib quotes the offending text ("... as 'PASSWORD'"),
-    # so its exception must not ride along as the context; a clean one is the cause
-    cause = ValueError(reason)
-    raise ConfigurationError(
-        what="Checking the endpoint setting",
-        why=f"{strip_url_secrets(base)!r} is not a valid URL ({cause})",
-        fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
-            "'https://<resource>.services.ai.azure.com/models'") from cause
-
-
-def _resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
-    """Return ``(endpoint, kind, org_path_applied)`` for a configured base endpoint.
-
-    A GitHub-shaped endpoint (path ending in ``/inference``) becomes
-    ``{prefix}/orgs/{org}/inference`` when an organization is set; other endpoints have no org
-    path. A pasted ``.../chat/completions`` suffix is dropped. An endpoint that already names an
-    organization is kept when it names the configured one and refused when it names another
-    (rewriting it silently would bill someone the user did not name; keeping it would bill
-    ``X`` while reports say the configured org).
-
-    Raises:
-        ConfigurationError: The endpoint is not an http(s) URL, or names another organization.
-    """
-    if len(base) > 2048 or not base.strip().isprintable() or " " in base.strip():
-        raise ConfigurationError(
-            what="Checking the endpoint setting",
-            why=f"{strip_url_secrets(base)[:80]!r} is longer than 2048 characters or holds a "
-                "space, line break or other character a URL cannot carry",
-            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
-                "'https://<resource>.services.ai.azure.com/models'", setting="endpoint")
-    url = base.strip().rstrip("/")
-    pre = urlsplit(url)
-    _ = pre.port  # urllib checks the port only when it is read: bad ports raise here
-    if pre.username or pre.password or pre.query:
-        # user info or a query can hold a key: never keep it (nor show it); keys go in api_key
-        logger.warning("ignoring the user info / query string of the configured endpoint; "
-                       "pass the key as ProviderConfig.api_key or GITHUB_TOKEN instead")
-        url = _without_secrets(url).rstrip("/")
-    if url.endswith("/chat/completions"):
-        url = url[: -len("/chat/completions")].rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            what="Checking the endpoint setting",
-            why=f"{strip_url_secrets(base)!r} is not an http(s) URL",
-            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
-                "'https://ghes.example.com/api/v3/models/inference' or "
-                "'https://<resource>.services.ai.azure.com/models'",
-        )
-    if parts.fragment:
-        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-    path = parts.path.rstrip("/")
-    if parts.hostname == LEGACY_HOST:
-        return url, "legacy", False
-    if not path.endswith("/inference"):
-        return url, "custom", False
-    if organization is None:
-        return url, "github", False
-    prefix = path[: -len("/inference")]
-    present = re.search(r"/orgs/([^/]+)$", prefix)
-    if present:  # already an org endpoint: it must name the configured org (logins ignore case)
-        if present.group(1).lower() != organization.lower():
-            raise ConfigurationError(
-                what="Checking the endpoint against the organization setting",
-                why=f"the endpoint {strip_url_secrets(url)!r} already bills organization "
-                    f"{present.group(1)!r}, but the organization setting is {organization!r}; "
-                    "requests would be billed to the first while reports name the second",
-                fix=f"drop /orgs/{present.group(1)} from {ENV_ENDPOINT} (the organization "
-                    "setting adds it), or set the organization to the one in the endpoint",
-                setting="organization")
-        return url, "github", True
-    new_path = f"{prefix}/orgs/{organization}/inference"
-    return urlunsplit((parts.scheme, parts.netloc, new_path, "", "")), "github", True
-
-
-def _without_secrets(url: str) -> str:
-    """``url`` without user info, query and fragment (each can carry a key)."""
-    return strip_url_secrets(url)
 
 
 def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
@@ -319,51 +125,6 @@ def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
 
 def _read_dotenv(path: Path | None) -> dict[str, str]:
     return read_dotenv(path, ENV_FILE)
-
-
-def _as_float(name: str, value: Any, low: float, high: float) -> float:
-    if isinstance(value, bool):  # float(True) is 1.0: a flag is not a number of seconds
-        value = "bool"
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(
-            what=f"Checking the {name} setting", why=f"{value!r} is not a number",
-            fix=f"give {name} in seconds between {low:g} and {high:g}") from exc
-    if not low <= number <= high:
-        raise ConfigurationError(
-            what=f"Checking the {name} setting", why=f"{number:g} is outside [{low:g}, {high:g}]",
-            fix=f"give {name} in seconds between {low:g} and {high:g}")
-    return number
-
-
-def _as_int(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool):
-        value = "bool"
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(
-            what=f"Checking the {name} setting", why=f"{value!r} is not a whole number",
-            fix=f"give {name} as a whole number between {low} and {high}") from exc
-    if not low <= number <= high:
-        raise ConfigurationError(
-            what=f"Checking the {name} setting", why=f"{number} is outside [{low}, {high}]",
-            fix=f"give {name} as a whole number between {low} and {high}")
-    return number
-
-
-def _as_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigurationError(
-        what=f"Checking the {name} setting", why=f"{value!r} is not on/off",
-        fix=f"give {name} as true/false (1/0, on/off)")
 
 
 def resolve_settings(
@@ -399,7 +160,7 @@ def resolve_settings(
     dotenv_path: Path | None = None
     dotenv: dict[str, str] = {}
     where = "extra['env_file']" if "env_file" in extra else ENV_FILE
-    dotenv_disabled = env_file_setting is False or str(env_file_setting).lower() in _FALSE
+    dotenv_disabled = env_file_setting is False or str(env_file_setting).lower() in FALSE_WORDS
     explicit = None if dotenv_disabled or env_file_setting in (None, True) else str(
         env_file_setting)
     if not dotenv_disabled:
@@ -422,7 +183,7 @@ def resolve_settings(
             return dotenv[env_key]
         return None
 
-    auth, token_cache = _resolve_auth(extra, pick)
+    auth, credential = _resolve_auth(extra, pick)
     token: str | None = None
     if config is not None and config.api_key is not None and not isinstance(config.api_key,
                                                                               str):
@@ -431,7 +192,7 @@ def resolve_settings(
             why=f"it is {type(config.api_key).__name__}, not a string",
             fix="pass the token as text", setting="token")
     if auth != "key":
-        token, token_source = "", f"Entra ID ({token_cache.credential_name})"
+        token, token_source = "", f"Entra ID ({type(credential).__name__})"
     elif config is not None and config.api_key:
         token, token_source = config.api_key.strip(), "config.api_key"
     elif env.get(ENV_TOKEN, "").strip():
@@ -462,28 +223,35 @@ def resolve_settings(
     ent_raw = pick("enterprise", ENV_ENTERPRISE)
     enterprise = normalize_enterprise(str(ent_raw)) if ent_raw else None
     base = str(pick("endpoint", ENV_ENDPOINT) or DEFAULT_ENDPOINT)
-    endpoint, kind, org_applied = resolve_endpoint(base, organization)
-    base = _without_secrets(base)  # parses: resolve_endpoint already vetted the URL
+    chosen = endpoint_kind_setting(pick("endpoint_kind", ENV_ENDPOINT_KIND))
+    endpoint, profile, org_applied = resolve_endpoint_profile(base, organization, chosen)
+    base = strip_url_secrets(base)  # parses: the URL was vetted above
+    token_cache = None
+    if credential is not None:
+        from .auth import TokenCache
+
+        scope = str(pick("auth_scope", ENV_AUTH_SCOPE) or profile.entra_scope).strip()
+        token_cache = TokenCache(credential, scope)
 
     timeout_raw = pick("timeout", ENV_TIMEOUT)
-    read_timeout = 60.0 if timeout_raw is None else _as_float("timeout", timeout_raw, 0.1, 3600)
+    read_timeout = 60.0 if timeout_raw is None else as_float("timeout", timeout_raw, 0.1, 3600)
     connect_raw = extra.get("connect_timeout")
     connect_timeout = (min(10.0, read_timeout) if connect_raw is None
-                       else _as_float("connect_timeout", connect_raw, 0.1, 600))
+                       else as_float("connect_timeout", connect_raw, 0.1, 600))
     retries_raw = pick("max_retries", ENV_MAX_RETRIES)
-    max_retries = 3 if retries_raw is None else _as_int("max_retries", retries_raw, 0, 20)
+    max_retries = 3 if retries_raw is None else as_int("max_retries", retries_raw, 0, 20)
     wait_raw = extra.get("max_retry_wait")
-    max_retry_wait = 60.0 if wait_raw is None else _as_float("max_retry_wait", wait_raw, 0, 86400)
+    max_retry_wait = 60.0 if wait_raw is None else as_float("max_retry_wait", wait_raw, 0, 86400)
     pacing_raw = pick("pacing", ENV_PACING)
-    pacing = (kind == "github") if pacing_raw is None else _as_bool("pacing", pacing_raw)
+    pacing = profile.free_tier_defaults if pacing_raw is None else as_bool("pacing", pacing_raw)
     enforce_raw = pick("enforce_tier_limits", ENV_TIER_LIMITS)
-    enforce = (kind == "github") if enforce_raw is None else _as_bool(
+    enforce = profile.free_tier_defaults if enforce_raw is None else as_bool(
         "enforce_tier_limits", enforce_raw)
     overrides = rate_limit_overrides(extra.get("rate_limits") or {})
     pool_raw = extra.get("pool_size")
-    pool_size = 16 if pool_raw is None else _as_int("pool_size", pool_raw, 1, 1024)
+    pool_size = 16 if pool_raw is None else as_int("pool_size", pool_raw, 1, 1024)
     proxies_raw = extra.get("use_env_proxies")
-    use_env_proxies = True if proxies_raw is None else _as_bool("use_env_proxies", proxies_raw)
+    use_env_proxies = True if proxies_raw is None else as_bool("use_env_proxies", proxies_raw)
     user_agent = extra.get("user_agent")
     if user_agent is not None:
         check_header_value(user_agent, "user_agent", "extra['user_agent']")
@@ -508,9 +276,9 @@ def resolve_settings(
             what="Checking the tracing setting", why=f"{tracing!r} is not off or otel",
             fix=f"set extra['tracing'] (or {ENV_TRACING}) to 'otel' (OpenTelemetry spans and "
                 "metrics; pip install 'jaato-github-models[otel]') or 'off'")
-    if auth != "key" and kind == "github":
-        logger.warning("Entra ID auth is on for the GitHub-shaped endpoint %s: GitHub endpoints "
-                       "take GitHub tokens, not Entra tokens", endpoint)
+    entra_warning = profile.entra_warning() if auth != "key" else None
+    if entra_warning:
+        logger.warning("%s (%s)", entra_warning, strip_url_secrets(endpoint))
     store_raw = pick("rate_store", ENV_RATE_STORE)
     strict_raw = pick("rate_store_strict", ENV_RATE_STORE_STRICT)
 
@@ -520,7 +288,7 @@ def resolve_settings(
         token_type="entra" if auth != "key" else token_type_of(token),
         base_endpoint=base.strip().rstrip("/"),
         endpoint=endpoint,
-        endpoint_kind=kind,
+        profile=profile,
         organization=organization,
         enterprise=enterprise,
         org_path_applied=org_applied,
@@ -531,10 +299,10 @@ def resolve_settings(
         pacing=pacing,
         rate_limit_overrides=overrides,
         enforce_tier_limits=enforce,
-        trim_history=_as_bool("trim_history", extra.get("trim_history", False)),
+        trim_history=as_bool("trim_history", extra.get("trim_history", False)),
         catalog_mode=catalog_mode,
         catalog_ttl=(3600.0 if extra.get("catalog_ttl") is None
-                     else _as_float("catalog_ttl", extra["catalog_ttl"], 0, 30 * 86400)),
+                     else as_float("catalog_ttl", extra["catalog_ttl"], 0, 30 * 86400)),
         api_version=api_version,
         pool_size=pool_size,
         use_env_proxies=use_env_proxies,
@@ -545,13 +313,13 @@ def resolve_settings(
         token_cache=token_cache,
         tracing=tracing,
         rate_store=(str(store_raw).strip() or None) if store_raw is not None else None,
-        rate_store_strict=False if strict_raw is None else _as_bool("rate_store_strict",
+        rate_store_strict=False if strict_raw is None else as_bool("rate_store_strict",
                                                                     strict_raw),
     )
 
 
 def _resolve_auth(extra: Mapping[str, Any], pick: Any) -> tuple[str, Any]:
-    """``(auth, token_cache)``: ``key`` (no cache) unless a credential or ``entra`` is set.
+    """``(auth, credential)``: ``key`` (no credential) unless a credential or ``entra`` is set.
 
     Raises:
         ConfigurationError: An unknown auth value, a credential without get_token(), or
@@ -567,14 +335,8 @@ def _resolve_auth(extra: Mapping[str, Any], pick: Any) -> tuple[str, Any]:
             fix=f"set extra['auth'] (or {ENV_AUTH}) to 'key' (the default: api_key / "
                 f"{ENV_TOKEN}) or 'entra' (Microsoft Entra ID through DefaultAzureCredential), "
                 "or pass a TokenCredential as extra['credential']")
-    from .auth import DEFAULT_SCOPE, TokenCache, default_azure_credential
-
-    scope = str(pick("auth_scope", ENV_AUTH_SCOPE) or DEFAULT_SCOPE).strip()
     if credential is None:
-        return "entra", TokenCache(default_azure_credential(), scope)
-    return "credential", TokenCache(credential, scope)
+        from .auth import default_azure_credential
 
-
-def _settings_from_fields(values: dict[str, Any]) -> Settings:
-    """Unpickle :class:`Settings` (see ``Settings.__reduce__``)."""
-    return Settings(**values)
+        return "entra", default_azure_credential()
+    return "credential", credential

@@ -1,5 +1,5 @@
 """The facts every error message is written from: what was attempted (``ErrorContext``) and
-the day GitHub Models was retired. Standard library only (plus the stdlib-only ``_error_mapping``
+the day GitHub Models was retired. Standard library only (plus the stdlib-only ``profiles``
 and ``url_secrets``), so ``errors`` and ``_error_messages`` both import it without a cycle.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._error_mapping import is_github_shaped
+from .profiles import EndpointProfile, GatewayProfile, GitHubProfile, profile_for_url
 from .service_facts import RETIREMENT_DATE
 from .url_secrets import strip_url_secrets
 
@@ -29,7 +29,11 @@ class ErrorContext:
         token_type: ``fine_grained_pat``, ``classic_pat``, ``github_app``, ``oauth``,
             ``unknown`` or None (see :func:`token_type_of`).
         token_source: Where the token came from (``GITHUB_TOKEN``, ``config.api_key``, ``.env``).
-        is_github_host: GitHub-shaped endpoint (models.github.ai, GHES/emulator ``/inference``).
+        profile: The endpoint's profile (``profiles.py``): it decides the kind-specific advice.
+            Default: chosen from ``endpoint``'s URL, as ``Settings`` does.
+        is_github_host: Deprecated (use ``profile``): True picks the GitHub profile, False the
+            URL's profile unless that is GitHub-shaped (then a gateway's). Read it back as
+            ``profile.kind == "github"``.
         endpoint_config_hint: How a user changes the endpoint.
         operation: What was attempted ("Chat completion", "Catalog request", ...).
         known_models: Model ids to suggest from when a model is not found.
@@ -43,16 +47,33 @@ class ErrorContext:
     enterprise: str | None = None
     token_type: str | None = None
     token_source: str | None = None
-    is_github_host: bool = True
+    profile: EndpointProfile | None = None
+    is_github_host: bool | None = None
     endpoint_config_hint: str = _ENDPOINT_HINT
     operation: str = "Request"
     known_models: tuple[str, ...] = ()
     secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        profile = self.profile
+        if profile is None:
+            profile = profile_for_url(self.endpoint)
+            if self.is_github_host is True:
+                profile = GitHubProfile()
+            elif self.is_github_host is False and profile.kind == "github":
+                profile = GatewayProfile()
+        object.__setattr__(self, "profile", profile)
+        object.__setattr__(self, "is_github_host", profile.kind == "github")
+
+    @property
+    def advice(self) -> EndpointProfile:
+        """The profile whose advice the messages give (never None after construction)."""
+        assert self.profile is not None
+        return self.profile
+
     @classmethod
     def for_endpoint(cls, endpoint: str, **fields: Any) -> ErrorContext:
-        """A context whose ``is_github_host`` is derived from ``endpoint``'s shape."""
-        fields.setdefault("is_github_host", is_github_shaped(endpoint))
+        """A context whose profile is chosen from ``endpoint``'s URL."""
         return cls(endpoint=endpoint, **fields)
 
     @property

@@ -2,9 +2,11 @@
 
 Options can be set per provider (``ProviderConfig.extra`` or ``set_options``) and per call
 (keyword arguments of ``send_message`` and friends). Each is checked here, before any request,
-against the GitHub Models REST description: ``temperature`` and ``top_p`` in [0, 1], penalties
-in [-2, 2], and so on. The catalog then says what the chosen model accepts: reasoning models get
-``max_completion_tokens`` instead of ``max_tokens`` and no ``temperature``.
+against the ranges of the endpoint's profile (``profiles.py``): GitHub-shaped endpoints take
+``temperature`` in [0, 1] (GitHub Models' REST description), Foundry and OpenAI-compatible gateways
+in [0, 2]; ``top_p`` in [0, 1] and penalties in [-2, 2] everywhere. The catalog then says what
+the chosen model accepts: reasoning models get ``max_completion_tokens`` instead of
+``max_tokens`` and no ``temperature``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidRequestError
+from .profiles import ENDPOINT_KINDS, EndpointProfile, profile_named
 
 __all__ = ["OPTION_NAMES", "adapt_for_model", "validate_options"]
 
@@ -25,16 +28,17 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class _Spec:
     kind: str  # "number", "int", "stop", "choice", "format", "modalities", "tool_choice"
-    low: float | None = None
+    low: float | None = None  # numbers: the endpoint profile's option_ranges decide
     high: float | None = None
     choices: tuple[str, ...] = ()
+    label: str = ""  # the kind of endpoint whose range this is ("" for every kind)
 
 
 _SPECS: dict[str, _Spec] = {
-    "temperature": _Spec("number", 0.0, 1.0),
-    "top_p": _Spec("number", 0.0, 1.0),
-    "frequency_penalty": _Spec("number", -2.0, 2.0),
-    "presence_penalty": _Spec("number", -2.0, 2.0),
+    "temperature": _Spec("number"),
+    "top_p": _Spec("number"),
+    "frequency_penalty": _Spec("number"),
+    "presence_penalty": _Spec("number"),
     "max_tokens": _Spec("int", 1, 1_000_000),
     "seed": _Spec("int", -(2**63), 2**63 - 1),
     "stop": _Spec("stop"),
@@ -57,9 +61,24 @@ def _check_number(name: str, value: Any, spec: _Spec) -> float:
                    f"pass a number between {spec.low:g} and {spec.high:g}")
     assert spec.low is not None and spec.high is not None
     if not spec.low <= value <= spec.high:
-        raise _bad(name, value, f"it is outside the allowed range [{spec.low:g}, {spec.high:g}]",
-                   f"pass a number between {spec.low:g} and {spec.high:g}")
+        where = f" for {spec.label}" if spec.label else ""
+        wider = _wider_kinds(name, spec)
+        raise _bad(name, value,
+                   f"{name} {value:g} is outside the allowed range [{spec.low:g}, {spec.high:g}]"
+                   f"{where}", f"pass a number between {spec.low:g} and {spec.high:g}" + (
+                       f" ({wider} accept more; if this endpoint is one, set endpoint_kind or "
+                       "JAATO_GITHUB_ENDPOINT_KIND)" if wider else ""))
     return float(value)
+
+
+def _wider_kinds(name: str, spec: _Spec) -> str:
+    """The labels of the kinds whose range of ``name`` reaches past ``spec``'s, or ''."""
+    if not spec.label:
+        return ""
+    labels = [p.label for p in map(profile_named, ENDPOINT_KINDS)
+              if (r := p.option_ranges.get(name)) and (r[0] < (spec.low or 0)
+                                                       or r[1] > (spec.high or 0))]
+    return ", ".join(labels)
 
 
 def _check_int(name: str, value: Any, spec: _Spec) -> int:
@@ -125,26 +144,57 @@ _CHECKERS: dict[str, Callable[[str, Any, _Spec], Any]] = {
 }
 
 
-def validate_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def validate_options(options: Mapping[str, Any], profile: EndpointProfile | None = None, *,
+                     any_endpoint: bool = False) -> dict[str, Any]:
     """Validate generation options and return them normalized (``None`` values dropped).
 
     ``max_completion_tokens`` is accepted as an alias of ``max_tokens``: the model decides which
     name goes on the wire.
 
+    Args:
+        options: The options as given.
+        profile: The endpoint's profile: its ``option_ranges`` bound the numbers (default: a
+            GitHub-shaped endpoint's, the narrowest).
+        any_endpoint: Check against the widest range of any kind instead (a check made before
+            the endpoint is known, e.g. the CLI's; the provider checks again for its endpoint).
+
     Raises:
-        InvalidRequestError: An unknown option or a value out of its documented range.
+        InvalidRequestError: An unknown option or a value out of its documented range (the
+            error names the kind of endpoint whose range it is).
     """
+    specs = _specs_for(profile, any_endpoint)
     out: dict[str, Any] = {}
     for name, value in options.items():
         if value is None:
             continue
         key = "max_tokens" if name == "max_completion_tokens" else name
-        spec = _SPECS.get(key)
+        spec = specs.get(key)
         if spec is None:
             raise _bad(name, value, "it is not a known generation option",
                        "use one of " + ", ".join(sorted(OPTION_NAMES)))
         out[key] = _CHECKERS[spec.kind](name, value, spec)
     return out
+
+
+_SPECS_BY_KIND: dict[str, dict[str, _Spec]] = {}
+
+
+def _specs_for(profile: EndpointProfile | None, any_endpoint: bool) -> dict[str, _Spec]:
+    """``_SPECS`` with the numbers' bounds of ``profile`` (or the widest of every kind)."""
+    key = "*" if any_endpoint else (profile.kind if profile is not None else "github")
+    specs = _SPECS_BY_KIND.get(key)
+    if specs is None:
+        profiles = [profile_named(k) for k in ENDPOINT_KINDS] if any_endpoint else [
+            profile if profile is not None else profile_named("github")]
+        specs = dict(_SPECS)
+        for name, spec in _SPECS.items():
+            if spec.kind != "number":
+                continue
+            ranges = [p.option_ranges[name] for p in profiles]
+            specs[name] = _Spec("number", min(r[0] for r in ranges), max(r[1] for r in ranges),
+                                label="" if any_endpoint else profiles[0].label)
+        _SPECS_BY_KIND[key] = specs
+    return specs
 
 
 _warned: set[tuple[str, str]] = set()

@@ -22,6 +22,10 @@ from .url_secrets import strip_url_secrets
 
 __all__ = [
     "API_VERSION_RE",
+    "FALSE_WORDS",
+    "as_bool",
+    "as_float",
+    "as_int",
     "check_header_value",
     "github_name",
     "rate_limit_overrides",
@@ -220,3 +224,67 @@ def rate_limit_overrides(raw: Any) -> dict[str, dict[str, int | None]]:
             row[name] = int(value)
         out[tier.lower()] = row
     return out
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def as_float(name: str, value: Any, low: float, high: float) -> float:
+    """``value`` as a number in [low, high].
+
+    Raises:
+        ConfigurationError: Not a number (a bool is not one), or out of range.
+    """
+    if isinstance(value, bool):  # float(True) is 1.0: a flag is not a number of seconds
+        value = "bool"
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            what=f"Checking the {name} setting", why=f"{value!r} is not a number",
+            fix=f"give {name} in seconds between {low:g} and {high:g}") from exc
+    if not low <= number <= high:
+        raise ConfigurationError(
+            what=f"Checking the {name} setting", why=f"{number:g} is outside [{low:g}, {high:g}]",
+            fix=f"give {name} in seconds between {low:g} and {high:g}")
+    return number
+
+
+def as_int(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` as a whole number in [low, high].
+
+    Raises:
+        ConfigurationError: Not a whole number, or out of range.
+    """
+    if isinstance(value, bool):
+        value = "bool"
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            what=f"Checking the {name} setting", why=f"{value!r} is not a whole number",
+            fix=f"give {name} as a whole number between {low} and {high}") from exc
+    if not low <= number <= high:
+        raise ConfigurationError(
+            what=f"Checking the {name} setting", why=f"{number} is outside [{low}, {high}]",
+            fix=f"give {name} as a whole number between {low} and {high}")
+    return number
+
+
+def as_bool(name: str, value: Any) -> bool:
+    """``value`` as on/off (true/false, 1/0, yes/no).
+
+    Raises:
+        ConfigurationError: Anything else.
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ConfigurationError(
+        what=f"Checking the {name} setting", why=f"{value!r} is not on/off",
+        fix=f"give {name} as true/false (1/0, on/off)")

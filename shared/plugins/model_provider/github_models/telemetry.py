@@ -27,75 +27,30 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import telemetry_names as N
 from .env import Settings
 from .errors import ConfigurationError
+from .telemetry_names import CAPTURE_CONTENT_ENV, SEMCONV_VERSION
 
 __all__ = ["CAPTURE_CONTENT_ENV", "SEMCONV_VERSION", "Operation", "Telemetry"]
 
-SEMCONV_VERSION = "0.66b2"
-INSTRUMENTATION_NAME = "jaato-github-models"
-INSTRUMENTATION_VERSION = "0.1.0"
-CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _CAPTURE_ON = {"1", "true", "yes", "on", "span_only", "span_and_event"}
 
-# opentelemetry.semconv._incubating.attributes.gen_ai_attributes (0.66b2)
-OPERATION_NAME = "gen_ai.operation.name"
-PROVIDER_NAME = "gen_ai.provider.name"
-REQUEST_MODEL = "gen_ai.request.model"
-REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
-REQUEST_TEMPERATURE = "gen_ai.request.temperature"
-REQUEST_TOP_P = "gen_ai.request.top_p"
-REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
-REQUEST_SEED = "gen_ai.request.seed"
-REQUEST_FREQUENCY_PENALTY = "gen_ai.request.frequency_penalty"
-REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
-REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
-REQUEST_STREAM = "gen_ai.request.stream"
-OUTPUT_TYPE = "gen_ai.output.type"
-RESPONSE_MODEL = "gen_ai.response.model"
-RESPONSE_ID = "gen_ai.response.id"
-RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
-RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
-USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
-USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
-TOKEN_TYPE = "gen_ai.token.type"  # noqa: S105 - an attribute name
-INPUT_MESSAGES = "gen_ai.input.messages"
-OUTPUT_MESSAGES = "gen_ai.output.messages"
-SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
-# stable attributes (opentelemetry.semconv.attributes)
-SERVER_ADDRESS = "server.address"
-SERVER_PORT = "server.port"
-ERROR_TYPE = "error.type"
-HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
-# opentelemetry.semconv._incubating.metrics.gen_ai_metrics (0.66b2)
-METRIC_DURATION = "gen_ai.client.operation.duration"
-METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"  # noqa: S105 - a metric name
-METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
 # the conventions' advisory bucket boundaries
 _DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48,
                      40.96, 81.92]
 _TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
                   16777216, 67108864]
-# our own, for what the conventions have no name for
-CANCELLED = "jaato.stream.cancelled"
-RETRY_EVENT = "jaato.retry"
-PACING_EVENT = "jaato.pacing.wait"
 
-_PARAMS = (("temperature", REQUEST_TEMPERATURE), ("top_p", REQUEST_TOP_P),
-           ("seed", REQUEST_SEED), ("frequency_penalty", REQUEST_FREQUENCY_PENALTY),
-           ("presence_penalty", REQUEST_PRESENCE_PENALTY))
+_PARAMS = (("temperature", N.REQUEST_TEMPERATURE), ("top_p", N.REQUEST_TOP_P),
+           ("seed", N.REQUEST_SEED), ("frequency_penalty", N.REQUEST_FREQUENCY_PENALTY),
+           ("presence_penalty", N.REQUEST_PRESENCE_PENALTY))
 
 
 def provider_name(settings: Settings) -> str:
     """``gen_ai.provider.name`` for an endpoint: the conventions' value where one fits."""
     host = (urlsplit(settings.endpoint).hostname or "").lower()
-    if host.endswith(".openai.azure.com"):
-        return "azure.ai.openai"
-    if settings.endpoint_kind == "custom" and host.endswith(".azure.com"):
-        return "azure.ai.inference"  # Foundry / Azure AI model inference
-    if settings.endpoint_kind in ("github", "legacy"):
-        return "github"  # GitHub Models protocol (GHES, proxies, the emulator); not in the enum
-    return "openai"  # an OpenAI-compatible gateway
+    return settings.profile.provider_name(host)
 
 
 def _server(endpoint: str) -> tuple[str, int]:
@@ -137,17 +92,19 @@ class Telemetry:
         self._trace, self._context = trace, context
         self.client_kind = SpanKind.CLIENT
         self._status, self._error_code = Status, StatusCode.ERROR
-        self.tracer = trace.get_tracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
-        meter = metrics.get_meter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
+        from . import __version__  # the package's one version string
+
+        self.tracer = trace.get_tracer(N.INSTRUMENTATION_NAME, __version__)
+        meter = metrics.get_meter(N.INSTRUMENTATION_NAME, __version__)
         self.duration = meter.create_histogram(
-            METRIC_DURATION, unit="s", description="GenAI operation duration.",
+            N.METRIC_DURATION, unit="s", description="GenAI operation duration.",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS)
         self.token_usage = meter.create_histogram(
-            METRIC_TOKEN_USAGE, unit="{token}",
+            N.METRIC_TOKEN_USAGE, unit="{token}",
             description="Number of input and output tokens used.",
             explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS)
         self.time_to_first_chunk = meter.create_histogram(
-            METRIC_TIME_TO_FIRST_CHUNK, unit="s",
+            N.METRIC_TIME_TO_FIRST_CHUNK, unit="s",
             description="Time to receive the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS)
         self.provider = provider_name(settings)
@@ -156,7 +113,7 @@ class Telemetry:
     @staticmethod
     def capture_content() -> bool:
         """Whether message content may be recorded (the conventions' opt-in switch)."""
-        return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in _CAPTURE_ON
+        return os.environ.get(N.CAPTURE_CONTENT_ENV, "").strip().lower() in _CAPTURE_ON
 
     @contextmanager
     def operation(self, body: Mapping[str, Any], *, streaming: bool) -> Iterator[Operation]:
@@ -177,16 +134,16 @@ class Telemetry:
 
     def retry(self, error: BaseException, attempt: int, delay: float) -> None:
         """Note a retry on the current span."""
-        attrs: dict[str, Any] = {ERROR_TYPE: type(error).__name__, "jaato.retry.attempt": attempt,
+        attrs: dict[str, Any] = {N.ERROR_TYPE: type(error).__name__, "jaato.retry.attempt": attempt,
                                  "jaato.retry.delay": round(delay, 3)}
         status = getattr(error, "status", None)
         if isinstance(status, int):
-            attrs[HTTP_RESPONSE_STATUS_CODE] = status
-        self._trace.get_current_span().add_event(RETRY_EVENT, attrs)
+            attrs[N.HTTP_RESPONSE_STATUS_CODE] = status
+        self._trace.get_current_span().add_event(N.RETRY_EVENT, attrs)
 
     def paced(self, waited: float) -> None:
         """Note a pacing wait (seconds) on the current span."""
-        self._trace.get_current_span().add_event(PACING_EVENT, {"jaato.pacing.waited": waited})
+        self._trace.get_current_span().add_event(N.PACING_EVENT, {"jaato.pacing.waited": waited})
 
 
 class Operation:
@@ -211,9 +168,9 @@ class Operation:
             attributes=self._request(body))
 
     def _common(self) -> dict[str, Any]:
-        return {OPERATION_NAME: "chat", PROVIDER_NAME: self.t.provider,
-                REQUEST_MODEL: self.model, SERVER_ADDRESS: self.t.server_address,
-                SERVER_PORT: self.t.server_port}
+        return {N.OPERATION_NAME: "chat", N.PROVIDER_NAME: self.t.provider,
+                N.REQUEST_MODEL: self.model, N.SERVER_ADDRESS: self.t.server_address,
+                N.SERVER_PORT: self.t.server_port}
 
     def _request(self, body: Mapping[str, Any]) -> dict[str, Any]:
         attrs = self._common()
@@ -223,25 +180,25 @@ class Operation:
                 attrs[attr] = value
         max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
         if isinstance(max_tokens, int):
-            attrs[REQUEST_MAX_TOKENS] = max_tokens
+            attrs[N.REQUEST_MAX_TOKENS] = max_tokens
         stop = body.get("stop")
         if stop:
-            attrs[REQUEST_STOP_SEQUENCES] = [stop] if isinstance(stop, str) else list(stop)
+            attrs[N.REQUEST_STOP_SEQUENCES] = [stop] if isinstance(stop, str) else list(stop)
         n = body.get("n")
         if isinstance(n, int) and n != 1:
-            attrs[REQUEST_CHOICE_COUNT] = n
+            attrs[N.REQUEST_CHOICE_COUNT] = n
         if self.streaming:
-            attrs[REQUEST_STREAM] = True
+            attrs[N.REQUEST_STREAM] = True
         fmt = body.get("response_format")
         if isinstance(fmt, Mapping) and str(fmt.get("type", "")).startswith("json"):
-            attrs[OUTPUT_TYPE] = "json"
+            attrs[N.OUTPUT_TYPE] = "json"
         if self.capture:
             messages = body.get("messages") or []
             system = [_parts(m.get("content")) for m in messages
                       if isinstance(m, Mapping) and m.get("role") in ("system", "developer")]
             if system:
-                attrs[SYSTEM_INSTRUCTIONS] = json.dumps([p for ps in system for p in ps])
-            attrs[INPUT_MESSAGES] = json.dumps(
+                attrs[N.SYSTEM_INSTRUCTIONS] = json.dumps([p for ps in system for p in ps])
+            attrs[N.INPUT_MESSAGES] = json.dumps(
                 [_message(m) for m in messages
                  if isinstance(m, Mapping) and m.get("role") not in ("system", "developer")])
         return attrs
@@ -321,30 +278,30 @@ class Operation:
         span = self.span
         attrs: dict[str, Any] = {}
         if self.response_model:
-            attrs[RESPONSE_MODEL] = self.response_model
+            attrs[N.RESPONSE_MODEL] = self.response_model
         if self.response_id:
-            attrs[RESPONSE_ID] = self.response_id
+            attrs[N.RESPONSE_ID] = self.response_id
         if self.finish_reasons:
-            attrs[RESPONSE_FINISH_REASONS] = [self.finish_reasons[i]
+            attrs[N.RESPONSE_FINISH_REASONS] = [self.finish_reasons[i]
                                               for i in sorted(self.finish_reasons)]
         if self.input_tokens is not None:
-            attrs[USAGE_INPUT_TOKENS] = self.input_tokens
+            attrs[N.USAGE_INPUT_TOKENS] = self.input_tokens
         if self.output_tokens is not None:
-            attrs[USAGE_OUTPUT_TOKENS] = self.output_tokens
+            attrs[N.USAGE_OUTPUT_TOKENS] = self.output_tokens
         if self.first_chunk is not None:
-            attrs[RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk
+            attrs[N.RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk
         if self.capture and (self.text or self.tool_calls):
-            attrs[OUTPUT_MESSAGES] = self.t.hide(json.dumps([self._output_message()]))
+            attrs[N.OUTPUT_MESSAGES] = self.t.hide(json.dumps([self._output_message()]))
         cancelled = exc is not None and _is_cancel(exc)
         error_type: str | None = None
         if cancelled:
-            attrs[CANCELLED] = True
+            attrs[N.CANCELLED] = True
         elif exc is not None:
             error_type = type(exc).__name__
-            attrs[ERROR_TYPE] = error_type
+            attrs[N.ERROR_TYPE] = error_type
             status = getattr(exc, "status", None)
             if isinstance(status, int):
-                attrs[HTTP_RESPONSE_STATUS_CODE] = status
+                attrs[N.HTTP_RESPONSE_STATUS_CODE] = status
             message = self.t.hide(str(exc))
             span.set_status(self.t._status(self.t._error_code, message.splitlines()[0][:200]))
             # not record_exception: its stack trace quotes the chained causes verbatim
@@ -358,15 +315,15 @@ class Operation:
     def _metrics(self, error_type: str | None) -> None:
         metric_attrs = self._common()
         if self.response_model:
-            metric_attrs[RESPONSE_MODEL] = self.response_model
+            metric_attrs[N.RESPONSE_MODEL] = self.response_model
         duration_attrs = dict(metric_attrs)
         if error_type:
-            duration_attrs[ERROR_TYPE] = error_type
+            duration_attrs[N.ERROR_TYPE] = error_type
         self.t.duration.record(time.perf_counter() - self.started, duration_attrs)
         if self.input_tokens is not None:
-            self.t.token_usage.record(self.input_tokens, {**metric_attrs, TOKEN_TYPE: "input"})
+            self.t.token_usage.record(self.input_tokens, {**metric_attrs, N.TOKEN_TYPE: "input"})
         if self.output_tokens is not None:
-            self.t.token_usage.record(self.output_tokens, {**metric_attrs, TOKEN_TYPE: "output"})
+            self.t.token_usage.record(self.output_tokens, {**metric_attrs, N.TOKEN_TYPE: "output"})
         if self.first_chunk is not None:
             self.t.time_to_first_chunk.record(self.first_chunk, metric_attrs)
 

@@ -1,0 +1,144 @@
+"""``doctor``: what the test request's answer says about each check (service, token,
+organization, model, rate-limit headroom). ``cli_doctor.Doctor`` runs the checks and records.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from .cli_output import FAIL, PASS, SKIP, Check
+from .errors import (
+    RETIREMENT_DATE,
+    GitHubModelsError,
+    ModelsDisabledError,
+    ProviderConnectionError,
+    RateLimitError,
+    ServiceRetiredError,
+    ServiceUnavailableError,
+    TokenInvalidError,
+    TokenPermissionError,
+)
+
+if TYPE_CHECKING:
+    from .provider import GitHubModelsProvider
+
+__all__ = ["RETIRED_FIX", "Recorder", "ping_failed", "rate_limits"]
+
+RETIRED_FIX = (
+    f"GitHub Models was retired on {RETIREMENT_DATE}: every models.github.ai endpoint answers "
+    "410 Gone. Point the provider at an endpoint that still speaks the protocol: set "
+    "JAATO_GITHUB_ENDPOINT in the environment or .env (or pass --endpoint), e.g. "
+    "JAATO_GITHUB_ENDPOINT=https://<resource>.services.ai.azure.com/models for Microsoft Foundry "
+    "/ Azure AI model inference (with that resource's key as GITHUB_TOKEN, and JAATO_GITHUB_MODEL "
+    "set to your deployment's name, e.g. gpt-4o), a GitHub Enterprise "
+    "Server or proxy URL ending in /inference, an OpenAI-compatible gateway, or the local "
+    "emulator (jaato-github-models emulator, then JAATO_GITHUB_ENDPOINT="
+    "http://127.0.0.1:<port>/inference); see docs/migration.md")
+
+
+class Recorder(Protocol):
+    """What the verdicts write to (``cli_doctor.Doctor``)."""
+
+    checks: dict[str, Check]
+    endpoint: str | None
+
+    def set(self, name: str, status: str, detail: str, next_step: str = "") -> None:
+        """Record one check's result."""
+
+    def skip_rest(self, reason: str) -> None:
+        """Mark every check without a result as skipped for ``reason``."""
+
+
+def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModelsError,
+                is_chosen: bool) -> None:
+    """Record what a failed test request says about each check."""
+    s = provider.settings
+    if isinstance(exc, ProviderConnectionError):
+        if doc.checks["reachable"].status == SKIP:
+            doc.set("reachable", FAIL, exc.why, exc.fix)
+        else:
+            doc.set("service", FAIL, f"the test request failed: {exc.why}", exc.fix)
+        doc.skip_rest("the endpoint did not answer the test request")
+        return
+    if doc.checks["reachable"].status == SKIP:
+        doc.set("reachable", PASS, f"{doc.endpoint} answered (HTTP {exc.status})")
+    if isinstance(exc, ServiceRetiredError):
+        doc.set("service", FAIL, exc.why, RETIRED_FIX)
+        doc.skip_rest("the service is retired")
+        return
+    if isinstance(exc, ServiceUnavailableError):
+        doc.set("service", FAIL, exc.why, exc.fix)
+        doc.skip_rest("the service failed the test request")
+        return
+    doc.set("service", PASS, "no retirement answer (410, Deprecation or Sunset)")
+    if exc.status == 404 and type(exc) is GitHubModelsError:  # no such path, not a model
+        doc.set("endpoint", FAIL, f"{doc.endpoint}/chat/completions answered 404: "
+                                   f"{exc.why}", exc.fix)
+        doc.skip_rest("the endpoint URL is wrong")
+        return
+    if isinstance(exc, TokenInvalidError | TokenPermissionError):
+        doc.set("auth", FAIL, exc.why, exc.fix)
+        doc.skip_rest("the token was not accepted")
+        return
+    if isinstance(exc, ModelsDisabledError) and s.organization and s.org_path_applied:
+        doc.set("auth", PASS, "the endpoint accepted the token")
+        doc.set("organization", FAIL, exc.why, exc.fix)
+        doc.skip_rest("the organization refused the request")
+        return
+    if isinstance(exc, ModelsDisabledError):
+        doc.set("auth", FAIL, exc.why, exc.fix)
+        doc.skip_rest("GitHub Models is not enabled for this token")
+        return
+    doc.set("auth", PASS, "the endpoint accepted the token")
+    if s.organization and s.org_path_applied:
+        doc.set("organization", PASS, f"/orgs/{s.organization}/inference accepted the token")
+    if isinstance(exc, RateLimitError):
+        rate_limits(doc, provider, exc)
+        doc.skip_rest("rate-limited before the model answered")
+        return
+    if is_chosen or doc.checks["model"].status != FAIL:
+        doc.set("model", FAIL, f"the test request failed: {exc.why}", exc.fix)
+    rate_limits(doc, provider, None)
+
+def rate_limits(doc: Recorder, provider: GitHubModelsProvider, exc: RateLimitError | None
+                ) -> None:
+    """Record the rate-limit headroom (``exc``: the 429 the test request got, if any)."""
+    from .limits import limits_for_tier
+
+    s = provider.settings
+    if exc is not None:
+        headers = ", ".join(f"{k}: {v}" for k, v in sorted(exc.headers.items())
+                            if k.startswith("x-ratelimit") or k == "retry-after")
+        wait = f"retry after {exc.retry_after:g} s" if exc.retry_after is not None else ""
+        detail = "; ".join(x for x in (f"limit hit ({exc.limit_type})", wait, headers) if x)
+        doc.set("rate_limits", FAIL, detail, exc.fix)
+        return
+    if not s.profile.free_tier_defaults:
+        doc.set("rate_limits", PASS, "the test request was not rate-limited; GitHub's "
+                                      "free-tier caps do not apply to this endpoint (its "
+                                      "own quotas do)")
+        return
+    info = provider.model_info
+    tier = info.tier if info is not None else None
+    limits = limits_for_tier(tier)
+    changes = s.rate_limit_overrides.get(tier or "", {})
+    if changes:
+        limits = limits.with_overrides(**changes)
+    note = "the test request was not rate-limited"
+    seen: dict[str, str] = provider.get_rate_limit_status().get("headers") or {}
+    pairs = [(k.removeprefix("x-ratelimit-remaining-"), v, seen.get(
+        "x-ratelimit-limit-" + k.removeprefix("x-ratelimit-remaining-")))
+        for k, v in sorted(seen.items()) if k.startswith("x-ratelimit-remaining-")]
+    if pairs:
+        note += "; headers say " + ", ".join(
+            f"{v}{'/' + str(lim) if lim else ''} {what} remaining" for what, v, lim in pairs)
+        note += " (advisory on GitHub: enforced limits show up as 429s)"
+    if tier is None or limits.requests_per_minute is None:
+        doc.set("rate_limits", PASS, f"{note}; no tier limits known for this model")
+        return
+    pacing = "client-side pacing on" if s.pacing else "client-side pacing off"
+    doc.set("rate_limits", PASS,
+             f"{note}; tier {tier} (free tier: {limits.requests_per_minute}/min, "
+             f"{limits.requests_per_day}/day, {limits.concurrent_requests} concurrent, "
+             f"{limits.max_input_tokens} tokens in / {limits.max_output_tokens} out per "
+             f"request); {pacing}")

@@ -1,0 +1,156 @@
+"""The endpoint setting: checking the URL, choosing its profile (kind), the organization path.
+
+``env.resolve_settings`` calls :func:`resolve_endpoint_profile` once; the profile it returns
+(``profiles.py``) owns everything that differs between kinds of endpoint afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import ConfigurationError
+from .profiles import ENDPOINT_KINDS, EndpointProfile, profile_for_url, profile_named
+from .setting_checks import github_name
+from .url_secrets import strip_url_secrets
+
+__all__ = [
+    "ENV_ENDPOINT",
+    "ENV_ENDPOINT_KIND",
+    "ENV_ENTERPRISE",
+    "ENV_ORGANIZATION",
+    "normalize_enterprise",
+    "normalize_organization",
+    "resolve_endpoint",
+    "resolve_endpoint_profile",
+]
+
+ENV_ORGANIZATION = "JAATO_GITHUB_ORGANIZATION"
+ENV_ENTERPRISE = "JAATO_GITHUB_ENTERPRISE"
+ENV_ENDPOINT = "JAATO_GITHUB_ENDPOINT"
+ENV_ENDPOINT_KIND = "JAATO_GITHUB_ENDPOINT_KIND"
+
+logger = logging.getLogger("shared.plugins.model_provider.github_models")
+_EXAMPLE = "'https://<resource>.services.ai.azure.com/models'"
+
+
+def normalize_organization(value: str) -> str:
+    """Accept ``my-org`` or ``https://github.com/my-org`` (``.../orgs/my-org``); return the login.
+
+    Raises:
+        ConfigurationError: Anything else (a slash or ``..`` in a login, another host, extra path
+            segments, a query): the value is refused, never rewritten to another name.
+    """
+    return github_name(value, "organization", ENV_ORGANIZATION, ("orgs", "organizations"),
+                       "'my-org' or 'https://github.com/my-org'")
+
+
+def normalize_enterprise(value: str) -> str:
+    """Accept ``my-ent`` or ``https://github.com/enterprises/my-ent`` and return the slug.
+
+    Raises:
+        ConfigurationError: Anything else (slashes, ``..``, another host, extra segments).
+    """
+    return github_name(value, "enterprise", ENV_ENTERPRISE, ("enterprises",),
+                       "'my-enterprise' or 'https://github.com/enterprises/my-enterprise'")
+
+
+def endpoint_kind_setting(value: Any) -> EndpointProfile | None:
+    """The profile an ``endpoint_kind`` setting names (None, '' and ``auto``: from the URL).
+
+    Raises:
+        ConfigurationError: Not one of the kinds (the error lists them).
+    """
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in ("", "auto"):
+        return None
+    try:
+        return profile_named(text)
+    except KeyError:
+        raise ConfigurationError(
+            what="Checking the endpoint_kind setting",
+            why=f"{str(value)[:40]!r} is not a kind of endpoint",
+            fix=f"set extra['endpoint_kind'] (or {ENV_ENDPOINT_KIND}) to one of "
+                f"{', '.join(ENDPOINT_KINDS)}, or 'auto' (the default: chosen from the URL)",
+            setting="endpoint_kind") from None
+
+
+def resolve_endpoint(base: str, organization: str | None) -> tuple[str, str, bool]:
+    """Return ``(endpoint, kind, org_path_applied)``, the kind chosen from the URL.
+
+    Raises:
+        ConfigurationError: The endpoint is not a well-formed http(s) URL, or it already names an
+            organization (``/orgs/X/inference``) other than the configured one.
+    """
+    endpoint, profile, applied = resolve_endpoint_profile(base, organization)
+    return endpoint, profile.kind, applied
+
+
+def resolve_endpoint_profile(base: str, organization: str | None,
+                             profile: EndpointProfile | None = None
+                             ) -> tuple[str, EndpointProfile, bool]:
+    """Return ``(endpoint, profile, org_path_applied)`` for a configured base endpoint.
+
+    The URL is checked (user info, query and fragment dropped: they can hold keys; a pasted
+    ``.../chat/completions`` suffix dropped), its profile chosen (``profile`` when the
+    ``endpoint_kind`` setting names one, else from the URL), and the profile places the
+    organization (GitHub-shaped: ``{prefix}/orgs/{org}/inference``; other kinds: none).
+
+    Raises:
+        ConfigurationError: The endpoint is not an http(s) URL, or names another organization.
+    """
+    try:
+        url = _checked_url(base)
+    except ValueError as exc:  # urllib's own complaints: bad port, bad IPv6 literal ...
+        reason = str(exc).split(" as ")[0]
+    else:
+        chosen = profile or profile_for_url(url)
+        endpoint, applied = chosen.endpoint_for(url, organization)
+        return endpoint, chosen, applied
+    # raised outside the except block: urllib quotes the offending text ("... as 'PASSWORD'"),
+    # so its exception must not ride along as the context; a clean one is the cause
+    cause = ValueError(reason)
+    raise ConfigurationError(
+        what="Checking the endpoint setting",
+        why=f"{strip_url_secrets(base)!r} is not a valid URL ({cause})",
+        fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as {_EXAMPLE}") from cause
+
+
+def _checked_url(base: str) -> str:
+    """``base`` as a clean http(s) URL: no user info, query, fragment or /chat/completions.
+
+    Raises:
+        ConfigurationError: Not an http(s) URL, too long, or holding unprintable characters.
+        ValueError: urllib cannot parse it (bad port, bad IPv6 literal).
+    """
+    if len(base) > 2048 or not base.strip().isprintable() or " " in base.strip():
+        raise ConfigurationError(
+            what="Checking the endpoint setting",
+            why=f"{strip_url_secrets(base)[:80]!r} is longer than 2048 characters or holds a "
+                "space, line break or other character a URL cannot carry",
+            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as {_EXAMPLE}",
+            setting="endpoint")
+    url = base.strip().rstrip("/")
+    pre = urlsplit(url)
+    _ = pre.port  # urllib checks the port only when it is read: bad ports raise here
+    if pre.username or pre.password or pre.query:
+        # user info or a query can hold a key: never keep it (nor show it); keys go in api_key
+        logger.warning("ignoring the user info / query string of the configured endpoint; "
+                       "pass the key as ProviderConfig.api_key or GITHUB_TOKEN instead")
+        url = strip_url_secrets(url).rstrip("/")
+    if url.endswith("/chat/completions"):
+        url = url[: -len("/chat/completions")].rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            what="Checking the endpoint setting",
+            why=f"{strip_url_secrets(base)!r} is not an http(s) URL",
+            fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as "
+                f"'https://ghes.example.com/api/v3/models/inference' or {_EXAMPLE}",
+        )
+    if parts.fragment:
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return url

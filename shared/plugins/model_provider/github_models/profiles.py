@@ -1,0 +1,380 @@
+"""Endpoint profiles: every difference between kinds of endpoint, one class per kind.
+
+The kind is chosen once, from the endpoint URL (:func:`profile_for_url`) or the
+``endpoint_kind`` setting (:func:`profile_named`), when the settings are resolved; everything
+that depends on it asks the profile (``Settings.profile``, ``ErrorContext.profile``) instead of
+testing the kind. Adding a kind is one subclass of :class:`EndpointProfile` listed in
+``_PROFILES``, plus its tests.
+
+Kinds:
+
+- ``github``: GitHub-shaped endpoints (a path ending in ``/inference``: models.github.ai, now
+  retired, GitHub Enterprise Server, proxies, the emulator). Organization path, catalog,
+  ``publisher/name`` ids, free-tier pacing and caps, GitHub token advice.
+- ``legacy``: the older host models.inference.ai.azure.com (bare model names; removed).
+- ``foundry``: Microsoft Foundry / Azure AI model inference and Azure OpenAI (``*.azure.com``).
+- ``gateway``: any other OpenAI-compatible gateway.
+
+Standard library only: ``errors`` imports this module at start-up (through ``error_context``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from .service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
+
+__all__ = [
+    "ENDPOINT_KINDS",
+    "ENTRA_SCOPE",
+    "EndpointProfile",
+    "FoundryProfile",
+    "GatewayProfile",
+    "GitHubProfile",
+    "LegacyProfile",
+    "is_github_shaped",
+    "profile_for_url",
+    "profile_named",
+]
+
+ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
+"""The audience of Azure AI model inference / Foundry and Azure OpenAI (Entra ID tokens)."""
+
+PAT_URL = "https://github.com/settings/personal-access-tokens/new"
+
+# Numeric option ranges [low, high] checked before any request (options.py). OpenAI's chat
+# completions reference: temperature [0, 2], top_p [0, 1], penalties [-2, 2]. GitHub Models'
+# REST description narrows temperature to [0, 1]. See docs/configuration.md for the sources.
+_OPENAI_RANGES: Mapping[str, tuple[float, float]] = {
+    "temperature": (0.0, 2.0),
+    "top_p": (0.0, 1.0),
+    "frequency_penalty": (-2.0, 2.0),
+    "presence_penalty": (-2.0, 2.0),
+}
+_GITHUB_RANGES: Mapping[str, tuple[float, float]] = {**_OPENAI_RANGES, "temperature": (0.0, 1.0)}
+
+_INVALID_TOKEN_FIX = {
+    "fine_grained_pat": "check that the token has not expired or been revoked and that it has the "
+    "account permission 'Models' set to read (models: read): without it GitHub answers the same "
+    f"401 'Bad credentials'; create one at {PAT_URL}",
+    "classic_pat": "check that the token has not expired or been revoked, and authorize it for the "
+    "organization's SAML SSO if it uses SSO (https://github.com/settings/tokens → Configure SSO); "
+    "a fine-grained PAT with models: read is recommended",
+    "github_app": "installation tokens (ghs_) expire after an hour: mint a fresh one, and check "
+    "that the installation grants the 'Models' permission (read)",
+    "oauth": "re-authenticate (`gh auth refresh` or `gh auth login`) for a fresh token, or use a "
+    "fine-grained PAT with models: read",
+    "unknown": "GitHub endpoints expect a GitHub token (github_pat_…, ghp_…, ghs_…, gho_…): "
+    f"create a fine-grained PAT with models: read at {PAT_URL}",
+}
+
+
+class EndpointProfile:
+    """What an endpoint kind means for the provider. The base class is the behaviour of an
+    endpoint nothing is known about (an OpenAI-compatible gateway); kinds override what differs.
+
+    Profiles hold no state: one instance per kind, compared by kind, pickled by name.
+    """
+
+    kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""  # for messages: "a GitHub Models endpoint"
+    shape: ClassVar[str] = ""  # for `doctor`: what the provider does with this kind
+    legacy_kind: ClassVar[str] = "custom"  # the old Settings.endpoint_kind value (deprecated)
+    knows_model_ids: ClassVar[bool] = False
+    """The bundled catalog is the endpoint's list: unknown ids are refused before any request,
+    the catalog's traits (structured output) are enforced; else ids are deployment names."""
+    free_tier_defaults: ClassVar[bool] = False
+    """Client-side pacing and per-request token caps of GitHub's free tier are on by default."""
+    key_headers: ClassVar[tuple[tuple[str, str | None], ...]] = (
+        ("Authorization", "Bearer"), ("api-key", None))
+    """(header, prefix) pairs that carry the key (Azure and gateways read ``api-key``)."""
+    entra_scope: ClassVar[str] = ENTRA_SCOPE
+    otel_provider: ClassVar[str] = "openai"  # gen_ai.provider.name
+    option_ranges: ClassVar[Mapping[str, tuple[float, float]]] = _OPENAI_RANGES
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EndpointProfile) and other.kind == self.kind
+
+    def __hash__(self) -> int:
+        return hash(self.kind)
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return profile_named, (self.kind,)
+
+    # ------------------------------------------------------------------ selection
+
+    @classmethod
+    def matches(cls, host: str, path: str) -> bool:
+        """Whether an endpoint with this lower-cased host and path is of this kind."""
+        del host, path
+        return False
+
+    # ------------------------------------------------------------------ the wire
+
+    def endpoint_for(self, url: str, organization: str | None) -> tuple[str, bool]:
+        """``(endpoint, org_path_applied)``: where requests go for ``organization``.
+
+        Raises:
+            ConfigurationError: The URL already names another organization (GitHub only).
+        """
+        del organization
+        return url, False
+
+    def catalog_url(self, endpoint: str) -> str | None:
+        """The ``GET`` URL of the endpoint's model catalog, or None when it has none."""
+        del endpoint
+        return None
+
+    def wire_model_id(self, catalog_id: str, as_written: str) -> str:
+        """The ``model`` sent: ``as_written`` (a deployment name) unless the kind says otherwise."""
+        del catalog_id
+        return as_written
+
+    def provider_name(self, host: str) -> str:
+        """``gen_ai.provider.name`` (OpenTelemetry) for this endpoint's ``host``."""
+        del host
+        return self.otel_provider
+
+    def entra_warning(self) -> str | None:
+        """A warning when Entra ID auth is used with this kind, or None."""
+        return None
+
+    # ------------------------------------------------------------------ error advice
+
+    def retired_why(self, status: int | None, shown_endpoint: str, said: str) -> str | None:
+        """Why a refusal means retirement, when this kind knows (else the generic text)."""
+        del status, shown_endpoint, said
+        return None
+
+    @property
+    def retirement_note(self) -> str:
+        """Appended to a refusal that announced a retirement."""
+        return ""
+
+    def rate_limit_fixes(self, organization: str | None) -> list[str]:
+        """Fixes after 'wait': what else lifts this kind's rate limits."""
+        del organization
+        return ["or raise this endpoint's quota"]
+
+    def access_refused(self, status: int | None, said: str) -> tuple[str, str] | None:
+        """``(why, fix)`` for a 403 on this kind, or None to use GitHub's policy advice."""
+        return (f"the endpoint refused access (HTTP {status}){said}",
+                "check that the key may use this model or deployment and that the resource's "
+                "network rules admit this client")
+
+    def bad_key_fix(self, token_type: str | None, hint: str) -> str:
+        """How to fix a key or token the endpoint rejected (not Entra ID)."""
+        del token_type
+        return ("use this endpoint's own key (for Microsoft Foundry the resource's key, for a "
+                f"gateway its API key) as config.api_key or GITHUB_TOKEN, or set {hint} back to "
+                "a GitHub endpoint")
+
+    def model_id_hint(self, model: str) -> str | None:
+        """A hint about how ids are spelled on this kind when ``model`` was not found."""
+        del model
+        return None
+
+    @property
+    def tier_cap_note(self) -> str:
+        """Appended when a request exceeded a per-request token cap."""
+        return ""
+
+
+class GitHubProfile(EndpointProfile):
+    """GitHub-shaped: a path ending in ``/inference`` (models.github.ai, GHES, proxies, the
+    emulator), or GitHub Models' own host."""
+
+    kind = "github"
+    label = "a GitHub Models endpoint"
+    shape = "GitHub-shaped (.../inference)"
+    legacy_kind = "github"
+    knows_model_ids = True
+    free_tier_defaults = True
+    key_headers = (("Authorization", "Bearer"),)
+    otel_provider = "github"  # the GitHub Models protocol; not in the conventions' enum
+    option_ranges = _GITHUB_RANGES
+
+    @classmethod
+    def matches(cls, host: str, path: str) -> bool:
+        return host == GITHUB_MODELS_HOST or path.rstrip("/").endswith("/inference")
+
+    def endpoint_for(self, url: str, organization: str | None) -> tuple[str, bool]:
+        """``{prefix}/orgs/{org}/inference`` when an organization is set; an endpoint that
+        already names an organization is kept when it names the configured one and refused when
+        it names another (rewriting it would bill someone the user did not name; keeping it
+        would bill ``X`` while reports say the configured org).
+
+        Raises:
+            ConfigurationError: The URL already names another organization.
+        """
+        parts = urlsplit(url)
+        path = parts.path.rstrip("/")
+        if organization is None or not path.endswith("/inference"):
+            return url, False
+        prefix = path[: -len("/inference")]
+        present = re.search(r"/orgs/([^/]+)$", prefix)
+        if present:  # logins ignore case
+            if present.group(1).lower() != organization.lower():
+                from .errors import ConfigurationError
+                from .url_secrets import strip_url_secrets
+
+                raise ConfigurationError(
+                    what="Checking the endpoint against the organization setting",
+                    why=f"the endpoint {strip_url_secrets(url)!r} already bills organization "
+                        f"{present.group(1)!r}, but the organization setting is "
+                        f"{organization!r}; requests would be billed to the first while "
+                        "reports name the second",
+                    fix=f"drop /orgs/{present.group(1)} from JAATO_GITHUB_ENDPOINT (the "
+                        "organization setting adds it), or set the organization to the one in "
+                        "the endpoint", setting="organization")
+            return url, True
+        new_path = f"{prefix}/orgs/{organization}/inference"
+        return urlunsplit((parts.scheme, parts.netloc, new_path, "", "")), True
+
+    def catalog_url(self, endpoint: str) -> str | None:
+        """``https://models.github.ai/inference`` (or ``.../orgs/X/inference``) ->
+        ``https://models.github.ai/catalog/models``; the same rule for GHES and the emulator."""
+        parts = urlsplit(endpoint)
+        path = re.sub(r"(/orgs/[^/]+)?/inference$", "", parts.path.rstrip("/"))
+        return urlunsplit((parts.scheme, parts.netloc, f"{path}/catalog/models", "", ""))
+
+    def wire_model_id(self, catalog_id: str, as_written: str) -> str:
+        """The catalog's spelling (``publisher/name``)."""
+        del as_written
+        return catalog_id
+
+    def entra_warning(self) -> str | None:
+        return ("Entra ID auth is on for a GitHub-shaped endpoint: GitHub endpoints take GitHub "
+                "tokens, not Entra tokens")
+
+    def retired_why(self, status: int | None, shown_endpoint: str, said: str) -> str | None:
+        if status != 410:
+            return None
+        return (f"GitHub Models was retired on {RETIREMENT_DATE} and {shown_endpoint} refuses "
+                f"every request{said}")
+
+    @property
+    def retirement_note(self) -> str:
+        return f"; GitHub Models was retired on {RETIREMENT_DATE}"
+
+    def rate_limit_fixes(self, organization: str | None) -> list[str]:
+        org = f" {organization.strip().rstrip('/').rsplit('/', 1)[-1]}" if organization else ""
+        return ["or use a model of a tier with higher limits (on the free plan low-tier models "
+                "allow more requests than high- and custom-tier ones)",
+                f"or enable paid usage for the organization{org} so production limits apply "
+                "(JAATO_GITHUB_ORGANIZATION bills usage to it)"]
+
+    def access_refused(self, status: int | None, said: str) -> tuple[str, str] | None:
+        del status, said
+        return None
+
+    def bad_key_fix(self, token_type: str | None, hint: str) -> str:
+        del hint
+        return _INVALID_TOKEN_FIX.get(token_type or "", _INVALID_TOKEN_FIX["fine_grained_pat"])
+
+    def model_id_hint(self, model: str) -> str | None:
+        if "/" in model.strip("/"):
+            return None
+        return "use the full id {publisher}/{model_name}, e.g. openai/gpt-4.1"
+
+    @property
+    def tier_cap_note(self) -> str:
+        return "; the free plan caps tokens per request far below the model's context window"
+
+
+class LegacyProfile(EndpointProfile):
+    """models.inference.ai.azure.com: GitHub Models' older host (bare model names; removed)."""
+
+    kind = "legacy"
+    label = "the legacy GitHub Models host"
+    shape = "legacy Azure host"
+    legacy_kind = "legacy"
+    knows_model_ids = True
+    key_headers = (("Authorization", "Bearer"),)
+    otel_provider = "github"
+    option_ranges = _GITHUB_RANGES
+
+    @classmethod
+    def matches(cls, host: str, path: str) -> bool:
+        del path
+        return host == LEGACY_HOST
+
+    def wire_model_id(self, catalog_id: str, as_written: str) -> str:
+        """The bare name (``gpt-4o`` for ``openai/gpt-4o``)."""
+        del as_written
+        return catalog_id.split("/", 1)[-1]
+
+    def retired_why(self, status: int | None, shown_endpoint: str, said: str) -> str | None:
+        del status, shown_endpoint, said
+        return ("the legacy endpoint models.inference.ai.azure.com was deprecated on 2025-07-17 "
+                f"and removed on 2025-10-17, and GitHub Models itself was retired on "
+                f"{RETIREMENT_DATE}")
+
+
+class FoundryProfile(EndpointProfile):
+    """Microsoft Foundry / Azure AI model inference and Azure OpenAI (``*.azure.com``): the key
+    in ``api-key``, deployment names as ids, no org path, no catalog, the service's own quotas."""
+
+    kind = "foundry"
+    label = "a Microsoft Foundry / Azure endpoint"
+    shape = "Microsoft Foundry / Azure AI: no catalog, no org path"
+    otel_provider = "azure.ai.inference"
+
+    @classmethod
+    def matches(cls, host: str, path: str) -> bool:
+        del path
+        return host.endswith(".azure.com")
+
+    def provider_name(self, host: str) -> str:
+        return "azure.ai.openai" if host.endswith(".openai.azure.com") else self.otel_provider
+
+
+class GatewayProfile(EndpointProfile):
+    """Any other OpenAI-compatible gateway: ids as written, no org path, no catalog, no caps."""
+
+    kind = "gateway"
+    label = "an OpenAI-compatible gateway"
+    shape = "OpenAI-compatible gateway: no catalog, no org path"
+
+    @classmethod
+    def matches(cls, host: str, path: str) -> bool:
+        del host, path
+        return True
+
+
+# Tried in order; the last one matches everything.
+_PROFILES: tuple[EndpointProfile, ...] = (LegacyProfile(), GitHubProfile(), FoundryProfile(),
+                                          GatewayProfile())
+_BY_KIND = {p.kind: p for p in _PROFILES}
+ENDPOINT_KINDS = tuple(_BY_KIND)
+
+
+def profile_for_url(url: str) -> EndpointProfile:
+    """The profile of an endpoint URL (a malformed URL is a gateway: nothing is known of it)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return _BY_KIND["gateway"]
+    path = parts.path
+    return next(p for p in _PROFILES if p.matches(host, path))
+
+
+def profile_named(kind: str) -> EndpointProfile:
+    """The profile of ``kind`` (one of :data:`ENDPOINT_KINDS`).
+
+    Raises:
+        KeyError: Not a kind; ``env`` turns it into a ConfigurationError listing the kinds.
+    """
+    return _BY_KIND[kind]
+
+
+def is_github_shaped(endpoint: str) -> bool:
+    """Whether ``endpoint`` is GitHub-shaped (GitHub Models' host or a ``/inference`` path)."""
+    return profile_for_url(endpoint).kind == "github"
