@@ -57,6 +57,7 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
     KnobLayer("top_level", (
         KnobSpec("api_key", "str", None, "the token; else GITHUB_TOKEN, then .env"),
         KnobSpec("endpoint", "str", None, "JAATO_GITHUB_ENDPOINT; default the retired host"),
+        KnobSpec("endpoint_kind", "str", "auto", "github, legacy, foundry, gateway or auto"),
         KnobSpec("organization", "str", None, "bill an organization (JAATO_GITHUB_ORGANIZATION)"),
         KnobSpec("enterprise", "str", None, "enterprise for policy advice"),
         KnobSpec("timeout", "float", 60, "read timeout, seconds"),
