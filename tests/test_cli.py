@@ -109,6 +109,16 @@ def test_bad_option_value_is_reported_before_any_request(tmp_path: Path, emulato
     assert chat_requests(emulator) == []
 
 
+def test_option_range_is_the_endpoints_own(tmp_path: Path, emulator: Any) -> None:
+    # 1.5 is inside a gateway's [0, 2], so the CLI's own check lets it through; the provider then
+    # refuses it for a GitHub-shaped endpoint, naming that endpoint's range, before any request
+    result = run_cli(tmp_path, "chat", "--temperature", "1.5", "hi",
+                     endpoint=emulator.inference_url)
+    assert result.returncode == 1
+    assert "[0, 1] for a GitHub Models endpoint" in result.stderr, result.stderr
+    assert chat_requests(emulator) == []
+
+
 # ---------------------------------------------------------------- chat
 
 

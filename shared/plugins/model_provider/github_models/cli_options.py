@@ -65,7 +65,7 @@ def request_options(pairs: Iterable[Sequence[str]] | None,
         options[option_key(key)] = parse_option_value(value)
     options.update({k: v for k, v in flags.items() if v is not None})
     try:
-        return validate_options(options)
+        return validate_options(options, any_endpoint=True)
     except InvalidRequestError as exc:
         raise InvalidRequestError(
             exc.what, exc.why, f"{exc.fix} (-o NAME VALUE; names: "
