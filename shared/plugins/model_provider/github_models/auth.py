@@ -26,6 +26,7 @@ from typing import Any
 
 from ._error_messages import ENTRA_ADVICE
 from .errors import ConfigurationError, TokenInvalidError
+from .profiles import ENTRA_SCOPE
 
 __all__ = [
     "DEFAULT_SCOPE",
@@ -40,7 +41,7 @@ __all__ = [
 # The audience of Azure AI model inference / Microsoft Foundry (``*.services.ai.azure.com``)
 # and Azure OpenAI. The azure-ai-inference SDK defaults to ``https://ml.azure.com/.default``,
 # which is for Azure Machine Learning endpoints, not Foundry: we do not inherit it.
-DEFAULT_SCOPE = "https://cognitiveservices.azure.com/.default"
+DEFAULT_SCOPE = ENTRA_SCOPE  # the one copy lives with the endpoint profiles
 REFRESH_MARGIN = 300.0  # seconds before expiry a token is replaced (azure-core uses the same)
 
 
