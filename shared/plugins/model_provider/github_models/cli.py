@@ -52,6 +52,10 @@ def _version() -> str:
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", metavar="URL",
                         help="endpoint URL (overrides JAATO_GITHUB_ENDPOINT and .env)")
+    parser.add_argument("--endpoint-kind", metavar="KIND",
+                        choices=("auto", "github", "legacy", "foundry", "gateway"),
+                        help="kind of endpoint when its URL does not say it: github, legacy, "
+                             "foundry, gateway or auto (overrides JAATO_GITHUB_ENDPOINT_KIND)")
     parser.add_argument("--org", metavar="LOGIN",
                         help="organization to attribute usage to (overrides "
                              "JAATO_GITHUB_ORGANIZATION)")

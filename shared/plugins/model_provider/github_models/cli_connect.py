@@ -25,6 +25,8 @@ def connection_extra(args: argparse.Namespace) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if getattr(args, "endpoint", None):
         extra["endpoint"] = args.endpoint
+    if getattr(args, "endpoint_kind", None):
+        extra["endpoint_kind"] = args.endpoint_kind
     if getattr(args, "org", None):
         extra["organization"] = args.org
     if getattr(args, "no_pacing", False):
