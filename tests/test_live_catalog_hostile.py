@@ -89,9 +89,9 @@ def test_a_hostile_catalog_is_kept_bounded_shaped_and_without_the_token(tmp_path
 def test_a_cache_file_from_before_the_cleaning_is_not_trusted(tmp_path: Path) -> None:
     cache = tmp_path / "catalog.json"
     # written by an earlier version, which kept the answer verbatim, a minute ago (fresh)
+    entries = [{"id": "openai/gpt-4o", "name": TEST_TOKEN}]
     cache.write_text(json.dumps({"version": 1, "url": "u", "fetched_at": time.time() - 60,
-                                 "entries": [
-        {"id": "openai/gpt-4o", "name": TEST_TOKEN}]}))
+                                 "entries": entries}))
     live = LiveCatalog(lambda: [{"id": "openai/gpt-4o", "name": "fresh"}], url="u",
                        cache_path=cache)
     assert live.current().require("openai/gpt-4o").name == "fresh"
