@@ -13,7 +13,9 @@ Echoes that are not the token verbatim are masked too:
   (``ghp_`` + 8) has that start masked; only a match that runs to the end of a stream still
   being fed is held back instead (the next piece decides);
 * base64 (standard and urlsafe) of the secret inside any encoded text: at each of the 3 byte
-  alignments, the inner characters that depend only on the secret are masked;
+  alignments, the inner characters that depend only on the secret are masked (while streaming,
+  a tail is held back for such a form only where the form can start: at its offset in a group
+  of 4, counted from the start of the run of base64 characters, so ordinary words are not);
 * percent-encoded (every character, or any mix of encoded and plain characters).
 
 Standard library only; the encoded forms are computed once per secret.
@@ -36,6 +38,7 @@ STEM = 8
 """Characters of a secret beyond its public type prefix that identify it: a cut-off echo at
 least this long is masked."""
 _MIN_ENCODED = 12  # shorter inner base64 forms could occur by chance; not masked
+_B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
 _PARTIAL_ESCAPE = re.compile(r"%[0-9A-Fa-f]?\Z")  # an escape cut off at the end of a piece
 
 
@@ -78,14 +81,26 @@ def encoded_forms(secret: str) -> tuple[str, ...]:
     secret's bytes, whatever surrounds it in the encoded text)."""
     raw = secret.encode("utf-8")
     forms = {"".join(f"%{b:02X}" for b in raw), "".join(f"%{b:02x}" for b in raw)}
+    forms.update(form for form, _ in _base64_forms(secret))
+    forms.discard(secret)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _base64_forms(secret: str) -> tuple[tuple[str, int], ...]:
+    """``(inner form, where it starts in a 4-character group)`` for each alignment/alphabet."""
+    raw = secret.encode("utf-8")
+    out: dict[str, int] = {}
     for align in range(3):
         encoded = base64.b64encode(bytes(align) + raw).decode("ascii")
         n = align + len(raw)
-        inner = encoded[(0, 2, 3)[align]:(n // 3) * 4 + (0, 1, 2)[n % 3]]
+        skip = (0, 2, 3)[align]  # the characters that also encode the bytes before the secret
+        inner = encoded[skip:(n // 3) * 4 + (0, 1, 2)[n % 3]]
         if len(inner) >= _MIN_ENCODED:
-            forms.update((inner, inner.replace("+", "-").replace("/", "_")))
-    forms.discard(secret)
-    return tuple(sorted(forms, key=len, reverse=True))
+            out.setdefault(inner, skip)
+            out.setdefault(inner.replace("+", "-").replace("/", "_"), skip)
+    out.pop(secret, None)
+    return tuple(out.items())
 
 
 @functools.lru_cache(maxsize=64)
@@ -111,9 +126,13 @@ class SecretMasker:
         self._order: list[str] = []
         self._stems: list[tuple[str, str, str]] = []  # (first characters, whole form, mask)
         self._percent: dict[str, str] = {}  # secret -> mask, for mixed percent-encoding
-        self._alphabet: frozenset[str] = frozenset()  # every character of every form
+        self._alphabet = ""  # every character of every form
+        self._first = re.compile("(?!)")  # a character that starts a form
         self._by_first: dict[str, list[str]] = {}  # forms by their first character
+        self._b64_skip: dict[str, int] = {}  # base64 form -> where it starts in a group of 4
+        self._shortest = 0  # the length of the shortest form or stem
         self._pending = ""
+        self._b64_run = 0  # base64 characters at the end of what feed released
         for secret in secrets:
             self.add(secret)
 
@@ -135,12 +154,16 @@ class SecretMasker:
         self._stems.sort(key=lambda s: len(s[1]), reverse=True)
         for encoded in encoded_forms(secret):
             self._masks.setdefault(encoded, mask)
+        for encoded, skip in _base64_forms(secret):
+            self._b64_skip.setdefault(encoded, skip)
         self._percent[secret] = mask
         self._order = sorted(self._masks, key=len, reverse=True)
-        self._alphabet = frozenset("".join(self._order))
+        self._alphabet = "".join(sorted(set("".join(self._order))))
+        self._shortest = min(len(s) for s in [*self._order, *(stem for stem, _, _ in self._stems)])
         self._by_first = {}
         for form in self._order:
             self._by_first.setdefault(form[0], []).append(form)
+        self._first = re.compile(f"[{re.escape(''.join(self._by_first))}]")
 
     def __bool__(self) -> bool:
         return bool(self._masks)
@@ -151,6 +174,8 @@ class SecretMasker:
         return self._scrub(text, final=True)
 
     def _scrub(self, text: str, *, final: bool) -> str:
+        if len(text) < self._shortest:  # too short to hold any form (most streamed pieces)
+            return text
         for secret in self._order:
             if secret in text:
                 text = text.replace(secret, self._masks[secret])
@@ -177,23 +202,36 @@ class SecretMasker:
         end = len(pending)
         # a tail that could start a secret (or an encoded form) is made of its characters only,
         # and is shorter than the longest form: look no further back than that
-        alphabet, by_first = self._alphabet, self._by_first
-        start = end
-        limit = max(0, end - len(self._order[0]) + 1)
-        while start > limit and pending[start - 1] in alphabet:
-            start -= 1
+        start = max(end - len(self._order[0]) + 1,
+                    len(pending.rstrip(self._alphabet)))
         cut = end  # everything before ``cut`` is safe to show
-        for pos in range(start, end):
-            forms = by_first.get(pending[pos])
-            if forms is not None:
-                tail = pending[pos:]
-                if any(form.startswith(tail) for form in forms):
-                    cut = pos
-                    break
+        first = self._first.search(pending, start)
+        while first is not None:
+            pos = first.start()
+            tail = pending[pos:]
+            if any(form.startswith(tail) and self._may_start(form, pending, pos)
+                   for form in self._by_first[tail[0]]):
+                cut = pos
+                break
+            first = self._first.search(pending, pos + 1)
         if "%" in pending[start:cut]:  # the start of a partly percent-encoded secret?
             cut = self._percent_cut(pending, start, cut)
-        self._pending = pending[cut:]
-        return pending[:cut]
+        self._pending, shown = pending[cut:], pending[:cut]
+        if self._b64_skip and shown:
+            before = shown.rstrip(_B64_CHARS)
+            self._b64_run = len(shown) - len(before) + (0 if before else self._b64_run)
+        return shown
+
+    def _may_start(self, form: str, text: str, pos: int) -> bool:
+        """Whether ``form`` can start at ``pos``: a base64 form only where its group offset
+        falls, counted from the start of the base64 run (what feed released before included);
+        a word ending with a letter that starts an encoded form is not held back for it."""
+        skip = self._b64_skip.get(form)
+        if skip is None:
+            return True
+        before = text[:pos].rstrip(_B64_CHARS)
+        offset = pos - len(before) + (0 if before else self._b64_run)
+        return offset >= skip and (offset - skip) % 4 == 0
 
     def _percent_cut(self, pending: str, start: int, cut: int) -> int:
         """The earliest position in ``pending[start:cut]`` from which the text, percent-decoded,
@@ -212,7 +250,7 @@ class SecretMasker:
     def flush(self) -> str:
         """What :meth:`feed` held back, masked if it is a cut-off start of a secret (the stream
         ended: it was not a whole secret)."""
-        pending, self._pending = self._pending, ""
+        pending, self._pending, self._b64_run = self._pending, "", 0
         return self.scrub(pending)
 
 
