@@ -35,13 +35,13 @@ Sources (all under ``--shared``/wire) and how each field is filled
   table only adds its Phi-3 rows. Every row must match a model, or the generator fails.
 
 Limits: later-format example first, then the supplement, then the default rule of
-``catalog._default_limits`` (context size in the id/name like "4k"/"(128k)" x 1024, else 8000 in /
-4096 out). ``x_limits_source`` says which: ``later-format-example`` | ``marketplace-2025-09-09`` |
+``model_traits.default_limits`` (context size in the id/name like "4k"/"(128k)" x 1024, else 8000 in
+/ 4096 out). ``x_limits_source`` says which: ``later-format-example`` | ``marketplace-2025-09-09`` |
 ``default``.
 
 Capabilities (when no example gives them) and ``x_reasoning``, ``x_token_param``,
 ``x_supports_temperature``, ``x_supports_system``, ``x_structured_output`` come from the id rule
-table ``catalog._TRAIT_RULES`` (the same table the runtime uses for live entries), whose rules are:
+table ``model_traits.TRAIT_RULES`` (the runtime uses it for live entries too), whose rules are:
 o1-mini/o1-preview: reasoning, max_completion_tokens, no temperature, no system message, no
 streaming, no tools (gh-models notes); o1/o3/o3-mini/o4-mini/gpt-5/-mini/-nano: reasoning,
 max_completion_tokens, no temperature, json_schema, tools; gpt-5-chat: not reasoning but

@@ -9,7 +9,9 @@ fallback=...)``), and keeps the result:
 1. in memory, for ``ttl`` seconds;
 2. on disk, in ``$XDG_CACHE_HOME/jaato-github-models/catalog-<hash of the catalog URL>.json``
    (``~/.cache/...`` without ``XDG_CACHE_HOME``), so other processes reuse it within the TTL.
-   The file holds the URL, the fetch time and the entries: never a token;
+   The file holds the URL, the fetch time and the entries as ``catalog_entries.clean_entries``
+   keeps them (the expected fields and types, bounded in size, credentials masked): never a
+   token, never the endpoint's answer verbatim;
 3. when a fetch fails (offline, the retired service's 410, bad credentials, a non-GitHub endpoint
    without a catalog), the stale memory or disk copy is served, else the fallback (static)
    catalog, with one warning per failure streak; fetches are not retried for ``retry_after``
@@ -30,12 +32,13 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from .catalog import Catalog, static_catalog
+from .catalog_entries import MAX_CATALOG_BYTES, clean_entries
 from .clock import Clock, MonotonicClock
 
 __all__ = [
@@ -49,7 +52,7 @@ __all__ = [
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
 
 CACHE_DIR_NAME = "jaato-github-models"
-_FILE_VERSION = 1
+_FILE_VERSION = 2  # 1 held the answer verbatim: such a file is ignored, then replaced
 
 
 class WallClock(MonotonicClock):
@@ -106,6 +109,8 @@ class LiveCatalog:
             fills what live entries lack.
         retry_after: Seconds between fetch attempts after a failure (default ``min(ttl, 300)``).
         on_update: Called with each newly fetched catalog (e.g. ``provider.set_catalog``).
+        secrets: Returns the credentials whose echoes are masked in what is kept (the key,
+            Entra tokens); anything shaped like a token is masked in any case.
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class LiveCatalog:
         fallback: Catalog | None = None,
         retry_after: float | None = None,
         on_update: Callable[[Catalog], None] | None = None,
+        secrets: Callable[[], Iterable[str | None]] | None = None,
     ) -> None:
         if ttl < 0:
             raise ValueError(f"ttl must be >= 0 seconds, got {ttl!r}")
@@ -132,6 +138,7 @@ class LiveCatalog:
         self.fallback = fallback if fallback is not None else static_catalog()
         self.retry_after = min(self.ttl, 300.0) if retry_after is None else float(retry_after)
         self._on_update = on_update
+        self._secrets = secrets
         self._lock = threading.Lock()  # guards the fields below
         self._fetch_lock = threading.Lock()  # one fetch at a time
         self._snapshot: _Snapshot | None = None
@@ -229,9 +236,10 @@ class LiveCatalog:
 
     def _fetch_catalog(self) -> Catalog:
         self.fetches += 1
-        entries = self._fetch()
-        if not isinstance(entries, list) or not entries:
+        answer = self._fetch()
+        if not isinstance(answer, list) or not answer:
             raise ValueError("the endpoint's catalog lists no models")
+        entries = self._clean(answer)
         source = f"live model catalog ({self.url})" if self.url else "live model catalog"
         catalog = Catalog.from_api(entries, fallback=self.fallback, source=source)
         if len(catalog) == 0:
@@ -260,6 +268,9 @@ class LiveCatalog:
                            using, exc)
         return answer
 
+    def _clean(self, entries: Any) -> list[dict[str, Any]]:
+        return clean_entries(entries, self._secrets() if self._secrets is not None else ())
+
     def _fallback_answer(self) -> Catalog:
         with self._lock:
             snap = self._snapshot
@@ -279,13 +290,15 @@ class LiveCatalog:
         if path is None:
             return None
         try:
+            if path.stat().st_size > 2 * MAX_CATALOG_BYTES:
+                raise ValueError(f"larger than {2 * MAX_CATALOG_BYTES} bytes")
             data = json.loads(path.read_text("utf-8"))
             if (not isinstance(data, dict) or data.get("version") != _FILE_VERSION
                     or (self.url is not None and data.get("url") != self.url)):
                 return None
-            entries = data["entries"]
+            entries = self._clean(data["entries"]) if isinstance(data["entries"], list) else []
             fetched_at = float(data["fetched_at"])
-            if not isinstance(entries, list) or not entries:
+            if not entries:
                 return None
             source = f"cached model catalog ({self.url or path})"
             catalog = Catalog.from_api(entries, fallback=self.fallback, source=source)
@@ -348,7 +361,8 @@ def enable_live_catalog(
     url = getattr(getattr(provider, "settings", None), "catalog_url", None)
     live = LiveCatalog(provider.fetch_catalog_entries, ttl=ttl, cache_path=cache_path,
                        disk_cache=disk_cache, url=url, clock=clock, fallback=static_catalog(),
-                       on_update=provider.set_catalog)
+                       on_update=provider.set_catalog,
+                       secrets=getattr(getattr(provider, "settings", None), "secrets", None))
     if background:
         provider.set_catalog(live.stale())
         live.refresh_in_background()

@@ -26,20 +26,29 @@ on a condition, coroutines in ``clock.asleep`` or on a future woken thread-safel
 
 from __future__ import annotations
 
-import bisect
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, MonotonicClock, asleep_unless, sleep_unless
 from .errors import RateLimitError
 from .limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
+from .pacing_refusals import pacing_refusal
+from .pacing_windows import (
+    DAY,
+    MARGIN,
+    MINUTE,
+    KeyState,
+    PacerStats,
+    Permit,
+    TokenEntry,
+    restamp,
+    wake,
+    window_token_wait,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -48,9 +57,8 @@ logger = logging.getLogger("shared.plugins.model_provider.github_models")
 
 __all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit", "limits_with_overrides"]
 
-MINUTE = 60.0
-DAY = 86400.0
-_MARGIN = 1e-6  # waits end just after the window edge, never on it
+# the names shared_pacing.py has always imported from here
+_MARGIN, _wake = MARGIN, wake
 ANNOUNCE_AFTER = 2.0  # clock seconds of pacing wait worth a warning
 _REAL_POLL = 0.25  # real seconds between re-checks while waiting for a concurrency slot
 
@@ -77,59 +85,6 @@ def limits_with_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> dict[st
                     "max_input_tokens, max_output_tokens, concurrent_requests, "
                     "tokens_per_minute") from exc
     return limits
-
-
-@dataclass(slots=True)
-class Permit:
-    """A granted slot: when it started (clock seconds) and how long it waited for it.
-
-    Set ``answered_at`` (clock seconds) when a response started, ``refused`` when the server
-    answered 429 (the attempt then does not count in the window).
-    """
-
-    key: str
-    tier: str
-    started_at: float
-    waited: float
-    refused: bool = False
-    answered_at: float | None = None
-    tracked: bool = True
-    # set by a shared pacer (shared_pacing.py): the slot's id in the store, the tokens counted
-    # against a tokens-per-minute budget, and the real usage once the response told it
-    shared_id: str | None = None
-    tokens: int = 0
-    used_tokens: int | None = None
-    token_entry: _Tokens | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class PacerStats:
-    """Counters since the pacer was made."""
-
-    granted: int
-    waits: int
-    waited_seconds: float
-    rejected: int
-    in_flight: int
-
-
-@dataclass(slots=True)
-class _Tokens:
-    """One request's entry in a tokens-per-minute window (``amount`` becomes the real usage)."""
-
-    stamp: float
-    amount: int
-
-
-@dataclass(slots=True)
-class _KeyState:
-    tokens: deque[_Tokens] = field(default_factory=deque)
-    minute: deque[float] = field(default_factory=deque)
-    day: deque[float] = field(default_factory=deque)
-    in_flight: int = 0
-    blocked_until: float = 0.0
-    blocked_type: str = "unknown"
-    announced_at: float = float("-inf")
 
 
 class Pacer:
@@ -165,7 +120,7 @@ class Pacer:
         self._lock = threading.Lock()
         self._released = threading.Condition(self._lock)
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-        self._keys: dict[str, _KeyState] = {}
+        self._keys: dict[str, KeyState] = {}
         self._granted = self._waits = self._rejected = 0
         self._waited = 0.0
 
@@ -244,10 +199,10 @@ class Pacer:
 
     # ---- the decision -------------------------------------------------------------------------
 
-    def _state(self, key: str) -> _KeyState:
+    def _state(self, key: str) -> KeyState:
         state = self._keys.get(key)
         if state is None:
-            state = self._keys[key] = _KeyState()
+            state = self._keys[key] = KeyState()
         return state
 
     def _try_start(self, key: str, tier: str | None, now: float,
@@ -268,15 +223,15 @@ class Pacer:
             state.day.popleft()
         rpd = limits.requests_per_day
         if rpd is not None and len(state.day) >= rpd:
-            wait = state.day[len(state.day) - rpd] + DAY - now + _MARGIN
+            wait = state.day[len(state.day) - rpd] + DAY - now + MARGIN
             raise self._refusal(key, limits, "per_day", wait, rpd)
         wait = 0.0
         if state.blocked_until > now:
             wait = state.blocked_until - now
         rpm = limits.requests_per_minute
         if rpm is not None and len(state.minute) >= rpm:
-            wait = max(wait, state.minute[len(state.minute) - rpm] + MINUTE - now + _MARGIN)
-        token_wait = _token_wait(state.tokens, limits.tokens_per_minute, tokens, now)
+            wait = max(wait, state.minute[len(state.minute) - rpm] + MINUTE - now + MARGIN)
+        token_wait = window_token_wait(state.tokens, limits.tokens_per_minute, tokens, now)
         if wait > self.max_wait or token_wait > self.max_wait:
             if state.blocked_until - now >= max(wait, token_wait):
                 raise self._refusal(key, limits, state.blocked_type, wait, None, server=True)
@@ -294,7 +249,7 @@ class Pacer:
         state.day.append(now)
         state.in_flight += 1
         if limits.tokens_per_minute is not None and tokens:
-            state.tokens.append(_Tokens(now, tokens))
+            state.tokens.append(TokenEntry(now, tokens))
         return 0.0, False
 
     def _refusal(
@@ -302,38 +257,8 @@ class Pacer:
         *, server: bool = False, waited: float | None = None,
     ) -> RateLimitError:
         self._rejected += 1
-        resets = datetime.now(UTC) + timedelta(seconds=wait)
-        at = f"in {wait:.0f} s (at {resets:%Y-%m-%d %H:%M:%S} UTC)"
-        if waited is not None:
-            why = (f"all {limit} concurrent slots of tier {limits.tier} stayed busy for "
-                   f"{waited:.0f} s, longer than the pacer waits ({self.max_wait:g} s)")
-        elif server:
-            label = {"per_day": "per-day", "per_minute": "per-minute",
-                     "concurrent": "concurrency"}.get(kind, "rate")
-            why = (f"the server's {label} limit answered 429 earlier and asked for a pause that "
-                   f"ends {at}, later than the pacer waits ({self.max_wait:g} s)")
-        elif kind == "per_day":
-            why = (f"the client-side budget of {limit} requests a day for tier {limits.tier} is "
-                   f"spent; the next slot opens {at}")
-        elif kind == "tokens_per_minute":
-            why = (f"the budget of {limit} tokens a minute for tier {limits.tier} has room for "
-                   f"this request {at}, later than the pacer waits ({self.max_wait:g} s)")
-        elif limit is not None:
-            why = (f"the next slot within {limit} requests a minute opens {at}, later than the "
-                   f"pacer waits ({self.max_wait:g} s)")
-        else:
-            why = (f"the server asked for a pause ({kind}) that ends {at}, later than the pacer "
-                   f"waits ({self.max_wait:g} s)")
-        window = {"per_day": int(DAY), "per_minute": int(MINUTE),
-                  "tokens_per_minute": int(MINUTE)}.get(kind)
-        return RateLimitError(
-            f"Pacing requests for {key}", why,
-            "wait until then, use a model of a tier with higher limits, or, with paid usage or a "
-            "custom endpoint, raise the tier's limits (extra['rate_limits']) or turn pacing off "
-            "(extra['pacing'] = False)",
-            retry_after=wait, limit_type=kind, resets_at=resets, limit=limit,
-            window_seconds=window, client_side=True,
-        )
+        return pacing_refusal(key, limits, kind, wait, limit, self.max_wait,
+                              server=server, waited=waited)
 
     def _granted_after(self, key: str, tier: str | None, now: float, waited: float) -> Permit:
         self._granted += 1
@@ -464,7 +389,7 @@ class Pacer:
                 moved = None if permit.refused else (
                     self.clock.now() if answered is None else answered)
                 for window in (state.minute, state.day):
-                    _restamp(window, stamp, moved)
+                    restamp(window, stamp, moved)
             entry = permit.token_entry
             if entry is not None:
                 if permit.refused:  # not counted by the server: its tokens leave the window
@@ -476,39 +401,4 @@ class Pacer:
             self._released.notify_all()
         for loop, future in waiters:
             with suppress(RuntimeError):  # a closed loop: its waiter is gone too
-                loop.call_soon_threadsafe(_wake, future)
-
-
-def _token_wait(window: deque[_Tokens], limit: int | None, tokens: int, now: float) -> float:
-    """Seconds until ``tokens`` fit in the last minute's ``limit`` (0: now); drops entries that
-    left the window. A request larger than the whole budget goes alone into an empty window."""
-    if limit is None or not tokens:
-        return 0.0
-    while window and window[0].stamp <= now - MINUTE:
-        window.popleft()
-    used = sum(e.amount for e in window)
-    if used == 0 or used + tokens <= limit:
-        return 0.0
-    left = used
-    for entry in window:
-        left -= entry.amount
-        if left <= 0 or left + tokens <= limit:
-            return entry.stamp + MINUTE - now + _MARGIN
-    return MINUTE  # not reached: the loop ends with left == 0
-
-
-def _restamp(window: deque[float], stamp: float, moved: float | None) -> None:
-    """Replace one ``stamp`` in a sorted window by ``moved`` (None: remove it), kept sorted."""
-    for i in range(len(window) - 1, -1, -1):
-        if window[i] == stamp:
-            del window[i]
-            break
-    else:
-        return
-    if moved is not None:
-        window.insert(bisect.bisect_right(window, moved), moved)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+                loop.call_soon_threadsafe(wake, future)

@@ -22,7 +22,7 @@ from .faults import STREAM_FAULTS, StreamAborted, abort, write_half_body, write_
 from .models import ModelEntry, ModelIndex
 from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
 from .replies import Plan, Reply, default_plan, estimate_prompt_tokens, plan_from_reply
-from .state import EmulatorState, RateLimitHit, RecordedRequest, redact_headers, redact_query
+from .state import EmulatorState, RateLimitHit, redact_request
 from .validation import validate
 from .wire import (
     DEPRECATED_HEADERS,
@@ -103,14 +103,9 @@ class RequestHandler:
             except ValueError:
                 body = None
         headers = {k.lower(): v for k, v in request.headers.items()}
-        recorded = redact_headers(headers)
         state = self._state
-        state.record(
-            RecordedRequest(
-                request.method, request.path, redact_query(request.query), recorded, body,
-                len(raw)
-            )
-        )
+        state.record(redact_request(request.method, request.path, request.query, headers, body,
+                                    len(raw), state.known_tokens()))
         serial = state.next_serial()
         rid = f"E{self._cfg.instance:03X}:{serial:07X}"
         path = request.path

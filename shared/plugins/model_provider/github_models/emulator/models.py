@@ -134,6 +134,9 @@ class ModelIndex:
         self._by_bare: dict[str, ModelEntry] = {}
         served: list[dict[str, Any]] = []
         for raw in catalog:
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                served.append(raw)  # a hostile catalog's junk: served as given, not a model
+                continue
             public = {k: v for k, v in raw.items() if not k.startswith("x_")}
             served.append(public)
             model_id = str(raw["id"])

@@ -7,17 +7,19 @@ configure them between requests.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._error_mapping import scrub
 from ..clock import Clock
 from ..limits import TierLimits
-from ..masking import mask_secret
+from ..masking import SecretMasker, mask_secret
 from .published_limits import published_limits
 from .replies import Reply
 
@@ -33,6 +35,7 @@ __all__ = [
     "redact",
     "redact_headers",
     "redact_query",
+    "redact_request",
 ]
 
 MODES = ("normal", "retired", "deprecated")
@@ -71,6 +74,47 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def redact_query(query: Mapping[str, str]) -> dict[str, str]:
     """Query parameters with every credential-like value masked."""
     return {k: mask_secret(v) if is_credential_name(k) else v for k, v in query.items()}
+
+
+def redact_request(method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str],
+                   body: Any, raw_body_size: int, known: Iterable[str] = ()) -> RecordedRequest:
+    """The request as the log keeps it: credential headers and parameters masked by name, and
+    everywhere else (other headers, the query, the path, the body's keys and strings) the
+    credentials this request presented, the ``known`` ones, and anything shaped like a token.
+    """
+    presented = [v for k, v in [*headers.items(), *query.items()] if is_credential_name(k)]
+    presented += [v.strip().partition(" ")[2] for v in presented]  # "Bearer <token>"
+    masker = SecretMasker([*presented, *known])
+
+    def clean(text: str) -> str:
+        return scrub(masker.scrub(text))
+
+    return RecordedRequest(
+        method, clean(path),
+        {clean(k): mask_secret(v) if is_credential_name(k) else clean(v)
+         for k, v in query.items()},
+        {k.lower(): redact(v) if is_credential_name(k) else clean(v) for k, v in headers.items()},
+        _redact_body(body, clean), raw_body_size)
+
+
+def _redact_body(body: Any, clean: Callable[[str], str]) -> Any:
+    try:
+        text = json.dumps(body, ensure_ascii=False)
+        if clean(text) == text:
+            return body  # the common case: nothing to mask, the body as it came
+        return _walk(body, clean)
+    except (RecursionError, TypeError, ValueError):
+        return "<body not logged: too deeply nested to redact>"
+
+
+def _walk(value: Any, clean: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [_walk(v, clean) for v in value]
+    if isinstance(value, dict):
+        return {clean(k): _walk(v, clean) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +309,11 @@ class EmulatorState:
                     del self.scripts[i]
                     return reply
         return None
+
+    def known_tokens(self) -> list[str]:
+        """The registered tokens (masked in the request log wherever they appear)."""
+        with self.lock:
+            return list(self.tokens)
 
     def record(self, request: RecordedRequest) -> None:
         """Append to the request log."""
