@@ -37,8 +37,8 @@ from .wire import (
 
 __all__ = ["HandlerConfig", "RequestHandler"]
 
-_INFERENCE = frozenset({"/inference/chat/completions", "/inference/v1/chat/completions",
-                        "/models/chat/completions"})  # the last: Azure AI model inference
+_FOUNDRY = "/models/chat/completions"  # Azure AI model inference (Microsoft Foundry)
+_INFERENCE = frozenset({"/inference/chat/completions", "/inference/v1/chat/completions", _FOUNDRY})
 _LEGACY = "/chat/completions"
 _CATALOG = "/catalog/models"
 _MODELS_V1 = "/v1/models"
@@ -76,6 +76,7 @@ class _Call:
     legacy: bool
     token: str | None
     body: Any
+    foundry: bool = False
 
 
 class RequestHandler:
@@ -129,7 +130,7 @@ class RequestHandler:
             return self._error(
                 405, github_error("method_not_allowed", "Method Not Allowed"), rid, legacy
             )
-        call = _Call(request, rid, legacy, extract_token(headers), body)
+        call = _Call(request, rid, legacy, extract_token(headers), body, path == _FOUNDRY)
         return await self._inference(call, org or None)
 
     # -- responses -------------------------------------------------------------------------
@@ -223,7 +224,7 @@ class RequestHandler:
         denial = check_model_allowed(org_info, entry.id, model)
         if denial is not None:
             return self._denied(call, denial)
-        problem = validate(body, entry)
+        problem = validate(body, entry, foundry=call.foundry)
         if problem is not None:
             param, code, msg = problem
             return self._error(400, openai_error(code, msg, param), call.rid, call.legacy)

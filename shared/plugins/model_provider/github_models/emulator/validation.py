@@ -1,8 +1,9 @@
 """Request-body validation with the OpenAI-style 400s the service passed through.
 
 ``validate`` returns ``None`` for a valid body, else ``(param, code, message)``. Ranges follow the
-GitHub REST description (temperature and top_p in [0, 1], penalties in [-2, 2]); reasoning
-models reject ``max_tokens`` and any temperature but 1.
+GitHub REST description (temperature and top_p in [0, 1], penalties in [-2, 2]); on the Azure AI
+model inference route (Microsoft Foundry) temperature goes up to 2, as the OpenAI models it serves
+accept. Reasoning models reject ``max_tokens`` and any temperature but 1.
 """
 
 from __future__ import annotations
@@ -146,8 +147,12 @@ def _options(body: dict[str, Any]) -> Problem | None:
     return None
 
 
-def validate(body: dict[str, Any], entry: ModelEntry) -> Problem | None:
-    """Check a chat-completions body for ``entry``; ``None`` when the service would accept it."""
+def validate(body: dict[str, Any], entry: ModelEntry, *,
+             foundry: bool = False) -> Problem | None:
+    """Check a chat-completions body for ``entry``; ``None`` when the service would accept it.
+
+    ``foundry``: the request came to the Azure AI model inference route (temperature up to 2).
+    """
     problem = _messages(body.get("messages"))
     if problem is None and entry.reasoning:
         if body.get("max_tokens") is not None:
@@ -160,6 +165,7 @@ def validate(body: dict[str, Any], entry: ModelEntry) -> Problem | None:
             )
             return "temperature", "unsupported_value", msg
     for name, low, high in _RANGES if problem is None else ():
+        high = 2.0 if foundry and name == "temperature" else high
         problem = _number(body, name, low, high)
         if problem is not None:
             break
