@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from .lazy_re import LazyPattern
 from .service_facts import LEGACY_HOST, RETIRED_HOSTS
 
 __all__ = [
@@ -55,18 +56,18 @@ BODY_KEEP_CHARS = 2048
 
 _PARSE_CHARS = 256 * 1024  # bodies longer than this are not JSON-parsed, only searched
 
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"github_pat_[A-Za-z0-9_]+"), "github_pat_…"),
-    (re.compile(r"\b(gh[pousr]_)[A-Za-z0-9_]+"), r"\1…"),
-    (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-…"),
+_SECRET_PATTERNS: tuple[tuple[LazyPattern, str], ...] = (
+    (LazyPattern(r"github_pat_[A-Za-z0-9_]+"), "github_pat_…"),
+    (LazyPattern(r"\b(gh[pousr]_)[A-Za-z0-9_]+"), r"\1…"),
+    (LazyPattern(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-…"),
     # a JWT (Entra ID access tokens are JWTs): header.payload.signature, base64url
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), "eyJ…"),
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2…"),
+    (LazyPattern(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), "eyJ…"),
+    (LazyPattern(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2…"),
     # after the word "token" only a value with digits is a credential: prose such as
     # "the token provided is invalid" stays readable
-    (re.compile(r"(?i)\b(token)(\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{6,}"),
+    (LazyPattern(r"(?i)\b(token)(\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{6,}"),
      r"\1\2…"),
-    (re.compile(r"(?i)\b(api[-_]?key|access[-_]?token|password|secret)(\"?'?\s*[:=]\s*\"?'?)"
+    (LazyPattern(r"(?i)\b(api[-_]?key|access[-_]?token|password|secret)(\"?'?\s*[:=]\s*\"?'?)"
                 r"[A-Za-z0-9_\-.+/=]{8,}"), r"\1\2…"),
 )
 
@@ -262,10 +263,10 @@ def _filtered_categories(obj: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-_FILTERED_TEXT = re.compile(r'"(\w+)"\s*:\s*\{\s*"filtered"\s*:\s*true')
-_TEXT_CODE = re.compile(r"(?:^|\n)\s*(?:Error:\s*)?\((\w+)\)|(?:^|\n)\s*Code:\s*(\w+)")
-_INNER_CODE_TEXT = re.compile(r'"code"\s*:\s*"(\w+)"')
-_PARAM_TEXT = re.compile(r"(?:Invalid|Unsupported (?:parameter|value)):?\s*'([\w.\[\]]+)'", re.I)
+_FILTERED_TEXT = LazyPattern(r'"(\w+)"\s*:\s*\{\s*"filtered"\s*:\s*true')
+_TEXT_CODE = LazyPattern(r"(?:^|\n)\s*(?:Error:\s*)?\((\w+)\)|(?:^|\n)\s*Code:\s*(\w+)")
+_INNER_CODE_TEXT = LazyPattern(r'"code"\s*:\s*"(\w+)"')
+_PARAM_TEXT = LazyPattern(r"(?:Invalid|Unsupported (?:parameter|value)):?\s*'([\w.\[\]]+)'", re.I)
 
 
 def parse_error_body(text: str) -> WireError:
@@ -329,9 +330,9 @@ class RateLimitText:
     wait_seconds: float | None = None
 
 
-_RL_OF = re.compile(r"rate limit of (\d+) per (\d+)\s*s", re.I)
-_RL_FOR = re.compile(r"exceeded for (\w+)", re.I)
-_RL_WAIT = re.compile(
+_RL_OF = LazyPattern(r"rate limit of (\d+) per (\d+)\s*s", re.I)
+_RL_FOR = LazyPattern(r"exceeded for (\w+)", re.I)
+_RL_WAIT = LazyPattern(
     r"(?:please )?(?:wait|retry after|try again in) (\d+(?:\.\d+)?) ?s(?:ec(?:ond)?s?)?\b", re.I
 )
 
@@ -446,14 +447,14 @@ def deprecation_info(headers: Mapping[str, str]) -> tuple[str | None, str | None
 
 
 _TOKEN_COUNTS = (
-    re.compile(r"max(?:imum)? size:? (\d+) tokens", re.I),
-    re.compile(r"maximum context length is (\d+) tokens", re.I),
-    re.compile(r"max(?:imum)? (?:input )?tokens?(?: per request)?(?: is|:) (\d+)", re.I),
+    LazyPattern(r"max(?:imum)? size:? (\d+) tokens", re.I),
+    LazyPattern(r"maximum context length is (\d+) tokens", re.I),
+    LazyPattern(r"max(?:imum)? (?:input )?tokens?(?: per request)?(?: is|:) (\d+)", re.I),
 )
-_REQUESTED = re.compile(
+_REQUESTED = LazyPattern(
     r"(?:resulted in|requested|you requested|request has|contains?) (\d+) tokens", re.I
 )
-_TOO_LARGE_FOR = re.compile(r"too large for ([\w./:-]+) model", re.I)
+_TOO_LARGE_FOR = LazyPattern(r"too large for ([\w./:-]+) model", re.I)
 
 
 def parse_token_counts(text: str) -> tuple[int | None, int | None, str | None]:
@@ -484,28 +485,28 @@ _CONTEXT_CODES = frozenset({"tokens_limit_reached", "context_length_exceeded",
 _FILTER_CODES = frozenset({"content_filter", "responsibleaipolicyviolation",
                            "content_policy_violation"})
 
-_DISABLED_TEXT = re.compile(
+_DISABLED_TEXT = LazyPattern(
     r"models?\b[^.]{0,40}\b(?:is|are|has been|have been)\s+(?:disabled|not enabled)"
     r"|account type is not (?:currently )?supported|models access|models is not available for"
 )
-_PERMISSION_TEXT = re.compile(
+_PERMISSION_TEXT = LazyPattern(
     r"models\s*:\s*read|\bmodels\b\W{0,3}(?:permission|scope)"
     r"|(?:permission|scope)s?\b[^.]{0,60}\bmodels\b|\bsso\b|\bsaml\b|single sign-on"
     r"|not accessible by (?:personal access token|integration)"
 )
-_NOT_FOUND_TEXT = re.compile(
+_NOT_FOUND_TEXT = LazyPattern(
     r"unknown model|unavailable model|model not found|no such model"
     r"|\bmodel\b[^.]{0,80}(?:does not exist|was not found|not found)"
     r"|deployment[^.]{0,60}(?:does not exist|not found)"
 )
-_CONTEXT_TEXT = re.compile(
+_CONTEXT_TEXT = LazyPattern(
     r"maximum context length|context[_ ]length[_ ]exceeded|request body too large"
     r"|max size: \d+ tokens"
 )
-_FILTER_TEXT = re.compile(
+_FILTER_TEXT = LazyPattern(
     r"content management policy|content[_ ]filter|responsibleaipolicyviolation"
 )
-_EMPTYISH = re.compile(
+_EMPTYISH = LazyPattern(
     r"^\s*(?:\d{3}\s*)?(?:forbidden|not found|gone|unauthorized|bad request|error)?\s*\.?\s*$", re.I
 )
 

@@ -1,74 +1,38 @@
-"""The provider's state and the parts of a turn shared by the sync and async APIs.
+"""The provider's state: settings, the call runners, the selected model and the default session.
 
-``ProviderCore`` holds settings, the selected model, the session and the call runners, and
-does everything around a request except sending it: validation (before any request), request
-building, the pre-flight size check, and turning a reply into a response and a history entry.
-``provider.py`` adds the public messaging methods on top, sync and async.
+``ProviderCore`` initializes and shuts down (building the sync ``CallRunner`` and one async
+runner per event loop), selects the model against the catalog, and hands a turn what it reads
+(:meth:`ProviderCore.turn_state`). It sends nothing itself: a turn (prepare, send, record) is
+``turn.py``; the read-only getters are ``accounting.py``; ``provider.py`` adds the jaato-facing
+methods. Only what constructing a provider needs is imported here; the request path loads at
+``initialize``/``connect``/the first call (cold start).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import weakref
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Self
 
-from ._host import (
-    FinishReason,
-    Message,
-    Part,
-    ProviderConfig,
-    ProviderResponse,
-    Reply,
-    Role,
-    TokenUsage,
-    ToolSchema,
-    make_usage,
-)
-from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting
-from .clock import Clock, MonotonicClock
-from .converters import (
-    assemble_messages,
-    message_to_wire,
-    response_from_wire,
-)
-from .env import SETTING_KEYS, Settings, resolve_settings
-from .errors import (
-    ConfigurationError,
-    ErrorContext,
-    InvalidRequestError,
-    ServiceUnavailableError,
-    StructuredOutputError,
-    model_not_found,
-)
-from .fitting import oldest_to_keep, too_large
-from .inputs import check_json_value, check_sendable
-from .limits import limits_key
-from .masking import SecretMasker, mask_response, scrub_causes
-from .options import OPTION_NAMES, adapt_for_model, validate_options
-from .service_facts import RETIREMENT_DATE
-from .session import ChatSession
-from .streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
-from .tokens import (
-    MESSAGE_OVERHEAD,
-    REPLY_PRIMING,
-    estimate_message_tokens,
-    estimate_request_tokens,
-    estimate_tokens,
-)
-from .usage import UsageTracker
-from .wire_check import WireShapeError, loads_json
+from ._host import Message, ProviderConfig, TokenUsage, ToolSchema
+from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting, AccountingState, input_cap
 
 if TYPE_CHECKING:
     import asyncio
 
     from .calls import AsyncCallRunner, CallRunner
     from .catalog import Catalog, ModelInfo
+    from .clock import Clock
+    from .env import Settings
+    from .errors import ErrorContext
+    from .pricing import ModelPricing
+    from .session import ChatSession
+    from .usage import UsageTracker
 
-__all__ = ["DEFAULT_CONTEXT_LIMIT", "PreparedTurn", "ProviderCore"]
+__all__ = ["DEFAULT_CONTEXT_LIMIT", "ProviderCore", "TurnState"]
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
 _warned_models: set[str] = set()
@@ -100,20 +64,20 @@ async def _close_at_loop_shutdown(arunner: AsyncCallRunner) -> AsyncGenerator[No
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedTurn:
-    """A validated request and what to record when it succeeds."""
+class TurnState:
+    """What one turn reads from the provider, taken once when it starts."""
 
-    session: ChatSession
-    new: list[Message]
-    schema: dict[str, Any] | None
-    body: dict[str, Any]
-    key: str
-    tier: str | None
-    record: bool
+    settings: Settings
+    defaults: dict[str, Any]
+    model: str
+    wire_id: str
+    info: ModelInfo | None
+    limits_key: str | None
+    input_cap: tuple[int | None, str]
 
 
 class ProviderCore(Accounting):
-    """State, validation, request building and recording shared by the sync and async APIs.
+    """Settings, call runners, the selected model and the default session.
 
     Args:
         clock: Time source for pacing and retry waits (tests pass a scaled clock).
@@ -123,7 +87,7 @@ class ProviderCore(Accounting):
 
     def __init__(self, *, clock: Clock | None = None, environ: Mapping[str, str] | None = None,
                  catalog: Catalog | None = None) -> None:
-        self._clock: Clock = clock or MonotonicClock()
+        self._clock: Clock | None = clock  # MonotonicClock() at initialize unless given
         self._environ = environ
         self._catalog = catalog
         self.live_catalog: Any = None
@@ -136,11 +100,9 @@ class ProviderCore(Accounting):
         self._wire_id = ""
         self._info: ModelInfo | None = None
         self._defaults: dict[str, Any] = {}
-        self._session = ChatSession()
+        self._session_now: ChatSession | None = None  # built at first use (cold start)
         self._last_usage = TokenUsage()
-        self._usage = UsageTracker()
-        self._masker = SecretMasker()  # masks echoes of the token in replies
-        self._masker_for: tuple[str, ...] | None = None
+        self._usage_now: UsageTracker | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -161,6 +123,13 @@ class ProviderCore(Accounting):
             ConfigurationError: A malformed setting (endpoint, organization, timeout ...).
             InvalidRequestError: A default request option out of its documented range.
         """
+        from .env import SETTING_KEYS, resolve_settings
+        from .masking import SecretMasker, scrub_causes
+        from .options import OPTION_NAMES, validate_options
+        from .service_facts import RETIREMENT_DATE
+        from .session import ChatSession
+        from .usage import UsageTracker
+
         config = _key_from_extra(config)
         try:
             settings = resolve_settings(config, self._environ)
@@ -201,8 +170,12 @@ class ProviderCore(Accounting):
                 + " (it answers 410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a "
                 "working endpoint; see docs/migration.md.", settings.endpoint)
         from .calls import CallRunner  # the request machinery loads when it is first needed
+        from .clock import MonotonicClock
         from .pacing import Pacer, limits_with_overrides
         from .retry import RetryPolicy
+
+        if self._clock is None:
+            self._clock = MonotonicClock()
 
         # the pacer never waits longer than a retry may (max_retry_wait): a longer server
         # pause or window fails fast with the time it ends, as documented
@@ -222,7 +195,7 @@ class ProviderCore(Accounting):
         transport = SyncTransport(settings)
         self._settings = settings
         self._defaults = defaults
-        self._runner = CallRunner(transport, pacer, policy, self._clock, self._error_context)
+        self._runner = CallRunner(transport, pacer, policy, self._clock, self.error_context)
         self._usage = UsageTracker(settings.organization)
         self._session = ChatSession(attributed_to=settings.organization)
         previous, self._model, self._info, self._wire_id = self._requested, None, None, ""
@@ -273,14 +246,14 @@ class ProviderCore(Accounting):
                 await arunner.closer.aclose()
         self.shutdown()
 
-    async def _async_runner(self) -> AsyncCallRunner:
+    async def async_runner(self) -> AsyncCallRunner:
         """The async runner of the running event loop (one aio client per loop, reused).
 
         Its client is closed when the loop shuts down (``asyncio.run`` closes async generators
         on exit, and a parked one holds the cleanup), so a loop that ends without
         ``ashutdown()`` leaves no unclosed session behind.
         """
-        runner = self._require_connected()
+        runner = self.require_connected()
         import asyncio
 
         loop = asyncio.get_running_loop()
@@ -304,12 +277,18 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called.
         """
         if self._settings is None:
+            from .errors import ConfigurationError
+
             raise ConfigurationError(
                 what="Using the provider", why="initialize() has not been called",
                 fix="call provider.initialize(config) or load_provider('github_models', config)")
         return self._settings
 
-    def _error_context(self, model: str | None = None) -> ErrorContext:
+    def error_context(self, model: str | None = None) -> ErrorContext:
+        """What an error of this provider's requests says about where it happened (secrets
+        masked)."""
+        from .errors import ErrorContext
+
         s = self.settings
         return ErrorContext(
             endpoint=s.endpoint, model=model or self._wire_id or self._model,
@@ -317,7 +296,7 @@ class ProviderCore(Accounting):
             enterprise=s.enterprise, token_type=s.token_type, token_source=s.token_source,
             is_github_host=s.is_github_host,
             endpoint_config_hint="JAATO_GITHUB_ENDPOINT or extra['endpoint']",
-            operation="Chat completion", secrets=self._secrets())
+            operation="Chat completion", secrets=self.secrets())
 
     # ---------------------------------------------------------------- models
 
@@ -342,6 +321,8 @@ class ProviderCore(Accounting):
             ModelNotFoundError: Unknown id on a GitHub-shaped endpoint (with close matches).
         """
         del skip_model_test
+        from .errors import ConfigurationError, model_not_found
+
         settings = self.settings
         if model is not None and not isinstance(model, str):
             raise ConfigurationError(what="Selecting a model",
@@ -363,7 +344,7 @@ class ProviderCore(Accounting):
             self.live_catalog.current()
             info = self.catalog.get(model)
         if info is None and settings.endpoint_kind in ("github", "legacy"):
-            raise model_not_found(model, replace(self._error_context(model),
+            raise model_not_found(model, replace(self.error_context(model),
                                                  known_models=tuple(self.catalog.ids())))
         if info is None and model.lower() not in _warned_models:
             _warned_models.add(model.lower())
@@ -405,11 +386,13 @@ class ProviderCore(Accounting):
         url = settings.catalog_url
         runner = self._runner
         if url is None or runner is None:
+            from .errors import ConfigurationError
+
             raise ConfigurationError(
                 what="Fetching the model catalog",
                 why=f"the endpoint {settings.endpoint} is not GitHub-shaped (no /catalog/models)",
                 fix="use the static catalog (the default) for this endpoint")
-        return runner.fetch_catalog(url, replace(self._error_context(),
+        return runner.fetch_catalog(url, replace(self.error_context(),
                                                  operation="Catalog request"))
 
     def set_catalog(self, catalog: Catalog) -> None:
@@ -435,6 +418,8 @@ class ProviderCore(Accounting):
         Raises:
             InvalidRequestError: Two tools share a name.
         """
+        from .session import ChatSession
+
         org = self._settings.organization if self._settings else None
         self._session = ChatSession(system_instruction, tools, history, attributed_to=org)
 
@@ -449,9 +434,38 @@ class ProviderCore(Accounting):
         Raises:
             InvalidRequestError: An unknown option or a value out of range.
         """
+        from .options import validate_options
+
         self._defaults.update(validate_options(options))
 
-    # ---------------------------------------------------------------- the turn
+    @property
+    def _session(self) -> ChatSession:
+        """The default session (the framework's ``create_session``), built at first use."""
+        if self._session_now is None:
+            from .session import ChatSession
+
+            org = self._settings.organization if self._settings else None
+            self._session_now = ChatSession(attributed_to=org)
+        return self._session_now
+
+    @_session.setter
+    def _session(self, session: ChatSession) -> None:
+        self._session_now = session
+
+    @property
+    def _usage(self) -> UsageTracker:
+        """Provider-wide usage totals, built at first use."""
+        if self._usage_now is None:
+            from .usage import UsageTracker
+
+            self._usage_now = UsageTracker()
+        return self._usage_now
+
+    @_usage.setter
+    def _usage(self, usage: UsageTracker) -> None:
+        self._usage_now = usage
+
+    # ---------------------------------------------------------------- what a turn reads
 
     def check_image_input(self) -> None:
         """Refuse images for a model whose catalog entry has no image input.
@@ -460,8 +474,10 @@ class ProviderCore(Accounting):
             ConfigurationError: Not connected.
             InvalidRequestError: The model takes no image input.
         """
-        self._require_connected()
+        self.require_connected()
         if self._info is not None and not self._info.supports_images:
+            from .errors import InvalidRequestError
+
             raise InvalidRequestError(
                 what=f"Sending an image to {self._info.id}",
                 why="the model accepts no image input (catalog: "
@@ -475,175 +491,72 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called.
         """
         if self._runner is None:
+            from .errors import ConfigurationError
+
             raise ConfigurationError(
                 what="Sending a request", why="the provider is not initialized",
                 fix="call initialize(config) first")
         return self._runner
 
-    def _require_connected(self) -> CallRunner:
+    def require_connected(self) -> CallRunner:
+        """The sync call runner of an initialized provider with a model selected.
+
+        Raises:
+            ConfigurationError: Not initialized, or no model selected.
+        """
         runner = self._runner
         if runner is None or self._model is None:
+            from .errors import ConfigurationError
+
             raise ConfigurationError(
                 what="Sending a request",
                 why="the provider is not initialized" if runner is None else "no model selected",
                 fix="call initialize(config) and connect('openai/gpt-4o') first")
         return runner
 
-    def _request_options(self, schema: dict[str, Any] | None, call: Mapping[str, Any]
-                         ) -> dict[str, Any]:
-        call_opts = validate_options(call)
-        info = self._info
-        if schema is not None:
-            if not isinstance(schema, Mapping) or not schema:
-                raise InvalidRequestError(
-                    what="Checking response_schema", why="it is not a JSON-schema object",
-                    fix="pass a dict such as {'type': 'object', 'properties': {...}}",
-                    param="response_schema")
-            check_json_value(schema, "response_schema", "response_schema")
-            if info is not None and not info.structured_output and self.settings.is_github_host:
-                raise InvalidRequestError(
-                    what=f"Asking {info.id} for structured output",
-                    why="the catalog says this model does not support json_schema output",
-                    fix="choose e.g. openai/gpt-4o or openai/gpt-4.1, or drop response_schema",
-                    param="response_schema")
-            call_opts["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": str(schema.get("title") or "response").replace(" ", "_")[:64],
-                "schema": dict(schema)}}
-        assert self._model is not None
-        return adapt_for_model(
-            self._defaults, call_opts, model=self._model,
-            token_param=info.token_param if info else "max_tokens",
-            supports_temperature=info.supports_temperature if info else True,
-            max_output_tokens=info.max_output_tokens if info else None)
+    def turn_state(self) -> TurnState:
+        """What a turn reads: settings, option defaults, the model and its input cap.
+
+        Raises:
+            ConfigurationError: Not initialized, or no model selected.
+        """
+        runner = self.require_connected()
+        model = self._model or ""
+        key = self._limits_key()
+        return TurnState(self.settings, self._defaults, model, self._wire_id, self._info, key,
+                         input_cap(self._info, self._tier_row(runner, key)))
 
     def _limits_key(self) -> str | None:
         """The pacer/limits row of the selected model (its own row for custom models)."""
-        return limits_key(self._model, self._info.tier) if self._info else None
-
-    def _input_cap(self) -> tuple[int | None, str]:
-        """The tightest input cap for the model and where it comes from."""
-        window = self._info.max_input_tokens if self._info else None
-        cap = (self._runner_limits(self._limits_key()).max_input_tokens
-               if self.settings.enforce_tier_limits and self._info is not None else None)
-        if cap and (window is None or cap < window):
-            return cap, "tier"
-        return window, "model"
-
-    def _tier_output_cap(self) -> int | None:
-        """The free tier's reply cap for the model, where tier limits are enforced."""
-        if self._runner is None or self._info is None or not self.settings.enforce_tier_limits:
+        if self._info is None:
             return None
-        cap: int | None = self._runner_limits(self._limits_key()).max_output_tokens
-        return cap
+        from .limits import limits_key
 
-    def _fit(self, session: ChatSession, history: list[Message], new: list[Message]
-             ) -> list[dict[str, Any]]:
-        """Wire messages that fit the input cap, trimming the oldest exchanges when allowed.
+        return limits_key(self._model, self._info.tier)
 
-        An exchange starts at a user text message, so a tool call is never sent without its
-        results. What is sent shrinks; the stored history keeps everything.
+    def _tier_row(self, runner: CallRunner | None, key: str | None) -> Any:
+        """The tier's per-request caps where they are enforced (else None)."""
+        if runner is None or self._info is None or not self.settings.enforce_tier_limits:
+            return None
+        return runner.pacer.limits_for(key)
 
-        Raises:
-            ContextLimitError: Too large (even after trimming, when trimming is on).
-        """
-        supports_system = self._info.supports_system if self._info else True
-        limit, source = self._input_cap()
-        converted = [session.converted(m) for m in history]
-        fresh = [(wire, estimate_message_tokens(wire)) for wire in map(message_to_wire, new)]
-        system = session.system_instruction
-        fixed = (REPLY_PRIMING + session.tools_tokens + sum(t for _, t in fresh)
-                 + (estimate_tokens(system) + MESSAGE_OVERHEAD if system else 0))
-        start, estimate = oldest_to_keep(history, [t for _, t in converted], fixed, limit,
-                                         trim=self.settings.trim_history)
-        if limit and estimate > limit:
-            raise too_large(
-                estimate, limit, source, start, model=self._model or "",
-                tier=self._limits_key(),
-                window=self._info.max_input_tokens if self._info else None)
-        if start:
-            logger.info("dropped the %d oldest messages to fit %d tokens", start, limit)
-        return assemble_messages([w for w, _ in converted[start:]] + [w for w, _ in fresh],
-                                 session.system_instruction, supports_system=supports_system)
+    def _accounting(self) -> AccountingState:
+        runner = self._runner if self._model is not None else None
+        row = self._tier_row(runner, self._limits_key()) if runner is not None else None
+        return AccountingState(info=self._info, runner=self._runner, tier_row=row,
+                               last_usage=self._last_usage, session=self._session,
+                               usage=self._usage, find_model=lambda m: self.catalog.get(m))
 
-    def _runner_limits(self, tier: str | None) -> Any:
-        return self._require_connected().pacer.limits_for(tier)
+    def count_usage(self, model: str, usage: TokenUsage, pricing: ModelPricing | None) -> None:
+        """Add one reply's usage to the provider-wide totals (and make it the last usage)."""
+        self._last_usage = usage
+        self._usage.add(model, usage, pricing)
 
-    def _prepare(self, session: ChatSession, new: list[Message],
-                 schema: dict[str, Any] | None, options: Mapping[str, Any], *,
-                 stream: bool, record: bool = True) -> PreparedTurn:
-        """Validate and build one request; nothing is sent and nothing is recorded.
-
-        Raises:
-            ConfigurationError, InvalidRequestError, ContextLimitError: before any request.
-        """
-        self._require_connected()
-        opts = self._request_options(schema, options)
-        with session.lock:
-            history = list(session.history)
-        try:
-            wire_messages = self._fit(session, history, new)
-        except (TypeError, ValueError, RecursionError) as exc:  # a history edited in place
-            raise InvalidRequestError(
-                what="Converting the conversation history", why=f"it holds a value that cannot "
-                f"be sent ({type(exc).__name__}: {exc})", fix="start a new session, or restore "
-                "the history from serialize_history output", param="history") from exc
-        body: dict[str, Any] = {"model": self._wire_model(), "messages": wire_messages}
-        if session.wire_tools:
-            body["tools"] = session.wire_tools
-        body.update(opts)
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        check_sendable(body)  # the last net: nothing that cannot be encoded is ever sent
-        return PreparedTurn(session, new, schema, body, self._model or "",
-                            self._limits_key(), record)
-
-    def _finish_complete(self, turn: PreparedTurn, data: Mapping[str, Any]) -> ProviderResponse:
-        """Turn a completion body into the response and record the turn.
-
-        Raises:
-            StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
-        """
-        try:
-            response = response_from_wire(data)
-        except WireShapeError as exc:
-            raise ServiceUnavailableError(
-                what="Reading the chat completion response",
-                why=f"the endpoint answered 200 with JSON of the wrong shape: {exc}",
-                fix="check that the endpoint speaks the chat-completions protocol (a gateway "
-                    "or proxy may be rewriting the body)",
-                status=200, body=json.dumps(data, default=str)[:2000],
-                context=self._error_context()) from exc
-        except ValueError as exc:
-            raise StructuredOutputError(
-                what="Reading the model's tool calls", why=str(exc),
-                fix="retry the request; if it persists, report the model's behaviour",
-                raw_text=json.dumps(data)[:2000], context=self._error_context()) from exc
-        return self._finish(turn, response)
-
-    def _stream_sink(self, on_chunk: Callable[[str], None],
-                     on_usage: Callable[[TokenUsage], None] | None
-                     ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
-        # an echo of the token, even split over chunks, never reaches on_chunk whole
+    def refresh_sync_token(self) -> None:
+        """Fetch (cached) the Entra token a sync request will carry, so its echo is masked."""
         cache = self._settings.token_cache if self._settings is not None else None
         if cache is not None and not cache.is_async:
-            cache.token()  # the Entra token the request will carry (cached), so it is masked too
-        acc = MaskedAccumulator(SecretMasker(self._secrets()), on_chunk)
-
-        def on_event(event: dict[str, Any]) -> str:
-            try:
-                text = acc.feed(event)
-            except (TypeError, ValueError, AttributeError, KeyError) as exc:
-                raise StreamProtocolError(
-                    f"the stream sent a chunk of an unexpected shape ({exc})") from exc
-            shown = acc.masker.feed(text) if text else ""
-            if shown:
-                on_chunk(shown)
-            if event.get("usage") and on_usage is not None and acc.usage is not None:
-                on_usage(acc.usage)
-            return shown
-
-        return acc, on_event
+            cache.token()
 
     @contextlib.contextmanager
     def scrubbed_errors(self) -> Iterator[None]:
@@ -651,97 +564,11 @@ class ProviderCore(Accounting):
         try:
             yield
         except Exception as exc:
-            scrub_causes(exc, SecretMasker(self._secrets()))
+            from .masking import SecretMasker, scrub_causes
+
+            scrub_causes(exc, SecretMasker(self.secrets()))
             raise
 
-    def _secrets(self) -> tuple[str, ...]:
+    def secrets(self) -> tuple[str, ...]:
         """The credentials an echo of which is masked: the key, and the Entra tokens issued."""
         return self._settings.secrets() if self._settings is not None else ()
-
-    def _mask_response(self, reply: Reply) -> Reply:
-        """The reply with any echo of a credential masked (text, calls, raw)."""
-        secrets = self._secrets()
-        if self._masker_for != secrets:  # one masker per set of credentials (scrub is stateless)
-            self._masker, self._masker_for = SecretMasker(secrets), secrets
-        masked: Reply = mask_response(reply, self._masker)
-        return masked
-
-    def _finish_stream(self, turn: PreparedTurn, acc: StreamAccumulator, *,
-                       cancelled: bool = False) -> ProviderResponse:
-        """Turn accumulated stream chunks into the response and record the turn.
-
-        Raises:
-            StructuredOutputError: Tool-call arguments or a schema reply that are not JSON.
-        """
-        if isinstance(acc, MaskedAccumulator) and not cancelled:
-            acc.release()  # the held-back end of the text was not a secret after all
-        if cancelled:
-            # text arrived, so the request was answered and billed: the stream's usage if it
-            # came, else an estimate (marked); before any text nothing is recorded (see _finish)
-            usage, raw = acc.usage or TokenUsage(), None
-            if acc.usage is None and acc.text:
-                sent = estimate_request_tokens(turn.body.get("messages") or (),
-                                               turn.body.get("tools"))
-                out = estimate_tokens(acc.text)
-                usage = make_usage(sent, out, sent + out, reported=False)
-                raw = {"usage_estimated": True}
-            return self._finish(turn, Reply(text=acc.text or None, function_calls=[],
-                                            usage=usage, finish_reason=FinishReason.CANCELLED,
-                                            raw=raw))
-        try:
-            calls = acc.function_calls()
-        except ValueError as exc:
-            raise StructuredOutputError(
-                what="Reading the model's streamed tool calls",
-                why=f"the arguments are not valid JSON: {exc}",
-                fix="retry the request; if it persists, report the model's behaviour",
-                raw_text=acc.text, context=self._error_context()) from exc
-        return self._finish(turn, Reply(
-            text=acc.text or None, function_calls=calls, usage=acc.usage or TokenUsage(),
-            finish_reason=acc.finish_reason, raw={"model": acc.model, "chunks": acc.chunks}))
-
-    def _finish(self, turn: PreparedTurn, reply: Reply) -> ProviderResponse:
-        reply = self._mask_response(reply)
-        if reply.cancelled and not reply.text:
-            return reply.to_host()  # cancelled before any text: nothing happened, nothing recorded
-        if turn.schema is not None and not reply.cancelled:
-            try:
-                reply.structured_output = self._parse_structured(reply.text)
-            except StructuredOutputError:
-                self._count_usage(turn.session, reply, turn.record)  # billed all the same
-                raise
-        self._record(turn.session, turn.new, reply, turn.record)
-        return reply.to_host()
-
-    def _parse_structured(self, text: str | None) -> Any:
-        try:
-            return loads_json(text or "")
-        except ValueError as exc:
-            detail = (f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError)
-                      else str(exc))
-            raise StructuredOutputError(
-                what="Parsing the model's reply against response_schema",
-                why=f"the reply is not valid JSON ({detail})",
-                fix="retry, simplify the schema, or choose a model with structured output "
-                    "support (openai/gpt-4o, openai/gpt-4.1)",
-                raw_text=text or "", context=self._error_context()) from exc
-
-    def _count_usage(self, session: ChatSession, response: Reply, record: bool) -> None:
-        self._last_usage = response.usage
-        model = self._model or ""
-        pricing = self._info.pricing if self._info else None
-        self._usage.add(model, response.usage, pricing)
-        if record:
-            session.usage.add(model, response.usage, pricing)
-
-    def _record(self, session: ChatSession, new: list[Message], response: Reply,
-                record: bool) -> None:
-        self._count_usage(session, response, record)
-        if not record:
-            return
-        parts: list[Part] = []
-        if response.text:
-            parts.append(Part(text=response.text))
-        if not response.cancelled:
-            parts.extend(Part(function_call=c) for c in response.function_calls)
-        session.commit([*new, Message(role=Role.MODEL, parts=parts)] if parts else new)
