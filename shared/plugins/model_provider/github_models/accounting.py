@@ -9,7 +9,6 @@ are plain functions, shared with the turn's context check.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -42,17 +41,23 @@ def output_cap(info: ModelInfo | None, tier_row: Any) -> int | None:
     return cap
 
 
-@dataclass(frozen=True, slots=True)
 class AccountingState:
-    """What the getters read: the model's facts, the runner's counters, the usage so far."""
+    """What the getters read: the model's facts, the runner's counters, the usage so far
+    (a plain class: a dataclass costs milliseconds at import, and this loads with the provider).
+    ``tier_row`` is the tier's limits where they are enforced (when connected), else None."""
 
-    info: ModelInfo | None
-    runner: CallRunner | None
-    tier_row: Any  # the tier's limits where enforced (connected only), else None
-    last_usage: TokenUsage
-    session: ChatSession
-    usage: UsageTracker
-    find_model: Callable[[str], ModelInfo | None]  # a catalog lookup
+    __slots__ = ("find_model", "info", "last_usage", "runner", "session", "tier_row", "usage")
+
+    def __init__(self, *, info: ModelInfo | None, runner: CallRunner | None, tier_row: Any,
+                 last_usage: TokenUsage, session: ChatSession, usage: UsageTracker,
+                 find_model: Callable[[str], ModelInfo | None]) -> None:
+        self.info = info
+        self.runner = runner
+        self.tier_row = tier_row
+        self.last_usage = last_usage
+        self.session = session
+        self.usage = usage
+        self.find_model = find_model
 
 
 class Accounting:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncGenerator, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 from ._host import Message, ProviderConfig, TokenUsage, ToolSchema
@@ -63,17 +63,23 @@ async def _close_at_loop_shutdown(arunner: AsyncCallRunner) -> AsyncGenerator[No
         await arunner.atransport.close()
 
 
-@dataclass(frozen=True, slots=True)
 class TurnState:
-    """What one turn reads from the provider, taken once when it starts."""
+    """What one turn reads from the provider, taken once when it starts (a plain class, not a
+    dataclass: building a dataclass costs milliseconds at import, and this module loads with
+    the provider)."""
 
-    settings: Settings
-    defaults: dict[str, Any]
-    model: str
-    wire_id: str
-    info: ModelInfo | None
-    limits_key: str | None
-    input_cap: tuple[int | None, str]
+    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "settings", "wire_id")
+
+    def __init__(self, settings: Settings, defaults: dict[str, Any], model: str, wire_id: str,
+                 info: ModelInfo | None, limits_key: str | None,
+                 input_cap: tuple[int | None, str]) -> None:
+        self.settings = settings
+        self.defaults = defaults
+        self.model = model
+        self.wire_id = wire_id
+        self.info = info
+        self.limits_key = limits_key
+        self.input_cap = input_cap
 
 
 class ProviderCore(Accounting):
