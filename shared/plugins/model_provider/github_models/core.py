@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import weakref
-from collections.abc import AsyncGenerator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
@@ -21,8 +20,7 @@ from ._host import Message, ProviderConfig, TokenUsage, ToolSchema
 from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting, AccountingState, input_cap
 
 if TYPE_CHECKING:
-    import asyncio
-
+    from .async_runners import AsyncRunners
     from .calls import AsyncCallRunner, CallRunner
     from .catalog import Catalog, ModelInfo
     from .clock import Clock
@@ -30,56 +28,12 @@ if TYPE_CHECKING:
     from .errors import ErrorContext
     from .pricing import ModelPricing
     from .session import ChatSession
+    from .turn_request import TurnState
     from .usage import UsageTracker
 
-__all__ = ["DEFAULT_CONTEXT_LIMIT", "ProviderCore", "TurnState"]
+__all__ = ["DEFAULT_CONTEXT_LIMIT", "ProviderCore"]
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
-_warned_models: set[str] = set()
-# keys jaato-server itself puts into ProviderConfig.extra (not user settings)
-_FRAMEWORK_KEYS = frozenset({"workspace_path", "config_root"})
-
-
-def _key_from_extra(config: ProviderConfig | None) -> ProviderConfig | None:
-    """``config`` with ``extra["api_key"]`` as its ``api_key`` when that is unset: jaato hands
-    a profile's ``plugin_configs`` over as ``extra`` and promotes the key only on some paths
-    (not for ``verify_auth``)."""
-    extra = getattr(config, "extra", None)
-    key = extra.get("api_key") if isinstance(extra, Mapping) else None
-    if config is None or getattr(config, "api_key", None) or not isinstance(key, str):
-        return config  # resolve_settings vets the rest
-    import copy
-
-    promoted = copy.copy(config)
-    promoted.api_key = key
-    promoted.extra = {k: v for k, v in config.extra.items() if k != "api_key"}
-    return promoted
-
-
-async def _close_at_loop_shutdown(arunner: AsyncCallRunner) -> AsyncGenerator[None, None]:
-    try:
-        yield
-    finally:
-        await arunner.atransport.close()
-
-
-class TurnState:
-    """What one turn reads from the provider, taken once when it starts (a plain class, not a
-    dataclass: building a dataclass costs milliseconds at import, and this module loads with
-    the provider)."""
-
-    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "settings", "wire_id")
-
-    def __init__(self, settings: Settings, defaults: dict[str, Any], model: str, wire_id: str,
-                 info: ModelInfo | None, limits_key: str | None,
-                 input_cap: tuple[int | None, str]) -> None:
-        self.settings = settings
-        self.defaults = defaults
-        self.model = model
-        self.wire_id = wire_id
-        self.info = info
-        self.limits_key = limits_key
-        self.input_cap = input_cap
 
 
 class ProviderCore(Accounting):
@@ -99,8 +53,7 @@ class ProviderCore(Accounting):
         self.live_catalog: Any = None
         self._settings: Settings | None = None
         self._runner: CallRunner | None = None
-        self._arunners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncCallRunner] = (
-            weakref.WeakKeyDictionary())
+        self._arunners: AsyncRunners | None = None  # one per event loop, at the first async call
         self._model: str | None = None
         self._requested: str | None = None
         self._wire_id = ""
@@ -129,79 +82,21 @@ class ProviderCore(Accounting):
             ConfigurationError: A malformed setting (endpoint, organization, timeout ...).
             InvalidRequestError: A default request option out of its documented range.
         """
-        from .env import SETTING_KEYS, resolve_settings
-        from .masking import SecretMasker, scrub_causes
-        from .options import OPTION_NAMES, validate_options
-        from .service_facts import RETIREMENT_DATE
+        from . import wiring  # the request machinery loads when it is first needed
+        from .clock import MonotonicClock
         from .session import ChatSession
         from .usage import UsageTracker
 
-        config = _key_from_extra(config)
-        try:
-            settings = resolve_settings(config, self._environ)
-        except Exception as exc:  # a token read into the wrong setting stays out of the causes
-            import os
-
-            env = os.environ if self._environ is None else self._environ
-            key = getattr(config, "api_key", None)
-            scrub_causes(exc, SecretMasker((key if isinstance(key, str) else None,
-                                            env.get("GITHUB_TOKEN"))))
-            raise
-        extra = dict(config.extra or {}) if config is not None else {}  # resolve_settings vetted it
-        nested = extra.pop("api_params", None)  # jaato profiles nest request defaults here
-        if isinstance(nested, Mapping):
-            both = sorted(k for k in nested if k in extra and extra[k] != nested[k])
-            if both:
-                logger.warning("api_params and a top-level key both set %s: api_params wins, as "
-                               "in jaato profiles (the top-level form is the older one)",
-                               ", ".join(both))
-            extra = {**extra, **nested}
-        unknown = sorted(k for k in extra if k not in SETTING_KEYS and k not in OPTION_NAMES
-                         and k not in _FRAMEWORK_KEYS and k != "max_completion_tokens")
-        if unknown:
-            logger.warning("ignoring unknown ProviderConfig.extra keys: %s", ", ".join(unknown))
-        defaults = validate_options({k: v for k, v in extra.items()
-                                     if k in OPTION_NAMES or k == "max_completion_tokens"})
+        config = wiring.key_from_extra(config)
+        settings = wiring.resolve(config, self._environ)
+        defaults = wiring.request_defaults(config)
         self.shutdown()
-        from .transport import SyncTransport
-
-        if settings.organization and not settings.org_path_applied:
-            logger.warning(
-                "organization %r is set but the endpoint %s has no /orgs/{org}/inference form; "
-                "usage cannot be attributed to the organization on this endpoint",
-                settings.organization, settings.endpoint)
-        if settings.is_retired_host:
-            logger.warning(
-                "%s belongs to GitHub Models, which GitHub retired on " + RETIREMENT_DATE
-                + " (it answers 410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a "
-                "working endpoint; see docs/migration.md.", settings.endpoint)
-        from .calls import CallRunner  # the request machinery loads when it is first needed
-        from .clock import MonotonicClock
-        from .pacing import Pacer, limits_with_overrides
-        from .retry import RetryPolicy
-
+        wiring.warn_about_endpoint(settings)
         if self._clock is None:
             self._clock = MonotonicClock()
-
-        # the pacer never waits longer than a retry may (max_retry_wait): a longer server
-        # pause or window fails fast with the time it ends, as documented
-        limits = limits_with_overrides(settings.rate_limit_overrides)
-        pacer: Pacer
-        if settings.rate_store and settings.pacing:  # one quota shared by many processes
-            from .shared_pacing import shared_pacer_for
-
-            pacer = shared_pacer_for(settings, limits, self._clock)
-        else:
-            if settings.rate_store:
-                logger.warning("the rate store is not used: pacing is off")
-            pacer = Pacer(limits, clock=self._clock, enabled=settings.pacing,
-                          max_wait=settings.max_retry_wait)
-        policy = RetryPolicy(max_attempts=settings.max_retries + 1,
-                             max_retry_after=settings.max_retry_wait)
-        transport = SyncTransport(settings)
         self._settings = settings
         self._defaults = defaults
-        self._runner = CallRunner(transport, pacer, policy, self._clock, self.error_context)
+        self._runner = wiring.build_runner(settings, self._clock, self.error_context)
         self._usage = UsageTracker(settings.organization)
         self._session = ChatSession(attributed_to=settings.organization)
         previous, self._model, self._info, self._wire_id = self._requested, None, None, ""
@@ -220,10 +115,8 @@ class ProviderCore(Accounting):
         Async clients belong to their event loop: in async code prefer ``await ashutdown()``;
         here they are closed when their loop is idle, else dropped.
         """
-        for loop, arunner in list(self._arunners.items()):
-            if not loop.is_closed() and not loop.is_running():
-                loop.run_until_complete(arunner.atransport.close())
-        self._arunners.clear()
+        if self._arunners is not None:
+            self._arunners.close_idle()
         if self._runner is not None:
             self._runner.transport.close()
             self._runner.pacer.close()
@@ -243,13 +136,8 @@ class ProviderCore(Accounting):
 
     async def ashutdown(self) -> None:
         """Close the async client of the running loop, then everything else (idempotent)."""
-        import asyncio
-
-        arunner = self._arunners.pop(asyncio.get_running_loop(), None)
-        if arunner is not None:
-            await arunner.atransport.close()
-            if arunner.closer is not None:
-                await arunner.closer.aclose()
+        if self._arunners is not None:
+            await self._arunners.close_running_loop()
         self.shutdown()
 
     async def async_runner(self) -> AsyncCallRunner:
@@ -260,20 +148,11 @@ class ProviderCore(Accounting):
         ``ashutdown()`` leaves no unclosed session behind.
         """
         runner = self.require_connected()
-        import asyncio
+        if self._arunners is None:
+            from .async_runners import AsyncRunners
 
-        loop = asyncio.get_running_loop()
-        arunner = self._arunners.get(loop)
-        if arunner is None:
-            from .calls import AsyncCallRunner
-            from .transport import AsyncTransport
-
-            arunner = AsyncCallRunner(runner, AsyncTransport(self.settings))
-            self._arunners[loop] = arunner
-            closer = _close_at_loop_shutdown(arunner)
-            await closer.__anext__()  # parked at its yield: aclose() runs the cleanup
-            arunner.closer = closer
-        return arunner
+            self._arunners = AsyncRunners()
+        return await self._arunners.for_running_loop(runner, self.settings)
 
     @property
     def settings(self) -> Settings:
@@ -327,43 +206,14 @@ class ProviderCore(Accounting):
             ModelNotFoundError: Unknown id on a GitHub-shaped endpoint (with close matches).
         """
         del skip_model_test
-        from .errors import ConfigurationError, model_not_found
+        from .model_choice import choose_model
 
         settings = self.settings
-        if model is not None and not isinstance(model, str):
-            raise ConfigurationError(what="Selecting a model",
-                                     why=f"the model id is {type(model).__name__}, not a string",
-                                     fix="pass an id such as 'openai/gpt-4o'", setting="model")
-        model = (model or "").strip()
-        if not model:
-            raise ConfigurationError(what="Selecting a model", why="the model id is empty",
-                                     fix="pass an id such as 'openai/gpt-4o'")
-        if len(model) > 256 or not model.isprintable():
-            raise ConfigurationError(
-                what="Selecting a model", why=f"the model id {model[:60]!r} is longer than 256 "
-                "characters or holds a line break or control character",
-                fix="pass an id such as 'openai/gpt-4o' (or your deployment's name)",
-                setting="model")
-        info = self.catalog.get(model)
-        if info is None and self.live_catalog is not None:
-            # the background fetch may not have landed yet: ask the live catalog now
-            self.live_catalog.current()
-            info = self.catalog.get(model)
-        if info is None and settings.endpoint_kind in ("github", "legacy"):
-            raise model_not_found(model, replace(self.error_context(model),
-                                                 known_models=tuple(self.catalog.ids())))
-        if info is None and model.lower() not in _warned_models:
-            _warned_models.add(model.lower())
-            logger.warning("model %r is not in the catalog; sending it as given (context limit "
-                           "assumed %d tokens)", model, DEFAULT_CONTEXT_LIMIT)
+        info, model, self._wire_id = choose_model(settings, lambda: self.catalog,
+                                                  self.live_catalog, model, self.error_context)
         self._info = info
         self._requested = model
         self._model = info.id if info is not None else model
-        kind = settings.endpoint_kind
-        # GitHub hosts get the catalog's spelling, the legacy host bare names; everything else
-        # (Foundry deployments, gateways) gets the id exactly as the caller wrote it.
-        self._wire_id = (self._model if kind == "github"
-                         else self._model.split("/", 1)[-1] if kind == "legacy" else model)
 
     @property
     def is_connected(self) -> bool:
@@ -526,6 +376,8 @@ class ProviderCore(Accounting):
         Raises:
             ConfigurationError: Not initialized, or no model selected.
         """
+        from .turn_request import TurnState
+
         runner = self.require_connected()
         model = self._model or ""
         key = self._limits_key()
@@ -557,12 +409,6 @@ class ProviderCore(Accounting):
         """Add one reply's usage to the provider-wide totals (and make it the last usage)."""
         self._last_usage = usage
         self._usage.add(model, usage, pricing)
-
-    def refresh_sync_token(self) -> None:
-        """Fetch (cached) the Entra token a sync request will carry, so its echo is masked."""
-        cache = self._settings.token_cache if self._settings is not None else None
-        if cache is not None and not cache.is_async:
-            cache.token()
 
     @contextlib.contextmanager
     def scrubbed_errors(self) -> Iterator[None]:

@@ -25,9 +25,9 @@ from ._host import Message, Part, ProviderResponse, Role, TokenUsage
 
 if TYPE_CHECKING:
     from ._host import CancelToken, Reply, ToolResult
-    from .core import ProviderCore, TurnState
+    from .core import ProviderCore
     from .session import ChatSession
-    from .turn_request import PreparedTurn
+    from .turn_request import PreparedTurn, TurnState
 
 __all__ = ["Messaging", "OnChunk", "OnUsage", "arun_turn", "run_turn"]
 
@@ -208,8 +208,7 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
             data = runner.complete(turn.body, key=turn.key, tier=turn.tier)
             return finish(core, state, turn, reply_from_body(data, core.error_context))
         on_chunk, cancel_token, on_usage = stream
-        core.refresh_sync_token()  # the Entra token the request will carry, so it is masked
-        acc, on_event = stream_sink(core.secrets(), on_chunk, on_usage)
+        acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage)
         cancelled = False
         try:
             runner.stream(turn.body, on_event, key=turn.key, tier=turn.tier,
@@ -245,8 +244,7 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
                 data = await runner.acomplete(turn.body, key=turn.key, tier=turn.tier)
                 return finish(core, state, turn, reply_from_body(data, core.error_context))
             on_chunk, cancel_token, on_usage = stream
-            core.refresh_sync_token()
-            acc, on_event = stream_sink(core.secrets(), on_chunk, on_usage)
+            acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage)
             cancelled = False
             try:
                 await runner.astream(turn.body, on_event, key=turn.key, tier=turn.tier,

@@ -20,6 +20,7 @@ from .tokens import estimate_request_tokens, estimate_tokens
 from .wire_check import WireShapeError, loads_json
 
 if TYPE_CHECKING:
+    from .env import Settings
     from .errors import ErrorContext
 
 __all__ = ["masked", "parse_structured", "reply_from_body", "reply_from_stream", "stream_sink"]
@@ -51,12 +52,15 @@ def reply_from_body(data: Mapping[str, Any], context: ContextOf) -> Reply:
             raw_text=json.dumps(data)[:2000], context=context()) from exc
 
 
-def stream_sink(secrets: tuple[str, ...], on_chunk: Callable[[str], None],
-                on_usage: Callable[[TokenUsage], None] | None
+def stream_sink(settings: Settings, secrets: Callable[[], tuple[str, ...]],
+                on_chunk: Callable[[str], None], on_usage: Callable[[TokenUsage], None] | None
                 ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
     """An accumulator for a stream and the per-event callback that feeds it and ``on_chunk``
     (an echo of a credential, even split over chunks, never reaches ``on_chunk`` whole)."""
-    acc = MaskedAccumulator(SecretMasker(secrets), on_chunk)
+    cache = settings.token_cache
+    if cache is not None and not cache.is_async:
+        cache.token()  # the Entra token the request will carry (cached), so it is masked too
+    acc = MaskedAccumulator(SecretMasker(secrets()), on_chunk)
 
     def on_event(event: dict[str, Any]) -> str:
         try:

@@ -27,12 +27,31 @@ from .session import ChatSession, order_tool_results, tool_message
 from .tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, estimate_message_tokens, estimate_tokens
 
 if TYPE_CHECKING:
-    from .core import TurnState
+    from .catalog import ModelInfo
+    from .env import Settings
 
-__all__ = ["PreparedTurn", "check_stream_arguments", "parts_message", "prepare",
+__all__ = ["PreparedTurn", "TurnState", "check_stream_arguments", "parts_message", "prepare",
            "tool_results_message", "user_text"]
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
+
+
+class TurnState:
+    """What one turn reads from the provider, taken once when it starts
+    (``ProviderCore.turn_state``)."""
+
+    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "settings", "wire_id")
+
+    def __init__(self, settings: Settings, defaults: dict[str, Any], model: str, wire_id: str,
+                 info: ModelInfo | None, limits_key: str | None,
+                 input_cap: tuple[int | None, str]) -> None:
+        self.settings = settings
+        self.defaults = defaults
+        self.model = model
+        self.wire_id = wire_id
+        self.info = info
+        self.limits_key = limits_key
+        self.input_cap = input_cap
 
 
 @dataclass(frozen=True, slots=True)
