@@ -12,7 +12,8 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .calls import AsyncCallRunner, CallRunner
+    from .calls import CallRunner
+    from .calls_async import AsyncCallRunner
     from .env import Settings
 
 __all__ = ["AsyncRunners"]
@@ -38,8 +39,8 @@ class AsyncRunners(weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "AsyncCa
         loop = asyncio.get_running_loop()
         arunner = self.get(loop)
         if arunner is None:
-            from .calls import AsyncCallRunner
-            from .transport import AsyncTransport
+            from .calls_async import AsyncCallRunner
+            from .transport_async import AsyncTransport
 
             arunner = AsyncCallRunner(runner, AsyncTransport(settings))
             self[loop] = arunner

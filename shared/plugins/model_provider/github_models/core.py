@@ -21,7 +21,8 @@ from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting, AccountingState, inpu
 
 if TYPE_CHECKING:
     from .async_runners import AsyncRunners
-    from .calls import AsyncCallRunner, CallRunner
+    from .calls import CallRunner
+    from .calls_async import AsyncCallRunner
     from .catalog import Catalog, ModelInfo
     from .clock import Clock
     from .env import Settings

@@ -22,7 +22,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,6 @@ from .errors import GitHubModelsError
 __all__ = [
     "API_VERSION_HEADER",
     "GITHUB_API_VERSION",
-    "AsyncStreamHandle",
-    "AsyncTransport",
     "HttpResult",
     "StreamHandle",
     "SyncTransport",
@@ -45,7 +43,7 @@ __all__ = [
 GITHUB_API_VERSION = "2022-11-28"
 API_VERSION_HEADER = "X-GitHub-Api-Version"
 USER_AGENT = f"jaato-github-models/{__version__}"
-_DRAIN_LIMIT = 1 << 16
+DRAIN_LIMIT = 1 << 16
 
 # The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
 # own logger, quiet unless asked for: set this logger to INFO to see every request.
@@ -111,7 +109,7 @@ class HttpResult:
         return loads_json(self.body)
 
 
-def _lower_headers(headers: Any) -> dict[str, str]:
+def lower_headers(headers: Any) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
@@ -251,7 +249,7 @@ class StreamHandle:
             total = 0
             for block in self._iterator():
                 total += len(block)
-                if total > _DRAIN_LIMIT:
+                if total > DRAIN_LIMIT:
                     break
         except Exception:  # noqa: S110 - the stream is finished either way
             pass
@@ -341,11 +339,11 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
     return policies
 
 
-def _client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
+def client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
     return {"api_version": settings.api_version, "policies": _policies(settings, aio=aio)}
 
 
-def _client_credential(settings: Settings) -> Any:
+def client_credential(settings: Settings) -> Any:
     """The credential handed to the SDK client; our policies do the authenticating, so with
     Entra ID auth a placeholder that is never sent (the SDK insists on a credential)."""
     from azure.core.credentials import AzureKeyCredential
@@ -353,7 +351,7 @@ def _client_credential(settings: Settings) -> Any:
     return AzureKeyCredential(settings.token or "unused-entra-placeholder")
 
 
-def _build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
+def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
     from azure.core.rest import HttpRequest
 
     if body is None:
@@ -382,8 +380,8 @@ class SyncTransport:
                                       connection_timeout=settings.connect_timeout,
                                       read_timeout=settings.read_timeout)
         self._client = ChatCompletionsClient(
-            settings.endpoint, _client_credential(settings), transport=transport,
-            **_client_kwargs(settings))
+            settings.endpoint, client_credential(settings), transport=transport,
+            **client_kwargs(settings))
         self._params = {"api-version": settings.api_version}
         self.closed = False
 
@@ -396,7 +394,7 @@ class SyncTransport:
         return self._settings
 
     def _request(self, method: str, url: str, body: Any = None) -> Any:
-        return _build_request(method, url, self._params, body)
+        return build_request(method, url, self._params, body)
 
     def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
              ) -> HttpResult:
@@ -420,7 +418,7 @@ class SyncTransport:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
-        return HttpResult(response.status_code, _lower_headers(response.headers), bytes(body))
+        return HttpResult(response.status_code, lower_headers(response.headers), bytes(body))
 
     def open_stream(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
                     ) -> StreamHandle:
@@ -437,7 +435,7 @@ class SyncTransport:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc) from None  # see failure_from_azure
-        return StreamHandle(response, response.status_code, _lower_headers(response.headers))
+        return StreamHandle(response, response.status_code, lower_headers(response.headers))
 
     def close(self) -> None:
         """Close the client and its connection pool (idempotent)."""
@@ -450,126 +448,10 @@ class SyncTransport:
             self._session.close()
 
 
-class AsyncStreamHandle:
-    """An open streaming response of the aio client."""
+def __getattr__(name: str) -> Any:
+    """``AsyncTransport``/``AsyncStreamHandle`` live in ``transport_async`` (loaded on use)."""
+    if name in ("AsyncTransport", "AsyncStreamHandle"):
+        from . import transport_async
 
-    def __init__(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
-        self._response = response
-        self.status = status
-        self.headers = headers
-        self._closed = False
-        self._blocks: AsyncIterator[bytes] | None = None  # one iterator, as in StreamHandle
-
-    def _iterator(self) -> AsyncIterator[bytes]:
-        if self._blocks is None:
-            self._blocks = aiter(self._response.iter_bytes())
-        return self._blocks
-
-    async def iter_blocks(self) -> AsyncIterator[bytes]:
-        """The body in blocks as they arrive.
-
-        Raises:
-            TransportFailure: The connection broke or timed out mid-stream.
-        """
-        try:
-            async for block in self._iterator():
-                yield block
-        except Exception as exc:
-            if self._closed:
-                return
-            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
-
-    async def read(self) -> bytes:
-        """The whole body (for error responses). Raises TransportFailure."""
-        try:
-            return bytes(await self._response.read())
-        except Exception as exc:
-            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
-
-    async def drain_and_close(self) -> None:
-        """Read what is left (bounded) so the connection is reused, then close."""
-        if self._closed:
-            return
-        try:
-            total = 0
-            async for block in self._iterator():
-                total += len(block)
-                if total > _DRAIN_LIMIT:
-                    break
-        except Exception:  # noqa: S110 - the stream is finished either way
-            pass
-        await self.close()
-
-    async def abort(self) -> None:
-        """Stop the stream now (a cancel): close without draining."""
-        self._closed = True
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the response (idempotent)."""
-        self._closed = True
-        with contextlib.suppress(Exception):
-            await self._response.close()
-
-
-class AsyncTransport:
-    """The aio ``ChatCompletionsClient`` (aiohttp) for one provider and one event loop."""
-
-    def __init__(self, settings: Settings) -> None:
-        import aiohttp
-        from azure.ai.inference.aio import ChatCompletionsClient
-        from azure.core.pipeline.transport import AioHttpTransport
-
-        self._settings = settings
-        # aiohttp's own default (100) at least: a small pool throttles many concurrent sessions
-        connector = aiohttp.TCPConnector(limit=max(settings.pool_size, 100), limit_per_host=0)
-        self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
-        transport = AioHttpTransport(session=self._session, session_owner=False,
-                                     connection_timeout=settings.connect_timeout,
-                                     read_timeout=settings.read_timeout)
-        self._client = ChatCompletionsClient(
-            settings.endpoint, _client_credential(settings), transport=transport,
-            **_client_kwargs(settings, aio=True))
-        self._params = {"api-version": settings.api_version}
-        self.closed = False
-
-    def __repr__(self) -> str:
-        return f"AsyncTransport(endpoint={self._settings.endpoint!r})"
-
-    async def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
-                   ) -> HttpResult:
-        """POST JSON and read the whole response. Raises TransportFailure."""
-        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
-        try:
-            response = await self._client.send_request(
-                _build_request("POST", path, self._params, body), **kwargs)
-            data = await response.read()
-        except GitHubModelsError:
-            raise  # from the Entra auth policy: already typed
-        except Exception as exc:
-            raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
-        return HttpResult(response.status_code, _lower_headers(response.headers), bytes(data))
-
-    async def open_stream(self, path: str, body: Mapping[str, Any], *,
-                          timeout: float | None = None) -> AsyncStreamHandle:
-        """POST JSON and return the response unread. Raises TransportFailure."""
-        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
-        try:
-            response = await self._client.send_request(
-                _build_request("POST", path, self._params, body), stream=True, **kwargs)
-        except GitHubModelsError:
-            raise  # from the Entra auth policy: already typed
-        except Exception as exc:
-            raise failure_from_azure(exc) from None  # see failure_from_azure
-        return AsyncStreamHandle(response, response.status_code,
-                                 _lower_headers(response.headers))
-
-    async def close(self) -> None:
-        """Close the client and its aiohttp session (idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            await self._client.close()
-        finally:
-            await self._session.close()
+        return getattr(transport_async, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
