@@ -2,7 +2,8 @@
 
 Pure functions over plain data (status, lower-cased headers, body text); standard library only,
 so that ``errors`` stays cheap to import. ``errors.error_from_response`` turns the ``kind`` chosen
-here into an exception with a message; ``retry`` re-exports :func:`parse_retry_after`.
+here into an exception with a message. What a 429 says about its limit (type, wait, reset) is
+read in ``retry``, which decides on it; the names stay importable from here.
 
 Facts behind the tables (observed on the wire, see ``tests/fixtures/wire_errors.json``):
 
@@ -18,11 +19,10 @@ Facts behind the tables (observed on the wire, see ``tests/fixtures/wire_errors.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,8 +31,6 @@ from .service_facts import LEGACY_HOST, RETIRED_HOSTS
 
 __all__ = [
     "BODY_KEEP_CHARS",
-    "RATE_LIMIT_TYPES",
-    "RateLimitText",
     "WireError",
     "classify",
     "decode_body",
@@ -41,12 +39,8 @@ __all__ = [
     "is_github_shaped",
     "lower_headers",
     "parse_error_body",
-    "parse_rate_limit_text",
-    "parse_retry_after",
     "parse_token_counts",
-    "rate_limit_type",
     "request_id_of",
-    "resets_at",
     "scrub",
     "token_type_of",
 ]
@@ -77,14 +71,6 @@ _SENSITIVE_HEADERS = frozenset(
 )
 
 _REQUEST_ID_HEADERS = ("x-github-request-id", "apim-request-id", "x-request-id", "x-ms-request-id")
-
-RATE_LIMIT_TYPES: Mapping[str, str] = {
-    "userbymodelbyminute": "per_minute",
-    "userbymodelbyday": "per_day",
-    "userconcurrentrequests": "concurrent",
-    "userbyminute": "per_minute",
-}
-"""``x-ratelimit-type`` values seen in the wild (lower-cased) and what they limit."""
 
 _TOKEN_PREFIXES: tuple[tuple[str, str], ...] = (
     ("github_pat_", "fine_grained_pat"),
@@ -320,115 +306,6 @@ def parse_error_body(text: str) -> WireError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitText:
-    """The numbers in "Rate limit of N per Ws exceeded for TYPE. Please wait S seconds ..."."""
-
-    limit: int | None = None
-    window_seconds: int | None = None
-    limit_type: str | None = None
-    wait_seconds: float | None = None
-
-
-_RL_OF = LazyPattern(r"rate limit of (\d+) per (\d+)\s*s", re.I)
-_RL_FOR = LazyPattern(r"exceeded for (\w+)", re.I)
-_RL_WAIT = LazyPattern(
-    r"(?:please )?(?:wait|retry after|try again in) (\d+(?:\.\d+)?) ?s(?:ec(?:ond)?s?)?\b", re.I
-)
-
-
-def parse_rate_limit_text(text: str | None) -> RateLimitText:
-    """Pull limit, window, type and wait out of a rate-limit message (missing parts are None)."""
-    if not text:
-        return RateLimitText()
-    text = text[:_PARSE_CHARS]
-    of, kind, wait = _RL_OF.search(text), _RL_FOR.search(text), _RL_WAIT.search(text)
-    return RateLimitText(
-        limit=int(of.group(1)) if of else None,
-        window_seconds=int(of.group(2)) if of else None,
-        limit_type=kind.group(1) if kind else None,
-        wait_seconds=float(wait.group(1)) if wait else None,
-    )
-
-
-_TYPE_WORDS = (("concurrent", "concurrent"), ("day", "per_day"), ("minute", "per_minute"))
-
-
-def rate_limit_type(raw: str | None, window_seconds: int | None = None) -> str:
-    """Normalize an ``x-ratelimit-type`` value (or a body's window) to our four kinds.
-
-    Returns:
-        ``"per_minute"``, ``"per_day"``, ``"concurrent"`` or ``"unknown"``.
-    """
-    if raw:
-        key = raw.strip().lower()
-        if key in RATE_LIMIT_TYPES:
-            return RATE_LIMIT_TYPES[key]
-        for word, kind in _TYPE_WORDS:
-            if word in key:
-                return kind
-    if window_seconds is not None:
-        if window_seconds == 0:
-            return "concurrent"
-        if window_seconds >= 3600:
-            return "per_day"
-        if window_seconds <= 120:
-            return "per_minute"
-    return "unknown"
-
-
-def _finite_seconds(value: str) -> float | None:
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
-        return None
-    return seconds
-
-
-def parse_retry_after(
-    headers: Mapping[str, str], body_text: str | None, now: datetime | None = None
-) -> float | None:
-    """How long the server asked us to wait, in seconds, from the first hint present.
-
-    Order: ``retry-after-ms``, ``retry-after`` (seconds or an HTTP date, measured from ``now``),
-    ``x-ratelimit-timeremaining``, then "Please wait N seconds" in the body.
-
-    Args:
-        headers: Response headers (any case).
-        body_text: The response body, if any.
-        now: The current time for HTTP dates (default: the system clock, UTC).
-
-    Returns:
-        Seconds (>= 0), or None when no usable hint exists.
-    """
-    low = {str(k).lower(): str(v) for k, v in headers.items()} if headers else {}
-    ms = _finite_seconds(low.get("retry-after-ms", ""))
-    if ms is not None:
-        return ms / 1000.0
-    raw = low.get("retry-after", "").strip()
-    if raw:
-        seconds = _finite_seconds(raw)
-        if seconds is not None:
-            return seconds
-        try:
-            from email.utils import parsedate_to_datetime  # only for HTTP-date values
-
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            base = now or datetime.now(UTC)
-            return max(0.0, (when - base).total_seconds())
-    remaining = _finite_seconds(low.get("x-ratelimit-timeremaining", ""))
-    if remaining is not None:
-        return remaining
-    return parse_rate_limit_text(body_text).wait_seconds
-
-
 def deprecation_info(headers: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
     """``(deprecation, sunset, link)`` from lower-cased headers; ``@epoch`` dates made readable."""
     deprecation = headers.get("deprecation") or None
@@ -565,25 +442,16 @@ def classify(status: int | None, headers: Mapping[str, str], wire: WireError, ho
     return "generic"
 
 
-def resets_at(
-    seconds: float | None, headers: Mapping[str, str], now: datetime | None
-) -> datetime | None:
-    """When a wait of ``seconds`` ends: from ``now``, else the response ``Date``, else the clock."""
-    if seconds is None:
-        return None
-    base = now
-    if base is None and headers.get("date"):
-        try:
-            from email.utils import parsedate_to_datetime
+_READ_BY_RETRY = frozenset({"RATE_LIMIT_TYPES", "RateLimitText", "parse_rate_limit_text",
+                            "parse_retry_after", "rate_limit_type", "resets_at"})
 
-            base = parsedate_to_datetime(headers["date"])
-        except (TypeError, ValueError, IndexError):
-            base = None
-    if base is None:
-        base = datetime.now(UTC)
-    if base.tzinfo is None:
-        base = base.replace(tzinfo=UTC)
-    try:
-        return (base + timedelta(seconds=seconds)).astimezone(UTC)
-    except OverflowError:
-        return None
+
+def __getattr__(name: str) -> Any:
+    """Reading a 429 (its limit type, its wait, when it resets) lives in ``retry``, next to the
+    decision it feeds; these names stay importable from here (loaded on first use, so
+    importing ``errors`` does not load ``retry``)."""
+    if name in _READ_BY_RETRY:
+        from . import retry
+
+        return getattr(retry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
