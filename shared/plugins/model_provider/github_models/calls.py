@@ -21,7 +21,6 @@ from .clock import Clock, sleep_unless
 from .errors import (
     ErrorContext,
     GitHubModelsError,
-    ModelNotFoundError,
     RateLimitError,
     ServiceUnavailableError,
     error_from_connection,
@@ -264,55 +263,6 @@ class CallRunner:
                                            partial_text="".join(delivered))
         return error_from_connection("stream_malformed", str(exc), self.context(),
                                      response_started=True, partial_text="".join(delivered))
-
-    # ---- catalog ----
-
-    def probe_credentials(self, model: str, context: ErrorContext) -> None:
-        """Check the credentials with one request that cannot be billed: a chat completion with
-        no messages, which the service refuses (400) only after it accepted the credentials.
-        No pacing, no retries.
-
-        Raises:
-            GitHubModelsError: (a subclass) the credentials, the endpoint or the organization
-                was refused (401/403/410 ...), or the endpoint could not be reached.
-        """
-        try:
-            result = self.transport.post(CHAT_PATH, {"model": model, "messages": []})
-        except TransportFailure as failure:
-            raise error_from_connection(failure.kind, failure.detail, context) from failure
-        if result.status in (200, 400, 413, 422):  # past authentication
-            return
-        error = error_from_response(result.status, result.headers, result.body, context)
-        if isinstance(error, ModelNotFoundError):  # the service's own "unknown model": past auth
-            return
-        raise error  # a 404 of a wrong path is not an accepted credential
-
-    def fetch_catalog(self, url: str, context: ErrorContext) -> list[dict[str, Any]]:
-        """``GET`` a model catalog (no retries, no pacing) and return its entries.
-
-        Raises:
-            GitHubModelsError: (a subclass) the mapped failure (410 when retired ...).
-        """
-        try:
-            result = self.transport.get(url)
-        except TransportFailure as failure:
-            raise error_from_connection(failure.kind, failure.detail, context) from failure
-        if result.status != 200:
-            raise error_from_response(result.status, result.headers, result.body, context)
-        try:
-            data = result.json()
-        except ValueError as exc:
-            raise ServiceUnavailableError(
-                what="Reading the model catalog", why="the body is not JSON",
-                fix="check that the endpoint serves GET /catalog/models", status=200,
-                context=context) from exc
-        entries = data.get("data") if isinstance(data, dict) else data
-        if not isinstance(entries, list):
-            raise ServiceUnavailableError(
-                what="Reading the model catalog", why="the body is not a list of models",
-                fix="check that the endpoint serves GET /catalog/models", status=200,
-                context=context)
-        return [e for e in entries if isinstance(e, dict)]
 
     # ---- streaming ----
 

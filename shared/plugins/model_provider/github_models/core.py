@@ -249,8 +249,10 @@ class ProviderCore(Accounting):
                 what="Fetching the model catalog",
                 why=f"the endpoint {settings.endpoint} is not GitHub-shaped (no /catalog/models)",
                 fix="use the static catalog (the default) for this endpoint")
-        return runner.fetch_catalog(url, replace(self.error_context(),
-                                                 operation="Catalog request"))
+        from .endpoint_checks import fetch_catalog
+
+        return fetch_catalog(runner.transport, url,
+                             replace(self.error_context(), operation="Catalog request"))
 
     def set_catalog(self, catalog: Catalog) -> None:
         """Use ``catalog`` (e.g. a live one) for lookups, limits and capabilities from now on."""

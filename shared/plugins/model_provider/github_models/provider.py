@@ -167,8 +167,10 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                 probe.shutdown()
         runner = self._require_runner()
         settings = self.settings
-        runner.probe_credentials(self._wire_id or "openai/gpt-4o-mini",
-                                 self.error_context())
+        from .endpoint_checks import probe_credentials
+
+        probe_credentials(runner.transport, self._wire_id or "openai/gpt-4o-mini",
+                          self.error_context())
         if on_message is not None:
             on_message(f"{settings.endpoint}: credentials accepted ({self.get_auth_info()})")
         return True
