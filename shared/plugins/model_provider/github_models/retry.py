@@ -211,7 +211,7 @@ def framework_retry_after(error: BaseException) -> float | None:
 # (errors.error_from_response builds RateLimitError.limit_type/retry_after/resets_at with these;
 # retry_delay above decides on them)
 
-_PARSE_CHARS = 256 * 1024  # as much of a body as is searched (as _error_mapping's parse limit)
+_PARSE_CHARS = 256 * 1024  # as much of a body as is searched (as in error_body)
 
 RATE_LIMIT_TYPES: Mapping[str, str] = {
     "userbymodelbyminute": "per_minute",
