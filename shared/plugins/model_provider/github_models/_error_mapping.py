@@ -1,8 +1,10 @@
-"""The wire side of the error mapping: reading failure responses, and deciding what they mean.
+"""The wire side of the error mapping: reading failure responses, and deciding what they mean
+(the body itself is read in ``error_body``; a 429's limit and wait in ``retry``).
 
 Pure functions over plain data (status, lower-cased headers, body text); standard library only,
 so that ``errors`` stays cheap to import. ``errors.error_from_response`` turns the ``kind`` chosen
-here into an exception with a message; ``retry`` re-exports :func:`parse_retry_after`.
+here into an exception with a message. What a 429 says about its limit (type, wait, reset) is
+read in ``retry``, which decides on it; the names stay importable from here.
 
 Facts behind the tables (observed on the wire, see ``tests/fixtures/wire_errors.json``):
 
@@ -17,21 +19,18 @@ Facts behind the tables (observed on the wire, see ``tests/fixtures/wire_errors.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from .error_body import WireError, decode_body, parse_error_body, parse_token_counts
+from .lazy_re import LazyPattern
 from .service_facts import LEGACY_HOST, RETIRED_HOSTS
 
 __all__ = [
     "BODY_KEEP_CHARS",
-    "RATE_LIMIT_TYPES",
-    "RateLimitText",
     "WireError",
     "classify",
     "decode_body",
@@ -40,12 +39,8 @@ __all__ = [
     "is_github_shaped",
     "lower_headers",
     "parse_error_body",
-    "parse_rate_limit_text",
-    "parse_retry_after",
     "parse_token_counts",
-    "rate_limit_type",
     "request_id_of",
-    "resets_at",
     "scrub",
     "token_type_of",
 ]
@@ -53,20 +48,18 @@ __all__ = [
 BODY_KEEP_CHARS = 2048
 """How much of a response body an error keeps (after scrubbing)."""
 
-_PARSE_CHARS = 256 * 1024  # bodies longer than this are not JSON-parsed, only searched
-
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"github_pat_[A-Za-z0-9_]+"), "github_pat_…"),
-    (re.compile(r"\b(gh[pousr]_)[A-Za-z0-9_]+"), r"\1…"),
-    (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-…"),
+_SECRET_PATTERNS: tuple[tuple[LazyPattern, str], ...] = (
+    (LazyPattern(r"github_pat_[A-Za-z0-9_]+"), "github_pat_…"),
+    (LazyPattern(r"\b(gh[pousr]_)[A-Za-z0-9_]+"), r"\1…"),
+    (LazyPattern(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-…"),
     # a JWT (Entra ID access tokens are JWTs): header.payload.signature, base64url
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), "eyJ…"),
-    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2…"),
+    (LazyPattern(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), "eyJ…"),
+    (LazyPattern(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2…"),
     # after the word "token" only a value with digits is a credential: prose such as
     # "the token provided is invalid" stays readable
-    (re.compile(r"(?i)\b(token)(\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{6,}"),
+    (LazyPattern(r"(?i)\b(token)(\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{6,}"),
      r"\1\2…"),
-    (re.compile(r"(?i)\b(api[-_]?key|access[-_]?token|password|secret)(\"?'?\s*[:=]\s*\"?'?)"
+    (LazyPattern(r"(?i)\b(api[-_]?key|access[-_]?token|password|secret)(\"?'?\s*[:=]\s*\"?'?)"
                 r"[A-Za-z0-9_\-.+/=]{8,}"), r"\1\2…"),
 )
 
@@ -76,14 +69,6 @@ _SENSITIVE_HEADERS = frozenset(
 )
 
 _REQUEST_ID_HEADERS = ("x-github-request-id", "apim-request-id", "x-request-id", "x-ms-request-id")
-
-RATE_LIMIT_TYPES: Mapping[str, str] = {
-    "userbymodelbyminute": "per_minute",
-    "userbymodelbyday": "per_day",
-    "userconcurrentrequests": "concurrent",
-    "userbyminute": "per_minute",
-}
-"""``x-ratelimit-type`` values seen in the wild (lower-cased) and what they limit."""
 
 _TOKEN_PREFIXES: tuple[tuple[str, str], ...] = (
     ("github_pat_", "fine_grained_pat"),
@@ -159,275 +144,6 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def decode_body(body: str | bytes | bytearray | memoryview | None) -> str:
-    """Body as text: bytes decoded as UTF-8 with replacement, None as ''."""
-    if body is None:
-        return ""
-    if isinstance(body, str):
-        return body
-    try:
-        return bytes(body).decode("utf-8", errors="replace")
-    except Exception:
-        return ""
-
-
-@dataclass(frozen=True, slots=True)
-class WireError:
-    """What a failure body says, whatever its shape. Every field may be missing."""
-
-    code: str | None = None
-    message: str | None = None
-    param: str | None = None
-    error_type: str | None = None
-    inner_code: str | None = None
-    filtered: tuple[str, ...] = ()
-    text: str = ""
-
-    @property
-    def search_text(self) -> str:
-        """Everything a text rule may look at, lower-cased."""
-        return " ".join(p for p in (self.message, self.text) if p).lower()
-
-
-def _json_or_none(text: str) -> Any:
-    stripped = text.strip()
-    if not stripped or stripped[0] not in "{[\"" or len(stripped) > _PARSE_CHARS:
-        return None
-    try:
-        return json.loads(stripped)
-    except (ValueError, RecursionError):
-        return None
-
-
-def _unwrap(value: Any, depth: int = 0) -> dict[str, Any] | None:
-    """The innermost error object in ``value`` (dicts, JSON strings, lists), or None."""
-    if depth > 4:
-        return None
-    if isinstance(value, str):
-        inner = _json_or_none(value)
-        return None if inner is None else _unwrap(inner, depth + 1)
-    if isinstance(value, list):
-        for item in value[:20]:
-            found = _unwrap(item, depth + 1)
-            if found is not None:
-                return found
-        return None
-    if not isinstance(value, dict):
-        return None
-    err = value.get("error")
-    if isinstance(err, dict | list):
-        found = _unwrap(err, depth + 1)
-        if found is not None:
-            return found
-    elif isinstance(err, str):
-        found = _unwrap(err, depth + 1)
-        if found is not None:
-            return found
-        return {**{k: v for k, v in value.items() if k != "error"}, "message": err}
-    if any(k in value for k in ("code", "message", "details", "detail", "type", "errors")):
-        return value
-    return None
-
-
-def _text(value: Any, limit: int = 1000) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        return value.strip()[:limit] or None
-    if isinstance(value, int | float):
-        return None
-    try:
-        return json.dumps(value)[:limit]
-    except (TypeError, ValueError):
-        return None
-
-
-def _filtered_categories(obj: Any) -> tuple[str, ...]:
-    """Names of content-filter categories marked ``"filtered": true`` anywhere in ``obj``."""
-    found: list[str] = []
-
-    def walk(node: Any, depth: int) -> None:
-        if depth > 6 or len(found) > 20:
-            return
-        if isinstance(node, dict):
-            for key, val in node.items():
-                if isinstance(val, dict) and val.get("filtered") is True:
-                    found.append(str(key))
-                walk(val, depth + 1)
-        elif isinstance(node, list):
-            for item in node[:20]:
-                walk(item, depth + 1)
-
-    walk(obj, 0)
-    return tuple(dict.fromkeys(found))
-
-
-_FILTERED_TEXT = re.compile(r'"(\w+)"\s*:\s*\{\s*"filtered"\s*:\s*true')
-_TEXT_CODE = re.compile(r"(?:^|\n)\s*(?:Error:\s*)?\((\w+)\)|(?:^|\n)\s*Code:\s*(\w+)")
-_INNER_CODE_TEXT = re.compile(r'"code"\s*:\s*"(\w+)"')
-_PARAM_TEXT = re.compile(r"(?:Invalid|Unsupported (?:parameter|value)):?\s*'([\w.\[\]]+)'", re.I)
-
-
-def parse_error_body(text: str) -> WireError:
-    """Read a failure body of any shape (never raises).
-
-    Args:
-        text: The decoded body.
-
-    Returns:
-        The code, message, parameter, type and inner code found; plain text is kept as ``text``.
-    """
-    obj = _json_or_none(text)
-    inner = _unwrap(obj) if obj is not None else None
-    if inner is None:
-        plain = text.strip()[:4000]
-        code_match = _TEXT_CODE.search(plain)
-        text_code = (code_match.group(1) or code_match.group(2)) if code_match else None
-        inner_codes = [c for c in _INNER_CODE_TEXT.findall(plain) if c != text_code]
-        param_match = _PARAM_TEXT.search(plain)
-        return WireError(
-            code=text_code,
-            message=None,
-            param=param_match.group(1) if param_match else None,
-            inner_code=inner_codes[0] if inner_codes else None,
-            filtered=tuple(dict.fromkeys(_FILTERED_TEXT.findall(plain))),
-            text=plain,
-        )
-    message = _text(inner.get("message")) or _text(inner.get("details")) or _text(
-        inner.get("detail")
-    )
-    if message is None and isinstance(inner.get("errors"), list):
-        message = _text(inner["errors"][0] if inner["errors"] else None)
-    raw_code = inner.get("code")
-    code = raw_code.strip()[:100] if isinstance(raw_code, str) and raw_code.strip() else None
-    innererror = inner.get("innererror") or inner.get("inner_error")
-    inner_code = None
-    if isinstance(innererror, dict) and isinstance(innererror.get("code"), str):
-        inner_code = innererror["code"]
-    param = _text(inner.get("param"), 100)
-    if param is None and message:
-        found = _PARAM_TEXT.search(message)
-        param = found.group(1) if found else None
-    return WireError(
-        code=code,
-        message=message,
-        param=param,
-        error_type=_text(inner.get("type"), 100),
-        inner_code=inner_code,
-        filtered=_filtered_categories(inner),
-        text="",
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimitText:
-    """The numbers in "Rate limit of N per Ws exceeded for TYPE. Please wait S seconds ..."."""
-
-    limit: int | None = None
-    window_seconds: int | None = None
-    limit_type: str | None = None
-    wait_seconds: float | None = None
-
-
-_RL_OF = re.compile(r"rate limit of (\d+) per (\d+)\s*s", re.I)
-_RL_FOR = re.compile(r"exceeded for (\w+)", re.I)
-_RL_WAIT = re.compile(
-    r"(?:please )?(?:wait|retry after|try again in) (\d+(?:\.\d+)?) ?s(?:ec(?:ond)?s?)?\b", re.I
-)
-
-
-def parse_rate_limit_text(text: str | None) -> RateLimitText:
-    """Pull limit, window, type and wait out of a rate-limit message (missing parts are None)."""
-    if not text:
-        return RateLimitText()
-    text = text[:_PARSE_CHARS]
-    of, kind, wait = _RL_OF.search(text), _RL_FOR.search(text), _RL_WAIT.search(text)
-    return RateLimitText(
-        limit=int(of.group(1)) if of else None,
-        window_seconds=int(of.group(2)) if of else None,
-        limit_type=kind.group(1) if kind else None,
-        wait_seconds=float(wait.group(1)) if wait else None,
-    )
-
-
-_TYPE_WORDS = (("concurrent", "concurrent"), ("day", "per_day"), ("minute", "per_minute"))
-
-
-def rate_limit_type(raw: str | None, window_seconds: int | None = None) -> str:
-    """Normalize an ``x-ratelimit-type`` value (or a body's window) to our four kinds.
-
-    Returns:
-        ``"per_minute"``, ``"per_day"``, ``"concurrent"`` or ``"unknown"``.
-    """
-    if raw:
-        key = raw.strip().lower()
-        if key in RATE_LIMIT_TYPES:
-            return RATE_LIMIT_TYPES[key]
-        for word, kind in _TYPE_WORDS:
-            if word in key:
-                return kind
-    if window_seconds is not None:
-        if window_seconds == 0:
-            return "concurrent"
-        if window_seconds >= 3600:
-            return "per_day"
-        if window_seconds <= 120:
-            return "per_minute"
-    return "unknown"
-
-
-def _finite_seconds(value: str) -> float | None:
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
-        return None
-    return seconds
-
-
-def parse_retry_after(
-    headers: Mapping[str, str], body_text: str | None, now: datetime | None = None
-) -> float | None:
-    """How long the server asked us to wait, in seconds, from the first hint present.
-
-    Order: ``retry-after-ms``, ``retry-after`` (seconds or an HTTP date, measured from ``now``),
-    ``x-ratelimit-timeremaining``, then "Please wait N seconds" in the body.
-
-    Args:
-        headers: Response headers (any case).
-        body_text: The response body, if any.
-        now: The current time for HTTP dates (default: the system clock, UTC).
-
-    Returns:
-        Seconds (>= 0), or None when no usable hint exists.
-    """
-    low = {str(k).lower(): str(v) for k, v in headers.items()} if headers else {}
-    ms = _finite_seconds(low.get("retry-after-ms", ""))
-    if ms is not None:
-        return ms / 1000.0
-    raw = low.get("retry-after", "").strip()
-    if raw:
-        seconds = _finite_seconds(raw)
-        if seconds is not None:
-            return seconds
-        try:
-            from email.utils import parsedate_to_datetime  # only for HTTP-date values
-
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            base = now or datetime.now(UTC)
-            return max(0.0, (when - base).total_seconds())
-    remaining = _finite_seconds(low.get("x-ratelimit-timeremaining", ""))
-    if remaining is not None:
-        return remaining
-    return parse_rate_limit_text(body_text).wait_seconds
-
-
 def deprecation_info(headers: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
     """``(deprecation, sunset, link)`` from lower-cased headers; ``@epoch`` dates made readable."""
     deprecation = headers.get("deprecation") or None
@@ -445,32 +161,6 @@ def deprecation_info(headers: Mapping[str, str]) -> tuple[str | None, str | None
     return deprecation, sunset, link
 
 
-_TOKEN_COUNTS = (
-    re.compile(r"max(?:imum)? size:? (\d+) tokens", re.I),
-    re.compile(r"maximum context length is (\d+) tokens", re.I),
-    re.compile(r"max(?:imum)? (?:input )?tokens?(?: per request)?(?: is|:) (\d+)", re.I),
-)
-_REQUESTED = re.compile(
-    r"(?:resulted in|requested|you requested|request has|contains?) (\d+) tokens", re.I
-)
-_TOO_LARGE_FOR = re.compile(r"too large for ([\w./:-]+) model", re.I)
-
-
-def parse_token_counts(text: str) -> tuple[int | None, int | None, str | None]:
-    """``(limit, requested, model)`` from a too-many-tokens message (each may be None)."""
-    text = text[:_PARSE_CHARS]
-    limit = None
-    for pattern in _TOKEN_COUNTS:
-        found = pattern.search(text)
-        if found:
-            limit = int(found.group(1))
-            break
-    requested = _REQUESTED.search(text)
-    model = _TOO_LARGE_FOR.search(text)
-    return (limit, int(requested.group(1)) if requested else None,
-            model.group(1) if model else None)
-
-
 # --- classification -----------------------------------------------------------------------
 
 _RETIRED_CODES = frozenset({"github_models_retirement_brownout"})
@@ -484,28 +174,28 @@ _CONTEXT_CODES = frozenset({"tokens_limit_reached", "context_length_exceeded",
 _FILTER_CODES = frozenset({"content_filter", "responsibleaipolicyviolation",
                            "content_policy_violation"})
 
-_DISABLED_TEXT = re.compile(
+_DISABLED_TEXT = LazyPattern(
     r"models?\b[^.]{0,40}\b(?:is|are|has been|have been)\s+(?:disabled|not enabled)"
     r"|account type is not (?:currently )?supported|models access|models is not available for"
 )
-_PERMISSION_TEXT = re.compile(
+_PERMISSION_TEXT = LazyPattern(
     r"models\s*:\s*read|\bmodels\b\W{0,3}(?:permission|scope)"
     r"|(?:permission|scope)s?\b[^.]{0,60}\bmodels\b|\bsso\b|\bsaml\b|single sign-on"
     r"|not accessible by (?:personal access token|integration)"
 )
-_NOT_FOUND_TEXT = re.compile(
+_NOT_FOUND_TEXT = LazyPattern(
     r"unknown model|unavailable model|model not found|no such model"
     r"|\bmodel\b[^.]{0,80}(?:does not exist|was not found|not found)"
     r"|deployment[^.]{0,60}(?:does not exist|not found)"
 )
-_CONTEXT_TEXT = re.compile(
+_CONTEXT_TEXT = LazyPattern(
     r"maximum context length|context[_ ]length[_ ]exceeded|request body too large"
     r"|max size: \d+ tokens"
 )
-_FILTER_TEXT = re.compile(
+_FILTER_TEXT = LazyPattern(
     r"content management policy|content[_ ]filter|responsibleaipolicyviolation"
 )
-_EMPTYISH = re.compile(
+_EMPTYISH = LazyPattern(
     r"^\s*(?:\d{3}\s*)?(?:forbidden|not found|gone|unauthorized|bad request|error)?\s*\.?\s*$", re.I
 )
 
@@ -564,25 +254,16 @@ def classify(status: int | None, headers: Mapping[str, str], wire: WireError, ho
     return "generic"
 
 
-def resets_at(
-    seconds: float | None, headers: Mapping[str, str], now: datetime | None
-) -> datetime | None:
-    """When a wait of ``seconds`` ends: from ``now``, else the response ``Date``, else the clock."""
-    if seconds is None:
-        return None
-    base = now
-    if base is None and headers.get("date"):
-        try:
-            from email.utils import parsedate_to_datetime
+_READ_BY_RETRY = frozenset({"RATE_LIMIT_TYPES", "RateLimitText", "parse_rate_limit_text",
+                            "parse_retry_after", "rate_limit_type", "resets_at"})
 
-            base = parsedate_to_datetime(headers["date"])
-        except (TypeError, ValueError, IndexError):
-            base = None
-    if base is None:
-        base = datetime.now(UTC)
-    if base.tzinfo is None:
-        base = base.replace(tzinfo=UTC)
-    try:
-        return (base + timedelta(seconds=seconds)).astimezone(UTC)
-    except OverflowError:
-        return None
+
+def __getattr__(name: str) -> Any:
+    """Reading a 429 (its limit type, its wait, when it resets) lives in ``retry``, next to the
+    decision it feeds; these names stay importable from here (loaded on first use, so
+    importing ``errors`` does not load ``retry``)."""
+    if name in _READ_BY_RETRY:
+        from . import retry
+
+        return getattr(retry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,39 +1,71 @@
 """Read-only members of the provider: token accounting, usage, rate-limit headroom,
-capabilities and history serialization. Mixed into ``ProviderCore``, which owns the state."""
+capabilities and history serialization.
+
+``Accounting`` is mixed into ``ProviderCore`` and reads nothing of it but one snapshot,
+:class:`AccountingState` (``_accounting()``), which the core builds from what it owns. The caps
+are plain functions, shared with the turn's context check.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ._host import Message, TokenUsage
-from .converters import history_from_json, history_to_json
-from .tokens import estimate_tokens
-
 if TYPE_CHECKING:
+    from ._host import Message, TokenUsage
     from .calls import CallRunner
     from .catalog import ModelInfo
     from .session import ChatSession
     from .usage import UsageTotals, UsageTracker
 
-__all__ = ["DEFAULT_CONTEXT_LIMIT", "Accounting"]
+__all__ = ["DEFAULT_CONTEXT_LIMIT", "Accounting", "AccountingState", "input_cap", "output_cap"]
 
 DEFAULT_CONTEXT_LIMIT = 128_000
+
+
+def input_cap(info: ModelInfo | None, tier_row: Any) -> tuple[int | None, str]:
+    """The tightest input cap of the model and where it comes from (``"tier"``/``"model"``);
+    ``tier_row`` is the tier's limits row where tier limits are enforced, else None."""
+    window = info.max_input_tokens if info else None
+    cap = tier_row.max_input_tokens if tier_row is not None and info is not None else None
+    if cap and (window is None or cap < window):
+        return cap, "tier"
+    return window, "model"
+
+
+def output_cap(info: ModelInfo | None, tier_row: Any) -> int | None:
+    """The tier's reply cap for the model, where tier limits are enforced (else None)."""
+    if info is None or tier_row is None:
+        return None
+    cap: int | None = tier_row.max_output_tokens
+    return cap
+
+
+class AccountingState:
+    """What the getters read: the model's facts, the runner's counters, the usage so far
+    (a plain class: a dataclass costs milliseconds at import, and this loads with the provider).
+    ``tier_row`` is the tier's limits where they are enforced (when connected), else None."""
+
+    __slots__ = ("find_model", "info", "last_usage", "runner", "session", "tier_row", "usage")
+
+    def __init__(self, *, info: ModelInfo | None, runner: CallRunner | None, tier_row: Any,
+                 last_usage: TokenUsage, session: ChatSession, usage: UsageTracker,
+                 find_model: Callable[[str], ModelInfo | None]) -> None:
+        self.info = info
+        self.runner = runner
+        self.tier_row = tier_row
+        self.last_usage = last_usage
+        self.session = session
+        self.usage = usage
+        self.find_model = find_model
 
 
 class Accounting:
     """Token counts, usage, limits and capabilities of the selected model and session."""
 
-    def _input_cap(self) -> tuple[int | None, str]:  # ProviderCore's
+    def _accounting(self) -> AccountingState:
+        """The state the getters read (supplied by ``ProviderCore``)."""
         raise NotImplementedError
-
-    def _tier_output_cap(self) -> int | None:  # ProviderCore's
-        raise NotImplementedError
-
-    _info: ModelInfo | None
-    _last_usage: TokenUsage
-    _session: ChatSession
-    _runner: CallRunner | None
-    _usage: UsageTracker
 
     def supports_stop(self) -> bool:
         """Cancellation mid-stream is supported."""
@@ -41,6 +73,8 @@ class Accounting:
 
     def count_tokens(self, content: str) -> int:
         """Estimate the tokens of ``content`` (no tokenizer download; see ``tokens.py``)."""
+        from .tokens import estimate_tokens
+
         return estimate_tokens(content)
 
     def get_context_limit(self) -> int:
@@ -49,37 +83,37 @@ class Accounting:
         where the free tier's smaller per-request caps are enforced, those caps (input + output;
         a larger prompt is refused before sending). ``model_info`` keeps the model's own window.
         """
-        if self._info is None:
+        state = self._accounting()
+        if state.info is None:
             return DEFAULT_CONTEXT_LIMIT
-        if self._runner is None:
-            return self._info.max_input_tokens
-        cap, source = self._input_cap()
+        cap, source = input_cap(state.info, state.tier_row)
         if source == "tier" and cap:
             return cap + (self.get_max_output_tokens() or 0)
-        return self._info.max_input_tokens
+        return state.info.max_input_tokens
 
     def get_max_output_tokens(self) -> int | None:
         """The most tokens a reply may have: the model's cap from the catalog, or the free
         tier's smaller one where tier limits are enforced (None for unknown models)."""
-        if self._info is None:
+        state = self._accounting()
+        if state.info is None:
             return None
-        cap = self._tier_output_cap()
-        mine = self._info.max_output_tokens
+        cap = output_cap(state.info, state.tier_row)
+        mine = state.info.max_output_tokens
         return min(mine, cap) if cap else mine
 
     def get_token_usage(self) -> TokenUsage:
         """Usage of the last response."""
-        return self._last_usage
+        return self._accounting().last_usage
 
     def get_session_usage(self) -> UsageTotals:
         """Running totals of the current session (tokens, requests, estimated cost)."""
-        return self._session.usage.totals()
+        return self._accounting().session.usage.totals()
 
     def get_rate_limit_status(self) -> dict[str, Any]:
         """What is known about rate-limit headroom: the ``x-ratelimit-*`` headers of the last
         successful response (advisory on GitHub: the enforced limits surface only as 429s) and
         the client-side pacer's counters."""
-        runner = self._runner
+        runner = self._accounting().runner
         if runner is None:
             return {"headers": {}, "pacer": None, "requests_sent": 0, "retries": 0}
         sent = runner.stats
@@ -92,38 +126,44 @@ class Accounting:
 
     def get_usage_summary(self) -> dict[str, Any]:
         """Provider-wide totals with the organization the usage was attributed to."""
-        summary = self._usage.totals().to_dict()
-        summary["attributed_to"] = self._usage.attributed_to or "the token's user"
+        usage = self._accounting().usage
+        summary = usage.totals().to_dict()
+        summary["attributed_to"] = usage.attributed_to or "the token's user"
         return summary
 
     def serialize_history(self, history: list[Message]) -> str:
         """History as JSON text (lossless, tool calls and results included)."""
+        from .converters import history_to_json
+
         return history_to_json(history)
 
     def deserialize_history(self, data: str) -> list[Message]:
         """The inverse of ``serialize_history``. Raises ValueError on malformed data."""
+        from .converters import history_from_json
+
         return history_from_json(data)
 
     def supports_structured_output(self) -> bool:
         """Whether the selected model accepts a JSON schema (unknown models: assumed yes)."""
-        return self._info.structured_output if self._info else True
+        info = self._accounting().info
+        return info.structured_output if info else True
 
     def supports_streaming(self) -> bool:
         """Whether the selected model streams (unknown models: assumed yes)."""
-        return self._info.supports_streaming if self._info else True
+        info = self._accounting().info
+        return info.supports_streaming if info else True
 
     # ---- jaato-server's capability queries (answers for the selected model) ----
 
     def _model_facts(self, model: str | None) -> ModelInfo | None:
-        if model is None:
-            return self._info
-        catalog = getattr(self, "catalog", None)
-        return catalog.get(model) if catalog is not None else None
+        state = self._accounting()
+        return state.info if model is None else state.find_model(model)
 
     def supports_thinking(self) -> bool:
         """Whether the selected model reasons before answering (catalog: o1/o3/o4, gpt-5,
         DeepSeek-R1, phi-4-reasoning ...). Its reasoning text is not returned by this protocol."""
-        return bool(self._info and self._info.reasoning)
+        info = self._accounting().info
+        return bool(info and info.reasoning)
 
     def modalities(self, model: str | None = None) -> set[str]:
         """Input modalities of ``model`` (default: the selected one) that this provider sends:

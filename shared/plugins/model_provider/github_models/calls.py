@@ -11,16 +11,16 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._host import CancelToken
-from .clock import Clock, asleep_unless, sleep_unless
+from .calls_stream import cancel_check, end_of_body, feed_block
+from .clock import Clock, sleep_unless
 from .errors import (
     ErrorContext,
     GitHubModelsError,
-    ModelNotFoundError,
     RateLimitError,
     ServiceUnavailableError,
     error_from_connection,
@@ -32,8 +32,6 @@ from .retry import RetryPolicy, retry_delay
 from .service_facts import RETIREMENT_DATE
 from .streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 from .transport import (
-    AsyncStreamHandle,
-    AsyncTransport,
     HttpResult,
     StreamHandle,
     SyncTransport,
@@ -41,10 +39,9 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
-    import asyncio
+    pass
 
 __all__ = [
-    "AsyncCallRunner",
     "CallRunner",
     "RunnerStats",
     "StreamCancelled",
@@ -105,62 +102,6 @@ def total_tokens(result: HttpResult) -> int | None:
     return total if isinstance(total, int) and total >= 0 else None
 
 
-def _feed(parser: SSEParser, block: bytes, on_event: Callable[[dict[str, Any]], str],
-          delivered: list[str], cancel_token: CancelToken | None) -> bool:
-    """Hand a block's events to ``on_event``; return True at ``[DONE]``.
-
-    Raises:
-        StreamCancelled: The token fired.
-        StreamEventError, StreamProtocolError: From the parser.
-    """
-    for event in parser.feed(block):
-        if cancel_token is not None and cancel_token.is_cancelled:
-            raise StreamCancelled()  # nothing reaches the caller after a cancel
-        text = on_event(event)
-        if text:
-            delivered.append(text)
-    if parser.pending_error:  # an error event followed the text just delivered
-        parser.close()  # raises it
-    if parser.done:
-        return True
-    if cancel_token is not None and cancel_token.is_cancelled:
-        raise StreamCancelled()
-    return False
-
-
-def _cancel_check(cancel_token: CancelToken | None) -> Callable[[], None] | None:
-    """A callable that raises StreamCancelled once ``cancel_token`` fired (None without one)."""
-    if cancel_token is None:
-        return None
-
-    def check() -> None:
-        if cancel_token.is_cancelled:
-            raise StreamCancelled()
-    return check
-
-
-def _end_of_body(parser: SSEParser, on_event: Callable[[dict[str, Any]], str],
-                 delivered: list[str], cancel_token: CancelToken | None) -> None:
-    """Check how the body ended: a cancel, ``[DONE]`` (or a finish chunk), or an interruption.
-
-    Raises:
-        StreamCancelled: The token fired.
-        TransportFailure: The body ended before ``[DONE]`` (after flushing what it held).
-    """
-    if cancel_token is not None and cancel_token.is_cancelled:
-        raise StreamCancelled()
-    if parser.done:
-        return
-    for event in parser.close():
-        text = on_event(event)
-        if text:
-            delivered.append(text)
-    if parser.finished:  # ended cleanly after the finish chunk: complete without [DONE]
-        return
-    raise TransportFailure("stream_interrupted", "the stream ended before data: [DONE]",
-                           response_started=True)
-
-
 @dataclass
 class RunnerStats:
     """Counters shared by a provider's sync runner and its async runners (one per loop)."""
@@ -199,8 +140,8 @@ class CallRunner:
         self.pacer = pacer
         self.policy = policy
         self.clock = clock
-        self._context = context
-        self._rng = rng or random.Random()
+        self.context = context
+        self.rng = rng or random.Random()
         self.stats = RunnerStats()
         # the one instrumentation seam: None unless tracing is on (then telemetry.py, which
         # alone imports OpenTelemetry, wraps each request in a span)
@@ -227,17 +168,17 @@ class CallRunner:
             attempt += 1
             try:
                 with self.pacer.slot(key, tier, body) as permit:
-                    self._sent(permit.waited)
+                    self.count_sent(permit.waited)
                     result = self.transport.post(CHAT_PATH, body)
                     permit.refused = result.status == 429
                     if permit.tokens:  # a tokens-per-minute budget: count the real usage
                         permit.used_tokens = total_tokens(result)
-                outcome = self._ok_or_error(result)
+                outcome = self.ok_or_error(result)
                 if isinstance(outcome, dict):
                     return outcome
                 error = outcome
             except TransportFailure as failure:
-                error = self._connection_error(failure)
+                error = self.connection_error(failure)
             self._sleep_or_raise(error, attempt, key, tier)
 
     def _parse_ok(self, result: HttpResult) -> dict[str, Any]:
@@ -250,30 +191,30 @@ class CallRunner:
                     f"({result.body[:80]!r})",
                 fix="check that the endpoint is a chat-completions API (not a web page or proxy "
                     "login) and that JAATO_GITHUB_ENDPOINT is right",
-                status=200, context=self._context(),  # masks an echoed key in the excerpt
+                status=200, context=self.context(),  # masks an echoed key in the excerpt
             ) from exc
         if not isinstance(data, dict):
             raise ServiceUnavailableError(
                 what="Reading the chat completion response",
                 why="the endpoint answered 200 with JSON that is not an object",
                 fix="check that the endpoint speaks the chat-completions protocol", status=200,
-                context=self._context())
+                context=self.context())
         return data
 
-    def _connection_error(self, failure: TransportFailure) -> GitHubModelsError:
-        error = error_from_connection(failure.kind, failure.detail, self._context(),
+    def connection_error(self, failure: TransportFailure) -> GitHubModelsError:
+        error = error_from_connection(failure.kind, failure.detail, self.context(),
                                       response_started=failure.response_started)
         error.__cause__ = failure
         return error
 
     def _sleep_or_raise(self, error: GitHubModelsError, attempt: int, key: str,
                         tier: str | None) -> None:
-        self.clock.sleep(self._next_delay(error, attempt, key, tier))
+        self.clock.sleep(self.next_delay(error, attempt, key, tier))
 
-    def _next_delay(self, error: GitHubModelsError, attempt: int, key: str,
+    def next_delay(self, error: GitHubModelsError, attempt: int, key: str,
                     tier: str | None) -> float:
         """How long to wait before the next attempt; raises ``error`` when none is allowed."""
-        delay = (retry_delay(error, attempt, self.policy, rng=self._rng)
+        delay = (retry_delay(error, attempt, self.policy, rng=self.rng)
                  if attempt < self.policy.max_attempts else None)
         if isinstance(error, RateLimitError):
             self.pacer.note_rate_limited(key, tier, error.retry_after, error.limit_type)
@@ -288,21 +229,21 @@ class CallRunner:
                    attempt, self.policy.max_attempts, delay)
         return delay
 
-    def _sent(self, waited: float) -> None:
+    def count_sent(self, waited: float) -> None:
         """Count a request about to go on the wire (and show a pacing wait on its span)."""
         self.stats.sent()
         if waited and self.telemetry is not None:
             self.telemetry.paced(waited)
 
-    def _ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:
+    def ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:
         """A 200's parsed body, or the mapped error for any other status."""
         if result.status == 200:
             self.stats.last_headers = result.headers
             warn_if_deprecated(result.headers)
             return self._parse_ok(result)
-        return error_from_response(result.status, result.headers, result.body, self._context())
+        return error_from_response(result.status, result.headers, result.body, self.context())
 
-    def _stream_failure(self, failure: TransportFailure, delivered: list[str]
+    def stream_failure(self, failure: TransportFailure, delivered: list[str]
                         ) -> GitHubModelsError:
         # For a stream what matters is whether the caller saw text: a cut before any text
         # (even after headers or tool-call deltas) is safe to retry from scratch.
@@ -311,66 +252,17 @@ class CallRunner:
             # whatever broke it (a read timeout, a reset), the caller holds partial text
             kind, detail = "stream_interrupted", f"{failure.kind}: {failure.detail}"
         error = error_from_connection(
-            kind, detail, self._context(),
+            kind, detail, self.context(),
             response_started=bool(delivered), partial_text="".join(delivered))
         error.__cause__ = failure
         return error
 
-    def _event_error(self, exc: Exception, delivered: list[str]) -> GitHubModelsError:
+    def event_error(self, exc: Exception, delivered: list[str]) -> GitHubModelsError:
         if isinstance(exc, StreamEventError):
-            return error_from_stream_event(exc.payload, self._context(),
+            return error_from_stream_event(exc.payload, self.context(),
                                            partial_text="".join(delivered))
-        return error_from_connection("stream_malformed", str(exc), self._context(),
+        return error_from_connection("stream_malformed", str(exc), self.context(),
                                      response_started=True, partial_text="".join(delivered))
-
-    # ---- catalog ----
-
-    def probe_credentials(self, model: str, context: ErrorContext) -> None:
-        """Check the credentials with one request that cannot be billed: a chat completion with
-        no messages, which the service refuses (400) only after it accepted the credentials.
-        No pacing, no retries.
-
-        Raises:
-            GitHubModelsError: (a subclass) the credentials, the endpoint or the organization
-                was refused (401/403/410 ...), or the endpoint could not be reached.
-        """
-        try:
-            result = self.transport.post(CHAT_PATH, {"model": model, "messages": []})
-        except TransportFailure as failure:
-            raise error_from_connection(failure.kind, failure.detail, context) from failure
-        if result.status in (200, 400, 413, 422):  # past authentication
-            return
-        error = error_from_response(result.status, result.headers, result.body, context)
-        if isinstance(error, ModelNotFoundError):  # the service's own "unknown model": past auth
-            return
-        raise error  # a 404 of a wrong path is not an accepted credential
-
-    def fetch_catalog(self, url: str, context: ErrorContext) -> list[dict[str, Any]]:
-        """``GET`` a model catalog (no retries, no pacing) and return its entries.
-
-        Raises:
-            GitHubModelsError: (a subclass) the mapped failure (410 when retired ...).
-        """
-        try:
-            result = self.transport.get(url)
-        except TransportFailure as failure:
-            raise error_from_connection(failure.kind, failure.detail, context) from failure
-        if result.status != 200:
-            raise error_from_response(result.status, result.headers, result.body, context)
-        try:
-            data = result.json()
-        except ValueError as exc:
-            raise ServiceUnavailableError(
-                what="Reading the model catalog", why="the body is not JSON",
-                fix="check that the endpoint serves GET /catalog/models", status=200,
-                context=context) from exc
-        entries = data.get("data") if isinstance(data, dict) else data
-        if not isinstance(entries, list):
-            raise ServiceUnavailableError(
-                what="Reading the model catalog", why="the body is not a list of models",
-                fix="check that the endpoint serves GET /catalog/models", status=200,
-                context=context)
-        return [e for e in entries if isinstance(e, dict)]
 
     # ---- streaming ----
 
@@ -411,12 +303,12 @@ class CallRunner:
             delivered: list[str] = []
             if on_attempt is not None:
                 on_attempt()
-            check = _cancel_check(cancel_token)
+            check = cancel_check(cancel_token)
             try:
                 with self.pacer.slot(key, tier, body, check) as permit:
                     if cancel_token is not None and cancel_token.is_cancelled:
                         raise StreamCancelled()
-                    self._sent(permit.waited)
+                    self.count_sent(permit.waited)
                     handle = self._open_stream(body, cancel_token)
                     permit.answered_at = self.clock.now()
                     permit.refused = handle.status == 429
@@ -424,17 +316,17 @@ class CallRunner:
                         data = handle.read()
                         handle.close()
                         raise error_from_response(handle.status, handle.headers, data,
-                                                  self._context())
+                                                  self.context())
                     self.stats.last_headers = handle.headers
                     warn_if_deprecated(handle.headers)
                     self._pump(handle, on_event, cancel_token, delivered)
                 return
             except TransportFailure as failure:
-                error: GitHubModelsError = self._stream_failure(failure, delivered)
+                error: GitHubModelsError = self.stream_failure(failure, delivered)
             except GitHubModelsError as exc:
                 error = exc
             # a cancel during the wait before a retry ends the call within 50 ms
-            sleep_unless(self.clock, self._next_delay(error, attempt, key, tier), check)
+            sleep_unless(self.clock, self.next_delay(error, attempt, key, tier), check)
 
     def _open_stream(self, body: Mapping[str, Any], cancel_token: CancelToken | None
                      ) -> StreamHandle:
@@ -494,12 +386,12 @@ class CallRunner:
             threading.Thread(target=watch, name="stream-cancel", daemon=True).start()
         try:
             for block in handle.iter_blocks():
-                if _feed(parser, block, on_event, delivered, cancel_token):
+                if feed_block(parser, block, on_event, delivered, cancel_token):
                     break
-            _end_of_body(parser, on_event, delivered, cancel_token)
+            end_of_body(parser, on_event, delivered, cancel_token)
             handle.drain_and_close()
         except (StreamEventError, StreamProtocolError) as exc:
-            raise self._event_error(exc, delivered) from exc
+            raise self.event_error(exc, delivered) from exc
         except TransportFailure as failure:
             if cancel_token is not None and cancel_token.is_cancelled:
                 raise StreamCancelled() from failure
@@ -509,140 +401,10 @@ class CallRunner:
             handle.close()
 
 
+def __getattr__(name: str) -> Any:
+    """``AsyncCallRunner`` lives in ``calls_async`` (loaded at the first async call)."""
+    if name == "AsyncCallRunner":
+        from .calls_async import AsyncCallRunner
 
-
-class AsyncCallRunner(CallRunner):
-    """The asyncio form of :class:`CallRunner`: same pacing, retry decisions and mapping."""
-
-    atransport: AsyncTransport
-
-    def __init__(self, sync: CallRunner, atransport: AsyncTransport) -> None:
-        super().__init__(sync.transport, sync.pacer, sync.policy, sync.clock, sync._context,
-                         rng=sync._rng, telemetry=sync.telemetry)
-        self.stats = sync.stats  # one set of counters per provider
-        self.atransport = atransport
-        self.closer: AsyncGenerator[None, None] | None = None  # set by the provider
-
-    async def acomplete(self, body: Mapping[str, Any], *, key: str, tier: str | None
-                        ) -> dict[str, Any]:
-        """Async :meth:`CallRunner.complete`. Raises GitHubModelsError subclasses."""
-        if self.telemetry is None:
-            return await self._acomplete(body, key=key, tier=tier)
-        with self.telemetry.operation(body, streaming=False) as op:
-            return op.completed(await self._acomplete(body, key=key, tier=tier))  # type: ignore[no-any-return]
-
-    async def _acomplete(self, body: Mapping[str, Any], *, key: str, tier: str | None
-                         ) -> dict[str, Any]:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                async with self.pacer.aslot(key, tier, body) as permit:
-                    self._sent(permit.waited)
-                    result = await self.atransport.post(CHAT_PATH, body)
-                    permit.refused = result.status == 429
-                    if permit.tokens:
-                        permit.used_tokens = total_tokens(result)
-                outcome = self._ok_or_error(result)
-                if isinstance(outcome, dict):
-                    return outcome
-                error = outcome
-            except TransportFailure as failure:
-                error = self._connection_error(failure)
-            await self.clock.asleep(self._next_delay(error, attempt, key, tier))
-
-    async def astream(self, body: Mapping[str, Any],
-                      on_event: Callable[[dict[str, Any]], str], *, key: str,
-                      tier: str | None, cancel_token: CancelToken | None = None,
-                      on_attempt: Callable[[], None] | None = None) -> None:
-        """Async :meth:`CallRunner.stream`. Raises StreamCancelled, GitHubModelsError."""
-        if self.telemetry is None:
-            return await self._astream(body, on_event, key=key, tier=tier,
-                                       cancel_token=cancel_token, on_attempt=on_attempt)
-        with self.telemetry.operation(body, streaming=True) as op:
-            await self._astream(body, op.observe(on_event), key=key, tier=tier,
-                                cancel_token=cancel_token, on_attempt=op.attempt(on_attempt))
-
-    async def _astream(self, body: Mapping[str, Any],
-                       on_event: Callable[[dict[str, Any]], str], *, key: str,
-                       tier: str | None, cancel_token: CancelToken | None,
-                       on_attempt: Callable[[], None] | None) -> None:
-        attempt = 0
-        while True:
-            attempt += 1
-            delivered: list[str] = []
-            if on_attempt is not None:
-                on_attempt()
-            check = _cancel_check(cancel_token)
-            try:
-                async with self.pacer.aslot(key, tier, body, check) as permit:
-                    if cancel_token is not None and cancel_token.is_cancelled:
-                        raise StreamCancelled()
-                    self._sent(permit.waited)
-                    handle = await self._aopen_stream(body, cancel_token)
-                    permit.answered_at = self.clock.now()
-                    permit.refused = handle.status == 429
-                    if handle.status != 200:
-                        data = await handle.read()
-                        await handle.close()
-                        raise error_from_response(handle.status, handle.headers, data,
-                                                  self._context())
-                    self.stats.last_headers = handle.headers
-                    warn_if_deprecated(handle.headers)
-                    await self._apump(handle, on_event, cancel_token, delivered)
-                return
-            except TransportFailure as failure:
-                error: GitHubModelsError = self._stream_failure(failure, delivered)
-            except GitHubModelsError as exc:
-                error = exc
-            await asleep_unless(self.clock, self._next_delay(error, attempt, key, tier), check)
-
-    async def _aopen_stream(self, body: Mapping[str, Any], cancel_token: CancelToken | None
-                            ) -> AsyncStreamHandle:
-        """Open a stream; with a cancel token, a cancel before the headers returns at once.
-
-        Raises:
-            StreamCancelled: The token fired before the headers arrived.
-            TransportFailure: No HTTP response.
-        """
-        import asyncio
-
-        if cancel_token is None:
-            return await self.atransport.open_stream(CHAT_PATH, body)
-        task = asyncio.ensure_future(self.atransport.open_stream(CHAT_PATH, body))
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.02)
-            if cancel_token.is_cancelled and not task.done():
-                task.cancel()
-                raise StreamCancelled()
-        return task.result()
-
-    async def _apump(self, handle: AsyncStreamHandle,
-                     on_event: Callable[[dict[str, Any]], str],
-                     cancel_token: CancelToken | None, delivered: list[str]) -> None:
-        parser = SSEParser()
-        import asyncio
-
-        watcher: asyncio.Task[None] | None = None
-        if cancel_token is not None:
-            async def watch() -> None:
-                while not cancel_token.is_cancelled:
-                    await asyncio.sleep(0.02)
-                await handle.abort()
-            watcher = asyncio.ensure_future(watch())
-        try:
-            async for block in handle.iter_blocks():
-                if _feed(parser, block, on_event, delivered, cancel_token):
-                    break
-            _end_of_body(parser, on_event, delivered, cancel_token)
-            await handle.drain_and_close()
-        except (StreamEventError, StreamProtocolError) as exc:
-            raise self._event_error(exc, delivered) from exc
-        except TransportFailure as failure:
-            if cancel_token is not None and cancel_token.is_cancelled:
-                raise StreamCancelled() from failure
-            raise
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-            await handle.close()
+        return AsyncCallRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,11 +2,12 @@
 endpoint that speaks its protocol (GHES, proxies, Microsoft Foundry / Azure AI model inference,
 OpenAI-compatible gateways).
 
-This module is the public surface and orchestrates only: state and request building live in
-``core``, messaging in ``conversation``, HTTP in ``calls``/``transport``, wire mapping in
-``converters``, configuration in ``env`` and model facts in ``catalog``.
+This module is the public surface and orchestrates only: state and model selection live in
+``core``, the messaging calls and the turn in ``turn`` (``Messaging``, inherited here), HTTP in
+``calls``/``transport``, wire mapping in ``converters``, configuration in ``env`` and model facts
+in ``catalog``.
 
-Two interfaces share one machinery (``Conversation.run``): jaato-server's stateless
+Two interfaces share one machinery (``turn.run_turn``): jaato-server's stateless
 ``complete(messages, ...) -> TurnResult`` (history in, nothing kept between calls) and the seed
 framework's stateful ``create_session``/``send_message``/``send_tool_results``. Every stateful
 method has an async twin (``asend_message``, ``agenerate`` ...); ``new_session()`` opens further
@@ -16,32 +17,32 @@ conversations on the same client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._host import (
-    CancelToken,
-    FunctionCall,
-    Message,
-    Part,
     ProviderConfig,
-    ProviderResponse,
     Role,
-    ToolResult,
-    ToolSchema,
     TurnResult,
     response_calls,
 )
-from .conversation import Conversation, OnChunk, OnUsage
 from .core import ProviderCore
-from .errors import GitHubModelsError, InvalidRequestError
-from .masking import mask_secret
-from .retry import classify_for_framework, framework_retry_after, is_transient
-from .session import ChatSession
+from .turn import Messaging
+
+if TYPE_CHECKING:  # the request path loads at the first call (cold start: issue 10 item 6)
+    from ._host import (
+        CancelToken,
+        FunctionCall,
+        Message,
+        ToolSchema,
+    )
+    from .conversation import Conversation
+    from .session import ChatSession
+    from .turn import OnChunk, OnUsage
 
 __all__ = ["GitHubModelsProvider"]
 
 
-class GitHubModelsProvider(ProviderCore):
+class GitHubModelsProvider(ProviderCore, Messaging):
     """The GitHub Models provider (``load_provider("github_models")``).
 
     Args:
@@ -56,15 +57,8 @@ class GitHubModelsProvider(ProviderCore):
     ``response_schema``). A failed call leaves the history exactly as it was.
     """
 
-    _conversation: Conversation | None = None
     agent_context: dict[str, Any] | None = None
     thinking_config: Any = None
-
-    def _conv(self) -> Conversation:
-        conv = self._conversation
-        if conv is None or conv.session is not self._session:
-            conv = self._conversation = Conversation(self, self._session)
-        return conv
 
     def new_session(self, system_instruction: str | None = None,
                     tools: list[ToolSchema] | None = None,
@@ -74,6 +68,9 @@ class GitHubModelsProvider(ProviderCore):
         Raises:
             InvalidRequestError: Two tools share a name.
         """
+        from .conversation import Conversation
+        from .session import ChatSession
+
         org = self._settings.organization if self._settings else None
         return Conversation(self, ChatSession(system_instruction, tools, history,
                                               attributed_to=org))
@@ -105,6 +102,11 @@ class GitHubModelsProvider(ProviderCore):
                 (after this provider's own retries), so the framework's retry layer can retry.
         """
         del on_thinking  # documented: no reasoning text in this protocol
+        from .errors import GitHubModelsError, InvalidRequestError
+        from .retry import is_transient
+        from .session import ChatSession
+        from .turn import run_turn
+
         options: dict[str, Any] = {} if tool_choice is None else {"tool_choice": tool_choice}
         stream = None
         if on_chunk is not None or cancel_token is not None:
@@ -124,8 +126,8 @@ class GitHubModelsProvider(ProviderCore):
             if any(p.inline_data is not None for m in new for p in m.parts):
                 self.check_image_input()
             session = ChatSession(system_instruction, tools, history)
-            response = Conversation(self, session).run(new, response_schema, options, stream,
-                                                       record=False)
+            response = run_turn(self, session, new, response_schema, options, stream,
+                                record=False)
         except GitHubModelsError as exc:
             if is_transient(exc):
                 raise
@@ -165,8 +167,10 @@ class GitHubModelsProvider(ProviderCore):
                 probe.shutdown()
         runner = self._require_runner()
         settings = self.settings
-        runner.probe_credentials(self._wire_id or "openai/gpt-4o-mini",
-                                 self._error_context())
+        from .endpoint_checks import probe_credentials
+
+        probe_credentials(runner.transport, self._wire_id or "openai/gpt-4o-mini",
+                          self.error_context())
         if on_message is not None:
             on_message(f"{settings.endpoint}: credentials accepted ({self.get_auth_info()})")
         return True
@@ -175,6 +179,8 @@ class GitHubModelsProvider(ProviderCore):
         """Where the credential came from, token masked (``ghp_…``), or the Entra credential."""
         if self._settings is None:
             return ""
+        from .masking import mask_secret
+
         s = self._settings
         if s.token_cache is not None:
             return f"Entra ID token from {s.token_cache.describe()}"
@@ -185,10 +191,14 @@ class GitHubModelsProvider(ProviderCore):
         limit, 5xx and early connection failures transient infrastructure; per-day limits,
         credentials, policy, unknown models, bad requests and a retired endpoint are not
         transient. None for exceptions that are not this provider's."""
+        from .retry import classify_for_framework
+
         return classify_for_framework(exc)
 
     def get_retry_after(self, exc: Exception) -> float | None:
         """The server's requested wait (seconds) for a transient error, else None."""
+        from .retry import framework_retry_after
+
         return framework_retry_after(exc)
 
     def set_agent_context(self, agent_type: str = "main", agent_name: str | None = None,
@@ -204,95 +214,10 @@ class GitHubModelsProvider(ProviderCore):
         does not send it), and no reasoning text comes back."""
         self.thinking_config = config
 
-    # ---- stateful (the seed framework's interface) ----
+    # ---- stateful (the seed framework's interface): ``turn.Messaging`` on the default session
 
-    def generate(self, prompt: str, **options: Any) -> ProviderResponse:
-        """One-shot completion: no history, no tools, nothing recorded in the session."""
-        return self._conv().generate(prompt, **options)
-
-    def send_message(self, message: str, response_schema: dict[str, Any] | None = None,
-                     **options: Any) -> ProviderResponse:
-        """Send a user turn; return the reply (text and/or function calls).
-
-        ``options`` are per-call generation options (temperature, max_tokens, stop ...);
-        ``response_schema`` (a JSON schema) asks for JSON, parsed into ``structured_output``.
-        """
-        return self._conv().send_message(message, response_schema, **options)
-
-    def send_message_with_parts(self, parts: list[Part],
-                                response_schema: dict[str, Any] | None = None,
-                                **options: Any) -> ProviderResponse:
-        """Send a user turn of text and images (``Part.inline_data``)."""
-        return self._conv().send_message_with_parts(parts, response_schema, **options)
-
-    def send_tool_results(self, results: list[ToolResult],
-                          response_schema: dict[str, Any] | None = None,
-                          **options: Any) -> ProviderResponse:
-        """Answer every function call of the last reply (each becomes its own tool message,
-        in call order, whatever order ``results`` come in)."""
-        return self._conv().send_tool_results(results, response_schema, **options)
-
-    def send_message_streaming(self, message: str, on_chunk: OnChunk,
-                               cancel_token: CancelToken | None = None,
-                               response_schema: dict[str, Any] | None = None,
-                               on_usage_update: OnUsage | None = None,
-                               **options: Any) -> ProviderResponse:
-        """Like ``send_message``, calling ``on_chunk(text)`` as text arrives and
-        ``on_usage_update(usage)`` when usage is known. A cancelled token stops the stream
-        promptly; the partial text returns with ``FinishReason.CANCELLED``."""
-        return self._conv().send_message_streaming(message, on_chunk, cancel_token,
-                                                   response_schema, on_usage_update, **options)
-
-    def send_tool_results_streaming(self, results: list[ToolResult], on_chunk: OnChunk,
-                                    cancel_token: CancelToken | None = None,
-                                    response_schema: dict[str, Any] | None = None,
-                                    on_usage_update: OnUsage | None = None,
-                                    **options: Any) -> ProviderResponse:
-        """Like ``send_tool_results``, streaming the reply."""
-        return self._conv().send_tool_results_streaming(
-            results, on_chunk, cancel_token, response_schema, on_usage_update, **options)
-
-    # ---- async twins ----
-
-    async def agenerate(self, prompt: str, **options: Any) -> ProviderResponse:
-        """Async ``generate``."""
-        return await self._conv().agenerate(prompt, **options)
-
-    async def asend_message(self, message: str, response_schema: dict[str, Any] | None = None,
-                            **options: Any) -> ProviderResponse:
-        """Async ``send_message``."""
-        return await self._conv().asend_message(message, response_schema, **options)
-
-    async def asend_message_with_parts(self, parts: list[Part],
-                                       response_schema: dict[str, Any] | None = None,
-                                       **options: Any) -> ProviderResponse:
-        """Async ``send_message_with_parts``."""
-        return await self._conv().asend_message_with_parts(parts, response_schema, **options)
-
-    async def asend_tool_results(self, results: list[ToolResult],
-                                 response_schema: dict[str, Any] | None = None,
-                                 **options: Any) -> ProviderResponse:
-        """Async ``send_tool_results``."""
-        return await self._conv().asend_tool_results(results, response_schema, **options)
-
-    async def asend_message_streaming(self, message: str, on_chunk: OnChunk,
-                                      cancel_token: CancelToken | None = None,
-                                      response_schema: dict[str, Any] | None = None,
-                                      on_usage_update: OnUsage | None = None,
-                                      **options: Any) -> ProviderResponse:
-        """Async ``send_message_streaming``."""
-        return await self._conv().asend_message_streaming(
-            message, on_chunk, cancel_token, response_schema, on_usage_update, **options)
-
-    async def asend_tool_results_streaming(self, results: list[ToolResult],
-                                           on_chunk: OnChunk,
-                                           cancel_token: CancelToken | None = None,
-                                           response_schema: dict[str, Any] | None = None,
-                                           on_usage_update: OnUsage | None = None,
-                                           **options: Any) -> ProviderResponse:
-        """Async ``send_tool_results_streaming``."""
-        return await self._conv().asend_tool_results_streaming(
-            results, on_chunk, cancel_token, response_schema, on_usage_update, **options)
+    def _turn_on(self) -> tuple[ProviderCore, ChatSession]:
+        return self, self._session
 
 
 def _discard(_text: str) -> None:

@@ -1,4 +1,5 @@
-"""When to retry a failed request and how long to wait: policy as data, a pure function over it.
+"""When to retry a failed request and how long to wait: policy as data, a pure function over it,
+and the reading of a 429 it decides on (which limit was hit, how long the server asks to wait).
 
 One layer owns retries (the SDK's own retry policy is off). The rules:
 
@@ -15,19 +16,23 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from ._error_mapping import parse_retry_after
 from .errors import (
     GitHubModelsError,
     ProviderConnectionError,
     RateLimitError,
     ServiceUnavailableError,
 )
+from .lazy_re import LazyPattern
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "backoff_delay", "classify_for_framework",
-           "framework_retry_after", "is_transient", "parse_retry_after", "retry_delay"]
+__all__ = ["DEFAULT_RETRY_STATUSES", "RATE_LIMIT_TYPES", "RateLimitText", "RetryPolicy",
+           "backoff_delay", "classify_for_framework", "framework_retry_after", "is_transient",
+           "parse_rate_limit_text", "parse_retry_after", "rate_limit_type", "resets_at",
+           "retry_delay"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
@@ -200,3 +205,154 @@ def framework_retry_after(error: BaseException) -> float | None:
         return None
     wait = getattr(error, "retry_after", None)
     return float(wait) if isinstance(wait, int | float) and wait > 0 else None
+
+
+# ---- reading a 429: what limit it hit and how long it asks to wait ---------------------------
+# (errors.error_from_response builds RateLimitError.limit_type/retry_after/resets_at with these;
+# retry_delay above decides on them)
+
+_PARSE_CHARS = 256 * 1024  # as much of a body as is searched (as in error_body)
+
+RATE_LIMIT_TYPES: Mapping[str, str] = {
+    "userbymodelbyminute": "per_minute",
+    "userbymodelbyday": "per_day",
+    "userconcurrentrequests": "concurrent",
+    "userbyminute": "per_minute",
+}
+"""``x-ratelimit-type`` values seen in the wild (lower-cased) and what they limit."""
+
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitText:
+    """The numbers in "Rate limit of N per Ws exceeded for TYPE. Please wait S seconds ..."."""
+
+    limit: int | None = None
+    window_seconds: int | None = None
+    limit_type: str | None = None
+    wait_seconds: float | None = None
+
+
+_RL_OF = LazyPattern(r"rate limit of (\d+) per (\d+)\s*s", re.I)
+_RL_FOR = LazyPattern(r"exceeded for (\w+)", re.I)
+_RL_WAIT = LazyPattern(
+    r"(?:please )?(?:wait|retry after|try again in) (\d+(?:\.\d+)?) ?s(?:ec(?:ond)?s?)?\b", re.I
+)
+
+
+def parse_rate_limit_text(text: str | None) -> RateLimitText:
+    """Pull limit, window, type and wait out of a rate-limit message (missing parts are None)."""
+    if not text:
+        return RateLimitText()
+    text = text[:_PARSE_CHARS]
+    of, kind, wait = _RL_OF.search(text), _RL_FOR.search(text), _RL_WAIT.search(text)
+    return RateLimitText(
+        limit=int(of.group(1)) if of else None,
+        window_seconds=int(of.group(2)) if of else None,
+        limit_type=kind.group(1) if kind else None,
+        wait_seconds=float(wait.group(1)) if wait else None,
+    )
+
+
+_TYPE_WORDS = (("concurrent", "concurrent"), ("day", "per_day"), ("minute", "per_minute"))
+
+
+def rate_limit_type(raw: str | None, window_seconds: int | None = None) -> str:
+    """Normalize an ``x-ratelimit-type`` value (or a body's window) to our four kinds.
+
+    Returns:
+        ``"per_minute"``, ``"per_day"``, ``"concurrent"`` or ``"unknown"``.
+    """
+    if raw:
+        key = raw.strip().lower()
+        if key in RATE_LIMIT_TYPES:
+            return RATE_LIMIT_TYPES[key]
+        for word, kind in _TYPE_WORDS:
+            if word in key:
+                return kind
+    if window_seconds is not None:
+        if window_seconds == 0:
+            return "concurrent"
+        if window_seconds >= 3600:
+            return "per_day"
+        if window_seconds <= 120:
+            return "per_minute"
+    return "unknown"
+
+
+def _finite_seconds(value: str) -> float | None:
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def parse_retry_after(
+    headers: Mapping[str, str], body_text: str | None, now: datetime | None = None
+) -> float | None:
+    """How long the server asked us to wait, in seconds, from the first hint present.
+
+    Order: ``retry-after-ms``, ``retry-after`` (seconds or an HTTP date, measured from ``now``),
+    ``x-ratelimit-timeremaining``, then "Please wait N seconds" in the body.
+
+    Args:
+        headers: Response headers (any case).
+        body_text: The response body, if any.
+        now: The current time for HTTP dates (default: the system clock, UTC).
+
+    Returns:
+        Seconds (>= 0), or None when no usable hint exists.
+    """
+    low = {str(k).lower(): str(v) for k, v in headers.items()} if headers else {}
+    ms = _finite_seconds(low.get("retry-after-ms", ""))
+    if ms is not None:
+        return ms / 1000.0
+    raw = low.get("retry-after", "").strip()
+    if raw:
+        seconds = _finite_seconds(raw)
+        if seconds is not None:
+            return seconds
+        try:
+            from email.utils import parsedate_to_datetime  # only for HTTP-date values
+
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            base = now or datetime.now(UTC)
+            return max(0.0, (when - base).total_seconds())
+    remaining = _finite_seconds(low.get("x-ratelimit-timeremaining", ""))
+    if remaining is not None:
+        return remaining
+    return parse_rate_limit_text(body_text).wait_seconds
+
+
+
+
+def resets_at(
+    seconds: float | None, headers: Mapping[str, str], now: datetime | None
+) -> datetime | None:
+    """When a wait of ``seconds`` ends: from ``now``, else the response ``Date``, else the clock."""
+    if seconds is None:
+        return None
+    base = now
+    if base is None and headers.get("date"):
+        try:
+            from email.utils import parsedate_to_datetime
+
+            base = parsedate_to_datetime(headers["date"])
+        except (TypeError, ValueError, IndexError):
+            base = None
+    if base is None:
+        base = datetime.now(UTC)
+    if base.tzinfo is None:
+        base = base.replace(tzinfo=UTC)
+    try:
+        return (base + timedelta(seconds=seconds)).astimezone(UTC)
+    except OverflowError:
+        return None

@@ -9,8 +9,9 @@ exactly as it was.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
 from .converters import message_to_wire, tools_to_wire
@@ -18,6 +19,9 @@ from .errors import InvalidRequestError
 from .inputs import check_conversation, check_history, check_text, check_tools
 from .tokens import estimate_message_tokens, estimate_tools_tokens
 from .usage import UsageTracker
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["ChatSession", "order_tool_results"]
 
@@ -47,10 +51,23 @@ class ChatSession:
         self.usage = UsageTracker(attributed_to)
         self.lock = threading.RLock()  # short: snapshots and commits only
         self.turn_lock = threading.RLock()  # held for a whole sync turn (one at a time)
+        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())
         self.tools_tokens = estimate_tools_tokens(self.wire_tools)
         # id(message) -> (message, wire messages, estimated tokens): a turn converts only what
         # is new. The message is kept in the entry so an id is never reused while cached.
         self._wire_cache: dict[int, tuple[Message, list[dict[str, Any]], int, tuple[Any, ...]]] = {}
+
+    def async_lock(self) -> asyncio.Lock:
+        """The lock held for a whole async turn, one per event loop (an ``asyncio.Lock``
+        belongs to one loop; ``asyncio.run`` makes a new one). Call it on the loop."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        lock = self._alocks.get(loop)
+        if lock is None:
+            lock = self._alocks[loop] = asyncio.Lock()
+        return lock
 
     def converted(self, message: Message) -> tuple[list[dict[str, Any]], int]:
         """The wire form of a history message and its token estimate (cached)."""

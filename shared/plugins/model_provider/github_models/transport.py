@@ -21,20 +21,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
+from .azure_boundary import TransportFailure, failure_from_azure
 from .env import Settings
 from .errors import GitHubModelsError
 
 __all__ = [
     "API_VERSION_HEADER",
     "GITHUB_API_VERSION",
-    "AsyncStreamHandle",
-    "AsyncTransport",
     "HttpResult",
     "StreamHandle",
     "SyncTransport",
@@ -45,7 +43,7 @@ __all__ = [
 GITHUB_API_VERSION = "2022-11-28"
 API_VERSION_HEADER = "X-GitHub-Api-Version"
 USER_AGENT = f"jaato-github-models/{__version__}"
-_DRAIN_LIMIT = 1 << 16
+DRAIN_LIMIT = 1 << 16
 
 # The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
 # own logger, quiet unless asked for: set this logger to INFO to see every request.
@@ -67,35 +65,6 @@ for _name in ("azure.core.pipeline.transport._requests_basic",
     logging.getLogger(_name).addFilter(_DropStreamDownloadNoise())
 
 
-class TransportFailure(Exception):
-    """A request failed before an HTTP status was received (or a stream broke).
-
-    Attributes:
-        kind: "refused", "connect_timeout", "read_timeout", "reset", "dns", "tls",
-            "stream_interrupted", "closed" or "other".
-        detail: The underlying message, token-free.
-        response_started: Whether any response byte had been received.
-    """
-
-    def __init__(self, kind: str, detail: str, *, response_started: bool = False) -> None:
-        super().__init__(f"{kind}: {detail}")
-        self.kind = kind
-        self.detail = detail
-        self.response_started = response_started
-
-    # Raised while the SDK's exception is being handled, a failure would chain it implicitly;
-    # that exception holds the request (Authorization, api-key) and the pool (a proxy's
-    # user:password), so the boundary exposes no context ("from None" hides it from
-    # tracebacks, this from anything that walks the chain).
-    @property
-    def __context__(self) -> BaseException | None:
-        return None
-
-    @__context__.setter
-    def __context__(self, value: BaseException | None) -> None:
-        del value
-
-
 @dataclass(frozen=True, slots=True)
 class HttpResult:
     """A complete HTTP response as plain data."""
@@ -111,62 +80,8 @@ class HttpResult:
         return loads_json(self.body)
 
 
-def _lower_headers(headers: Any) -> dict[str, str]:
+def lower_headers(headers: Any) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
-
-
-def failure_from_azure(exc: BaseException, *, response_started: bool = False,
-                       streaming: bool = True) -> TransportFailure:
-    """Translate an azure-core (or underlying socket) exception into a TransportFailure.
-
-    Never raises. A body cut short reads as ``stream_interrupted`` for a stream and as
-    ``reset`` for a plain response. The failure is raised ``from None``: the SDK's exception
-    keeps the request (its ``Authorization`` and ``api-key`` headers) and the connection pool
-    (a proxy's ``user:password``), so it must not ride along in the chain the caller gets; its
-    type and (scrubbed) message are kept in ``detail``.
-    """
-    from azure.core import exceptions as az
-
-    try:
-        text = str(exc) or type(exc).__name__
-    except Exception:  # some azure exceptions fail in __str__ without a real response
-        text = type(exc).__name__
-    lowered = text.lower()
-    if isinstance(exc, az.ServiceRequestTimeoutError):
-        kind = "connect_timeout"
-    elif isinstance(exc, az.ServiceResponseTimeoutError):
-        kind = "read_timeout"
-    elif isinstance(exc, az.ServiceRequestError):
-        if "proxyerror" in lowered or "proxy" in lowered:
-            kind = "proxy"
-        elif "name or service not known" in lowered or "getaddrinfo" in lowered or (
-                "nodename" in lowered):
-            kind = "dns"
-        elif "ssl" in lowered or "certificate" in lowered:
-            kind = "tls"
-        else:
-            kind = "refused"
-    elif isinstance(exc, az.IncompleteReadError) or "prematurely" in lowered:
-        kind = "stream_interrupted"
-    elif isinstance(exc, az.ServiceResponseError):
-        kind = "reset"
-    elif isinstance(exc, az.StreamClosedError | az.StreamConsumedError):
-        kind = "closed"
-    elif isinstance(exc, TimeoutError):
-        kind = "read_timeout"
-    elif isinstance(exc, ConnectionError):
-        kind = "reset"
-    else:
-        kind = "other"
-    if kind == "stream_interrupted" and not streaming:
-        kind = "reset"
-    from ._error_mapping import scrub
-    from .url_secrets import strip_url_secrets
-
-    shown = re.sub(r"[a-z][a-z0-9+.-]*://\S+", lambda m: strip_url_secrets(m.group(0)),
-                   scrub(text[:300]), flags=re.IGNORECASE)
-    return TransportFailure(kind, f"{type(exc).__name__}: {shown}",
-                            response_started=response_started)
 
 
 def _available_blocks(response: Any, headers: Mapping[str, str]) -> Iterator[bytes] | None:
@@ -251,7 +166,7 @@ class StreamHandle:
             total = 0
             for block in self._iterator():
                 total += len(block)
-                if total > _DRAIN_LIMIT:
+                if total > DRAIN_LIMIT:
                     break
         except Exception:  # noqa: S110 - the stream is finished either way
             pass
@@ -341,11 +256,11 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
     return policies
 
 
-def _client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
+def client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
     return {"api_version": settings.api_version, "policies": _policies(settings, aio=aio)}
 
 
-def _client_credential(settings: Settings) -> Any:
+def client_credential(settings: Settings) -> Any:
     """The credential handed to the SDK client; our policies do the authenticating, so with
     Entra ID auth a placeholder that is never sent (the SDK insists on a credential)."""
     from azure.core.credentials import AzureKeyCredential
@@ -353,7 +268,7 @@ def _client_credential(settings: Settings) -> Any:
     return AzureKeyCredential(settings.token or "unused-entra-placeholder")
 
 
-def _build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
+def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
     from azure.core.rest import HttpRequest
 
     if body is None:
@@ -382,8 +297,8 @@ class SyncTransport:
                                       connection_timeout=settings.connect_timeout,
                                       read_timeout=settings.read_timeout)
         self._client = ChatCompletionsClient(
-            settings.endpoint, _client_credential(settings), transport=transport,
-            **_client_kwargs(settings))
+            settings.endpoint, client_credential(settings), transport=transport,
+            **client_kwargs(settings))
         self._params = {"api-version": settings.api_version}
         self.closed = False
 
@@ -396,7 +311,7 @@ class SyncTransport:
         return self._settings
 
     def _request(self, method: str, url: str, body: Any = None) -> Any:
-        return _build_request(method, url, self._params, body)
+        return build_request(method, url, self._params, body)
 
     def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
              ) -> HttpResult:
@@ -420,7 +335,7 @@ class SyncTransport:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
-        return HttpResult(response.status_code, _lower_headers(response.headers), bytes(body))
+        return HttpResult(response.status_code, lower_headers(response.headers), bytes(body))
 
     def open_stream(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
                     ) -> StreamHandle:
@@ -437,7 +352,7 @@ class SyncTransport:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc) from None  # see failure_from_azure
-        return StreamHandle(response, response.status_code, _lower_headers(response.headers))
+        return StreamHandle(response, response.status_code, lower_headers(response.headers))
 
     def close(self) -> None:
         """Close the client and its connection pool (idempotent)."""
@@ -450,126 +365,10 @@ class SyncTransport:
             self._session.close()
 
 
-class AsyncStreamHandle:
-    """An open streaming response of the aio client."""
+def __getattr__(name: str) -> Any:
+    """``AsyncTransport``/``AsyncStreamHandle`` live in ``transport_async`` (loaded on use)."""
+    if name in ("AsyncTransport", "AsyncStreamHandle"):
+        from . import transport_async
 
-    def __init__(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
-        self._response = response
-        self.status = status
-        self.headers = headers
-        self._closed = False
-        self._blocks: AsyncIterator[bytes] | None = None  # one iterator, as in StreamHandle
-
-    def _iterator(self) -> AsyncIterator[bytes]:
-        if self._blocks is None:
-            self._blocks = aiter(self._response.iter_bytes())
-        return self._blocks
-
-    async def iter_blocks(self) -> AsyncIterator[bytes]:
-        """The body in blocks as they arrive.
-
-        Raises:
-            TransportFailure: The connection broke or timed out mid-stream.
-        """
-        try:
-            async for block in self._iterator():
-                yield block
-        except Exception as exc:
-            if self._closed:
-                return
-            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
-
-    async def read(self) -> bytes:
-        """The whole body (for error responses). Raises TransportFailure."""
-        try:
-            return bytes(await self._response.read())
-        except Exception as exc:
-            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
-
-    async def drain_and_close(self) -> None:
-        """Read what is left (bounded) so the connection is reused, then close."""
-        if self._closed:
-            return
-        try:
-            total = 0
-            async for block in self._iterator():
-                total += len(block)
-                if total > _DRAIN_LIMIT:
-                    break
-        except Exception:  # noqa: S110 - the stream is finished either way
-            pass
-        await self.close()
-
-    async def abort(self) -> None:
-        """Stop the stream now (a cancel): close without draining."""
-        self._closed = True
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the response (idempotent)."""
-        self._closed = True
-        with contextlib.suppress(Exception):
-            await self._response.close()
-
-
-class AsyncTransport:
-    """The aio ``ChatCompletionsClient`` (aiohttp) for one provider and one event loop."""
-
-    def __init__(self, settings: Settings) -> None:
-        import aiohttp
-        from azure.ai.inference.aio import ChatCompletionsClient
-        from azure.core.pipeline.transport import AioHttpTransport
-
-        self._settings = settings
-        # aiohttp's own default (100) at least: a small pool throttles many concurrent sessions
-        connector = aiohttp.TCPConnector(limit=max(settings.pool_size, 100), limit_per_host=0)
-        self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
-        transport = AioHttpTransport(session=self._session, session_owner=False,
-                                     connection_timeout=settings.connect_timeout,
-                                     read_timeout=settings.read_timeout)
-        self._client = ChatCompletionsClient(
-            settings.endpoint, _client_credential(settings), transport=transport,
-            **_client_kwargs(settings, aio=True))
-        self._params = {"api-version": settings.api_version}
-        self.closed = False
-
-    def __repr__(self) -> str:
-        return f"AsyncTransport(endpoint={self._settings.endpoint!r})"
-
-    async def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
-                   ) -> HttpResult:
-        """POST JSON and read the whole response. Raises TransportFailure."""
-        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
-        try:
-            response = await self._client.send_request(
-                _build_request("POST", path, self._params, body), **kwargs)
-            data = await response.read()
-        except GitHubModelsError:
-            raise  # from the Entra auth policy: already typed
-        except Exception as exc:
-            raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
-        return HttpResult(response.status_code, _lower_headers(response.headers), bytes(data))
-
-    async def open_stream(self, path: str, body: Mapping[str, Any], *,
-                          timeout: float | None = None) -> AsyncStreamHandle:
-        """POST JSON and return the response unread. Raises TransportFailure."""
-        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
-        try:
-            response = await self._client.send_request(
-                _build_request("POST", path, self._params, body), stream=True, **kwargs)
-        except GitHubModelsError:
-            raise  # from the Entra auth policy: already typed
-        except Exception as exc:
-            raise failure_from_azure(exc) from None  # see failure_from_azure
-        return AsyncStreamHandle(response, response.status_code,
-                                 _lower_headers(response.headers))
-
-    async def close(self) -> None:
-        """Close the client and its aiohttp session (idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            await self._client.close()
-        finally:
-            await self._session.close()
+        return getattr(transport_async, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,71 @@
+"""Choosing the model ``connect()`` selects: the id checked, looked up in the catalog (the
+live one when on), refused or warned about when unknown, and the id to send on the wire.
+
+Loaded at ``connect``, not with the provider (cold start).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .accounting import DEFAULT_CONTEXT_LIMIT
+from .errors import ConfigurationError, model_not_found
+
+if TYPE_CHECKING:
+    from .catalog import Catalog, ModelInfo
+    from .env import Settings
+    from .errors import ErrorContext
+
+__all__ = ["choose_model"]
+
+logger = logging.getLogger("shared.plugins.model_provider.github_models")
+_warned_models: set[str] = set()
+
+
+def choose_model(settings: Settings, catalog: Callable[[], Catalog], live_catalog: Any, model: str,
+                 error_context: Callable[[str], ErrorContext]
+                 ) -> tuple[ModelInfo | None, str, str]:
+    """The catalog entry of ``model`` (None when unknown), the id as given (stripped), and
+    the id to send. ``catalog`` returns the provider's catalog in use.
+
+    Raises:
+        ConfigurationError: ``model`` is not a string, empty, or not printable.
+        ModelNotFoundError: Unknown id on a GitHub-shaped endpoint (with close matches).
+    """
+    if model is not None and not isinstance(model, str):
+        raise ConfigurationError(what="Selecting a model",
+                                 why=f"the model id is {type(model).__name__}, not a string",
+                                 fix="pass an id such as 'openai/gpt-4o'", setting="model")
+    model = (model or "").strip()
+    if not model:
+        raise ConfigurationError(what="Selecting a model", why="the model id is empty",
+                                 fix="pass an id such as 'openai/gpt-4o'")
+    if len(model) > 256 or not model.isprintable():
+        raise ConfigurationError(
+            what="Selecting a model", why=f"the model id {model[:60]!r} is longer than 256 "
+            "characters or holds a line break or control character",
+            fix="pass an id such as 'openai/gpt-4o' (or your deployment's name)",
+            setting="model")
+    info = catalog().get(model)
+    if info is None and live_catalog is not None:
+        # the background fetch may not have landed yet: ask the live catalog now (it may
+        # replace the provider's catalog, so ``catalog`` is asked again)
+        live_catalog.current()
+        info = catalog().get(model)
+    if info is None and settings.endpoint_kind in ("github", "legacy"):
+        raise model_not_found(model, replace(error_context(model),
+                                             known_models=tuple(catalog().ids())))
+    if info is None and model.lower() not in _warned_models:
+        _warned_models.add(model.lower())
+        logger.warning("model %r is not in the catalog; sending it as given (context limit "
+                       "assumed %d tokens)", model, DEFAULT_CONTEXT_LIMIT)
+    chosen = info.id if info is not None else model
+    kind = settings.endpoint_kind
+    # GitHub hosts get the catalog's spelling, the legacy host bare names; everything else
+    # (Foundry deployments, gateways) gets the id exactly as the caller wrote it.
+    wire_id = (chosen if kind == "github"
+               else chosen.split("/", 1)[-1] if kind == "legacy" else model)
+    return info, model, wire_id

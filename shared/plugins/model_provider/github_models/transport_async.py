@@ -1,0 +1,153 @@
+"""The asyncio transport: the aio ``ChatCompletionsClient`` (aiohttp) and its streaming handle.
+
+The twin of ``transport.SyncTransport``/``StreamHandle``, sharing their request building,
+client options and failure mapping (``transport.failure_from_azure``). Loaded at the first
+async call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .errors import GitHubModelsError
+from .transport import (
+    DRAIN_LIMIT,
+    HttpResult,
+    build_request,
+    client_credential,
+    client_kwargs,
+    failure_from_azure,
+    lower_headers,
+)
+
+if TYPE_CHECKING:
+    from .env import Settings
+
+__all__ = ["AsyncStreamHandle", "AsyncTransport"]
+
+
+class AsyncStreamHandle:
+    """An open streaming response of the aio client."""
+
+    def __init__(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
+        self._response = response
+        self.status = status
+        self.headers = headers
+        self._closed = False
+        self._blocks: AsyncIterator[bytes] | None = None  # one iterator, as in StreamHandle
+
+    def _iterator(self) -> AsyncIterator[bytes]:
+        if self._blocks is None:
+            self._blocks = aiter(self._response.iter_bytes())
+        return self._blocks
+
+    async def iter_blocks(self) -> AsyncIterator[bytes]:
+        """The body in blocks as they arrive.
+
+        Raises:
+            TransportFailure: The connection broke or timed out mid-stream.
+        """
+        try:
+            async for block in self._iterator():
+                yield block
+        except Exception as exc:
+            if self._closed:
+                return
+            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
+
+    async def read(self) -> bytes:
+        """The whole body (for error responses). Raises TransportFailure."""
+        try:
+            return bytes(await self._response.read())
+        except Exception as exc:
+            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
+
+    async def drain_and_close(self) -> None:
+        """Read what is left (bounded) so the connection is reused, then close."""
+        if self._closed:
+            return
+        try:
+            total = 0
+            async for block in self._iterator():
+                total += len(block)
+                if total > DRAIN_LIMIT:
+                    break
+        except Exception:  # noqa: S110 - the stream is finished either way
+            pass
+        await self.close()
+
+    async def abort(self) -> None:
+        """Stop the stream now (a cancel): close without draining."""
+        self._closed = True
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the response (idempotent)."""
+        self._closed = True
+        with contextlib.suppress(Exception):
+            await self._response.close()
+
+
+class AsyncTransport:
+    """The aio ``ChatCompletionsClient`` (aiohttp) for one provider and one event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        import aiohttp
+        from azure.ai.inference.aio import ChatCompletionsClient
+        from azure.core.pipeline.transport import AioHttpTransport
+
+        self._settings = settings
+        # aiohttp's own default (100) at least: a small pool throttles many concurrent sessions
+        connector = aiohttp.TCPConnector(limit=max(settings.pool_size, 100), limit_per_host=0)
+        self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        transport = AioHttpTransport(session=self._session, session_owner=False,
+                                     connection_timeout=settings.connect_timeout,
+                                     read_timeout=settings.read_timeout)
+        self._client = ChatCompletionsClient(
+            settings.endpoint, client_credential(settings), transport=transport,
+            **client_kwargs(settings, aio=True))
+        self._params = {"api-version": settings.api_version}
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"AsyncTransport(endpoint={self._settings.endpoint!r})"
+
+    async def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
+                   ) -> HttpResult:
+        """POST JSON and read the whole response. Raises TransportFailure."""
+        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
+        try:
+            response = await self._client.send_request(
+                build_request("POST", path, self._params, body), **kwargs)
+            data = await response.read()
+        except GitHubModelsError:
+            raise  # from the Entra auth policy: already typed
+        except Exception as exc:
+            raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
+        return HttpResult(response.status_code, lower_headers(response.headers), bytes(data))
+
+    async def open_stream(self, path: str, body: Mapping[str, Any], *,
+                          timeout: float | None = None) -> AsyncStreamHandle:
+        """POST JSON and return the response unread. Raises TransportFailure."""
+        kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
+        try:
+            response = await self._client.send_request(
+                build_request("POST", path, self._params, body), stream=True, **kwargs)
+        except GitHubModelsError:
+            raise  # from the Entra auth policy: already typed
+        except Exception as exc:
+            raise failure_from_azure(exc) from None  # see failure_from_azure
+        return AsyncStreamHandle(response, response.status_code,
+                                 lower_headers(response.headers))
+
+    async def close(self) -> None:
+        """Close the client and its aiohttp session (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self._client.close()
+        finally:
+            await self._session.close()

@@ -1,0 +1,77 @@
+"""Cold start and the flatter core: what loads with the provider, and what the public face shows.
+
+Import cost itself is benchmarked (benchmarks/bench_cold_start.py); these tests pin the structure
+that keeps it low: constructing a provider loads none of the request path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+
+from shared.plugins.model_provider.github_models import GitHubModelsProvider
+from shared.plugins.model_provider.github_models.conversation import Conversation
+
+PKG = "shared.plugins.model_provider.github_models"
+
+# loaded at initialize / connect / the first call, never by load_provider alone
+REQUEST_PATH = ("turn_request", "turn_reply", "session", "converters", "options", "inputs",
+                "streaming", "tokens", "wire_check", "pricing", "limits", "calls", "calls_async",
+                "transport", "transport_async", "retry", "errors", "_error_mapping",
+                "_error_messages", "env", "catalog", "pacing", "wiring", "model_choice",
+                "masking", "usage")
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = (code + "\nimport json, sys\n"
+             f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({PKG!r}))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_load_provider_loads_none_of_the_request_path() -> None:
+    loaded = _modules_after("from shared import load_provider; load_provider('github_models')")
+    assert f"{PKG}.provider" in loaded and f"{PKG}.turn" in loaded
+    early = sorted(m for m in REQUEST_PATH if f"{PKG}.{m}" in loaded)
+    assert early == [], f"loaded by load_provider, should wait for first use: {early}"
+
+
+def test_importing_errors_compiles_no_pattern_and_loads_no_retry() -> None:
+    code = (f"import re\nimport {PKG}.errors\n"
+            f"from {PKG} import _error_mapping as m\n"
+            "assert all(p._compiled is None for p, _ in m._SECRET_PATTERNS)")
+    loaded = _modules_after(code)
+    assert f"{PKG}.retry" not in loaded
+
+
+def test_the_429_readers_live_in_retry_and_stay_importable_from_error_mapping() -> None:
+    from shared.plugins.model_provider.github_models import _error_mapping, retry
+    from shared.plugins.model_provider.github_models._error_mapping import (
+        parse_retry_after,
+        rate_limit_type,
+    )
+
+    assert parse_retry_after is retry.parse_retry_after
+    assert rate_limit_type is retry.rate_limit_type
+    assert rate_limit_type("UserByModelByDay") == "per_day"
+    assert parse_retry_after({"Retry-After": "7"}, None) == 7.0
+    assert _error_mapping.RateLimitText is retry.RateLimitText
+
+
+def test_lazy_patterns_match_like_compiled_ones() -> None:
+    from shared.plugins.model_provider.github_models._error_mapping import scrub
+
+    assert scrub("key ghp_abcdefghijklmnop1234 here") == "key ghp_… here"
+
+
+def test_messaging_methods_show_their_real_parameters() -> None:
+    for cls in (GitHubModelsProvider, Conversation):
+        params = inspect.signature(cls.send_message_streaming).parameters
+        assert list(params)[:6] == ["self", "message", "on_chunk", "cancel_token",
+                                    "response_schema", "on_usage_update"]
+        assert list(inspect.signature(cls.send_tool_results).parameters)[:3] == [
+            "self", "results", "response_schema"]
+        assert cls.send_message.__doc__ and "reply" in cls.send_message.__doc__
