@@ -119,6 +119,16 @@ def test_option_range_is_the_endpoints_own(tmp_path: Path, emulator: Any) -> Non
     assert chat_requests(emulator) == []
 
 
+def test_endpoint_kind_flag_picks_the_profile_and_its_range(tmp_path: Path, emulator: Any) -> None:
+    result = run_cli(tmp_path, "chat", "--endpoint-kind", "foundry", "-m", "openai/gpt-4o",
+                     "--temperature", "1.5", "hi", endpoint=emulator.url + "/models")
+    assert result.returncode == 0, result.stderr
+    (sent,) = chat_requests(emulator)
+    assert sent.body["temperature"] == 1.5 and "api-key" in sent.headers
+    bad = run_cli(tmp_path, "chat", "--endpoint-kind", "azure", "hi", endpoint=emulator.url)
+    assert bad.returncode == 2 and "--endpoint-kind" in bad.stderr
+
+
 # ---------------------------------------------------------------- chat
 
 

@@ -100,7 +100,6 @@ def test_override_makes_an_inference_path_a_non_github_endpoint(kind: str) -> No
     s = settings("http://127.0.0.1:9/inference", endpoint_kind=kind, organization="acme")
     assert s.profile.kind == kind and s.endpoint == "http://127.0.0.1:9/inference"
     assert not s.org_path_applied and not s.pacing and s.catalog_url is None
-    assert s.endpoint_kind == "custom" and not s.is_github_host  # the deprecated views
 
 
 def test_override_from_the_environment_and_auto() -> None:
@@ -166,16 +165,26 @@ def test_github_endpoint_refuses_temperature_above_one_before_any_request(
     assert chat_requests(emulator) == [] and provider.get_history() == []
 
 
-@pytest.mark.xfail(strict=True, reason="core.py (helper B) must pass settings.profile to "
-                   "validate_options; the lead applies that line at merge, then drops this mark")
-@pytest.mark.parametrize("kind", ["gateway", "foundry"])
-def test_gateway_and_foundry_send_temperature_above_one(make_provider: Any, emulator: Emulator,
-                                                        kind: str) -> None:
-    provider = make_provider("gpt-4o", endpoint=emulator.url, endpoint_kind=kind)
-    with pytest.raises(E.InvalidRequestError):  # the emulator keeps GitHub's [0, 1]: its 400
+def test_foundry_sends_temperature_above_one_and_gets_a_reply(make_provider: Any,
+                                                              emulator: Emulator) -> None:
+    # the emulator's Azure AI model inference route takes temperature up to 2, as Foundry does
+    provider = make_provider("openai/gpt-4o", endpoint=emulator.url + "/models",
+                             endpoint_kind="foundry")
+    reply = provider.send_message("hi", temperature=1.5)
+    assert reply.text and len(provider.get_history()) == 2
+    (sent,) = chat_requests(emulator)
+    assert sent.body["temperature"] == 1.5 and sent.path == "/models/chat/completions"
+
+
+def test_gateway_sends_temperature_above_one_and_the_server_decides(make_provider: Any,
+                                                                    emulator: Emulator) -> None:
+    # a gateway's own range is the server's to enforce: the provider sends 1.5 (an OpenAI-style
+    # server takes up to 2); this server (the emulator's legacy route) keeps [0, 1] and says so
+    provider = make_provider("gpt-4o", endpoint=emulator.url, endpoint_kind="gateway")
+    with pytest.raises(E.InvalidRequestError, match="temperature"):
         provider.send_message("hi", temperature=1.5)
     (sent,) = chat_requests(emulator)
-    assert sent.body["temperature"] == 1.5
+    assert sent.body["temperature"] == 1.5 and provider.get_history() == []
 
 
 # ---------------------------------------------------------------- error advice per kind

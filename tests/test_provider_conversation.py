@@ -445,7 +445,7 @@ def test_custom_endpoint_sends_the_id_as_given_and_keeps_api_key(emulator: Any,
     # The emulator's root serves the legacy-shaped /chat/completions (bare model names); from
     # 127.0.0.1 it is a "custom" endpoint, like a Foundry resource or a gateway.
     provider = make_provider("gpt-4o", endpoint=emulator.url)
-    assert provider.settings.endpoint_kind == "custom"
+    assert provider.settings.profile.kind == "gateway"
     assert provider.get_context_limit() == 131072  # catalog facts still apply
     response = provider.send_message("hi")
     assert response.text == "Echo: hi"

@@ -414,7 +414,7 @@ def test_deprecation_headers_on_success_warn_once_per_process(
     caplog.set_level(logging.WARNING, logger=PROVIDER_LOGGER)
     first = make_provider("gpt-4o", endpoint=emulator.url)
     second = make_provider("gpt-4o", endpoint=emulator.url)
-    assert first.settings.endpoint_kind == "custom"  # legacy detection is by host name
+    assert first.settings.profile.kind == "gateway"  # legacy detection is by host name
     caplog.clear()
     assert first.send_message("one").text == "Echo: one"
     assert first.send_message_streaming("two", lambda _t: None).text == "Echo: two"

@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 
 from .error_body import WireError, decode_body, parse_error_body, parse_token_counts
 from .lazy_re import LazyPattern
-from .service_facts import LEGACY_HOST, RETIRED_HOSTS
 
 __all__ = [
     "BODY_KEEP_CHARS",
@@ -36,7 +35,6 @@ __all__ = [
     "decode_body",
     "deprecation_info",
     "endpoint_host",
-    "is_github_shaped",
     "lower_headers",
     "parse_error_body",
     "parse_token_counts",
@@ -78,8 +76,6 @@ _TOKEN_PREFIXES: tuple[tuple[str, str], ...] = (
     ("gho_", "oauth"),
 )
 
-_GITHUB_HOSTS = RETIRED_HOSTS
-
 
 def scrub(text: str) -> str:
     """Replace anything that looks like a credential with its type prefix and an ellipsis."""
@@ -108,16 +104,6 @@ def endpoint_host(endpoint: str) -> str:
         return (urlsplit(endpoint.strip()).hostname or "").lower()
     except ValueError:
         return ""
-
-
-def is_github_shaped(endpoint: str) -> bool:
-    """Whether ``endpoint`` is GitHub-shaped: a GitHub Models host or a ``/inference`` path."""
-    try:
-        parts = urlsplit(endpoint.strip())
-    except ValueError:
-        return False
-    host = (parts.hostname or "").lower()
-    return host in _GITHUB_HOSTS or parts.path.rstrip("/").endswith("/inference")
 
 
 def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
@@ -204,8 +190,12 @@ def _codes(wire: WireError) -> set[str]:
     return {c.lower() for c in (wire.code, wire.inner_code, wire.error_type) if c}
 
 
-def classify(status: int | None, headers: Mapping[str, str], wire: WireError, host: str) -> str:
+def classify(status: int | None, headers: Mapping[str, str], wire: WireError,
+             bare_refusal_is_retirement: bool = False) -> str:
     """Decide what a failure means; the table in docs/errors.md as code (text wins over status).
+
+    ``bare_refusal_is_retirement``: the endpoint profile says an empty 403/404 means the
+    endpoint is gone (the removed legacy host).
 
     Returns:
         One of ``retired``, ``rate_limit``, ``quota``, ``disabled``, ``permission``,
@@ -220,7 +210,7 @@ def classify(status: int | None, headers: Mapping[str, str], wire: WireError, ho
     is_4xx = status is not None and 400 <= status < 500
     if emptyish and is_4xx and status != 429 and (
         "deprecation" in headers or "sunset" in headers
-        or (host == LEGACY_HOST and status in (403, 404))
+        or (bare_refusal_is_retirement and status in (403, 404))
     ):
         return "retired"
     if codes & _QUOTA_CODES:

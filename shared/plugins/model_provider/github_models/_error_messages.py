@@ -298,7 +298,7 @@ def diagnose(
     """
     wire = m.parse_error_body(text)
     facts = _Facts(status, headers, wire, context, now)
-    kind = m.classify(status, headers, wire, m.endpoint_host(context.endpoint))
+    kind = m.classify(status, headers, wire, context.advice.bare_refusal_is_retirement)
     diag = _BUILDERS[kind](facts)
     deprecation, sunset, _link = m.deprecation_info(headers)
     if kind != "retired" and (sunset or deprecation):

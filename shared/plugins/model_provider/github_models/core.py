@@ -90,7 +90,7 @@ class ProviderCore(Accounting):
 
         config = wiring.key_from_extra(config)
         settings = wiring.resolve(config, self._environ)
-        defaults = wiring.request_defaults(config)
+        defaults = wiring.request_defaults(config, settings)
         self.shutdown()
         wiring.warn_about_endpoint(settings)
         if self._clock is None:
@@ -180,7 +180,7 @@ class ProviderCore(Accounting):
             endpoint=s.endpoint, model=model or self._wire_id or self._model,
             organization=s.organization,
             enterprise=s.enterprise, token_type=s.token_type, token_source=s.token_source,
-            is_github_host=s.is_github_host,
+            profile=s.profile,
             endpoint_config_hint="JAATO_GITHUB_ENDPOINT or extra['endpoint']",
             operation="Chat completion", secrets=self.secrets())
 
@@ -295,7 +295,7 @@ class ProviderCore(Accounting):
         """
         from .options import validate_options
 
-        self._defaults.update(validate_options(options))
+        self._defaults.update(validate_options(options, self.settings.profile))
 
     @property
     def _session(self) -> ChatSession:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .profiles import EndpointProfile, GatewayProfile, GitHubProfile, profile_for_url
+from .profiles import EndpointProfile, profile_for_url
 from .service_facts import RETIREMENT_DATE
 from .url_secrets import strip_url_secrets
 
@@ -31,9 +31,6 @@ class ErrorContext:
         token_source: Where the token came from (``GITHUB_TOKEN``, ``config.api_key``, ``.env``).
         profile: The endpoint's profile (``profiles.py``): it decides the kind-specific advice.
             Default: chosen from ``endpoint``'s URL, as ``Settings`` does.
-        is_github_host: Deprecated (use ``profile``): True picks the GitHub profile, False the
-            URL's profile unless that is GitHub-shaped (then a gateway's). Read it back as
-            ``profile.kind == "github"``.
         endpoint_config_hint: How a user changes the endpoint.
         operation: What was attempted ("Chat completion", "Catalog request", ...).
         known_models: Model ids to suggest from when a model is not found.
@@ -48,22 +45,14 @@ class ErrorContext:
     token_type: str | None = None
     token_source: str | None = None
     profile: EndpointProfile | None = None
-    is_github_host: bool | None = None
     endpoint_config_hint: str = _ENDPOINT_HINT
     operation: str = "Request"
     known_models: tuple[str, ...] = ()
     secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        profile = self.profile
-        if profile is None:
-            profile = profile_for_url(self.endpoint)
-            if self.is_github_host is True:
-                profile = GitHubProfile()
-            elif self.is_github_host is False and profile.kind == "github":
-                profile = GatewayProfile()
-        object.__setattr__(self, "profile", profile)
-        object.__setattr__(self, "is_github_host", profile.kind == "github")
+        if self.profile is None:
+            object.__setattr__(self, "profile", profile_for_url(self.endpoint))
 
     @property
     def advice(self) -> EndpointProfile:

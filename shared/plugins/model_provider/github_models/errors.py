@@ -58,7 +58,6 @@ from .error_factories import (
     model_not_found,
     token_not_found,
 )
-from .profiles import is_github_shaped
 
 __all__ = [
     "RETIREMENT_DATE",
@@ -83,7 +82,6 @@ __all__ = [
     "error_from_connection",
     "error_from_response",
     "error_from_stream_event",
-    "is_github_shaped",
     "model_not_found",
     "token_not_found",
     "token_type_of",

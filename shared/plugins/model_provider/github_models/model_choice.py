@@ -55,7 +55,7 @@ def choose_model(settings: Settings, catalog: Callable[[], Catalog], live_catalo
         # replace the provider's catalog, so ``catalog`` is asked again)
         live_catalog.current()
         info = catalog().get(model)
-    if info is None and settings.endpoint_kind in ("github", "legacy"):
+    if info is None and settings.profile.knows_model_ids:
         raise model_not_found(model, replace(error_context(model),
                                              known_models=tuple(catalog().ids())))
     if info is None and model.lower() not in _warned_models:
@@ -63,9 +63,4 @@ def choose_model(settings: Settings, catalog: Callable[[], Catalog], live_catalo
         logger.warning("model %r is not in the catalog; sending it as given (context limit "
                        "assumed %d tokens)", model, DEFAULT_CONTEXT_LIMIT)
     chosen = info.id if info is not None else model
-    kind = settings.endpoint_kind
-    # GitHub hosts get the catalog's spelling, the legacy host bare names; everything else
-    # (Foundry deployments, gateways) gets the id exactly as the caller wrote it.
-    wire_id = (chosen if kind == "github"
-               else chosen.split("/", 1)[-1] if kind == "legacy" else model)
-    return info, model, wire_id
+    return info, model, settings.profile.wire_model_id(chosen, model)

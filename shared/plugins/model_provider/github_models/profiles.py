@@ -82,7 +82,6 @@ class EndpointProfile:
     kind: ClassVar[str] = ""
     label: ClassVar[str] = ""  # for messages: "a GitHub Models endpoint"
     shape: ClassVar[str] = ""  # for `doctor`: what the provider does with this kind
-    legacy_kind: ClassVar[str] = "custom"  # the old Settings.endpoint_kind value (deprecated)
     knows_model_ids: ClassVar[bool] = False
     """The bundled catalog is the endpoint's list: unknown ids are refused before any request,
     the catalog's traits (structured output) are enforced; else ids are deployment names."""
@@ -94,6 +93,8 @@ class EndpointProfile:
     entra_scope: ClassVar[str] = ENTRA_SCOPE
     otel_provider: ClassVar[str] = "openai"  # gen_ai.provider.name
     option_ranges: ClassVar[Mapping[str, tuple[float, float]]] = _OPENAI_RANGES
+    bare_refusal_is_retirement: ClassVar[bool] = False
+    """An empty 403/404 means the endpoint is gone (the removed legacy host answers so)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -193,7 +194,6 @@ class GitHubProfile(EndpointProfile):
     kind = "github"
     label = "a GitHub Models endpoint"
     shape = "GitHub-shaped (.../inference)"
-    legacy_kind = "github"
     knows_model_ids = True
     free_tier_defaults = True
     key_headers = (("Authorization", "Bearer"),)
@@ -294,11 +294,11 @@ class LegacyProfile(EndpointProfile):
     kind = "legacy"
     label = "the legacy GitHub Models host"
     shape = "legacy Azure host"
-    legacy_kind = "legacy"
     knows_model_ids = True
     key_headers = (("Authorization", "Bearer"),)
     otel_provider = "github"
     option_ranges = _GITHUB_RANGES
+    bare_refusal_is_retirement = True
 
     @classmethod
     def matches(cls, host: str, path: str) -> bool:

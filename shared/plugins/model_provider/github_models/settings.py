@@ -84,17 +84,6 @@ class Settings:
         return mask_secret(self.token)
 
     @property
-    def endpoint_kind(self) -> str:
-        """Deprecated: ask ``profile`` instead. ``github``, ``legacy`` or ``custom`` (Foundry and
-        gateways), as before profiles."""
-        return self.profile.legacy_kind
-
-    @property
-    def is_github_host(self) -> bool:
-        """Deprecated: ask ``profile`` instead. Whether the endpoint is GitHub-shaped."""
-        return self.profile.kind == "github"
-
-    @property
     def catalog_url(self) -> str | None:
         """``GET`` URL of the endpoint's model catalog (GitHub-shaped endpoints), else None."""
         return self.profile.catalog_url(self.endpoint)

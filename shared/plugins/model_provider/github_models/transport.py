@@ -246,9 +246,8 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
         policies.append((async_bearer_policy if aio else bearer_policy)(settings.token_cache))
     else:
         credential = AzureKeyCredential(settings.token)
-        policies.append(AzureKeyCredentialPolicy(credential, "Authorization", prefix="Bearer"))
-        if settings.endpoint_kind == "custom":
-            policies.append(AzureKeyCredentialPolicy(credential, "api-key"))
+        for header, prefix in settings.profile.key_headers:
+            policies.append(AzureKeyCredentialPolicy(credential, header, prefix=prefix))
     proxy = resolve_proxy(settings.endpoint) if settings.use_env_proxies else None
     if proxy:
         policies.append(ProxyPolicy(proxies={"http": proxy, "https": proxy}))

@@ -193,7 +193,7 @@ def request_options(state: TurnState, schema: dict[str, Any] | None,
     Raises:
         InvalidRequestError: An unknown option, a value out of range, or a bad schema.
     """
-    call_opts = validate_options(call)
+    call_opts = validate_options(call, state.settings.profile)
     info = state.info
     if schema is not None:
         if not isinstance(schema, Mapping) or not schema:
@@ -202,7 +202,8 @@ def request_options(state: TurnState, schema: dict[str, Any] | None,
                 fix="pass a dict such as {'type': 'object', 'properties': {...}}",
                 param="response_schema")
         check_json_value(schema, "response_schema", "response_schema")
-        if info is not None and not info.structured_output and state.settings.is_github_host:
+        if (info is not None and not info.structured_output
+                and state.settings.profile.knows_model_ids):
             raise InvalidRequestError(
                 what=f"Asking {info.id} for structured output",
                 why="the catalog says this model does not support json_schema output",

@@ -62,7 +62,7 @@ def resolve(config: ProviderConfig | None, environ: Mapping[str, str] | None) ->
         raise
 
 
-def request_defaults(config: ProviderConfig | None) -> dict[str, Any]:
+def request_defaults(config: ProviderConfig | None, settings: Settings) -> dict[str, Any]:
     """The request options set in ``extra`` (or its nested ``api_params``), checked; unknown
     keys are logged and ignored.
 
@@ -83,7 +83,8 @@ def request_defaults(config: ProviderConfig | None) -> dict[str, Any]:
     if unknown:
         logger.warning("ignoring unknown ProviderConfig.extra keys: %s", ", ".join(unknown))
     return validate_options({k: v for k, v in extra.items()
-                             if k in OPTION_NAMES or k == "max_completion_tokens"})
+                             if k in OPTION_NAMES or k == "max_completion_tokens"},
+                            settings.profile)
 
 
 def warn_about_endpoint(settings: Settings) -> None:
