@@ -340,6 +340,10 @@ CONNECTION_KINDS: Mapping[str, tuple[str, str, bool]] = {
     "stream_error": ("{host} sent an error inside the response stream",
                      "retry the request; the error's code and body hold the service's words",
                      True),
+    "too_large": ("{host} sent a response body larger than this client reads",
+                  "check that the endpoint ({hint}) is a chat-completions endpoint and that no "
+                  "proxy in between pads or rewrites responses (a completion is kilobytes)",
+                  False),
     "other": ("the connection to {host} failed",
               "check the endpoint URL ({hint}), the network and the proxy settings", False),
 }

@@ -16,7 +16,8 @@ class TransportFailure(Exception):
 
     Attributes:
         kind: "refused", "connect_timeout", "read_timeout", "reset", "dns", "tls",
-            "stream_interrupted", "closed" or "other".
+            "stream_interrupted", "closed", "too_large" (a body over the transport's cap) or
+            "other".
         detail: The underlying message, token-free.
         response_started: Whether any response byte had been received.
     """

@@ -68,24 +68,22 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
     Raises:
         RateStoreError: A refused login; in strict mode, an unreachable store.
     """
-    from .pacing import DAY, MINUTE
     from .shared_pacing import SharedPacer
 
-    pacer = provider._runner.pacer if provider._runner is not None else None
+    pacer = provider.pacer
     model = provider.model_name or ""
     if not isinstance(pacer, SharedPacer):
         return {"store": None, "model": model,
                 "note": "no rate store: pacing is per process, nothing is shared"}
-    tier = provider._limits_key()
-    limits = pacer.limits_for(tier)
-    scope = pacer._scope(model)
+    limits = pacer.limits_for(provider.limits_key())
     report: dict[str, Any] = {"store": pacer.store.location.display, "model": model,
-                              "tier": limits.tier, "scope": scope}
+                              "tier": limits.tier, "scope": None}
     from .rate_store import StoreDown
 
     try:
-        use = pacer.store.budget(scope, minute=MINUTE / pacer._scale, day=DAY / pacer._scale)
+        report["scope"], use = pacer.budget(model)
     except StoreDown as exc:
+        report["scope"] = pacer.scope_of(model)
         report["note"] = f"the store did not answer ({exc})"
         return report
     rows = [("requests this minute", use.minute, limits.requests_per_minute),
@@ -96,7 +94,7 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
                        "left": None if limit is None else max(0, limit - used)}
                       for what, used, limit in rows
                       if limit is not None or what in ("requests this minute", "in flight")]
-    report["paused_for_seconds"] = round(use.paused_for * pacer._scale, 1)
+    report["paused_for_seconds"] = round(use.paused_for, 1)
     return report
 
 

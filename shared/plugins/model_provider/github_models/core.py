@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .clock import Clock
     from .env import Settings
     from .errors import ErrorContext
+    from .pacing import Pacer
     from .pricing import ModelPricing
     from .session import ChatSession
     from .turn_request import TurnState
@@ -217,6 +218,12 @@ class ProviderCore(Accounting):
         self._model = info.id if info is not None else model
 
     @property
+    def pacer(self) -> Pacer | None:
+        """The pacer of this provider's requests (a ``SharedPacer`` with a rate store), or None
+        before ``initialize``."""
+        return self._runner.pacer if self._runner is not None else None
+
+    @property
     def is_connected(self) -> bool:
         """Whether the provider is initialized and a model is selected."""
         return self._runner is not None and self._model is not None
@@ -383,11 +390,11 @@ class ProviderCore(Accounting):
 
         runner = self.require_connected()
         model = self._model or ""
-        key = self._limits_key()
+        key = self.limits_key()
         return TurnState(self.settings, self._defaults, model, self._wire_id, self._info, key,
                          input_cap(self._info, self._tier_row(runner, key)))
 
-    def _limits_key(self) -> str | None:
+    def limits_key(self) -> str | None:
         """The pacer/limits row of the selected model (its own row for custom models)."""
         if self._info is None:
             return None
@@ -403,7 +410,7 @@ class ProviderCore(Accounting):
 
     def _accounting(self) -> AccountingState:
         runner = self._runner if self._model is not None else None
-        row = self._tier_row(runner, self._limits_key()) if runner is not None else None
+        row = self._tier_row(runner, self.limits_key()) if runner is not None else None
         return AccountingState(info=self._info, runner=self._runner, tier_row=row,
                                last_usage=self._last_usage, session=self._session,
                                usage=self._usage, find_model=lambda m: self.catalog.get(m))

@@ -172,7 +172,8 @@ def error_from_stream_event(
 
 
 _CONNECTION_KIND_NAMES = frozenset(
-    {"refused", "dns", "connect_timeout", "read_timeout", "reset", "tls", "proxy", "other"}
+    {"refused", "dns", "connect_timeout", "read_timeout", "reset", "tls", "proxy", "too_large",
+     "other"}
 )
 
 

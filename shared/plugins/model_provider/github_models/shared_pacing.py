@@ -23,13 +23,23 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, asleep_unless, sleep_unless
 from .errors import RateLimitError
 from .limits import TierLimits
-from .pacing import _MARGIN, DAY, MINUTE, Pacer, Permit, _wake
-from .rate_store import Decision, RateStore, RateStoreError, StoreDown, parse_store_url, scope_name
+from .pacing import DAY, MINUTE, Pacer, Permit
+from .pacing_windows import MARGIN, wake
+from .rate_store import (
+    Budget,
+    Decision,
+    RateStore,
+    RateStoreError,
+    StoreDown,
+    parse_store_url,
+    scope_name,
+)
 
 if TYPE_CHECKING:
     from .env import Settings
@@ -75,7 +85,8 @@ class SharedPacer(Pacer):
     """
 
     def __init__(self, limits: Mapping[str, TierLimits] | None, clock: Clock | None, *,
-                 store: RateStore, scope: Any, strict: bool = False, max_wait: float = 120.0,
+                 store: RateStore, scope: Callable[[str], str], strict: bool = False,
+                 max_wait: float = 120.0,
                  lease: float = 130.0) -> None:
         super().__init__(limits, clock, True, max_wait=max_wait)
         self.store = store
@@ -151,6 +162,21 @@ class SharedPacer(Pacer):
         logger.warning("rate store %s answers again after %.1f s: pacing is shared again",
                        self.store.location.display, outage)
 
+    def scope_of(self, model: str) -> str:
+        """The store scope (endpoint, org or token, model) whose quota ``model``'s calls use."""
+        return self._scope(model)
+
+    def budget(self, model: str) -> tuple[str, Budget]:
+        """The quota scope of ``model`` and its use right now, in this clock's seconds.
+
+        Raises:
+            StoreDown: The store did not answer.
+            RateStoreError: A refused login.
+        """
+        scope = self.scope_of(model)
+        use = self.store.budget(scope, minute=MINUTE / self._scale, day=DAY / self._scale)
+        return scope, replace(use, paused_for=use.paused_for * self._scale)
+
     # ---- the decision -------------------------------------------------------------------------
 
     def _windows(self) -> dict[str, float]:
@@ -181,7 +207,7 @@ class SharedPacer(Pacer):
             with self._lock:
                 self._check_slot_wait(key, limits.tier, real_start)
             return min(_POLL, max(decision.seconds, 0.001)), True
-        wait = decision.seconds * self._scale + _MARGIN
+        wait = decision.seconds * self._scale + MARGIN
         if decision.kind == "day":
             with self._lock:
                 raise self._refusal(key, limits, "per_day", wait, limits.requests_per_day)
@@ -290,7 +316,7 @@ class SharedPacer(Pacer):
             self._released.notify_all()
         for loop, future in waiters:
             with suppress(RuntimeError):  # a closed loop: its waiter is gone too
-                loop.call_soon_threadsafe(_wake, future)
+                loop.call_soon_threadsafe(wake, future)
 
     def note_rate_limited(
         self, key: str, tier: str | None, retry_after: float | None, limit_type: str = "unknown"

@@ -44,6 +44,45 @@ GITHUB_API_VERSION = "2022-11-28"
 API_VERSION_HEADER = "X-GitHub-Api-Version"
 USER_AGENT = f"jaato-github-models/{__version__}"
 DRAIN_LIMIT = 1 << 16
+# A chat completion (or an error, or the catalog) is kilobytes; a body past this is a broken or
+# hostile server, and reading it whole would take the caller's memory with it.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def body_too_large(size: int, declared: bool = False) -> TransportFailure:
+    """The failure for a response body over ``MAX_BODY_BYTES`` (never retried)."""
+    said = "declared" if declared else "ran past"
+    return TransportFailure("too_large", f"{said} {size} bytes; the limit is {MAX_BODY_BYTES}",
+                            response_started=True)
+
+
+def declared_too_large(headers: Mapping[str, str]) -> int | None:
+    """The declared ``content-length`` when it is over ``MAX_BODY_BYTES``, else None."""
+    declared = str(headers.get("content-length", "")).strip()
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return int(declared)
+    return None
+
+
+def read_capped(response: Any) -> bytes:
+    """Read a response body whole, refusing (and closing) one over ``MAX_BODY_BYTES``.
+
+    Raises:
+        TransportFailure: The body is too large (or the read broke: the caller maps that).
+    """
+    declared = declared_too_large(lower_headers(response.headers))
+    if declared is not None:
+        response.close()
+        raise body_too_large(declared, declared=True)
+    blocks: list[bytes] = []
+    total = 0
+    for block in response.iter_bytes():
+        total += len(block)
+        if total > MAX_BODY_BYTES:
+            response.close()
+            raise body_too_large(total)
+        blocks.append(block)
+    return b"".join(blocks)
 
 # The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
 # own logger, quiet unless asked for: set this logger to INFO to see every request.
@@ -152,9 +191,15 @@ class StreamHandle:
             raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
     def read(self) -> bytes:
-        """The whole body (for error responses). Raises TransportFailure."""
+        """The whole body (for error responses), at most ``MAX_BODY_BYTES``.
+
+        Raises:
+            TransportFailure: A broken read, or a body over the cap.
+        """
         try:
-            return bytes(self._response.read())
+            return read_capped(self._response)
+        except TransportFailure:
+            raise
         except Exception as exc:
             raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
@@ -328,10 +373,10 @@ class SyncTransport:
     def _send(self, request: Any, timeout: float | None) -> HttpResult:
         kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
-            response = self._client.send_request(request, **kwargs)
-            body = response.read()
-        except GitHubModelsError:
-            raise  # from the Entra auth policy: already typed
+            response = self._client.send_request(request, stream=True, **kwargs)
+            body = read_capped(response)
+        except (GitHubModelsError, TransportFailure):
+            raise  # typed already: the Entra auth policy's, or a body over the cap
         except Exception as exc:
             raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
         return HttpResult(response.status_code, lower_headers(response.headers), bytes(body))

@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 from .errors import GitHubModelsError
 from .transport import (
     DRAIN_LIMIT,
+    MAX_BODY_BYTES,
     HttpResult,
+    TransportFailure,
+    body_too_large,
     build_request,
     client_credential,
     client_kwargs,
+    declared_too_large,
     failure_from_azure,
     lower_headers,
 )
@@ -26,6 +30,23 @@ if TYPE_CHECKING:
     from .env import Settings
 
 __all__ = ["AsyncStreamHandle", "AsyncTransport"]
+
+
+async def aread_capped(response: Any) -> bytes:
+    """``transport.read_capped`` for an aio response. Raises TransportFailure."""
+    declared = declared_too_large(lower_headers(response.headers))
+    if declared is not None:
+        await response.close()
+        raise body_too_large(declared, declared=True)
+    blocks: list[bytes] = []
+    total = 0
+    async for block in response.iter_bytes():
+        total += len(block)
+        if total > MAX_BODY_BYTES:
+            await response.close()
+            raise body_too_large(total)
+        blocks.append(block)
+    return b"".join(blocks)
 
 
 class AsyncStreamHandle:
@@ -58,9 +79,15 @@ class AsyncStreamHandle:
             raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
     async def read(self) -> bytes:
-        """The whole body (for error responses). Raises TransportFailure."""
+        """The whole body (for error responses), at most ``MAX_BODY_BYTES``.
+
+        Raises:
+            TransportFailure: A broken read, or a body over the cap.
+        """
         try:
-            return bytes(await self._response.read())
+            return await aread_capped(self._response)
+        except TransportFailure:
+            raise
         except Exception as exc:
             raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
@@ -120,10 +147,10 @@ class AsyncTransport:
         kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
             response = await self._client.send_request(
-                build_request("POST", path, self._params, body), **kwargs)
-            data = await response.read()
-        except GitHubModelsError:
-            raise  # from the Entra auth policy: already typed
+                build_request("POST", path, self._params, body), stream=True, **kwargs)
+            data = await aread_capped(response)
+        except (GitHubModelsError, TransportFailure):
+            raise  # typed already: the Entra auth policy's, or a body over the cap
         except Exception as exc:
             raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
         return HttpResult(response.status_code, lower_headers(response.headers), bytes(data))
