@@ -175,6 +175,29 @@ def test_text_in_the_same_block_as_an_error_event_is_not_lost(hostile: HostileSe
     assert "boom" in str(info.value)
 
 
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_text_held_back_as_a_possible_token_start_is_not_lost_on_an_error(
+        hostile: HostileServer, hostile_provider: Make, api: str) -> None:
+    # "g" could start the token (github_pat_...), so the masker holds it back; the error event
+    # must not swallow it: it reaches on_chunk (masked, here as itself) and partial_text
+    import asyncio
+
+    provider = hostile_provider()
+    block = (ev({"choices": [{"delta": {"content": "Hello "}}]})
+             + ev({"choices": [{"delta": {"content": "I rang"}}]})
+             + ev({"error": {"code": "server_error", "message": "boom"}}))
+    hostile.script(send_sse([block], hold=10))
+    chunks: list[str] = []
+    with pytest.raises(E.StreamInterruptedError) as info:
+        if api == "sync":
+            provider.send_message_streaming("hi", chunks.append)
+        else:
+            asyncio.run(provider.asend_message_streaming("hi", chunks.append))
+    assert "".join(chunks) == "Hello I rang"
+    assert info.value.partial_text == "Hello I rang"
+    assert provider.get_history() == []
+
+
 def test_a_body_without_chunked_encoding_streams_as_it_arrives(hostile: HostileServer,
                                                                hostile_provider: Make) -> None:
     provider = hostile_provider()

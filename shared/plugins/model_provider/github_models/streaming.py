@@ -316,11 +316,12 @@ class MaskedAccumulator(StreamAccumulator):
         if hasattr(self, "masker"):
             self.masker.flush()
 
-    def release(self) -> None:
-        """Hand the held-back end of the text to ``on_chunk``."""
+    def release(self) -> str:
+        """Hand the held-back end of the text (masked) to ``on_chunk``; return it."""
         rest = self.masker.flush()
         if rest:
             self._on_chunk(rest)
+        return rest
 
 
 def iter_events(blocks: Iterable[bytes]) -> Iterator[dict[str, Any]]:

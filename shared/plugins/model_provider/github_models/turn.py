@@ -192,8 +192,9 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
     Raises:
         GitHubModelsError: (a subclass) before any request, or what the service answered.
     """
+    from .errors import GitHubModelsError
     from .streaming import StreamCancelled
-    from .turn_reply import reply_from_body, reply_from_stream, stream_sink
+    from .turn_reply import release_on_failure, reply_from_body, reply_from_stream, stream_sink
     from .turn_request import check_stream_arguments, prepare
 
     if stream is not None:
@@ -215,6 +216,9 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
                           cancel_token=cancel_token, on_attempt=acc.reset)
         except StreamCancelled:
             cancelled = True
+        except GitHubModelsError as exc:
+            release_on_failure(acc, exc)
+            raise
         return finish(core, state, turn, reply_from_stream(acc, turn.body, core.error_context,
                                                            cancelled=cancelled))
 
@@ -227,8 +231,9 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
     Raises:
         GitHubModelsError: (a subclass) before any request, or what the service answered.
     """
+    from .errors import GitHubModelsError
     from .streaming import StreamCancelled
-    from .turn_reply import reply_from_body, reply_from_stream, stream_sink
+    from .turn_reply import release_on_failure, reply_from_body, reply_from_stream, stream_sink
     from .turn_request import check_stream_arguments, prepare
 
     if stream is not None:
@@ -251,6 +256,9 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
                                      cancel_token=cancel_token, on_attempt=acc.reset)
             except StreamCancelled:
                 cancelled = True
+            except GitHubModelsError as exc:
+                release_on_failure(acc, exc)
+                raise
             return finish(core, state, turn, reply_from_stream(
                 acc, turn.body, core.error_context, cancelled=cancelled))
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .env import Settings
     from .errors import ErrorContext
 
-__all__ = ["masked", "parse_structured", "reply_from_body", "reply_from_stream", "stream_sink"]
+__all__ = ["masked", "parse_structured", "release_on_failure", "reply_from_body",
+           "reply_from_stream", "stream_sink"]
 
 ContextOf = Callable[[], "ErrorContext"]
 
@@ -76,6 +77,17 @@ def stream_sink(settings: Settings, secrets: Callable[[], tuple[str, ...]],
         return shown
 
     return acc, on_event
+
+
+def release_on_failure(acc: StreamAccumulator, exc: BaseException) -> None:
+    """A stream that failed: the text the masker still held back (it might have begun a secret,
+    and did not) reaches ``on_chunk`` and the error's ``partial_text``, as all text before the
+    failure does."""
+    if not isinstance(acc, MaskedAccumulator):
+        return
+    rest = acc.release()
+    if rest and isinstance(getattr(exc, "partial_text", None), str):
+        exc.partial_text += rest  # type: ignore[attr-defined]
 
 
 def reply_from_stream(acc: StreamAccumulator, body: Mapping[str, Any], context: ContextOf, *,
