@@ -74,8 +74,12 @@ def snippets(endpoint: str) -> dict[str, str]:
 
 def run_once(code: str, extra: tuple[str, ...] = ()) -> tuple[float, str]:
     """Wall seconds of ``python [extra] -c code`` and its stderr; raises if it failed."""
+    env = child_env()
+    # measured as installed: pip writes the bytecode at install time, so the warm-up run must
+    # be allowed to write it here too (else every run re-compiles all sources)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, *extra, "-c", code], cwd=REPO, env=child_env(),
+    proc = subprocess.run([sys.executable, *extra, "-c", code], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode:
