@@ -1,7 +1,8 @@
 """A response body past ``transport.MAX_BODY_BYTES`` is refused, not read whole into memory.
 
 Over real HTTP against the raw-socket server: a body that declares its size, one that does not
-(chunked, so only reading finds out), an error body on a streaming request, and the async twin.
+(chunked, so only reading finds out), a small gzip body that inflates past it, an error body on a
+streaming request, and the async twin.
 """
 
 from __future__ import annotations
@@ -41,13 +42,26 @@ def endless_chunks(status: int = 200) -> Callable[[socket.socket], None]:
     return act
 
 
+def gzip_bomb() -> Callable[[socket.socket], None]:
+    """A small, declared, gzip-encoded body that inflates past the cap."""
+    import gzip
+
+    data = gzip.compress(b'{"choices": ["' + b"0" * (MAX_BODY_BYTES + 1024) + b'"]}')
+
+    def act(conn: socket.socket) -> None:
+        conn.sendall(response_head(200, length=len(data), extra=[("Content-Encoding", "gzip")])
+                     + data)
+    return act
+
+
 def refused(exc: BaseException) -> None:
     assert isinstance(exc, E.ProviderConnectionError), repr(exc)
     assert not exc.retryable and exc.kind == "too_large"
     assert str(MAX_BODY_BYTES) in str(exc)
 
 
-@pytest.mark.parametrize("act", [declared, endless_chunks], ids=["declared", "chunked"])
+@pytest.mark.parametrize("act", [declared, endless_chunks, gzip_bomb],
+                         ids=["declared", "chunked", "gzip"])
 def test_an_oversize_reply_is_refused_and_the_history_is_unchanged(
         hostile: HostileServer, hostile_provider: Make, act: Callable[..., Any]) -> None:
     provider = hostile_provider()

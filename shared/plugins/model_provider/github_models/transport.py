@@ -56,24 +56,25 @@ def body_too_large(size: int, declared: bool = False) -> TransportFailure:
                             response_started=True)
 
 
-def declared_too_large(headers: Mapping[str, str]) -> int | None:
-    """The declared ``content-length`` when it is over ``MAX_BODY_BYTES``, else None."""
+def declared_length(headers: Mapping[str, str]) -> int | None:
+    """The body size ``content-length`` declares (None when absent or not a number)."""
     declared = str(headers.get("content-length", "")).strip()
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return int(declared)
-    return None
+    return int(declared) if declared.isdigit() else None
 
 
-def read_capped(response: Any) -> bytes:
+def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> bytes:
     """Read a response body whole, refusing (and closing) one over ``MAX_BODY_BYTES``.
 
     Raises:
         TransportFailure: The body is too large (or the read broke: the caller maps that).
     """
-    declared = declared_too_large(lower_headers(response.headers))
-    if declared is not None:
+    headers = lower_headers(response.headers) if headers is None else headers
+    declared = declared_length(headers)
+    if declared is not None and declared > MAX_BODY_BYTES:
         response.close()
         raise body_too_large(declared, declared=True)
+    if declared is not None and "content-encoding" not in headers:
+        return bytes(response.read())  # the usual case: a declared, small, plain body
     blocks: list[bytes] = []
     total = 0
     for block in response.iter_bytes():
@@ -197,7 +198,7 @@ class StreamHandle:
             TransportFailure: A broken read, or a body over the cap.
         """
         try:
-            return read_capped(self._response)
+            return read_capped(self._response, self.headers)
         except TransportFailure:
             raise
         except Exception as exc:
@@ -374,12 +375,13 @@ class SyncTransport:
         kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
             response = self._client.send_request(request, stream=True, **kwargs)
-            body = read_capped(response)
+            headers = lower_headers(response.headers)
+            body = read_capped(response, headers)
         except (GitHubModelsError, TransportFailure):
             raise  # typed already: the Entra auth policy's, or a body over the cap
         except Exception as exc:
             raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
-        return HttpResult(response.status_code, lower_headers(response.headers), bytes(body))
+        return HttpResult(response.status_code, headers, body)
 
     def open_stream(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
                     ) -> StreamHandle:

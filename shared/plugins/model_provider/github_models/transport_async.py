@@ -21,7 +21,7 @@ from .transport import (
     build_request,
     client_credential,
     client_kwargs,
-    declared_too_large,
+    declared_length,
     failure_from_azure,
     lower_headers,
 )
@@ -32,12 +32,15 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStreamHandle", "AsyncTransport"]
 
 
-async def aread_capped(response: Any) -> bytes:
+async def aread_capped(response: Any, headers: Mapping[str, str] | None = None) -> bytes:
     """``transport.read_capped`` for an aio response. Raises TransportFailure."""
-    declared = declared_too_large(lower_headers(response.headers))
-    if declared is not None:
+    headers = lower_headers(response.headers) if headers is None else headers
+    declared = declared_length(headers)
+    if declared is not None and declared > MAX_BODY_BYTES:
         await response.close()
         raise body_too_large(declared, declared=True)
+    if declared is not None and "content-encoding" not in headers:
+        return bytes(await response.read())  # the usual case: a declared, small, plain body
     blocks: list[bytes] = []
     total = 0
     async for block in response.iter_bytes():
@@ -85,7 +88,7 @@ class AsyncStreamHandle:
             TransportFailure: A broken read, or a body over the cap.
         """
         try:
-            return await aread_capped(self._response)
+            return await aread_capped(self._response, self.headers)
         except TransportFailure:
             raise
         except Exception as exc:
@@ -148,12 +151,13 @@ class AsyncTransport:
         try:
             response = await self._client.send_request(
                 build_request("POST", path, self._params, body), stream=True, **kwargs)
-            data = await aread_capped(response)
+            headers = lower_headers(response.headers)
+            data = await aread_capped(response, headers)
         except (GitHubModelsError, TransportFailure):
             raise  # typed already: the Entra auth policy's, or a body over the cap
         except Exception as exc:
             raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
-        return HttpResult(response.status_code, lower_headers(response.headers), bytes(data))
+        return HttpResult(response.status_code, headers, data)
 
     async def open_stream(self, path: str, body: Mapping[str, Any], *,
                           timeout: float | None = None) -> AsyncStreamHandle:
