@@ -246,19 +246,10 @@ class ProviderCore(Accounting):
             ConfigurationError: Not initialized, or the endpoint has no catalog (not GitHub-shaped).
             GitHubModelsError: (a subclass) what the service answered (410 when retired ...).
         """
-        settings = self.settings
-        url = settings.catalog_url
-        runner = self._runner
-        if url is None or runner is None:
-            from .errors import ConfigurationError
-
-            raise ConfigurationError(
-                what="Fetching the model catalog",
-                why=f"the endpoint {settings.endpoint} is not GitHub-shaped (no /catalog/models)",
-                fix="use the static catalog (the default) for this endpoint")
         from .endpoint_checks import fetch_catalog
 
-        return fetch_catalog(runner.transport, url,
+        settings, runner = self.settings, self._runner
+        return fetch_catalog(runner.transport if runner is not None else None, settings,
                              replace(self.error_context(), operation="Catalog request"))
 
     def set_catalog(self, catalog: Catalog) -> None:
@@ -340,15 +331,10 @@ class ProviderCore(Accounting):
             ConfigurationError: Not connected.
             InvalidRequestError: The model takes no image input.
         """
-        self.require_connected()
-        if self._info is not None and not self._info.supports_images:
-            from .errors import InvalidRequestError
+        from .turn_request import refuse_images
 
-            raise InvalidRequestError(
-                what=f"Sending an image to {self._info.id}",
-                why="the model accepts no image input (catalog: "
-                    f"{', '.join(self._info.input_modalities)})",
-                fix="choose a model with image input, e.g. openai/gpt-4o", param="parts")
+        self.require_connected()
+        refuse_images(self._info)
 
     def _require_runner(self) -> CallRunner:
         """The sync call runner.

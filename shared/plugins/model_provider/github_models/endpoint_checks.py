@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .calls import CHAT_PATH
 from .errors import (
+    ConfigurationError,
     ModelNotFoundError,
     ServiceUnavailableError,
     error_from_connection,
@@ -17,6 +18,7 @@ from .transport import TransportFailure
 
 if TYPE_CHECKING:
     from .errors import ErrorContext
+    from .settings import Settings
     from .transport import SyncTransport
 
 __all__ = ["fetch_catalog", "probe_credentials"]
@@ -42,13 +44,20 @@ def probe_credentials(transport: SyncTransport, model: str, context: ErrorContex
         return
     raise error  # a 404 of a wrong path is not an accepted credential
 
-def fetch_catalog(transport: SyncTransport, url: str, context: ErrorContext
+def fetch_catalog(transport: SyncTransport | None, settings: Settings, context: ErrorContext
                   ) -> list[dict[str, Any]]:
-    """``GET`` a model catalog (no retries, no pacing) and return its entries.
+    """``GET`` the endpoint's model catalog (no retries, no pacing) and return its entries.
 
     Raises:
+        ConfigurationError: No transport yet, or the endpoint's kind has no catalog.
         GitHubModelsError: (a subclass) the mapped failure (410 when retired ...).
     """
+    url = settings.catalog_url
+    if url is None or transport is None:
+        raise ConfigurationError(
+            what="Fetching the model catalog",
+            why=f"the endpoint {settings.endpoint} is not GitHub-shaped (no /catalog/models)",
+            fix="use the static catalog (the default) for this endpoint")
     try:
         result = transport.get(url)
     except TransportFailure as failure:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .env import Settings
 
 __all__ = ["PreparedTurn", "TurnState", "check_stream_arguments", "parts_message", "prepare",
-           "tool_results_message", "user_text"]
+           "refuse_images", "tool_results_message", "user_text"]
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
 
@@ -84,6 +84,19 @@ def user_text(text: str) -> Message:
                                   fix="send a non-empty string", param="message")
     check_text(text, "the message", "message")
     return Message(role=Role.USER, parts=[Part(text=text)])
+
+
+def refuse_images(info: ModelInfo | None) -> None:
+    """Refuse images for a model whose catalog entry has no image input (unknown ids pass).
+
+    Raises:
+        InvalidRequestError: The model takes no image input.
+    """
+    if info is not None and not info.supports_images:
+        raise InvalidRequestError(
+            what=f"Sending an image to {info.id}",
+            why=f"the model accepts no image input (catalog: {', '.join(info.input_modalities)})",
+            fix="choose a model with image input, e.g. openai/gpt-4o", param="parts")
 
 
 def parts_message(parts: list[Part], check_image_input: Callable[[], None]) -> Message:
