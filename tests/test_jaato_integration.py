@@ -233,7 +233,9 @@ def test_pip_uninstall_leaves_jaato_whole_and_working(jaato: Jaato, tmp_path: Pa
 
 def test_the_folder_copied_over_jaatos_github_models_runs_the_same_loop(
         jaato: Jaato, emulator: Any, tmp_path: Path) -> None:
-    # the wheel is gone (previous test); its dependencies stay, as they would for a folder user
+    # no wheel (the previous test removed it; removed here too when this test runs alone); its
+    # dependencies stay, as they would for a folder user
+    venvs.pip(jaato.venv, "uninstall", "--yes", "--quiet", venvs.DIST)
     assert venvs.record(jaato.venv, venvs.DIST) == {}
     sp = venvs.site_packages(jaato.venv)
     root = "jaato_server" if (sp / "jaato_server").is_dir() else "shared"
