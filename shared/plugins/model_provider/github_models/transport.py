@@ -57,7 +57,10 @@ def body_too_large(size: int, declared: bool = False) -> TransportFailure:
 
 
 def declared_length(headers: Mapping[str, str]) -> int | None:
-    """The body size ``content-length`` declares (None when absent or not a number)."""
+    """The body size ``content-length`` declares (None when absent or not a number, or beside
+    a ``transfer-encoding``: that framing wins, RFC 9112 6.3, and the length says nothing)."""
+    if "transfer-encoding" in headers:
+        return None
     declared = str(headers.get("content-length", "")).strip()
     return int(declared) if declared.isdigit() else None
 
