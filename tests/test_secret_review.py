@@ -142,6 +142,19 @@ def test_settings_pickle_without_the_token() -> None:
     assert pickle.loads(blob).token == "github_pat_…"
 
 
+def test_the_providers_error_context_pickles_without_the_key(make_provider: Any) -> None:
+    import copy
+
+    provider = make_provider()
+    context = provider.error_context()
+    assert context.secrets  # the key, for masking echoes in this process
+    blob = pickle.dumps(context)
+    assert TEST_TOKEN.encode() not in blob and TEST_TOKEN[-12:].encode() not in blob
+    back = pickle.loads(blob)
+    assert back == context and back.secrets == ()
+    assert copy.copy(context).secrets == context.secrets  # a copy in-process still masks
+
+
 def test_a_refused_connection_does_not_hand_out_the_request(make_provider: Any) -> None:
     provider = make_provider(endpoint="http://127.0.0.1:9/inference", max_retries=0)
     with pytest.raises(E.ProviderConnectionError) as caught:
