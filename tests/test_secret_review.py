@@ -163,3 +163,17 @@ def test_a_refused_connection_does_not_hand_out_the_request(make_provider: Any) 
         assert not hasattr(exc, "request") or exc.request is None  # no Authorization header
         assert type(exc).__module__.split(".")[0] != "azure"
     assert TEST_TOKEN not in reachable_text(caught.value)
+
+
+@pytest.mark.parametrize("setting", ["catalog", "tracing", "endpoint_kind"])
+def test_a_key_set_in_another_setting_is_not_shown_by_initialize(setting: str) -> None:
+    # a Foundry key has no token shape: e.g. JAATO_GITHUB_CATALOG set to it by mistake
+    from shared.plugins.model_provider.github_models import GitHubModelsProvider
+
+    key = "8f3a9c27d41b4e6f9a0c5d2e7b18f4a3"
+    for api_key, environ in ((key, {}), (None, {"GITHUB_TOKEN": key})):
+        provider = GitHubModelsProvider(environ=environ)
+        with pytest.raises(E.ConfigurationError) as info:
+            provider.initialize(ProviderConfig(api_key=api_key, extra={
+                "endpoint": "http://127.0.0.1:9/models", "env_file": False, setting: key}))
+        assert key[:8] not in reachable_text(info.value), setting

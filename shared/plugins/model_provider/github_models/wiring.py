@@ -57,8 +57,14 @@ def resolve(config: ProviderConfig | None, environ: Mapping[str, str] | None) ->
     except Exception as exc:  # a token read into the wrong setting stays out of the causes
         env = os.environ if environ is None else environ
         key = getattr(config, "api_key", None)
-        scrub_causes(exc, SecretMasker((key if isinstance(key, str) else None,
-                                        env.get("GITHUB_TOKEN"))))
+        secrets = tuple(s for s in (key if isinstance(key, str) else None,
+                                    env.get("GITHUB_TOKEN")) if s)
+        scrub_causes(exc, SecretMasker(secrets))
+        from .errors import GitHubModelsError
+
+        if isinstance(exc, GitHubModelsError) and secrets:  # ... and out of the message
+            exc._redact(tuple(s.strip() for s in secrets))  # a setting's text may quote it
+            exc.args = (exc._build_message(),)
         raise
 
 
