@@ -296,6 +296,9 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 2
     console = Console()
+    # known before any setting is read: a key set in another setting by mistake (and quoted
+    # by its error, e.g. in doctor's table) is never printed
+    console.add_secret(os.environ.get("GITHUB_TOKEN", "").strip() or None)
     return _dispatch(args, console)
 
 
