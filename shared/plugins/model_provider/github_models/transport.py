@@ -351,7 +351,9 @@ class SyncTransport:
         self.closed = False
 
     def __repr__(self) -> str:
-        return f"SyncTransport(endpoint={self._settings.endpoint!r})"
+        from .url_secrets import strip_url_secrets  # ;params can hold a key
+
+        return f"SyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 
     @property
     def settings(self) -> Settings:
