@@ -177,3 +177,17 @@ def test_a_key_set_in_another_setting_is_not_shown_by_initialize(setting: str) -
             provider.initialize(ProviderConfig(api_key=api_key, extra={
                 "endpoint": "http://127.0.0.1:9/models", "env_file": False, setting: key}))
         assert key[:8] not in reachable_text(info.value), setting
+
+
+def test_the_organization_warning_shows_the_endpoint_without_path_params(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from shared.plugins.model_provider.github_models import GitHubModelsProvider
+
+    provider = GitHubModelsProvider(environ={})
+    with caplog.at_level("WARNING", logger="shared.plugins.model_provider.github_models"):
+        provider.initialize(ProviderConfig(api_key=TEST_TOKEN, extra={
+            "endpoint": "http://127.0.0.1:9/v1;sig=S3CRETSIGNATURE123", "organization": "acme",
+            "env_file": False}))
+    provider.shutdown()
+    assert "organization 'acme' is set" in caplog.text
+    assert "S3CRET" not in caplog.text

@@ -95,16 +95,19 @@ def request_defaults(config: ProviderConfig | None, settings: Settings) -> dict[
 
 def warn_about_endpoint(settings: Settings) -> None:
     """Log an organization the endpoint cannot bill, and a retired GitHub Models host."""
+    from .url_secrets import strip_url_secrets  # ;params can hold a key, as a query
+
+    shown = strip_url_secrets(settings.endpoint)
     if settings.organization and not settings.org_path_applied:
         logger.warning(
             "organization %r is set but the endpoint %s has no /orgs/{org}/inference form; "
             "usage cannot be attributed to the organization on this endpoint",
-            settings.organization, settings.endpoint)
+            settings.organization, shown)
     if settings.is_retired_host:
         logger.warning(
             "%s belongs to GitHub Models, which GitHub retired on " + RETIREMENT_DATE
             + " (it answers 410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a "
-            "working endpoint; see docs/migration.md.", settings.endpoint)
+            "working endpoint; see docs/migration.md.", shown)
 
 
 def build_runner(settings: Settings, clock: Clock,
