@@ -129,6 +129,26 @@ def test_endpoint_kind_flag_picks_the_profile_and_its_range(tmp_path: Path, emul
     assert bad.returncode == 2 and "--endpoint-kind" in bad.stderr
 
 
+def test_doctor_does_not_print_a_key_set_in_another_setting(tmp_path: Path) -> None:
+    # JAATO_GITHUB_CATALOG set to the key by mistake: doctor checks the settings before it
+    # opens the provider (a Foundry key has no token shape)
+    key = "8f3a9c27d41b4e6f9a0c5d2e7b18f4a3"
+    result = run_cli(tmp_path, "doctor", env=cli_env(tmp_path, "http://127.0.0.1:9/models",
+                                                     token=key, JAATO_GITHUB_CATALOG=key))
+    assert "not static or live" in result.stdout + result.stderr
+    assert key[:8] not in result.stdout + result.stderr
+
+
+def test_a_key_passed_as_the_endpoint_kind_is_not_echoed(tmp_path: Path) -> None:
+    # the value of a mistyped command line (`--endpoint-kind $AZURE_KEY`); a Foundry key has no
+    # token shape, so only not echoing it keeps it off the terminal
+    key = "8f3a9c27d41b4e6f9a0c5d2e7b18f4a3"
+    bad = run_cli(tmp_path, "doctor", "--endpoint-kind", key, token=key,
+                  endpoint="http://127.0.0.1:9/models")
+    assert bad.returncode == 2 and "--endpoint-kind" in bad.stderr
+    assert key[:8] not in bad.stdout + bad.stderr, bad.stderr
+
+
 # ---------------------------------------------------------------- chat
 
 

@@ -133,9 +133,14 @@ def test_concurrent_async_calls_on_one_conversation_work_on_every_event_loop(
 
 def test_asyncio_run_closes_its_client_when_the_loop_ends(make_provider: Any) -> None:
     provider = make_provider()
-    assert asyncio.run(provider.agenerate("x")).text == "Echo: x"
-    runners = list(provider._arunners.values())
+
+    async def main() -> tuple[str, list[Any]]:
+        return (await provider.agenerate("x")).text, list(provider._arunners.values())
+
+    text, runners = asyncio.run(main())
+    assert text == "Echo: x"
     assert runners and all(r.atransport.closed for r in runners)
+    assert not provider._arunners  # and the finished loop dropped out
 
 
 def test_cancel_before_the_headers_returns_promptly(emulator: Emulator,

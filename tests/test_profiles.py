@@ -119,6 +119,21 @@ def test_unknown_kind_is_refused_listing_the_kinds() -> None:
     assert info.value.setting == "endpoint_kind"
 
 
+def test_a_key_set_as_the_endpoint_kind_is_not_shown() -> None:
+    # a Foundry key has no token shape: only not echoing the value keeps it out
+    key = "8f3a9c27d41b4e6f9a0c5d2e7b18f4a3"
+    from shared.plugins.model_provider.github_models import GitHubModelsProvider
+
+    for how in ({"extra": {"endpoint_kind": key}},
+                {"environ": {"JAATO_GITHUB_ENDPOINT_KIND": key}}):
+        provider = GitHubModelsProvider(environ=how.get("environ", {}))
+        with pytest.raises(E.ConfigurationError) as info:
+            provider.initialize(ProviderConfig(api_key=key, extra={
+                "endpoint": "http://127.0.0.1:9/inference", **how.get("extra", {})}))
+        assert key[:8] not in f"{info.value} {info.value!r} {info.value.why}"
+        assert "is not a kind of endpoint" in str(info.value)
+
+
 def test_settings_with_a_profile_still_hide_the_token() -> None:
     s = settings("https://gw.example/v1")
     assert TOKEN not in repr(s) and "GatewayProfile()" in repr(s)

@@ -151,3 +151,22 @@ def test_context_managers_close_the_clients(emulator: Any, make_provider: Any) -
     with make_provider() as sync_provider:
         assert sync_provider.generate("in with").text == "Echo: in with"
     assert not sync_provider.is_connected
+
+
+def test_a_finished_event_loop_is_not_kept_alive_by_the_provider(make_provider: Any) -> None:
+    # each asyncio.run() is a new loop with its own runner: a process calling it per request
+    # must not keep every finished loop (and its runner and client) for the provider's life
+    import gc
+    import weakref
+
+    provider = make_provider()
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def main() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        await provider.asend_message("hi")
+
+    for _ in range(3):
+        asyncio.run(main())
+    gc.collect()
+    assert [ref for ref in loops if ref() is not None] == []

@@ -187,3 +187,25 @@ def test_the_cli_masks_a_cut_off_and_an_encoded_token(emulator: Emulator) -> Non
     assert "github_pat_…" in run.stdout
     assert leaks(run.stdout + run.stderr) == []
     assert encoded[4:20] not in run.stdout
+
+
+# ---- echoes in an error response ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("echo", [
+    BODY[:24],  # cut off, without the type prefix (no token shape: only the key can mask it)
+    base64.b64encode(f"user:{TOKEN}".encode()).decode(),
+    urllib.parse.quote(TOKEN, safe="").replace("_", "%5F"),
+], ids=["cut-off", "base64", "percent"])
+def test_an_error_response_masks_an_encoded_or_cut_off_echo(
+        make_provider: Callable[..., Any], emulator: Emulator, echo: str) -> None:
+    provider = make_provider(max_retries=0, token=TOKEN)
+    emulator.script(Reply.error(400, {"error": {"code": "bad_request",
+                                                "message": f"you sent {echo} as the key"}},
+                                headers={"x-echo": echo}))
+    with pytest.raises(E.GitHubModelsError) as info:
+        provider.send_message("go")
+    exc = info.value
+    shown = "\n".join([*describe(exc), exc.body, repr(exc.headers)])
+    middle = echo[len(echo) // 2 - 8:len(echo) // 2 + 8]  # made of the token's secret part
+    assert middle not in shown and not leaks(shown), shown[:400]

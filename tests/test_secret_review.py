@@ -142,6 +142,19 @@ def test_settings_pickle_without_the_token() -> None:
     assert pickle.loads(blob).token == "github_pat_…"
 
 
+def test_the_providers_error_context_pickles_without_the_key(make_provider: Any) -> None:
+    import copy
+
+    provider = make_provider()
+    context = provider.error_context()
+    assert context.secrets  # the key, for masking echoes in this process
+    blob = pickle.dumps(context)
+    assert TEST_TOKEN.encode() not in blob and TEST_TOKEN[-12:].encode() not in blob
+    back = pickle.loads(blob)
+    assert back == context and back.secrets == ()
+    assert copy.copy(context).secrets == context.secrets  # a copy in-process still masks
+
+
 def test_a_refused_connection_does_not_hand_out_the_request(make_provider: Any) -> None:
     provider = make_provider(endpoint="http://127.0.0.1:9/inference", max_retries=0)
     with pytest.raises(E.ProviderConnectionError) as caught:
@@ -150,3 +163,31 @@ def test_a_refused_connection_does_not_hand_out_the_request(make_provider: Any) 
         assert not hasattr(exc, "request") or exc.request is None  # no Authorization header
         assert type(exc).__module__.split(".")[0] != "azure"
     assert TEST_TOKEN not in reachable_text(caught.value)
+
+
+@pytest.mark.parametrize("setting", ["catalog", "tracing", "endpoint_kind"])
+def test_a_key_set_in_another_setting_is_not_shown_by_initialize(setting: str) -> None:
+    # a Foundry key has no token shape: e.g. JAATO_GITHUB_CATALOG set to it by mistake
+    from shared.plugins.model_provider.github_models import GitHubModelsProvider
+
+    key = "8f3a9c27d41b4e6f9a0c5d2e7b18f4a3"
+    for api_key, environ in ((key, {}), (None, {"GITHUB_TOKEN": key})):
+        provider = GitHubModelsProvider(environ=environ)
+        with pytest.raises(E.ConfigurationError) as info:
+            provider.initialize(ProviderConfig(api_key=api_key, extra={
+                "endpoint": "http://127.0.0.1:9/models", "env_file": False, setting: key}))
+        assert key[:8] not in reachable_text(info.value), setting
+
+
+def test_the_organization_warning_shows_the_endpoint_without_path_params(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from shared.plugins.model_provider.github_models import GitHubModelsProvider
+
+    provider = GitHubModelsProvider(environ={})
+    with caplog.at_level("WARNING", logger="shared.plugins.model_provider.github_models"):
+        provider.initialize(ProviderConfig(api_key=TEST_TOKEN, extra={
+            "endpoint": "http://127.0.0.1:9/v1;sig=S3CRETSIGNATURE123", "organization": "acme",
+            "env_file": False}))
+    provider.shutdown()
+    assert "organization 'acme' is set" in caplog.text
+    assert "S3CRET" not in caplog.text

@@ -94,3 +94,29 @@ def test_the_async_api_refuses_an_oversize_reply_too(hostile: HostileServer,
         refused(info.value)
 
     asyncio.run(main())
+
+
+def small_length_then_endless_chunks() -> Callable[[socket.socket], None]:
+    """A small Content-Length beside Transfer-Encoding: chunked (the chunked framing wins, RFC
+    9112 6.3), then a chunked body that runs past the cap."""
+    def act(conn: socket.socket) -> None:
+        head = response_head(200, chunked_body=True).replace(
+            b"\r\n\r\n", b"\r\nContent-Length: 10\r\n\r\n", 1)
+        conn.sendall(head + chunked(b'{"choices": ["'))
+        try:
+            for _ in range(MAX_BODY_BYTES // len(BLOCK) + 64):
+                conn.sendall(chunked(BLOCK))
+        except OSError:
+            return
+        conn.sendall(chunked(b'"]}') + b"0\r\n\r\n")
+    return act
+
+
+def test_a_small_declared_length_beside_chunked_framing_does_not_lift_the_cap(
+        hostile: HostileServer, hostile_provider: Make) -> None:
+    provider = hostile_provider()
+    hostile.script(small_length_then_endless_chunks())
+    with pytest.raises(E.ProviderConnectionError) as info:
+        provider.send_message("hi")
+    refused(info.value)
+    assert provider.get_history() == []

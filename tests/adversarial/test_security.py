@@ -283,3 +283,25 @@ def test_an_echoed_token_is_masked_in_everything_the_library_hands_out(cut: int)
             assert "".join(chunks) == streamed.text == "big github_pat_… and … gith"
         finally:
             provider.shutdown()
+
+
+def test_an_endpoint_with_a_key_in_its_path_params_is_shown_without_it(
+        hostile: HostileServer) -> None:
+    # ";sig=..." (path parameters) can hold a key like a query: sent as configured, never shown
+    from tests.adversarial.hostile import send_json
+
+    endpoint = hostile.custom_url + ";sig=S3CRETSIGNATURE123"
+    provider = load_provider("github_models", ProviderConfig(
+        api_key="8f3a9c27d41b4e6f9a0c5d2e7b18f4a3",
+        extra={"endpoint": endpoint, "max_retries": 0, "pacing": False, "env_file": False}))
+    try:
+        provider.connect("gpt-4o")
+        hostile.script(send_json({"error": {"code": "bad_request", "message": "no messages"}},
+                                 400))
+        said: list[str] = []
+        assert provider.verify_auth(on_message=said.append)
+        runner = provider._require_runner()
+        shown = "\n".join([*said, repr(runner.transport)])
+        assert said and "S3CRET" not in shown, shown
+    finally:
+        provider.shutdown()

@@ -42,3 +42,17 @@ def test_a_body_without_credentials_is_logged_as_it_came(emu: Emulator, http_: H
     body = chat_body("the token provided is invalid; password: [redacted]", temperature=0.5)
     http_.chat(body)
     assert emu.requests[-1].body == body
+
+
+def test_a_token_after_a_line_break_in_the_body_is_masked(emu: Emulator, http_: Http) -> None:
+    # JSON writes the line break as "\n": the token then follows a letter in the encoded body,
+    # and a check over the encoded text alone finds no token-shaped word there
+    http_.chat(chat_body(f"first line\n{OTHER}\tand\t{JWT}"))
+    logged = repr(emu.requests)
+    assert [p for s in (OTHER, JWT) for p in pieces(s) if p in logged] == []
+    assert emu.requests[-1].body["messages"][0]["content"] == "first line\nghp_…\tand\teyJ…"
+
+
+def test_a_credential_named_by_its_body_key_is_masked(emu: Emulator, http_: Http) -> None:
+    http_.chat(chat_body("hi", metadata={"api_key": "s3cr3tV4lue-0123456789"}))
+    assert "s3cr3tV4lue" not in repr(emu.requests)

@@ -19,10 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["AsyncRunners"]
 
 
-async def _close_at_loop_shutdown(arunner: AsyncCallRunner) -> AsyncGenerator[None, None]:
+async def _close_at_loop_shutdown(arunner: AsyncCallRunner, runners: AsyncRunners,
+                                  loop: asyncio.AbstractEventLoop
+                                  ) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
+        # the runner's client holds its loop, so the weak key alone never lets go of it
+        if runners.get(loop) is arunner:
+            del runners[loop]
         await arunner.atransport.close()
 
 
@@ -44,7 +49,7 @@ class AsyncRunners(weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "AsyncCa
 
             arunner = AsyncCallRunner(runner, AsyncTransport(settings))
             self[loop] = arunner
-            closer = _close_at_loop_shutdown(arunner)
+            closer = _close_at_loop_shutdown(arunner, self, loop)
             await closer.__anext__()  # parked at its yield: aclose() runs the cleanup
             arunner.closer = closer
         return arunner

@@ -49,11 +49,21 @@ def _version() -> str:
     return __version__
 
 
+_KINDS = ("auto", "github", "legacy", "foundry", "gateway")
+
+
+def _endpoint_kind(value: str) -> str:
+    """``--endpoint-kind``'s value; refused without echoing it (argparse's ``choices`` message
+    quotes the value: a key typed there by mistake would land on the terminal)."""
+    if value.strip().lower() not in _KINDS:
+        raise argparse.ArgumentTypeError(f"not a kind of endpoint; choose from {', '.join(_KINDS)}")
+    return value.strip().lower()
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", metavar="URL",
                         help="endpoint URL (overrides JAATO_GITHUB_ENDPOINT and .env)")
-    parser.add_argument("--endpoint-kind", metavar="KIND",
-                        choices=("auto", "github", "legacy", "foundry", "gateway"),
+    parser.add_argument("--endpoint-kind", metavar="KIND", type=_endpoint_kind,
                         help="kind of endpoint when its URL does not say it: github, legacy, "
                              "foundry, gateway or auto (overrides JAATO_GITHUB_ENDPOINT_KIND)")
     parser.add_argument("--org", metavar="LOGIN",
@@ -286,6 +296,9 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 2
     console = Console()
+    # known before any setting is read: a key set in another setting by mistake (and quoted
+    # by its error, e.g. in doctor's table) is never printed
+    console.add_secret(os.environ.get("GITHUB_TOKEN", "").strip() or None)
     return _dispatch(args, console)
 
 

@@ -70,9 +70,12 @@ def endpoint_kind_setting(value: Any) -> EndpointProfile | None:
     try:
         return profile_named(text)
     except KeyError:
+        # a word such as 'azure' is shown; anything longer may be a key set here by mistake
+        shown = (repr(text) if len(text) <= 16 and text.replace("-", "").replace("_", "").isalpha()
+                 else f"a value of {len(text)} characters")
         raise ConfigurationError(
             what="Checking the endpoint_kind setting",
-            why=f"{str(value)[:40]!r} is not a kind of endpoint",
+            why=f"{shown} is not a kind of endpoint",
             fix=f"set extra['endpoint_kind'] (or {ENV_ENDPOINT_KIND}) to one of "
                 f"{', '.join(ENDPOINT_KINDS)}, or 'auto' (the default: chosen from the URL)",
             setting="endpoint_kind") from None

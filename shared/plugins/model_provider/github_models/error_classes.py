@@ -94,7 +94,8 @@ class GitHubModelsError(Exception):
         super().__init__(self._build_message())
 
     def _redact(self, secrets: tuple[str, ...]) -> None:
-        """Mask literal echoes of the credentials in every text this error carries."""
+        """Mask echoes of the credentials in every text this error carries: literal ones, then
+        cut-off, base64 and percent-encoded ones (``masking.SecretMasker``, as in replies)."""
         pieces = [s for s in secrets if len(s) >= 8]
         for secret in secrets:  # the body after a known prefix leaks just as much
             for prefix in ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-"):
@@ -102,11 +103,14 @@ class GitHubModelsError(Exception):
                     pieces.append(secret[len(prefix):])
         if not pieces:
             return
+        from .masking import SecretMasker  # standard library only; loaded on a first failure
+
+        masker = SecretMasker(s for s in secrets if len(s) >= 8)
 
         def clean(text: str) -> str:
             for piece in pieces:
                 text = text.replace(piece, "…")
-            return text
+            return masker.scrub(text)
 
         for name, value in list(vars(self).items()):
             if isinstance(value, str):

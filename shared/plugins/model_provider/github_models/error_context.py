@@ -5,7 +5,7 @@ and ``url_secrets``), so ``errors`` and ``_error_messages`` both import it witho
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .profiles import EndpointProfile, profile_for_url
@@ -53,6 +53,18 @@ class ErrorContext:
     def __post_init__(self) -> None:
         if self.profile is None:
             object.__setattr__(self, "profile", profile_for_url(self.endpoint))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled without ``secrets`` (job queues, multiprocessing and caches pickle what they
+        are handed; ``Settings`` pickles without its token for the same reason)."""
+        return ErrorContext, tuple(getattr(self, f.name) for f in fields(self)
+                                   if f.name != "secrets")
+
+    def __copy__(self) -> ErrorContext:
+        return self  # frozen: a copy in this process keeps the secrets it masks
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ErrorContext:
+        return self
 
     @property
     def advice(self) -> EndpointProfile:

@@ -172,7 +172,10 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         probe_credentials(runner.transport, self._wire_id or "openai/gpt-4o-mini",
                           self.error_context())
         if on_message is not None:
-            on_message(f"{settings.endpoint}: credentials accepted ({self.get_auth_info()})")
+            from .url_secrets import strip_url_secrets  # ;params can hold a key, as a query
+
+            on_message(f"{strip_url_secrets(settings.endpoint)}: credentials accepted "
+                       f"({self.get_auth_info()})")
         return True
 
     def get_auth_info(self) -> str:

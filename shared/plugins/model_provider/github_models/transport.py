@@ -57,7 +57,10 @@ def body_too_large(size: int, declared: bool = False) -> TransportFailure:
 
 
 def declared_length(headers: Mapping[str, str]) -> int | None:
-    """The body size ``content-length`` declares (None when absent or not a number)."""
+    """The body size ``content-length`` declares (None when absent or not a number, or beside
+    a ``transfer-encoding``: that framing wins, RFC 9112 6.3, and the length says nothing)."""
+    if "transfer-encoding" in headers:
+        return None
     declared = str(headers.get("content-length", "")).strip()
     return int(declared) if declared.isdigit() else None
 
@@ -348,7 +351,9 @@ class SyncTransport:
         self.closed = False
 
     def __repr__(self) -> str:
-        return f"SyncTransport(endpoint={self._settings.endpoint!r})"
+        from .url_secrets import strip_url_secrets  # ;params can hold a key
+
+        return f"SyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 
     @property
     def settings(self) -> Settings:

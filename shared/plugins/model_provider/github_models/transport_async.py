@@ -142,7 +142,9 @@ class AsyncTransport:
         self.closed = False
 
     def __repr__(self) -> str:
-        return f"AsyncTransport(endpoint={self._settings.endpoint!r})"
+        from .url_secrets import strip_url_secrets  # ;params can hold a key
+
+        return f"AsyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 
     async def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
                    ) -> HttpResult:

@@ -57,8 +57,14 @@ def resolve(config: ProviderConfig | None, environ: Mapping[str, str] | None) ->
     except Exception as exc:  # a token read into the wrong setting stays out of the causes
         env = os.environ if environ is None else environ
         key = getattr(config, "api_key", None)
-        scrub_causes(exc, SecretMasker((key if isinstance(key, str) else None,
-                                        env.get("GITHUB_TOKEN"))))
+        secrets = tuple(s for s in (key if isinstance(key, str) else None,
+                                    env.get("GITHUB_TOKEN")) if s)
+        scrub_causes(exc, SecretMasker(secrets))
+        from .errors import GitHubModelsError
+
+        if isinstance(exc, GitHubModelsError) and secrets:  # ... and out of the message
+            exc._redact(tuple(s.strip() for s in secrets))  # a setting's text may quote it
+            exc.args = (exc._build_message(),)
         raise
 
 
@@ -89,16 +95,19 @@ def request_defaults(config: ProviderConfig | None, settings: Settings) -> dict[
 
 def warn_about_endpoint(settings: Settings) -> None:
     """Log an organization the endpoint cannot bill, and a retired GitHub Models host."""
+    from .url_secrets import strip_url_secrets  # ;params can hold a key, as a query
+
+    shown = strip_url_secrets(settings.endpoint)
     if settings.organization and not settings.org_path_applied:
         logger.warning(
             "organization %r is set but the endpoint %s has no /orgs/{org}/inference form; "
             "usage cannot be attributed to the organization on this endpoint",
-            settings.organization, settings.endpoint)
+            settings.organization, shown)
     if settings.is_retired_host:
         logger.warning(
             "%s belongs to GitHub Models, which GitHub retired on " + RETIREMENT_DATE
             + " (it answers 410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a "
-            "working endpoint; see docs/migration.md.", settings.endpoint)
+            "working endpoint; see docs/migration.md.", shown)
 
 
 def build_runner(settings: Settings, clock: Clock,

@@ -8,12 +8,11 @@ configure them between requests.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,8 +95,9 @@ def redact_request(method: str, path: str, query: Mapping[str, str], headers: Ma
     plain = [path, *[f"{k}\n{v}" for k, v in query.items() if not is_credential_name(k)],
              *[v for k, v in headers.items() if not is_credential_name(k)]]
     try:
-        body_text = json.dumps(body, ensure_ascii=False)
-    except (RecursionError, TypeError, ValueError):
+        # the decoded strings, not the JSON text: "\n" + token reads as "ntoken" there
+        body_text: str | None = "\n".join(_body_texts(body))
+    except RecursionError:
         body_text = None
     if body_text is not None:
         everything = "\n".join([*plain, body_text])
@@ -125,12 +125,29 @@ def _masker(secrets: tuple[str, ...]) -> SecretMasker:
 
 def _redact_body(body: Any, clean: Callable[[str], str]) -> Any:
     try:
-        text = json.dumps(body, ensure_ascii=False)
+        text = "\n".join(_body_texts(body))
         if clean(text) == text:
             return body  # the common case: nothing to mask, the body as it came
         return _walk(body, clean)
-    except (RecursionError, TypeError, ValueError):
+    except RecursionError:
         return "<body not logged: too deeply nested to redact>"
+
+
+def _body_texts(value: Any) -> Iterator[str]:
+    """Every text of a body as :func:`_walk` cleans it: keys, strings, and each string value
+    after its key (``api_key=...``: a value only its key shows to be a credential)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _body_texts(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            if isinstance(v, str):
+                yield f"{k}={v}"
+            else:
+                yield from _body_texts(v)
 
 
 def _walk(value: Any, clean: Callable[[str], str]) -> Any:
@@ -139,8 +156,18 @@ def _walk(value: Any, clean: Callable[[str], str]) -> Any:
     if isinstance(value, list):
         return [_walk(v, clean) for v in value]
     if isinstance(value, dict):
-        return {clean(k): _walk(v, clean) for k, v in value.items()}
+        return {clean(k): _walk_item(k, v, clean) for k, v in value.items()}
     return value
+
+
+def _walk_item(key: str, value: Any, clean: Callable[[str], str]) -> Any:
+    """A dict's value cleaned; a string that is a credential only after its key
+    (``{"api_key": "..."}``) masked whole."""
+    if not isinstance(value, str):
+        return _walk(value, clean)
+    cleaned = clean(value)
+    pair = f"{key}={value}"
+    return mask_secret(value) if clean(pair) != f"{clean(key)}={cleaned}" else cleaned
 
 
 @dataclass(frozen=True, slots=True)
