@@ -191,3 +191,14 @@ def test_the_organization_warning_shows_the_endpoint_without_path_params(
     provider.shutdown()
     assert "organization 'acme' is set" in caplog.text
     assert "S3CRET" not in caplog.text
+
+
+def test_copied_settings_keep_a_working_token_while_pickles_do_not(make_provider: Any,
+                                                                   emulator: Any) -> None:
+    import copy
+    import pickle
+
+    provider = make_provider()
+    s = provider.settings
+    assert copy.copy(s).token == s.token and copy.deepcopy(s).token == s.token
+    assert s.token not in pickle.dumps(s).decode("latin-1")

@@ -301,7 +301,9 @@ def test_an_endpoint_with_a_key_in_its_path_params_is_shown_without_it(
         said: list[str] = []
         assert provider.verify_auth(on_message=said.append)
         runner = provider._require_runner()
-        shown = "\n".join([*said, repr(runner.transport)])
+        with pytest.raises(E.ConfigurationError) as no_catalog:  # a gateway has no catalog
+            provider.fetch_catalog_entries()
+        shown = "\n".join([*said, repr(runner.transport), repr(provider), str(no_catalog.value)])
         assert said and "S3CRET" not in shown, shown
     finally:
         provider.shutdown()

@@ -73,7 +73,9 @@ class ProviderCore(Accounting):
         return "github_models"
 
     def __repr__(self) -> str:
-        endpoint = self._settings.endpoint if self._settings else None
+        from .url_secrets import strip_url_secrets
+
+        endpoint = strip_url_secrets(self._settings.endpoint) if self._settings else None
         return f"GitHubModelsProvider(endpoint={endpoint!r}, model={self._model!r})"
 
     def initialize(self, config: ProviderConfig | None = None) -> None:

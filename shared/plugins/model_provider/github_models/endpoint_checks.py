@@ -15,6 +15,7 @@ from .errors import (
     error_from_response,
 )
 from .transport import TransportFailure
+from .url_secrets import strip_url_secrets
 
 if TYPE_CHECKING:
     from .errors import ErrorContext
@@ -56,7 +57,8 @@ def fetch_catalog(transport: SyncTransport | None, settings: Settings, context: 
     if url is None or transport is None:
         raise ConfigurationError(
             what="Fetching the model catalog",
-            why=f"the endpoint {settings.endpoint} is not GitHub-shaped (no /catalog/models)",
+            why=f"the endpoint {strip_url_secrets(settings.endpoint)} is not GitHub-shaped (no "
+                "/catalog/models)",
             fix="use the static catalog (the default) for this endpoint")
     try:
         result = transport.get(url)

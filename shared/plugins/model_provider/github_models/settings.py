@@ -78,6 +78,12 @@ class Settings:
         return (_settings_from_fields, ({f.name: getattr(safe, f.name)
                                          for f in dataclasses.fields(safe)},))
 
+    def __copy__(self) -> Settings:
+        return self  # frozen: a copy in this process keeps its working token (pickles do not)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Settings:
+        return self
+
     @property
     def token_hint(self) -> str:
         """The token's type prefix only (``ghp_…``)."""
