@@ -171,6 +171,25 @@ def ratio(value: float, base: float) -> float:
     return round(value / base, 3)
 
 
+def measure(clients: dict[str, Callable[[], Any]], per_client: int, rounds: int,
+            warmup: int) -> dict[str, list[float]]:
+    """Per-call seconds for each client, interleaved in ``rounds`` after ``warmup`` calls."""
+    for fn in clients.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in clients}
+    block = max(1, per_client // rounds)
+    clock = time.perf_counter
+    for _ in range(rounds):
+        for name, fn in clients.items():
+            out = samples[name]
+            for _ in range(block):
+                start = clock()
+                fn()
+                out.append(clock() - start)
+    return samples
+
+
 def timed(fn: Callable[[], Any]) -> float:
     """Seconds ``fn()`` took."""
     start = time.perf_counter()

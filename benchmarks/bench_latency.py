@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import json
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from _common import (
     EmulatorProcess,
     Target,
     make_provider,
+    measure,
     median,
     percentile,
     ratio,
@@ -85,25 +85,6 @@ def build_clients(endpoint: str) -> tuple[dict[str, Callable[[], Any]], list[Cal
     closers = [provider.shutdown, session_provider.shutdown, no_proxy_provider.shutdown,
                azure.close, azure_noenv.close, oai.close, hx.close, conn.close]
     return clients, closers
-
-
-def measure(clients: dict[str, Callable[[], Any]], per_client: int, rounds: int,
-            warmup: int) -> dict[str, list[float]]:
-    """Per-request seconds for each client, interleaved in ``rounds`` after ``warmup`` calls."""
-    for fn in clients.values():
-        for _ in range(warmup):
-            fn()
-    samples: dict[str, list[float]] = {name: [] for name in clients}
-    block = max(1, per_client // rounds)
-    clock = time.perf_counter
-    for _ in range(rounds):
-        for name, fn in clients.items():
-            out = samples[name]
-            for _ in range(block):
-                start = clock()
-                fn()
-                out.append(clock() - start)
-    return samples
 
 
 def run(emu: EmulatorProcess, quick: bool) -> BenchResult:

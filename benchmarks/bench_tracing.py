@@ -24,6 +24,7 @@ from _common import (
     EmulatorProcess,
     Target,
     make_provider,
+    measure,
     median,
     percentile,
     ratio,
@@ -63,27 +64,6 @@ def install_sdk() -> Callable[[], int]:
         return exported[0]
 
     return count
-
-
-def measure(clients: dict[str, Callable[[], Any]], per_client: int, rounds: int,
-            warmup: int) -> dict[str, list[float]]:
-    """Per-call seconds for each client, interleaved in ``rounds`` after ``warmup`` calls."""
-    import time
-
-    for fn in clients.values():
-        for _ in range(warmup):
-            fn()
-    samples: dict[str, list[float]] = {name: [] for name in clients}
-    block = max(1, per_client // rounds)
-    clock = time.perf_counter
-    for _ in range(rounds):
-        for name, fn in clients.items():
-            out = samples[name]
-            for _ in range(block):
-                start = clock()
-                fn()
-                out.append(clock() - start)
-    return samples
 
 
 def run(emu: EmulatorProcess, quick: bool) -> BenchResult:
