@@ -77,13 +77,12 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
                 "note": "no rate store: pacing is per process, nothing is shared"}
     limits = pacer.limits_for(provider.limits_key())
     report: dict[str, Any] = {"store": pacer.store.location.display, "model": model,
-                              "tier": limits.tier, "scope": None}
+                              "tier": limits.tier, "scope": pacer.scope_of(model)}
     from .rate_store import StoreDown
 
     try:
-        report["scope"], use = pacer.budget(model)
+        use = pacer.budget(model)
     except StoreDown as exc:
-        report["scope"] = pacer.scope_of(model)
         report["note"] = f"the store did not answer ({exc})"
         return report
     rows = [("requests this minute", use.minute, limits.requests_per_minute),

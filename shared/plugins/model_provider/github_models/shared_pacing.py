@@ -166,16 +166,15 @@ class SharedPacer(Pacer):
         """The store scope (endpoint, org or token, model) whose quota ``model``'s calls use."""
         return self._scope(model)
 
-    def budget(self, model: str) -> tuple[str, Budget]:
-        """The quota scope of ``model`` and its use right now, in this clock's seconds.
+    def budget(self, model: str) -> Budget:
+        """The use of ``model``'s quota scope right now (its pause in this clock's seconds).
 
         Raises:
             StoreDown: The store did not answer.
             RateStoreError: A refused login.
         """
-        scope = self.scope_of(model)
-        use = self.store.budget(scope, minute=MINUTE / self._scale, day=DAY / self._scale)
-        return scope, replace(use, paused_for=use.paused_for * self._scale)
+        use = self.store.budget(self.scope_of(model), **self._windows())
+        return replace(use, paused_for=use.paused_for * self._scale)
 
     # ---- the decision -------------------------------------------------------------------------
 
