@@ -21,7 +21,8 @@ from shared.plugins.model_provider.github_models.clock import ScaledClock
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from tests.conftest import TEST_TOKEN
 
-FACTOR = 600  # a minute of clock time in 0.1 s
+FACTOR = 120  # a minute of clock time in 0.5 s (at 600, a 0.1 s stall of a busy machine was a
+# whole clock minute: under a DEBUG-logged full run the burst span once read 125 s)
 LOW, HIGH = "openai/gpt-4o-mini", "openai/gpt-4o"  # low: 15 rpm, 5 at once; high: 10 rpm, 2
 
 
