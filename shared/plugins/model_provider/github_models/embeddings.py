@@ -128,7 +128,7 @@ def plan_embed(provider: GitHubModelsProvider, runner: CallRunner, texts: object
         raise InvalidRequestError(
             what=f"Embedding texts with {info.id}",
             why="it is a chat model: it answers messages and does not return vectors",
-            fix="choose an embeddings model, e.g. model='openai/text-embedding-3-small'; "
+            fix="choose an embeddings model such as openai/text-embedding-3-small; "
                 "`jaato-github-models models` lists each model's output modalities",
             param="model", context=context)
     if encoding_format not in ENCODING_FORMATS:
