@@ -315,3 +315,30 @@ def test_emulator_refuses_what_the_client_would(emulator: Any, make_provider: An
         result = transport.post("/embeddings", body)
         assert result.status == 400, body
         assert message in result.body.decode()
+
+
+def test_embeddings_are_paced_on_the_embeddings_tier(emulator: Any, make_provider: Any) -> None:
+    from shared.plugins.model_provider.github_models.clock import ManualClock
+
+    provider = make_provider(None, clock=ManualClock(), pacing=True, max_retry_wait=1)
+    for i in range(15):  # the embeddings tier: 15 requests a minute
+        provider.embed(f"text {i}", model=SMALL, dimensions=2)
+    with pytest.raises(RateLimitError) as info:
+        provider.embed("one too many", model=SMALL, dimensions=2)
+    assert info.value.client_side and info.value.status is None
+    assert len(embedding_requests(emulator)) == 15
+    assert provider.get_rate_limit_status()["pacer"]["granted"] == 15
+
+
+def test_an_embeddings_model_is_refused_for_chat_before_any_request(
+        emulator: Any, make_provider: Any) -> None:
+    provider = make_provider(SMALL)  # connect works: embed() then needs no model argument
+    with pytest.raises(InvalidRequestError, match="embeddings model") as info:
+        provider.send_message("hi")
+    assert info.value.param == "model" and info.value.status is None
+    assert provider.get_history() == []
+    assert emulator.requests == []
+    # the emulator refuses it too, as the service did
+    result = provider._require_runner().transport.post(
+        "/chat/completions", {"model": SMALL, "messages": [{"role": "user", "content": "hi"}]})
+    assert result.status == 400 and b"chatCompletion operation does not work" in result.body
