@@ -342,3 +342,14 @@ def test_an_embeddings_model_is_refused_for_chat_before_any_request(
     result = provider._require_runner().transport.post(
         "/chat/completions", {"model": SMALL, "messages": [{"role": "user", "content": "hi"}]})
     assert result.status == 400 and b"chatCompletion operation does not work" in result.body
+
+
+def test_a_retired_endpoint_is_a_retirement_error(emulator: Any, make_provider: Any) -> None:
+    from shared.plugins.model_provider.github_models.errors import ServiceRetiredError
+
+    provider = make_provider(None)
+    emulator.set_mode("retired")
+    with pytest.raises(ServiceRetiredError) as info:
+        provider.embed("x", model=SMALL)
+    assert info.value.status == 410
+    assert len(embedding_requests(emulator)) == 1  # a retirement is not retried
