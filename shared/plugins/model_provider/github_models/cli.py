@@ -1,7 +1,7 @@
-"""``jaato-github-models``: chat, logs, prompt files and evals, models, doctor, emulator.
+"""``jaato-github-models``: chat, logs, prompt files and evals, models, embed, doctor, emulator.
 
 Argument parsing, dispatch and the error policy live here; the commands are in ``cli_chat``,
-``cli_logs``, ``cli_prompt``, ``cli_models``, ``cli_doctor`` and the emulator's own
+``cli_logs``, ``cli_prompt``, ``cli_models``, ``cli_embed``, ``cli_doctor`` and the emulator's own
 ``__main__``. Errors print as one paragraph
 on stderr (``GitHubModelsError`` messages already say what, why and how to fix) with exit code 1,
 without a traceback unless ``--debug``. Exit codes: 0 success, 1 failure, 2 usage error,
@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     quota = add_quota_command(sub, [common])
     _add_connection_options(quota)
     quota.set_defaults(func=_lazy("cli_quota", "run_quota"))
+
+    from .cli_embed import add_embed_command
+
+    embed = add_embed_command(sub, [common])
+    _add_connection_options(embed)
+    embed.set_defaults(func=_lazy("cli_embed", "run_embed"))
 
     sub.add_parser("emulator", help="run the local GitHub Models emulator",
                    description="See '%(prog)s --help' for its options.", add_help=False)

@@ -144,14 +144,15 @@ class ProviderCore(Accounting):
             await self._arunners.close_running_loop()
         self.shutdown()
 
-    async def async_runner(self) -> AsyncCallRunner:
-        """The async runner of the running event loop (one aio client per loop, reused).
+    async def async_runner(self, *, connected: bool = True) -> AsyncCallRunner:
+        """The async runner of the running event loop (one aio client per loop, reused);
+        ``connected=False`` needs ``initialize`` only (embeddings name their model).
 
         Its client is closed when the loop shuts down (``asyncio.run`` closes async generators
         on exit, and a parked one holds the cleanup), so a loop that ends without
         ``ashutdown()`` leaves no unclosed session behind.
         """
-        runner = self.require_connected()
+        runner = self.require_connected() if connected else self._require_runner()
         if self._arunners is None:
             from .async_runners import AsyncRunners
 

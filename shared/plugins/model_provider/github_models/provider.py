@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the request path loads at the first call (cold start: issue
         ToolSchema,
     )
     from .conversation import Conversation
+    from .embeddings import EmbeddingResult
     from .session import ChatSession
     from .turn import OnChunk, OnUsage
 
@@ -136,6 +137,48 @@ class GitHubModelsProvider(ProviderCore, Messaging):
             for call in response_calls(response):
                 on_function_call(call)
         return TurnResult.from_provider_response(response)
+
+    # ---- embeddings ----
+
+    def embed(self, texts: str | list[str], *, model: str | None = None,
+              dimensions: int | None = None, encoding_format: str = "float"
+              ) -> EmbeddingResult:
+        """Turn texts into vectors with an embeddings model (``POST {endpoint}/embeddings``).
+
+        ``texts`` is one string or a list of strings; the list is split into as many requests
+        as the endpoint's limits need (inputs and tokens per request) and the vectors come back
+        in input order with the usage summed. ``model`` defaults to the selected model;
+        ``dimensions`` shortens the vectors (text-embedding-3-* only); ``encoding_format``
+        ``"base64"`` makes the answer ~4x smaller (the vectors are floats either way). Needs
+        ``initialize`` only: ``connect`` is not required. See docs/embeddings.md.
+
+        Raises:
+            ConfigurationError: Not initialized; no model given and none selected.
+            ModelNotFoundError: An id the catalog does not know, on a GitHub-shaped endpoint.
+            InvalidRequestError: A chat model; an empty list, an empty string or a non-string;
+                ``dimensions`` not a positive integer, too large, or for a model that has a
+                fixed length; an unknown ``encoding_format``.
+            ContextLimitError: An input over the model's window (estimated).
+            GitHubModelsError: (a subclass) what the service answered, after retries (401,
+                403, 404 unknown model or deployment, 413, 429 ...).
+        """
+        from .embeddings import plan_embed, run_embed
+
+        with self.scrubbed_errors():
+            runner = self._require_runner()
+            plan = plan_embed(self, runner, texts, model, dimensions, encoding_format)
+            return run_embed(runner, plan)
+
+    async def aembed(self, texts: str | list[str], *, model: str | None = None,
+                     dimensions: int | None = None, encoding_format: str = "float"
+                     ) -> EmbeddingResult:
+        """Async :meth:`embed` (the running loop's client; same checks and errors)."""
+        from .embeddings import plan_embed, run_aembed
+
+        with self.scrubbed_errors():
+            plan = plan_embed(self, self._require_runner(), texts, model, dimensions,
+                              encoding_format)
+            return await run_aembed(await self.async_runner(connected=False), plan)
 
     def verify_auth(self, allow_interactive: bool = False,
                     on_message: Callable[[str], None] | None = None,

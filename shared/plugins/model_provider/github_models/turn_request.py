@@ -178,6 +178,12 @@ def prepare(state: TurnState, session: ChatSession, new: list[Message],
     Raises:
         InvalidRequestError, ContextLimitError: before any request.
     """
+    if state.info is not None and state.info.is_embedding:
+        raise InvalidRequestError(
+            what=f"Chatting with {state.info.id}",
+            why="it is an embeddings model: it turns text into vectors and does not answer "
+                "messages", fix="connect a chat model (e.g. openai/gpt-4o) for messages; "
+            "for vectors call embed(texts, model=...)", param="model")
     opts = request_options(state, schema, options)
     with session.lock:
         history = list(session.history)

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
+from . import embeddings as emb
 from .faults import STREAM_FAULTS, StreamAborted, abort, write_half_body, write_stream
 from .models import ModelEntry, ModelIndex
 from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
@@ -42,7 +43,10 @@ _INFERENCE = frozenset({"/inference/chat/completions", "/inference/v1/chat/compl
 _LEGACY = "/chat/completions"
 _CATALOG = "/catalog/models"
 _MODELS_V1 = "/v1/models"
-_ORG_TAILS = (("inference", "chat", "completions"), ("inference", "v1", "chat", "completions"))
+_ORG_TAILS = (("inference", "chat", "completions"), ("inference", "v1", "chat", "completions"),
+              ("inference", "embeddings"))
+_V1_EMBEDDINGS = "/openai/v1/embeddings"  # Foundry's v1 route: model = deployment name
+_EMBEDDINGS = frozenset({"/inference/embeddings", "/models/embeddings", _V1_EMBEDDINGS})
 _ERROR_KINDS = frozenset({"error", "fault"})
 _CONTENT_KINDS = frozenset({"text", "tool_calls"})
 # Advisory headers as the live service sent them on 200s (not the enforced limits).
@@ -77,6 +81,8 @@ class _Call:
     token: str | None
     body: Any
     foundry: bool = False
+    embeddings: bool = False
+    v1: bool = False
 
 
 class RequestHandler:
@@ -114,7 +120,7 @@ class RequestHandler:
             return self._error(410, RETIRED_BODY, rid, path == _LEGACY)
         if path == _MODELS_V1:
             return self._models_v1(request, rid)
-        if path in _INFERENCE:
+        if path in _INFERENCE or path in _EMBEDDINGS:
             org = None
         elif path == _LEGACY:
             org = ""
@@ -122,7 +128,7 @@ class RequestHandler:
             return self._catalog(request, rid)
         else:
             parts = tuple(path.strip("/").split("/"))
-            if len(parts) < 5 or parts[0] != "orgs" or parts[2:] not in _ORG_TAILS:
+            if len(parts) < 4 or parts[0] != "orgs" or parts[2:] not in _ORG_TAILS:
                 return self._error(404, github_error("not_found", "Not Found"), rid, False)
             org = parts[1]
         legacy = org == ""
@@ -130,7 +136,8 @@ class RequestHandler:
             return self._error(
                 405, github_error("method_not_allowed", "Method Not Allowed"), rid, legacy
             )
-        call = _Call(request, rid, legacy, extract_token(headers), body, path == _FOUNDRY)
+        call = _Call(request, rid, legacy, extract_token(headers), body, path == _FOUNDRY,
+                     path.endswith(emb.EMBEDDINGS_TAIL), path == _V1_EMBEDDINGS)
         return await self._inference(call, org or None)
 
     # -- responses -------------------------------------------------------------------------
@@ -217,14 +224,16 @@ class RequestHandler:
             return self._error(
                 400, openai_error("invalid_request_error", msg, "model"), call.rid, call.legacy
             )
-        entry, denial = self._resolve(model, call.legacy)
+        entry, denial = (emb.resolve_deployment(self._index(), model) if call.v1
+                         else self._resolve(model, call.legacy))
         if denial is not None:
             return self._denied(call, denial)
         assert entry is not None
         denial = check_model_allowed(org_info, entry.id, model)
         if denial is not None:
             return self._denied(call, denial)
-        problem = validate(body, entry, foundry=call.foundry)
+        problem = (emb.validate_embeddings(body, entry) if call.embeddings
+                   else validate(body, entry, foundry=call.foundry))
         if problem is not None:
             param, code, msg = problem
             return self._error(400, openai_error(code, msg, param), call.rid, call.legacy)
@@ -311,7 +320,9 @@ class RequestHandler:
         state = self._state
         if state.token_limits:
             cap = state.limits_for(entry.tier, entry.id).max_input_tokens
-            if cap is not None and estimate_prompt_tokens(body) > cap:
+            tokens = (emb.request_tokens(body) if call.embeddings
+                      else estimate_prompt_tokens(body))
+            if cap is not None and tokens > cap:
                 msg = f"Request body too large for {entry.bare} model. Max size: {cap} tokens."
                 return self._error(
                     413, github_error("tokens_limit_reached", msg), call.rid, call.legacy
@@ -325,6 +336,9 @@ class RequestHandler:
             inner = fault.params.get("reply")
             if fault.fault_kind == "delay" and isinstance(inner, Reply) and inner.kind == "error":
                 return self._scripted_error(call, inner)
+        if call.embeddings:
+            return web.Response(body=emb.embeddings_body(body, entry), headers={
+                "content-type": "application/json", "x-github-request-id": call.rid})
         plan = self._plan(body, keys, fault)
         cid = f"chatcmpl-emu{call.rid.replace(':', '')}"
         created = int(time.time())

@@ -153,6 +153,10 @@ def validate(body: dict[str, Any], entry: ModelEntry, *,
 
     ``foundry``: the request came to the Azure AI model inference route (temperature up to 2).
     """
+    if entry.tier == "embeddings":
+        return "model", "OperationNotSupported", (
+            f"The chatCompletion operation does not work with the specified model, {entry.bare}."
+            " Please choose different model and try again.")
     problem = _messages(body.get("messages"))
     if problem is None and entry.reasoning:
         if body.get("max_tokens") is not None:
