@@ -49,7 +49,7 @@ __all__ = ["PROVIDER_AUTH_RESOLUTION", "PROVIDER_CAPABILITIES", "PROVIDER_KNOBS"
            "__version__", "create_provider", "enable_live_catalog", "resolve_settings",
            "static_catalog"]
 
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"  # between releases: the next version (CHANGELOG.md [Unreleased])
 
 # The stable home of the documented names (docs/public-api.md): imported on first use, so
 # `load_provider` loads none of them. A documented name that moves inside the package is
