@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: setup demo test adversarial lint typecheck docs bench clean
+.PHONY: setup demo test adversarial lint typecheck docs artefacts bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ typecheck: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir build/site
+
+# Build the sdist and wheel, check them, install the wheel into a fresh venv and run the demo,
+# --version, models and doctor there (CI runs this too)
+artefacts: $(STAMP)
+	$(BIN)/python tools/check_artefacts.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -19,7 +19,11 @@ from contextlib import ExitStack
 from typing import Any
 
 from shared import ProviderConfig, ToolResult, ToolSchema, load_provider
-from shared.plugins.model_provider.github_models.errors import GitHubModelsError
+
+try:  # this checkout (make demo): the folder provider, which load_provider finds first
+    from shared.plugins.model_provider.github_models.errors import GitHubModelsError
+except ModuleNotFoundError:  # the framework plus the installed wheel (pip install)
+    from jaato_github_models.errors import GitHubModelsError  # type: ignore[no-redef]
 
 
 class ModelLine:
@@ -68,7 +72,10 @@ def main() -> int:
             config = ProviderConfig()
             print("Using the configured endpoint (GITHUB_TOKEN and JAATO_GITHUB_ENDPOINT).")
         else:
-            from shared.plugins.model_provider.github_models.emulator import Emulator
+            try:
+                from shared.plugins.model_provider.github_models.emulator import Emulator
+            except ModuleNotFoundError:
+                from jaato_github_models.emulator import Emulator  # type: ignore[no-redef]
 
             emulator = stack.enter_context(Emulator())
             config = ProviderConfig(api_key="github_pat_demo_emulator_token",

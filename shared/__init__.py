@@ -5,7 +5,16 @@ heavy is imported here: provider SDKs load when a client is first built.
 """
 
 from .plugins.model_provider.base import ModelProviderPlugin, ProviderConfig
-from .plugins.model_provider.github_models import __version__
+
+try:  # this checkout: the framework and the provider folder share one version
+    from .plugins.model_provider.github_models import __version__
+except ModuleNotFoundError as exc:  # the framework beside the installed wheel, without the folder
+    if exc.name != f"{__name__}.plugins.model_provider.github_models":
+        raise
+    import importlib
+
+    __version__ = importlib.import_module("jaato_github_models").__version__
+
 from .plugins.model_provider.registry import (
     ProviderLoadError,
     ProviderNotFoundError,

@@ -18,10 +18,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._public import LazyNames
+
 if TYPE_CHECKING:
     from ._contracts import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
     from ._host import ProviderConfig
+    from .catalog import Catalog, ModelInfo, UnknownModelError, static_catalog
+    from .clock import ManualClock
+    from .env import resolve_settings
+    from .live_catalog import LiveCatalog, enable_live_catalog
+    from .pricing import UsageCost
     from .provider import GitHubModelsProvider
+    from .rate_store import RateStoreError
+    from .settings import Settings
 else:
     try:  # jaato-server's own classes, when this folder sits in its model_provider/ tree
         from ..base import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
@@ -35,9 +44,30 @@ else:
         )
 
 __all__ = ["PROVIDER_AUTH_RESOLUTION", "PROVIDER_CAPABILITIES", "PROVIDER_KNOBS",
-           "PROVIDER_QUIRKS", "GitHubModelsProvider", "__version__", "create_provider"]
+           "PROVIDER_QUIRKS", "Catalog", "GitHubModelsProvider", "LiveCatalog", "ManualClock",
+           "ModelInfo", "RateStoreError", "Settings", "UnknownModelError", "UsageCost",
+           "__version__", "create_provider", "enable_live_catalog", "resolve_settings",
+           "static_catalog"]
 
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"  # between releases: the next version (CHANGELOG.md [Unreleased])
+
+# The stable home of the documented names (docs/public-api.md): imported on first use, so
+# `load_provider` loads none of them. A documented name that moves inside the package is
+# listed in `moved=` for one minor version (it then warns with its new place).
+_NAMES = LazyNames(__name__, lazy={
+    "GitHubModelsProvider": ".provider:GitHubModelsProvider",
+    "Catalog": ".catalog:Catalog",
+    "ModelInfo": ".catalog:ModelInfo",
+    "UnknownModelError": ".catalog:UnknownModelError",
+    "static_catalog": ".catalog:static_catalog",
+    "LiveCatalog": ".live_catalog:LiveCatalog",
+    "enable_live_catalog": ".live_catalog:enable_live_catalog",
+    "resolve_settings": ".env:resolve_settings",
+    "Settings": ".settings:Settings",
+    "UsageCost": ".pricing:UsageCost",
+    "ManualClock": ".clock:ManualClock",
+    "RateStoreError": ".rate_store:RateStoreError",
+})
 
 PROVIDER_CAPABILITIES = ProviderCapabilities(
     user_message_images=True,
@@ -130,8 +160,13 @@ def create_provider(config: ProviderConfig | None = None) -> GitHubModelsProvide
 
 
 def __getattr__(name: str) -> Any:
-    if name == "GitHubModelsProvider":
-        from .provider import GitHubModelsProvider
+    """A documented name imported on first use (see ``_NAMES``).
 
-        return GitHubModelsProvider
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    Raises:
+        AttributeError: no such public name.
+    """
+    return _NAMES.resolve(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_NAMES.names()})
