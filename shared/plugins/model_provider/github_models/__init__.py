@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ._host import ProviderConfig
     from .catalog import Catalog, ModelInfo, UnknownModelError, static_catalog
     from .clock import ManualClock
+    from .embeddings import EmbeddingResult, EmbeddingUsage
     from .env import resolve_settings
     from .live_catalog import LiveCatalog, enable_live_catalog
     from .pricing import UsageCost
@@ -44,7 +45,8 @@ else:
         )
 
 __all__ = ["PROVIDER_AUTH_RESOLUTION", "PROVIDER_CAPABILITIES", "PROVIDER_KNOBS",
-           "PROVIDER_QUIRKS", "Catalog", "GitHubModelsProvider", "LiveCatalog", "ManualClock",
+           "PROVIDER_QUIRKS", "Catalog", "EmbeddingResult", "EmbeddingUsage",
+           "GitHubModelsProvider", "LiveCatalog", "ManualClock",
            "ModelInfo", "RateStoreError", "Settings", "UnknownModelError", "UsageCost",
            "__version__", "create_provider", "enable_live_catalog", "resolve_settings",
            "static_catalog"]
@@ -66,6 +68,8 @@ _NAMES = LazyNames(__name__, lazy={
     "Settings": ".settings:Settings",
     "UsageCost": ".pricing:UsageCost",
     "ManualClock": ".clock:ManualClock",
+    "EmbeddingResult": ".embeddings:EmbeddingResult",
+    "EmbeddingUsage": ".embeddings:EmbeddingUsage",
     "RateStoreError": ".rate_store:RateStoreError",
 })
 
