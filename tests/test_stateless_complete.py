@@ -312,7 +312,8 @@ def test_the_context_limit_is_what_a_request_may_carry(make_provider: Any) -> No
     assert (capped.get_context_limit(), capped.get_max_output_tokens()) == (12000, 4000)
     paid = make_provider("openai/gpt-4o", enforce_tier_limits=False)
     assert paid.get_context_limit() == paid.model_info.max_input_tokens == 131072
-    assert paid.get_max_output_tokens() == paid.model_info.max_output_tokens == 16384
+    # the cap sent, not the catalog's 16384 (budget.py: min(16384, 4096, window // 4))
+    assert paid.get_max_output_tokens() == 4096 < paid.model_info.max_output_tokens
 
 
 def test_text_beside_tool_results_is_sent_after_them_not_dropped(make_provider: Any,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from ._host import Message, ProviderConfig, TokenUsage, ToolSchema
 from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting, AccountingState, input_cap
+from .budget import reply_cap
 
 if TYPE_CHECKING:
     from .async_runners import AsyncRunners
@@ -379,8 +380,9 @@ class ProviderCore(Accounting):
         runner = self.require_connected()
         model = self._model or ""
         key = self.limits_key()
+        row = self._tier_row(runner, key)
         return TurnState(self.settings, self._defaults, model, self._wire_id, self._info, key,
-                         input_cap(self._info, self._tier_row(runner, key)))
+                         input_cap(self._info, row), reply_cap(self._info, row, None))
 
     def limits_key(self) -> str | None:
         """The pacer/limits row of the selected model (its own row for custom models)."""
@@ -401,7 +403,8 @@ class ProviderCore(Accounting):
         row = self._tier_row(runner, self.limits_key()) if runner is not None else None
         return AccountingState(info=self._info, runner=self._runner, tier_row=row,
                                last_usage=self._last_usage, session=self._session,
-                               usage=self._usage, find_model=lambda m: self.catalog.get(m))
+                               usage=self._usage, find_model=lambda m: self.catalog.get(m),
+                               chosen_cap=self._defaults.get("max_tokens"))
 
     def count_usage(self, model: str, usage: TokenUsage, pricing: ModelPricing | None) -> None:
         """Add one reply's usage to the provider-wide totals (and make it the last usage)."""

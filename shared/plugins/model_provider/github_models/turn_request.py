@@ -40,11 +40,12 @@ class TurnState:
     """What one turn reads from the provider, taken once when it starts
     (``ProviderCore.turn_state``)."""
 
-    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "settings", "wire_id")
+    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "reply_cap", "settings",
+                 "wire_id")
 
     def __init__(self, settings: Settings, defaults: dict[str, Any], model: str, wire_id: str,
                  info: ModelInfo | None, limits_key: str | None,
-                 input_cap: tuple[int | None, str]) -> None:
+                 input_cap: tuple[int | None, str], reply_cap: int | None = None) -> None:
         self.settings = settings
         self.defaults = defaults
         self.model = model
@@ -52,6 +53,7 @@ class TurnState:
         self.info = info
         self.limits_key = limits_key
         self.input_cap = input_cap
+        self.reply_cap = reply_cap  # the cap sent when no max_tokens is set (budget.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,11 +227,15 @@ def request_options(state: TurnState, schema: dict[str, Any] | None,
         call_opts["response_format"] = {"type": "json_schema", "json_schema": {
             "name": str(schema.get("title") or "response").replace(" ", "_")[:64],
             "schema": dict(schema)}}
-    return adapt_for_model(
-        state.defaults, call_opts, model=state.model,
-        token_param=info.token_param if info else "max_tokens",
+    token_param = info.token_param if info else "max_tokens"
+    opts = adapt_for_model(
+        state.defaults, call_opts, model=state.model, token_param=token_param,
         supports_temperature=info.supports_temperature if info else True,
         max_output_tokens=info.max_output_tokens if info else None)
+    if token_param not in opts and state.reply_cap:
+        # the cap get_max_output_tokens() reports, so jaato's budget check holds on the wire
+        opts[token_param] = state.reply_cap
+    return opts
 
 
 def fit(state: TurnState, session: ChatSession, history: list[Message], new: list[Message]
