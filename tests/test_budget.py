@@ -107,7 +107,17 @@ def test_with_free_tier_caps_the_window_is_the_tiers(make_provider: Any,
 
 def test_a_small_window_keeps_three_quarters_for_the_prompt(make_provider: Any,
                                                            emulator: Emulator) -> None:
-    provider = make_provider("microsoft/Phi-3-mini-4k-instruct", enforce_tier_limits=False)
-    assert (provider.get_context_limit(), provider.get_max_output_tokens()) == (4096, 1024)
+    provider = make_provider("core42/jais-30b-chat", enforce_tier_limits=False)
+    assert (provider.get_context_limit(), provider.get_max_output_tokens()) == (8192, 2048)
     provider.send_message("hi")
-    assert sent_cap(chat_requests(emulator)[0].body) == ("max_tokens", 1024)
+    assert sent_cap(chat_requests(emulator)[0].body) == ("max_tokens", 2048)
+
+
+def test_an_unknown_output_limit_sends_no_cap_and_reports_none(make_provider: Any,
+                                                              emulator: Emulator) -> None:
+    # the card gives Phi-3's window, not an output limit: nothing is invented, none is sent
+    provider = make_provider("microsoft/Phi-3-medium-128k-instruct", endpoint=emulator.foundry_url,
+                             endpoint_kind="foundry")
+    assert (provider.get_context_limit(), provider.get_max_output_tokens()) == (131072, None)
+    provider.send_message("hi")
+    assert sent_cap(chat_requests(emulator)[0].body) is None

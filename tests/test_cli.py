@@ -314,6 +314,8 @@ def test_models_table_needs_no_token_or_network(tmp_path: Path) -> None:
     assert "streaming, tool-calling" in rows[0]
     assert "2 models (static model catalog)" in result.stderr
     assert not ANSI.search(result.stdout)  # not a TTY: no colour
+    phi3 = run_cli(tmp_path, "models", "--prefix", "microsoft/Phi-3-mini-4k", token=None)
+    assert phi3.stdout.splitlines()[1].split()[3:5] == ["4,096", "unknown"]  # not invented
     none = run_cli(tmp_path, "models", "--prefix", "nobody/", token=None)
     assert none.returncode == 1 and "no model id starts with" in none.stderr
 

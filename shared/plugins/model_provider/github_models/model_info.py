@@ -13,10 +13,9 @@ Defaults for what an early-format entry lacks:
   where the rule says yes; embeddings have neither).
 * ``limits``: a ``fallback`` ``ModelInfo`` when the caller has one (e.g. the static catalog's);
   otherwise ``default_limits``: a context size written in the id or name ("4k", "(128k)") x 1024,
-  else ``DEFAULT_MAX_INPUT_TOKENS`` (8000: the free tier's per-request input cap for low/high
-  models, so never more than the service accepted for free); output ``DEFAULT_MAX_OUTPUT_TOKENS``
-  (4096, the marketplace's value for every non-OpenAI chat model). Embeddings: 512 in (the smallest
-  embedding window published), 0 out.
+  else 0; the output limit 0. 0 means unknown: never invented (the budget reports an unknown
+  window as 0 and sends no reply cap for an unknown output limit). Embeddings: 512 in (the
+  smallest embedding window published), 0 out.
 * modalities: ``("text",)`` in and out when the key is absent (an empty list is kept as served).
 """
 
