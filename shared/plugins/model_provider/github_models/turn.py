@@ -300,6 +300,12 @@ def finish(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply: Repl
 def count_usage(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply: Reply) -> None:
     """Add the reply's usage to the provider's totals and, when recorded, the session's."""
     pricing = state.info.pricing if state.info else None
+    if pricing is not None:  # cost_usd where the pricing table knows the model
+        from ._host import input_tokens, set_cost
+        from .pricing import cost_usd
+
+        all_in, cached = input_tokens(reply.usage)
+        set_cost(reply.usage, cost_usd(pricing, all_in, reply.usage.output_tokens, cached))
     core.count_usage(state.model, reply.usage, pricing)
     if turn.record:
         turn.session.usage.add(state.model, reply.usage, pricing)

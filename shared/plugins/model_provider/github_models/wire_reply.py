@@ -51,7 +51,22 @@ def usage_from_wire(usage: Mapping[str, Any] | None) -> TokenUsage:
     prompt = int(usage.get("prompt_tokens") or 0)
     output = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or (prompt + output))
-    return TokenUsage(prompt_tokens=prompt, output_tokens=output, total_tokens=total)
+    # OpenAI-shaped wires count cached input inside prompt_tokens and reasoning inside
+    # completion_tokens; make_usage turns that into jaato's convention
+    cached = _detail(usage, "prompt_tokens_details", "cached_tokens")
+    reasoning = _detail(usage, "completion_tokens_details", "reasoning_tokens")
+    return make_usage(prompt, output, total,
+                      cached=None if cached is None else min(cached, prompt),
+                      reasoning=None if reasoning is None else min(reasoning, output))
+
+
+def _detail(usage: Mapping[str, Any], group: str, key: str) -> int | None:
+    """A count under ``usage[group][key]`` (None when absent or not a whole number >= 0)."""
+    details = usage.get(group)
+    value = details.get(key) if isinstance(details, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def unique_call_ids(calls: list[FunctionCall]) -> list[FunctionCall]:

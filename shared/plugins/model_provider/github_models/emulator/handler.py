@@ -19,6 +19,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .faults import STREAM_FAULTS, StreamAborted, abort, write_half_body, write_stream
+from .model_habits import PromptCache, with_model_habits
 from .models import ModelEntry, ModelIndex
 from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
 from .replies import Plan, Reply, default_plan, estimate_prompt_tokens, plan_from_reply
@@ -93,6 +94,7 @@ class RequestHandler:
         self._index = index
         self._cfg = config
         self._stopping = stopping
+        self._prompt_cache = PromptCache()
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         """Handle one request."""
@@ -325,7 +327,7 @@ class RequestHandler:
             inner = fault.params.get("reply")
             if fault.fault_kind == "delay" and isinstance(inner, Reply) and inner.kind == "error":
                 return self._scripted_error(call, inner)
-        plan = self._plan(body, keys, fault)
+        plan = self._plan(body, keys, fault, entry)
         cid = f"chatcmpl-emu{call.rid.replace(':', '')}"
         created = int(time.time())
         hdrs: CIMultiDict[str] = CIMultiDict(_ADVISORY)
@@ -357,7 +359,8 @@ class RequestHandler:
         except (StreamAborted, ConnectionResetError):
             return web.Response(status=500)  # never sent: the transport is gone
 
-    def _plan(self, body: dict[str, Any], keys: tuple[str, ...], fault: Reply | None) -> Plan:
+    def _plan(self, body: dict[str, Any], keys: tuple[str, ...], fault: Reply | None,
+              entry: ModelEntry) -> Plan:
         reply: Reply | None = None
         if fault is not None:
             # A fault is this request's one scripted reply: its content is its own ``reply``
@@ -371,4 +374,5 @@ class RequestHandler:
             reply = self._state.take_script(keys, _CONTENT_KINDS)
         if reply is not None:
             return plan_from_reply(reply, body, self._new_call_id)
-        return default_plan(body, self._new_call_id)
+        return with_model_habits(default_plan(body, self._new_call_id), entry, body,
+                                 self._prompt_cache)
