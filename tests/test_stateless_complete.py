@@ -229,7 +229,7 @@ def test_auth_info_capabilities_and_contracts_tell_the_truth(make_provider: Any)
     assert provider.supports_thinking()
     assert provider.get_max_output_tokens() == 4000  # the tier's reply cap, under o3-mini's
     assert provider.capabilities() is PROVIDER_CAPABILITIES
-    assert PROVIDER_CAPABILITIES.user_message_images and not PROVIDER_CAPABILITIES.thinking
+    assert PROVIDER_CAPABILITIES.user_message_images and PROVIDER_CAPABILITIES.thinking
     layers = {layer.layer: {k.name for k in layer.knobs} for layer in PROVIDER_KNOBS.layers}
     # jaato reads a top-level `modalities` as the model's input modalities: the request option
     # of that name (output modalities) is declared only in api_params

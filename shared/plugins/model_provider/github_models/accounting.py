@@ -161,7 +161,9 @@ class Accounting:
 
     def supports_thinking(self) -> bool:
         """Whether the selected model reasons before answering (catalog: o1/o3/o4, gpt-5,
-        DeepSeek-R1, phi-4-reasoning ...). Its reasoning text is not returned by this protocol."""
+        DeepSeek-R1, phi-4-reasoning ...). Reasoning text, where the model returns it
+        (``reasoning_content``, ``<think>`` blocks), goes to ``thinking`` / ``on_thinking``;
+        o-series models keep theirs hidden (only ``reasoning_tokens`` are reported)."""
         info = self._accounting().info
         return bool(info and info.reasoning)
 

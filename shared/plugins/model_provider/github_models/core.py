@@ -381,7 +381,12 @@ class ProviderCore(Accounting):
         model = self._model or ""
         key = self.limits_key()
         row = self._tier_row(runner, key)
-        return TurnState(self.settings, self._defaults, model, self._wire_id, self._info, key,
+        defaults = self._defaults
+        effort = getattr(self, "thinking_effort", None)  # jaato's ThinkingConfig
+        if (effort and "reasoning_effort" not in defaults and self._info is not None
+                and self._info.reasoning_effort):
+            defaults = {**defaults, "reasoning_effort": effort}
+        return TurnState(self.settings, defaults, model, self._wire_id, self._info, key,
                          input_cap(self._info, row), reply_cap(self._info, row, None))
 
     def limits_key(self) -> str | None:

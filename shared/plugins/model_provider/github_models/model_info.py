@@ -85,6 +85,7 @@ class ModelInfo:
     deployment: str | None = None
     pricing: ModelPricing | None = None
     html_url: str = ""
+    reasoning_effort: bool = False  # takes reasoning_effort (low/medium/high)
 
     @property
     def bare_name(self) -> str:
@@ -196,6 +197,7 @@ class ModelInfo:
             deployment=deployment,
             pricing=pricing,
             html_url=known("html_url", fallback.html_url if fallback else ""),
+            reasoning_effort=_bool(entry, "x_reasoning_effort", traits.effort),
         )
 
     def to_api(self, include_private: bool = False) -> dict[str, Any]:
@@ -227,6 +229,7 @@ class ModelInfo:
                 x_deployment=self.deployment,
                 x_pricing=None if self.pricing is None else self.pricing.to_dict(),
                 x_reasoning=self.reasoning,
+                x_reasoning_effort=self.reasoning_effort,
                 x_structured_output=self.structured_output,
                 x_supports_system=self.supports_system,
                 x_supports_temperature=self.supports_temperature,

@@ -49,15 +49,19 @@ class Traits:
     structured: bool = False
     streaming: bool = True
     tools: bool = False
+    effort: bool = False  # takes reasoning_effort (low/medium/high)
 
 
-# OpenAI reasoning models: max_completion_tokens, no temperature, json_schema, tools.
+# OpenAI reasoning models: max_completion_tokens, no temperature, json_schema, tools, and
+# reasoning_effort (OpenAI's reasoning guide: o1, o3-mini, o3, o4-mini and the gpt-5 family;
+# not o1-mini / o1-preview).
 _OPENAI_REASONING = Traits(
     reasoning=True,
     token_param=MAX_COMPLETION_TOKENS,
     temperature=False,
     structured=True,
     tools=True,
+    effort=True,
 )
 _EMBEDDING = Traits(streaming=False)
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._host import FinishReason, FunctionCall, Reply, TokenUsage, make_usage, unreadable_call
+from .thinking import split_think
 from .wire_check import (
     MAX_JSON_DEPTH,
     check_completion,
@@ -22,7 +23,9 @@ from .wire_check import (
 __all__ = [
     "content_text",
     "finish_reason_from_wire",
+    "join_thinking",
     "parse_arguments",
+    "reasoning_text",
     "response_from_wire",
     "unique_call_ids",
     "usage_from_wire",
@@ -151,6 +154,19 @@ def response_from_wire(data: Mapping[str, Any]) -> Reply:
     finish = finish_reason_from_wire(choice.get("finish_reason"))
     if calls and finish is FinishReason.UNKNOWN:
         finish = FinishReason.TOOL_USE
-    return Reply(text=repair_text(content_text(message.get("content"))) or None,
-                 function_calls=calls, usage=usage_from_wire(data.get("usage")),
-                 finish_reason=finish, raw=data)
+    text, thought = split_think(repair_text(content_text(message.get("content"))))
+    return Reply(text=text or None, function_calls=calls, usage=usage_from_wire(data.get("usage")),
+                 finish_reason=finish, raw=data,
+                 thinking=join_thinking(reasoning_text(message), thought))
+
+
+def reasoning_text(message: Mapping[str, Any]) -> str:
+    """The ``reasoning_content`` of a message or delta ("" when none or not text)."""
+    value = message.get("reasoning_content")
+    return repair_text(value) if isinstance(value, str) else ""
+
+
+def join_thinking(*pieces: str | None) -> str | None:
+    """The reasoning texts joined (None when all are empty)."""
+    joined = "\n\n".join(p.strip() for p in pieces if p and p.strip())
+    return joined or None

@@ -52,6 +52,7 @@ class Reply:
     reasoning: str | None = None  # served as ``reasoning_content`` beside the content
     cached_tokens: int = 0  # reported as usage.prompt_tokens_details.cached_tokens
     reasoning_tokens: int = 0  # reported as usage.completion_tokens_details.reasoning_tokens
+    chunk_size: int | None = None  # stream the content in pieces of this many characters
     status: int = 200
     body: str | dict[str, Any] | None = None
     headers: tuple[tuple[str, str], ...] = ()
@@ -63,6 +64,7 @@ class Reply:
     def text(
         cls, text: str, finish_reason: str = "stop", *, usage: tuple[int, int] | None = None,
         reasoning: str | None = None, cached_tokens: int = 0, reasoning_tokens: int = 0,
+        chunk_size: int | None = None,
     ) -> Reply:
         """A plain assistant message.
 
@@ -74,10 +76,12 @@ class Reply:
             cached_tokens: Reported as ``prompt_tokens_details.cached_tokens``.
             reasoning_tokens: Reported as ``completion_tokens_details.reasoning_tokens`` (and
                 added to ``completion_tokens``).
+            chunk_size: Stream the content (and reasoning) in pieces of this many characters
+                instead of word by word (a ``<think>`` tag can then be split across chunks).
         """
         return cls("text", content=text, finish_reason=finish_reason, usage=usage,
                    reasoning=reasoning, cached_tokens=cached_tokens,
-                   reasoning_tokens=reasoning_tokens)
+                   reasoning_tokens=reasoning_tokens, chunk_size=chunk_size)
 
     @classmethod
     def tool_calls(
@@ -164,6 +168,7 @@ class Plan:
     reasoning: str | None = None
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    chunk_size: int | None = None
 
 
 def estimate_tokens(text: str) -> int:
@@ -388,4 +393,4 @@ def plan_from_reply(reply: Reply, body: Mapping[str, Any], new_call_id: Callable
         completion = estimate_tokens((text or "") + "".join(n + a for _, n, a in calls))
     return Plan(text, calls, reply.finish_reason or "stop", prompt,
                 completion + reply.reasoning_tokens, reply.reasoning,
-                min(reply.cached_tokens, prompt), reply.reasoning_tokens)
+                min(reply.cached_tokens, prompt), reply.reasoning_tokens, reply.chunk_size)

@@ -244,8 +244,14 @@ def stream_payloads(
             )
         )
     prelude.append(chunk({"role": "assistant", "content": "" if plan.text is not None else None}))
-    content = [chunk({"reasoning_content": piece}) for piece in split_text(plan.reasoning or "")]
-    content += [chunk({"content": piece}, filters=True) for piece in split_text(plan.text or "")]
+    size = plan.chunk_size
+
+    def pieces(text: str) -> list[str]:
+        return ([text[i:i + size] for i in range(0, len(text), size)] if size and size > 0
+                else split_text(text))
+
+    content = [chunk({"reasoning_content": piece}) for piece in pieces(plan.reasoning or "")]
+    content += [chunk({"content": piece}, filters=True) for piece in pieces(plan.text or "")]
     if plan.calls:
         content += [chunk({"tool_calls": [d]}) for d in _tool_call_deltas(plan.calls)]
     tail = [chunk({}, plan.finish_reason)]
