@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .budget import context_window, reply_cap
-
 if TYPE_CHECKING:
     from ._host import Message, TokenUsage
     from .calls import CallRunner
@@ -87,6 +85,8 @@ class Accounting:
         <= window``): the catalog's ``max_input_tokens``; 0 ("unknown") for a model the catalog
         does not know or whose entry gives no window; where the free tier's smaller per-request
         caps are enforced, the tier's input cap plus the reply cap. See ``budget.py``."""
+        from .budget import context_window
+
         state = self._accounting()
         cap, _source = input_cap(state.info, state.tier_row)
         tier_input = cap if _source == "tier" else None
@@ -98,6 +98,8 @@ class Accounting:
         ``min(catalog output limit, 4096 or 25000 for reasoning models, window // 4, tier reply
         cap)``; None when none is sent (unknown model or output limit). A per-call
         ``max_tokens`` overrides it for that call only."""
+        from .budget import reply_cap
+
         state = self._accounting()
         return reply_cap(state.info, state.tier_row, state.chosen_cap)
 

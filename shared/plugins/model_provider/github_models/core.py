@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from ._host import Message, ProviderConfig, TokenUsage, ToolSchema
 from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting, AccountingState, input_cap
-from .budget import reply_cap
 
 if TYPE_CHECKING:
     from .async_runners import AsyncRunners
@@ -375,6 +374,7 @@ class ProviderCore(Accounting):
         Raises:
             ConfigurationError: Not initialized, or no model selected.
         """
+        from .budget import reply_cap
         from .turn_request import TurnState
 
         runner = self.require_connected()
