@@ -121,3 +121,27 @@ def test_an_unknown_output_limit_sends_no_cap_and_reports_none(make_provider: An
     assert (provider.get_context_limit(), provider.get_max_output_tokens()) == (131072, None)
     provider.send_message("hi")
     assert sent_cap(chat_requests(emulator)[0].body) is None
+
+
+def test_a_live_catalog_entry_without_limits_is_unknown_not_invented(tmp_path: Any) -> None:
+    from shared import ProviderConfig
+    from shared.plugins.model_provider.github_models import GitHubModelsProvider
+
+    from .conftest import TEST_TOKEN
+
+    entry = {"id": "acme/brand-new", "name": "Brand New", "publisher": "acme",
+             "rate_limit_tier": "low", "supported_input_modalities": ["text"],
+             "supported_output_modalities": ["text"], "tags": []}
+    with Emulator(catalog=[entry]) as emu:
+        provider = GitHubModelsProvider()
+        provider.initialize(ProviderConfig(api_key=TEST_TOKEN, extra={
+            "endpoint": emu.inference_url, "catalog": "live", "pacing": False,
+            "enforce_tier_limits": False}))
+        try:
+            provider.connect("acme/brand-new")
+            assert provider.model_info.max_input_tokens == 0  # no source gives it
+            assert (provider.get_context_limit(), provider.get_max_output_tokens()) == (0, None)
+            assert provider.send_message("x" * 50_000).text  # no guessed window refuses it
+            assert sent_cap(chat_requests(emu)[-1].body) is None
+        finally:
+            provider.shutdown()
