@@ -159,13 +159,31 @@ def test_one_shot_chat_streams_text_then_usage_and_cost(tmp_path: Path, emulator
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Bonjour tout le monde\n"
     # openai/gpt-4o: 10 x 0.25 + 4 x 1.0 = 6.5 token units = $0.000065
-    assert "[10 in + 4 out = 14 tokens · session: 14 tokens, 1 request · est. $0.000065 " \
-           "(6.5 token units)]" in result.stderr
+    assert "[10 in + 4 out = 14 tokens, $0.000065 · session: 14 tokens, 1 request · " \
+           "est. $0.000065 (6.5 token units)]" in result.stderr
     (request,) = chat_requests(emulator)
     assert request.body["stream"] is True and request.body["model"] == "openai/gpt-4o"
     assert request.body["messages"][0] == {"role": "system", "content": "Be brief."}
     assert request.body["messages"][-1]["content"] == "Say hello"
     assert request.headers["authorization"] == "Bearer github_pat_…"
+
+
+def test_usage_line_shows_cached_and_reasoning_tokens_and_cost(tmp_path: Path,
+                                                              emulator: Any) -> None:
+    # 100 prompt tokens on the wire, 40 of them cached; 10 out, 6 of them reasoning (jaato's
+    # convention: "in" is the uncached input; reasoning is part of "out")
+    emulator.script(Reply.text("ok", usage=(100, 4), cached_tokens=40, reasoning_tokens=6))
+    result = run_cli(tmp_path, "chat", "hi", endpoint=emulator.inference_url)
+    assert result.returncode == 0, result.stderr
+    # gpt-4o: 60 x 0.25 + 40 x 0.125 + 10 x 1.0 = 30 token units = $0.0003
+    assert "[60 in + 40 cached + 10 out (6 reasoning) = 110 tokens, $0.0003 · " in result.stderr
+    emulator.script(Reply.text("ok", usage=(100, 4), cached_tokens=40, reasoning_tokens=6))
+    data = json.loads(run_cli(tmp_path, "chat", "--json", "hi",
+                              endpoint=emulator.inference_url).stdout)
+    assert data["usage"] == {"prompt_tokens": 60, "output_tokens": 10, "total_tokens": 110,
+                             "cache_read_tokens": 40, "reasoning_tokens": 6,
+                             "cost_usd": pytest.approx(0.0003)}
+    assert data["session"]["cache_read_tokens"] == 40
 
 
 def test_model_precedence_flag_over_env_over_default(tmp_path: Path, emulator: Any) -> None:
@@ -185,7 +203,8 @@ def test_chat_json_has_text_usage_cost_and_attribution(tmp_path: Path, emulator:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["text"] == "ok" and data["finish_reason"] == "stop"
-    assert data["usage"] == {"prompt_tokens": 100, "output_tokens": 10, "total_tokens": 110}
+    assert data["usage"] == {"prompt_tokens": 100, "output_tokens": 10, "total_tokens": 110,
+                             "cost_usd": pytest.approx(0.00035)}
     assert data["session"]["token_units"] == 35.0  # 100 x 0.25 + 10 x 1.0
     assert data["session"]["cost_usd"] == pytest.approx(0.00035)
     assert data["provider"]["attributed_to"] == "acme"
@@ -314,6 +333,8 @@ def test_models_table_needs_no_token_or_network(tmp_path: Path) -> None:
     assert "streaming, tool-calling" in rows[0]
     assert "2 models (static model catalog)" in result.stderr
     assert not ANSI.search(result.stdout)  # not a TTY: no colour
+    phi3 = run_cli(tmp_path, "models", "--prefix", "microsoft/Phi-3-mini-4k", token=None)
+    assert phi3.stdout.splitlines()[1].split()[3:5] == ["4,096", "unknown"]  # not invented
     none = run_cli(tmp_path, "models", "--prefix", "nobody/", token=None)
     assert none.returncode == 1 and "no model id starts with" in none.stderr
 

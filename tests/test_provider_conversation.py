@@ -463,7 +463,9 @@ def test_unknown_model_on_a_gateway_is_accepted_with_one_warning(
         provider = make_provider("my-deployment-7", endpoint=emulator.url)
         make_provider("my-deployment-7", endpoint=emulator.url)
     assert caplog.text.count("my-deployment-7") == 1
-    assert provider.get_context_limit() == 128000 and provider.model_name == "my-deployment-7"
+    # an unknown window is 0 (jaato does not guess) and no reply cap is sent or reported
+    assert provider.get_context_limit() == 0 and provider.model_name == "my-deployment-7"
+    assert provider.get_max_output_tokens() is None
 
 
 def test_unknown_model_on_github_endpoint_fails_before_any_request(emulator: Any,

@@ -229,7 +229,7 @@ def test_auth_info_capabilities_and_contracts_tell_the_truth(make_provider: Any)
     assert provider.supports_thinking()
     assert provider.get_max_output_tokens() == 4000  # the tier's reply cap, under o3-mini's
     assert provider.capabilities() is PROVIDER_CAPABILITIES
-    assert PROVIDER_CAPABILITIES.user_message_images and not PROVIDER_CAPABILITIES.thinking
+    assert PROVIDER_CAPABILITIES.user_message_images and PROVIDER_CAPABILITIES.thinking
     layers = {layer.layer: {k.name for k in layer.knobs} for layer in PROVIDER_KNOBS.layers}
     # jaato reads a top-level `modalities` as the model's input modalities: the request option
     # of that name (output modalities) is declared only in api_params
@@ -312,7 +312,8 @@ def test_the_context_limit_is_what_a_request_may_carry(make_provider: Any) -> No
     assert (capped.get_context_limit(), capped.get_max_output_tokens()) == (12000, 4000)
     paid = make_provider("openai/gpt-4o", enforce_tier_limits=False)
     assert paid.get_context_limit() == paid.model_info.max_input_tokens == 131072
-    assert paid.get_max_output_tokens() == paid.model_info.max_output_tokens == 16384
+    # the cap sent, not the catalog's 16384 (budget.py: min(16384, 4096, window // 4))
+    assert paid.get_max_output_tokens() == 4096 < paid.model_info.max_output_tokens
 
 
 def test_text_beside_tool_results_is_sent_after_them_not_dropped(make_provider: Any,

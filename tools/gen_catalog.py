@@ -34,10 +34,11 @@ Sources (all under ``--shared``/wire) and how each field is filled
   ``_PRICING_ALIASES`` for names the docs spell differently. The latest table wins; the earlier
   table only adds its Phi-3 rows. Every row must match a model, or the generator fails.
 
-Limits: later-format example first, then the supplement, then the default rule of
-``model_traits.default_limits`` (context size in the id/name like "4k"/"(128k)" x 1024, else 8000 in
-/ 4096 out). ``x_limits_source`` says which: ``later-format-example`` | ``marketplace-2025-09-09`` |
-``default``.
+Limits: later-format example first, then the supplement, then ``_CARD_LIMITS`` (the window the
+model's published card states; the output limit only where the publisher states one, else 0),
+and nothing else: a limit no source gives is 0, "unknown", never invented. ``x_limits_source``
+cites the source of each entry's limits: ``later-format-example`` | ``marketplace-2025-09-09`` |
+``model card: <where and what it says>``.
 
 Capabilities (when no example gives them) and ``x_reasoning``, ``x_token_param``,
 ``x_supports_temperature``, ``x_supports_system``, ``x_structured_output`` come from the id rule
@@ -99,6 +100,38 @@ _ADDED: dict[str, tuple[str, str, tuple[str, ...], str]] = {
         ("text",),
         "rate_limits.md A: DeepSeek-R1, DeepSeek-R1-0528, and MAI-DS-R1",
     ),
+}
+
+# Model id -> (window, output limit or 0 = not published, citation): the models the service's
+# catalog gave no limits for (the 2025-05-17 dump is early-format; the supplement lacks them).
+_PHI3_CARD = ("model card (huggingface.co/microsoft/{0}): context length {1}; "
+              "config.json max_position_embeddings {2}; no output limit stated")
+_CARD_LIMITS: dict[str, tuple[int, int, str]] = {
+    "cohere/Cohere-command-r": (128000, 4000, "Cohere model docs (docs.cohere.com/docs/command-r): "
+                                "context length 128k, maximum output tokens 4k"),
+    "cohere/Cohere-command-r-plus": (128000, 4000, "Cohere model docs (docs.cohere.com/docs/"
+                                     "command-r-plus): context length 128k, maximum output "
+                                     "tokens 4k"),
+    "meta/Meta-Llama-3-70B-Instruct": (8192, 0, "model card (huggingface.co/meta-llama/"
+                                       "Meta-Llama-3-70B-Instruct): context length 8k; "
+                                       "config.json max_position_embeddings 8192"),
+    "meta/Meta-Llama-3-8B-Instruct": (8192, 0, "model card (huggingface.co/meta-llama/"
+                                      "Meta-Llama-3-8B-Instruct): context length 8k; "
+                                      "config.json max_position_embeddings 8192"),
+    "meta/Meta-Llama-3.1-70B-Instruct": (131072, 0, "model card (huggingface.co/meta-llama/"
+                                         "Llama-3.1-70B-Instruct): context length 128k; "
+                                         "config.json max_position_embeddings 131072"),
+    **{f"microsoft/{name}": (window, 0, _PHI3_CARD.format(name, label, window))
+       for name, label, window in (
+           ("Phi-3-medium-128k-instruct", "128K", 131072),
+           ("Phi-3-medium-4k-instruct", "4K", 4096),
+           ("Phi-3-mini-128k-instruct", "128K", 131072),
+           ("Phi-3-mini-4k-instruct", "4K", 4096),
+           ("Phi-3-small-128k-instruct", "128K", 131072),
+           ("Phi-3-small-8k-instruct", "8K", 8192),
+           ("Phi-3.5-mini-instruct", "128K", 131072),
+           ("Phi-3.5-MoE-instruct", "128K", 131072),
+           ("Phi-3.5-vision-instruct", "128K", 131072))},
 }
 
 # pricing.md row name -> model id, where neither name nor bare id matches.
@@ -261,7 +294,10 @@ def _fill(
             "max_output_tokens": int(match["max_output_tokens"]),
         }
         return SUPPLEMENT_SOURCE
-    return "default"
+    card = _CARD_LIMITS.get(entry["id"])
+    window, output, source = card if card else (0, 0, "unknown: no catalog or card gives them")
+    entry["limits"] = {"max_input_tokens": window, "max_output_tokens": output}
+    return source
 
 
 def _add_pricing(shared: Path, by_id: dict[str, dict[str, Any]]) -> None:

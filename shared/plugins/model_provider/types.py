@@ -242,24 +242,45 @@ class Message:
         return cls(Role(data["role"]), [Part.from_dict(p) for p in data.get("parts", [])])
 
 
+_USAGE_EXTRAS = ("cache_read_tokens", "cache_creation_tokens", "reasoning_tokens", "cost_usd")
+
+
 @dataclass
 class TokenUsage:
-    """Token counts of one response (or a running total)."""
+    """Token counts of one response (or a running total), in jaato-sdk 0.29's convention:
+    ``prompt_tokens`` is the new, uncached input (``cache_read_tokens`` not included);
+    ``output_tokens`` everything generated, ``reasoning_tokens`` the part of it spent
+    reasoning; ``None`` means the provider reported nothing (distinct from a reported 0);
+    ``reported`` is False when nothing was measured (zeros or an estimate)."""
 
     prompt_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    reported: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {"prompt_tokens": self.prompt_tokens, "output_tokens": self.output_tokens,
-                "total_tokens": self.total_tokens}
+        """Return a JSON-ready dict (the optional fields only when set)."""
+        out: dict[str, Any] = {"prompt_tokens": self.prompt_tokens,
+                               "output_tokens": self.output_tokens,
+                               "total_tokens": self.total_tokens}
+        out.update({k: getattr(self, k) for k in _USAGE_EXTRAS if getattr(self, k) is not None})
+        if not self.reported:
+            out["reported"] = False
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TokenUsage:
         """Build from :meth:`to_dict` output."""
-        return cls(int(data.get("prompt_tokens", 0)), int(data.get("output_tokens", 0)),
-                   int(data.get("total_tokens", 0)))
+        usage = cls(int(data.get("prompt_tokens", 0)), int(data.get("output_tokens", 0)),
+                    int(data.get("total_tokens", 0)), reported=bool(data.get("reported", True)))
+        for key in _USAGE_EXTRAS:
+            if data.get(key) is not None:
+                setattr(usage, key, float(data[key]) if key == "cost_usd" else int(data[key]))
+        return usage
 
 
 @dataclass
@@ -272,6 +293,12 @@ class ProviderResponse:
     finish_reason: FinishReason = FinishReason.UNKNOWN
     raw: Any = None
     structured_output: Any = None
+    thinking: str | None = None  # the model's reasoning text, never part of ``text``
+
+    @property
+    def has_thinking(self) -> bool:
+        """Whether the reply carries reasoning text."""
+        return self.thinking is not None
 
     @property
     def has_function_calls(self) -> bool:
@@ -286,6 +313,7 @@ class ProviderResponse:
             "usage": self.usage.to_dict(),
             "finish_reason": self.finish_reason.value,
             "structured_output": self.structured_output,
+            **({"thinking": self.thinking} if self.thinking is not None else {}),
         }
 
     @classmethod
@@ -297,6 +325,7 @@ class ProviderResponse:
             usage=TokenUsage.from_dict(data.get("usage") or {}),
             finish_reason=FinishReason(data.get("finish_reason", "unknown")),
             structured_output=data.get("structured_output"),
+            thinking=data.get("thinking"),
         )
 
 

@@ -79,7 +79,7 @@ PROVIDER_CAPABILITIES = ProviderCapabilities(
     pdf_input=False,
     audio_input=False,
     tool_choice_forwarding=True,
-    thinking=False,
+    thinking=True,  # reasoning text of the models that return it (thinking.py)
     prompt_caching=False,
     streaming=True,
     cancellation=True,
@@ -125,6 +125,7 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("stop", "list"),
         KnobSpec("response_format", "dict"),
         KnobSpec("tool_choice", "str"),
+        KnobSpec("reasoning_effort", "str", None, "low, medium or high (reasoning models)"),
     ), description="connection, billing, pacing and request defaults"),
     KnobLayer("api_params", (
         KnobSpec("temperature", "float"),
@@ -138,6 +139,7 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("response_format", "dict"),
         KnobSpec("tool_choice", "str"),
         KnobSpec("modalities", "list"),
+        KnobSpec("reasoning_effort", "str"),
     ), description="request defaults, as jaato profiles nest them"),
 ))
 

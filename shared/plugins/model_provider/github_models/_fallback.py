@@ -110,11 +110,17 @@ class Message:
 
 @dataclass
 class TokenUsage:
-    """Token counts of one response."""
+    """Token counts of one response, in jaato-sdk 0.29's convention (``prompt_tokens``
+    excludes ``cache_read_tokens``; ``reasoning_tokens`` is part of ``output_tokens``)."""
 
     prompt_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    reported: bool = True
 
 
 @dataclass
@@ -127,6 +133,7 @@ class ProviderResponse:
     finish_reason: FinishReason = FinishReason.UNKNOWN
     raw: Any = None
     structured_output: Any = None
+    thinking: str | None = None
 
 
 class TurnOutcome(str, Enum):

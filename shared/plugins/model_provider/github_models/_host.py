@@ -46,9 +46,12 @@ __all__ = [
     "build_response",
     "finish_reason",
     "host_base",
+    "input_tokens",
+    "make_usage",
     "render_for_model",
     "response_calls",
     "response_text",
+    "set_cost",
 ]
 
 _PARENT = __name__.rsplit(".", 2)[0] if __name__.count(".") >= 2 else ""
@@ -173,28 +176,56 @@ def unreadable_call(call_id: str, name: str, raw: str) -> FunctionCall | None:
                         unreadable_args=raw)
 
 
-def make_usage(prompt: int, output: int, total: int, *, reported: bool = True) -> TokenUsage:
-    """A host ``TokenUsage``; ``reported=False`` (an estimate, or nothing reported) is kept
-    where the host has the field (jaato-sdk 0.29)."""
+def make_usage(prompt: int, output: int, total: int, *, reported: bool = True,
+               cached: int | None = None, reasoning: int | None = None) -> TokenUsage:
+    """A host ``TokenUsage`` in jaato-sdk 0.29's convention, from a wire's inclusive counts:
+    ``prompt`` counts ``cached`` tokens too (OpenAI-shaped wires), and where the host has
+    ``cache_read_tokens`` they move out of ``prompt_tokens`` into it (a host without the field
+    keeps the whole input in ``prompt_tokens``, so nothing vanishes); ``reasoning`` (part of
+    ``output``) goes to ``reasoning_tokens``; ``reported=False`` (an estimate, or nothing
+    reported) is kept where the host has the field. Raises nothing."""
+    extra: dict[str, Any] = {}
     if not reported and "reported" in _USAGE_FIELDS:
-        return TokenUsage(prompt_tokens=prompt, output_tokens=output,  # type: ignore[call-arg,unused-ignore]
-                          total_tokens=total, reported=False)
-    return TokenUsage(prompt_tokens=prompt, output_tokens=output, total_tokens=total)
+        extra["reported"] = False
+    if cached is not None and "cache_read_tokens" in _USAGE_FIELDS:
+        extra["cache_read_tokens"] = cached
+        prompt = max(0, prompt - cached)
+    if reasoning is not None and "reasoning_tokens" in _USAGE_FIELDS:
+        extra["reasoning_tokens"] = reasoning
+    return TokenUsage(prompt_tokens=prompt, output_tokens=output, total_tokens=total, **extra)
+
+
+def input_tokens(usage: Any) -> tuple[int, int]:
+    """``(all input tokens, cached ones)`` of a usage, in either convention (a host without
+    ``cache_read_tokens`` counts them inside ``prompt_tokens``). Raises nothing."""
+    cached = getattr(usage, "cache_read_tokens", None) or 0
+    return int(usage.prompt_tokens) + int(cached), int(cached)
+
+
+def set_cost(usage: Any, cost: float | None) -> None:
+    """Put ``cost`` in ``usage.cost_usd`` where the host has the field. Raises nothing."""
+    if cost is not None and "cost_usd" in _USAGE_FIELDS:
+        usage.cost_usd = cost
 
 
 def build_response(text: str | None, calls: list[FunctionCall], usage: TokenUsage,
                    reason: FinishReason, raw: Any = None,
-                   structured_output: Any = None) -> ProviderResponse:
+                   structured_output: Any = None, thinking: str | None = None
+                   ) -> ProviderResponse:
     """A host ``ProviderResponse``: ``parts`` (text first, then calls) where the host keeps
-    parts, ``text``/``function_calls`` where it keeps those."""
+    parts, ``text``/``function_calls`` where it keeps those; ``thinking`` where the host has
+    the field (jaato-sdk 0.29, the stand-in types)."""
+    extra: dict[str, Any] = {}
+    if thinking is not None and "thinking" in _RESPONSE_FIELDS:
+        extra["thinking"] = thinking
     if _PARTS_SHAPED:
         parts = ([Part(text=text)] if text else []) + [Part(function_call=c) for c in calls]
         return ProviderResponse(parts=parts, usage=usage,  # type: ignore[call-arg,unused-ignore]
                                 finish_reason=finish_reason(reason), raw=raw,
-                                structured_output=structured_output)
+                                structured_output=structured_output, **extra)
     return ProviderResponse(text=text, function_calls=list(calls), usage=usage,
                             finish_reason=finish_reason(reason), raw=raw,
-                            structured_output=structured_output)
+                            structured_output=structured_output, **extra)
 
 
 def response_text(response: Any) -> str | None:
@@ -225,6 +256,7 @@ class Reply:
     finish_reason: FinishReason
     raw: Any = None
     structured_output: Any = None
+    thinking: str | None = None  # reasoning text (reasoning_content or <think>), never in text
 
     @property
     def cancelled(self) -> bool:
@@ -234,4 +266,4 @@ class Reply:
     def to_host(self) -> ProviderResponse:
         """The host's ``ProviderResponse`` for this reply."""
         return build_response(self.text, self.function_calls, self.usage, self.finish_reason,
-                              self.raw, self.structured_output)
+                              self.raw, self.structured_output, self.thinking)

@@ -20,13 +20,13 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "Accounting", "AccountingState", "input_cap", "output_cap"]
 
-DEFAULT_CONTEXT_LIMIT = 128_000
+DEFAULT_CONTEXT_LIMIT = 0  # a model the catalog does not know: its window is unknown
 
 
 def input_cap(info: ModelInfo | None, tier_row: Any) -> tuple[int | None, str]:
     """The tightest input cap of the model and where it comes from (``"tier"``/``"model"``);
     ``tier_row`` is the tier's limits row where tier limits are enforced, else None."""
-    window = info.max_input_tokens if info else None
+    window = info.max_input_tokens if info and info.max_input_tokens > 0 else None
     cap = tier_row.max_input_tokens if tier_row is not None and info is not None else None
     if cap and (window is None or cap < window):
         return cap, "tier"
@@ -46,11 +46,14 @@ class AccountingState:
     (a plain class: a dataclass costs milliseconds at import, and this loads with the provider).
     ``tier_row`` is the tier's limits where they are enforced (when connected), else None."""
 
-    __slots__ = ("find_model", "info", "last_usage", "runner", "session", "tier_row", "usage")
+    __slots__ = ("chosen_cap", "find_model", "info", "last_usage", "runner", "session",
+                 "tier_row", "usage")
 
     def __init__(self, *, info: ModelInfo | None, runner: CallRunner | None, tier_row: Any,
                  last_usage: TokenUsage, session: ChatSession, usage: UsageTracker,
-                 find_model: Callable[[str], ModelInfo | None]) -> None:
+                 find_model: Callable[[str], ModelInfo | None],
+                 chosen_cap: int | None = None) -> None:
+        self.chosen_cap = chosen_cap
         self.info = info
         self.runner = runner
         self.tier_row = tier_row
@@ -78,28 +81,27 @@ class Accounting:
         return estimate_tokens(content)
 
     def get_context_limit(self) -> int:
-        """The most tokens one request may involve, prompt and reply: the selected model's
-        context window (``max_input_tokens``; 128000 for ids the catalog does not know), or,
-        where the free tier's smaller per-request caps are enforced, those caps (input + output;
-        a larger prompt is refused before sending). ``model_info`` keeps the model's own window.
-        """
+        """The selected model's window as jaato checks it (``prompt + get_max_output_tokens()
+        <= window``): the catalog's ``max_input_tokens``; 0 ("unknown") for a model the catalog
+        does not know or whose entry gives no window; where the free tier's smaller per-request
+        caps are enforced, the tier's input cap plus the reply cap. See ``budget.py``."""
+        from .budget import context_window
+
         state = self._accounting()
-        if state.info is None:
-            return DEFAULT_CONTEXT_LIMIT
-        cap, source = input_cap(state.info, state.tier_row)
-        if source == "tier" and cap:
-            return cap + (self.get_max_output_tokens() or 0)
-        return state.info.max_input_tokens
+        cap, _source = input_cap(state.info, state.tier_row)
+        tier_input = cap if _source == "tier" else None
+        return context_window(state.info, tier_input, self.get_max_output_tokens())
 
     def get_max_output_tokens(self) -> int | None:
-        """The most tokens a reply may have: the model's cap from the catalog, or the free
-        tier's smaller one where tier limits are enforced (None for unknown models)."""
+        """The output cap every request carries on the wire (``max_tokens`` or
+        ``max_completion_tokens``): the provider-level ``max_tokens`` when set, else
+        ``min(catalog output limit, 4096 or 25000 for reasoning models, window // 4, tier reply
+        cap)``; None when none is sent (unknown model or output limit). A per-call
+        ``max_tokens`` overrides it for that call only."""
+        from .budget import reply_cap
+
         state = self._accounting()
-        if state.info is None:
-            return None
-        cap = output_cap(state.info, state.tier_row)
-        mine = state.info.max_output_tokens
-        return min(mine, cap) if cap else mine
+        return reply_cap(state.info, state.tier_row, state.chosen_cap)
 
     def get_token_usage(self) -> TokenUsage:
         """Usage of the last response."""
@@ -161,7 +163,9 @@ class Accounting:
 
     def supports_thinking(self) -> bool:
         """Whether the selected model reasons before answering (catalog: o1/o3/o4, gpt-5,
-        DeepSeek-R1, phi-4-reasoning ...). Its reasoning text is not returned by this protocol."""
+        DeepSeek-R1, phi-4-reasoning ...). Reasoning text, where the model returns it
+        (``reasoning_content``, ``<think>`` blocks), goes to ``thinking`` / ``on_thinking``;
+        o-series models keep theirs hidden (only ``reasoning_tokens`` are reported)."""
         info = self._accounting().info
         return bool(info and info.reasoning)
 

@@ -129,11 +129,20 @@ class ChatRunner:
         return response
 
     def usage_line(self) -> str:
-        """``[8 in + 5 out = 13 tokens · session: 13 tokens, 1 request · est. $0.00007 ...]``."""
+        """``[8 in + 5 out = 13 tokens · session: 13 tokens, 1 request · est. $0.00007 ...]``;
+        cached input (not in "in"), reasoning (part of "out") and the reply's cost where
+        known: ``[8 in + 1024 cached + 70 out (64 reasoning) = 1102 tokens, $0.0004 · ...]``."""
         last = self.provider.get_token_usage()
         session = self.provider.get_session_usage()
-        return (f"[{last.prompt_tokens} in + {last.output_tokens} out = {last.total_tokens} "
-                f"tokens · session: {session.total_tokens} tokens, "
+        cached = getattr(last, "cache_read_tokens", None)
+        reasoning = getattr(last, "reasoning_tokens", None)
+        cost = getattr(last, "cost_usd", None)
+        return (f"[{last.prompt_tokens} in" + (f" + {cached} cached" if cached else "")
+                + f" + {last.output_tokens} out" + (f" ({reasoning} reasoning)" if reasoning
+                                                   else "")
+                + f" = {last.total_tokens} tokens"
+                + (f", {format_usd(cost)}" if cost is not None else "")
+                + f" · session: {session.total_tokens} tokens, "
                 f"{_count(session.requests, 'request')} · {self._cost_text(session)}]")
 
     def _cost_text(self, totals: Any) -> str:
@@ -151,7 +160,10 @@ class ChatRunner:
         last = self.provider.get_token_usage()
         return {"usage": {"prompt_tokens": last.prompt_tokens,
                           "output_tokens": last.output_tokens,
-                          "total_tokens": last.total_tokens},
+                          "total_tokens": last.total_tokens,
+                          **{k: getattr(last, k) for k in (
+                              "cache_read_tokens", "reasoning_tokens", "cost_usd")
+                             if getattr(last, k, None) is not None}},
                 "session": self.provider.get_session_usage().to_dict(),
                 "provider": self.provider.get_usage_summary()}
 

@@ -64,13 +64,18 @@ def resume(store: LogStore, cid: str | None) -> dict[str, Any]:
     return row
 
 
-def _turn_cost(provider: GitHubModelsProvider, prompt: int, output: int) -> float | None:
+def _turn_cost(provider: GitHubModelsProvider, usage: Any) -> float | None:
+    from ._host import input_tokens
     from .pricing import TOKEN_UNIT_PRICE_USD, token_units
 
+    known = getattr(usage, "cost_usd", None)
+    if known is not None:
+        return float(known)
     info = provider.model_info
     if info is None or info.pricing is None:
         return None
-    return token_units(info.pricing, prompt, output) * TOKEN_UNIT_PRICE_USD
+    all_in, cached = input_tokens(usage)
+    return token_units(info.pricing, all_in, usage.output_tokens, cached) * TOKEN_UNIT_PRICE_USD
 
 
 class LoggedChatRunner(ChatRunner):
@@ -152,7 +157,7 @@ class LoggedChatRunner(ChatRunner):
                 history=provider.serialize_history(provider.get_history()),
                 prompt_tokens=usage.prompt_tokens, output_tokens=usage.output_tokens,
                 usage_estimated=bool(raw.get("usage_estimated")),
-                cost_usd=_turn_cost(provider, usage.prompt_tokens, usage.output_tokens),
+                cost_usd=_turn_cost(provider, usage),
                 duration_ms=int((time.monotonic() - started) * 1000),
                 finish_reason=response.finish_reason.value,
                 tool_calls=[{"id": c.id, "name": c.name, "args": c.args}

@@ -13,11 +13,17 @@ _HEADERS = ("ID", "PUBLISHER", "TIER", "CONTEXT", "MAX OUT", "MODALITIES", "CAPA
 
 
 def model_row(info: ModelInfo) -> list[str]:
-    """One table row: id, publisher, tier, context window, max output, modalities, capabilities."""
+    """One table row: id, publisher, tier, context window, max output (``unknown`` where no
+    source gives it), modalities, capabilities. Raises nothing."""
     modalities = f"{'+'.join(info.input_modalities) or '-'} -> " \
                  f"{'+'.join(info.output_modalities) or '-'}"
-    return [info.id, info.publisher or "-", info.tier or "-", f"{info.context_window:,}",
-            f"{info.max_output_tokens:,}", modalities, ", ".join(info.capabilities) or "-"]
+    return [info.id, info.publisher or "-", info.tier or "-", _tokens(info.context_window),
+            _tokens(info.max_output_tokens), modalities, ", ".join(info.capabilities) or "-"]
+
+
+def _tokens(count: int) -> str:
+    """A token limit for the table; 0 is a limit no source gives: ``unknown``."""
+    return f"{count:,}" if count > 0 else "unknown"
 
 
 def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:

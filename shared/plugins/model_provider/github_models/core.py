@@ -375,13 +375,20 @@ class ProviderCore(Accounting):
         Raises:
             ConfigurationError: Not initialized, or no model selected.
         """
+        from .budget import reply_cap
         from .turn_request import TurnState
 
         runner = self.require_connected()
         model = self._model or ""
         key = self.limits_key()
-        return TurnState(self.settings, self._defaults, model, self._wire_id, self._info, key,
-                         input_cap(self._info, self._tier_row(runner, key)))
+        row = self._tier_row(runner, key)
+        defaults = self._defaults
+        effort = getattr(self, "thinking_effort", None)  # jaato's ThinkingConfig
+        if (effort and "reasoning_effort" not in defaults and self._info is not None
+                and self._info.reasoning_effort):
+            defaults = {**defaults, "reasoning_effort": effort}
+        return TurnState(self.settings, defaults, model, self._wire_id, self._info, key,
+                         input_cap(self._info, row), reply_cap(self._info, row, None))
 
     def limits_key(self) -> str | None:
         """The pacer/limits row of the selected model (its own row for custom models)."""
@@ -402,7 +409,8 @@ class ProviderCore(Accounting):
         row = self._tier_row(runner, self.limits_key()) if runner is not None else None
         return AccountingState(info=self._info, runner=self._runner, tier_row=row,
                                last_usage=self._last_usage, session=self._session,
-                               usage=self._usage, find_model=lambda m: self.catalog.get(m))
+                               usage=self._usage, find_model=lambda m: self.catalog.get(m),
+                               chosen_cap=self._defaults.get("max_tokens"))
 
     def count_usage(self, model: str, usage: TokenUsage, pricing: ModelPricing | None) -> None:
         """Add one reply's usage to the provider-wide totals (and make it the last usage)."""

@@ -290,6 +290,8 @@ def mask_response(response: Any, masker: SecretMasker) -> Any:
 
     if response.text:
         response.text = masker.scrub(response.text)
+    if getattr(response, "thinking", None):
+        response.thinking = masker.scrub(response.thinking)
     for call in response.function_calls:
         call.args = clean(call.args)
         call.id = masker.scrub(call.id)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .accounting import DEFAULT_CONTEXT_LIMIT
 from .errors import ConfigurationError, model_not_found
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ def choose_model(settings: Settings, catalog: Callable[[], Catalog], live_catalo
                                              known_models=tuple(catalog().ids())))
     if info is None and model.lower() not in _warned_models:
         _warned_models.add(model.lower())
-        logger.warning("model %r is not in the catalog; sending it as given (context limit "
-                       "assumed %d tokens)", model, DEFAULT_CONTEXT_LIMIT)
+        logger.warning("model %r is not in the catalog; sending it as given (its context "
+                       "window is unknown: reported as 0, and no reply cap is sent)", model)
     chosen = info.id if info is not None else model
     return info, model, settings.profile.wire_model_id(chosen, model)

@@ -13,10 +13,9 @@ Defaults for what an early-format entry lacks:
   where the rule says yes; embeddings have neither).
 * ``limits``: a ``fallback`` ``ModelInfo`` when the caller has one (e.g. the static catalog's);
   otherwise ``default_limits``: a context size written in the id or name ("4k", "(128k)") x 1024,
-  else ``DEFAULT_MAX_INPUT_TOKENS`` (8000: the free tier's per-request input cap for low/high
-  models, so never more than the service accepted for free); output ``DEFAULT_MAX_OUTPUT_TOKENS``
-  (4096, the marketplace's value for every non-OpenAI chat model). Embeddings: 512 in (the smallest
-  embedding window published), 0 out.
+  else 0; the output limit 0. 0 means unknown: never invented (the budget reports an unknown
+  window as 0 and sends no reply cap for an unknown output limit). Embeddings: 512 in (the
+  smallest embedding window published), 0 out.
 * modalities: ``("text",)`` in and out when the key is absent (an empty list is kept as served).
 """
 
@@ -86,6 +85,7 @@ class ModelInfo:
     deployment: str | None = None
     pricing: ModelPricing | None = None
     html_url: str = ""
+    reasoning_effort: bool = False  # takes reasoning_effort (low/medium/high)
 
     @property
     def bare_name(self) -> str:
@@ -197,6 +197,7 @@ class ModelInfo:
             deployment=deployment,
             pricing=pricing,
             html_url=known("html_url", fallback.html_url if fallback else ""),
+            reasoning_effort=_bool(entry, "x_reasoning_effort", traits.effort),
         )
 
     def to_api(self, include_private: bool = False) -> dict[str, Any]:
@@ -228,6 +229,7 @@ class ModelInfo:
                 x_deployment=self.deployment,
                 x_pricing=None if self.pricing is None else self.pricing.to_dict(),
                 x_reasoning=self.reasoning,
+                x_reasoning_effort=self.reasoning_effort,
                 x_structured_output=self.structured_output,
                 x_supports_system=self.supports_system,
                 x_supports_temperature=self.supports_temperature,

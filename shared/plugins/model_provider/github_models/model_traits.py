@@ -29,8 +29,9 @@ __all__ = [
 
 MAX_TOKENS = "max_tokens"
 MAX_COMPLETION_TOKENS = "max_completion_tokens"
-DEFAULT_MAX_INPUT_TOKENS = 8000
-DEFAULT_MAX_OUTPUT_TOKENS = 4096
+# A limit no source gives is unknown: 0 (jaato's budget check then does not guess either).
+DEFAULT_MAX_INPUT_TOKENS = 0
+DEFAULT_MAX_OUTPUT_TOKENS = 0
 _EMBEDDING_MAX_INPUT_TOKENS = 512
 
 STREAMING = "streaming"
@@ -48,15 +49,19 @@ class Traits:
     structured: bool = False
     streaming: bool = True
     tools: bool = False
+    effort: bool = False  # takes reasoning_effort (low/medium/high)
 
 
-# OpenAI reasoning models: max_completion_tokens, no temperature, json_schema, tools.
+# OpenAI reasoning models: max_completion_tokens, no temperature, json_schema, tools, and
+# reasoning_effort (OpenAI's reasoning guide: o1, o3-mini, o3, o4-mini and the gpt-5 family;
+# not o1-mini / o1-preview).
 _OPENAI_REASONING = Traits(
     reasoning=True,
     token_param=MAX_COMPLETION_TOKENS,
     temperature=False,
     structured=True,
     tools=True,
+    effort=True,
 )
 _EMBEDDING = Traits(streaming=False)
 
@@ -119,7 +124,8 @@ def traits_for(model_id: str, embedding: bool) -> Traits:
 
 def default_limits(model_id: str, name: str, embedding: bool) -> tuple[int, int]:
     """``(max input, max output)`` tokens for an entry without ``limits``: a context size
-    written in the id or name ("4k", "(128k)") x 1024, else the documented defaults."""
+    written in the id or name ("4k", "(128k)") x 1024, else 0 (unknown); the output limit is
+    0 (unknown): nothing is invented."""
     if embedding:
         return _EMBEDDING_MAX_INPUT_TOKENS, 0
     for text in (bare_name(model_id).replace("-", " "), name):

@@ -45,6 +45,7 @@ _SPECS: dict[str, _Spec] = {
     "response_format": _Spec("format", choices=("text", "json_object", "json_schema")),
     "tool_choice": _Spec("tool_choice", choices=("auto", "required", "none")),
     "modalities": _Spec("modalities", choices=("text", "audio")),
+    "reasoning_effort": _Spec("choice", choices=("low", "medium", "high")),
 }
 
 OPTION_NAMES = frozenset(_SPECS)
@@ -134,7 +135,15 @@ def _check_modalities(name: str, value: Any, spec: _Spec) -> list[str]:
     return list(value)
 
 
+def _check_choice(name: str, value: Any, spec: _Spec) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in spec.choices:
+        raise _bad(name, value, f"it must be one of {', '.join(spec.choices)}",
+                   f"pass e.g. {name}={spec.choices[0]!r}")
+    return value.strip().lower()
+
+
 _CHECKERS: dict[str, Callable[[str, Any, _Spec], Any]] = {
+    "choice": _check_choice,
     "number": _check_number,
     "int": _check_int,
     "stop": _check_stop,
@@ -208,6 +217,7 @@ def adapt_for_model(
     token_param: str,
     supports_temperature: bool,
     max_output_tokens: int | None,
+    supports_effort: bool = True,
 ) -> dict[str, Any]:
     """Merge provider defaults with per-call options for one model.
 
@@ -221,13 +231,20 @@ def adapt_for_model(
     """
     merged: dict[str, Any] = dict(defaults)
     merged.update(call)
-    if not supports_temperature:
-        for name in ("temperature", "top_p"):
+    refused = [] if supports_temperature else ["temperature", "top_p"]
+    if not supports_effort:
+        refused.append("reasoning_effort")
+    if refused:
+        for name in refused:
             if name not in merged:
                 continue
             if name in call:
-                raise _bad(name, call[name], f"{model} does not accept {name} (a reasoning model)",
-                           f"leave {name} unset for this model")
+                why = ("it is not a reasoning model that takes it" if name == "reasoning_effort"
+                       else "a reasoning model")
+                raise _bad(name, call[name], f"{model} does not accept {name} ({why})",
+                           f"leave {name} unset for this model" + (
+                               " (it works on e.g. openai/o3-mini, openai/o4-mini, the gpt-5 "
+                               "family)" if name == "reasoning_effort" else ""))
             del merged[name]
             if (model, name) not in _warned:
                 _warned.add((model, name))

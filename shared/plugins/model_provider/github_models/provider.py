@@ -60,6 +60,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
 
     agent_context: dict[str, Any] | None = None
     thinking_config: Any = None
+    thinking_effort: str | None = None
 
     def new_session(self, system_instruction: str | None = None,
                     tools: list[ToolSchema] | None = None,
@@ -90,8 +91,9 @@ class GitHubModelsProvider(ProviderCore, Messaging):
 
         Streams when ``on_chunk`` is given; a ``cancel_token`` alone also streams internally,
         so cancellation works either way. ``on_function_call`` is called for each function
-        call once the reply is complete, before this returns. ``on_thinking`` is never called:
-        the chat-completions protocol returns no reasoning text.
+        call once the reply is complete, before this returns. ``on_thinking`` gets the model's
+        reasoning text (``reasoning_content``, ``<think>`` blocks) as it streams, or once before
+        this returns when not streaming; it is never part of the text.
 
         Returns:
             ``TurnResult.from_provider_response(...)``, or ``TurnResult.from_exception(exc)`` for
@@ -102,7 +104,6 @@ class GitHubModelsProvider(ProviderCore, Messaging):
             RateLimitError, ServiceUnavailableError, ProviderConnectionError: transient failures
                 (after this provider's own retries), so the framework's retry layer can retry.
         """
-        del on_thinking  # documented: no reasoning text in this protocol
         from .errors import GitHubModelsError, InvalidRequestError
         from .retry import is_transient
         from .session import ChatSession
@@ -111,7 +112,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         options: dict[str, Any] = {} if tool_choice is None else {"tool_choice": tool_choice}
         stream = None
         if on_chunk is not None or cancel_token is not None:
-            stream = (on_chunk or _discard, cancel_token, on_usage_update)
+            stream = (on_chunk or _discard, cancel_token, on_usage_update, on_thinking)
         try:
             if not messages:
                 raise InvalidRequestError(
@@ -133,6 +134,9 @@ class GitHubModelsProvider(ProviderCore, Messaging):
             if is_transient(exc):
                 raise
             return TurnResult.from_exception(exc)
+        thought = getattr(response, "thinking", None)
+        if on_thinking is not None and stream is None and thought:
+            on_thinking(thought)
         if on_function_call is not None:
             for call in response_calls(response):
                 on_function_call(call)
@@ -255,10 +259,14 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                               "agent_id": agent_id}
 
     def set_thinking_config(self, config: Any) -> None:
-        """Documented no-op: reasoning models (``supports_thinking()``) always reason; jaato's
-        token budget is not mapped to the protocol's coarse ``reasoning_effort`` (this provider
-        does not send it), and no reasoning text comes back."""
+        """jaato's ``ThinkingConfig`` as ``reasoning_effort`` for models that take it
+        (``thinking.effort_for``: enabled with a budget up to 4096 -> low, up to 16384 ->
+        medium, more -> high; disabled -> none sent, the model's default). A
+        ``reasoning_effort`` set as an option wins. Raises nothing."""
+        from .thinking import effort_for
+
         self.thinking_config = config
+        self.thinking_effort = effort_for(config)
 
     # ---- stateful (the seed framework's interface): ``turn.Messaging`` on the default session
 

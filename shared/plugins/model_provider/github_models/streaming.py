@@ -20,7 +20,9 @@ from .converters import (
     usage_from_wire,
 )
 from .masking import SecretMasker
+from .thinking import ThinkSplitter
 from .wire_check import check_chunk, loads_json, repair_text
+from .wire_reply import reasoning_text
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -221,6 +223,9 @@ class StreamAccumulator:
         self.model: str | None = None
         self.chunks = 0
         self._held = ""  # a high surrogate waiting for its pair in the next chunk
+        self.thinking_parts: list[str] = []
+        self.thinking_added = ""  # the reasoning text the last chunk added
+        self._think = ThinkSplitter()
 
     def feed(self, event: Mapping[str, Any]) -> str:
         """Apply one chunk; return the text it added ("" when none).
@@ -238,16 +243,18 @@ class StreamAccumulator:
         usage = event.get("usage")
         if usage:
             self.usage = usage_from_wire(usage)
-        added = ""
+        added = thought = ""
         for choice in event.get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            thought += reasoning_text(delta)
             content = self._held + content_text(delta.get("content"))
             self._held = ""
             if content and "\ud800" <= content[-1] <= "\udbff":  # half a pair: wait
                 content, self._held = content[:-1], content[-1]
-            content = repair_text(content)
+            content, in_think = self._think.feed(repair_text(content))
+            thought += in_think
             if content:
                 self.text_parts.append(content)
                 added += content
@@ -266,7 +273,25 @@ class StreamAccumulator:
                     slot.arguments.append(fn["arguments"])
             if choice.get("finish_reason"):
                 self.finish = choice["finish_reason"]
+        if thought:
+            self.thinking_parts.append(thought)
+        self.thinking_added = thought
         return added
+
+    def end_think(self) -> tuple[str, str]:
+        """At the end of the stream: the text and thinking a possible tag held back (the text
+        joins ``text``; both are returned for the callbacks)."""
+        text, thought = self._think.flush()
+        if text:
+            self.text_parts.append(text)
+        if thought:
+            self.thinking_parts.append(thought)
+        return text, thought
+
+    @property
+    def thinking(self) -> str | None:
+        """The reasoning text so far (None when there is none)."""
+        return "".join(self.thinking_parts).strip() or None
 
     @property
     def text(self) -> str:
@@ -305,9 +330,13 @@ class StreamAccumulator:
 class MaskedAccumulator(StreamAccumulator):
     """A stream accumulator with the masker that guards what reaches ``on_chunk``."""
 
-    def __init__(self, masker: SecretMasker, on_chunk: Callable[[str], None]) -> None:
+    def __init__(self, masker: SecretMasker, on_chunk: Callable[[str], None],
+                 on_thinking: Callable[[str], None] | None = None,
+                 thinking_masker: SecretMasker | None = None) -> None:
         self.masker = masker
+        self.thinking_masker = thinking_masker if thinking_masker is not None else masker
         self._on_chunk = on_chunk
+        self._on_thinking = on_thinking
         super().__init__()
 
     def reset(self) -> None:
@@ -315,10 +344,23 @@ class MaskedAccumulator(StreamAccumulator):
         super().reset()
         if hasattr(self, "masker"):
             self.masker.flush()
+            self.thinking_masker.flush()
+
+    def show_thinking(self, piece: str) -> None:
+        """Hand reasoning text (masked, held back like text) to ``on_thinking``."""
+        shown = self.thinking_masker.feed(piece) if piece else ""
+        if shown and self._on_thinking is not None:
+            self._on_thinking(shown)
 
     def release(self) -> str:
-        """Hand the held-back end of the text (masked) to ``on_chunk``; return it."""
-        rest = self.masker.flush()
+        """Hand the held-back end of the text (masked) to ``on_chunk``; return it (the held
+        reasoning goes to ``on_thinking``)."""
+        text, thought = self.end_think()
+        self.show_thinking(thought)
+        rest_thought = self.thinking_masker.flush()
+        if rest_thought and self._on_thinking is not None:
+            self._on_thinking(rest_thought)
+        rest = (self.masker.feed(text) if text else "") + self.masker.flush()
         if rest:
             self._on_chunk(rest)
         return rest

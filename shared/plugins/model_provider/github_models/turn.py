@@ -33,7 +33,9 @@ __all__ = ["Messaging", "OnChunk", "OnUsage", "arun_turn", "run_turn"]
 
 OnChunk = Callable[[str], None]
 OnUsage = Callable[[TokenUsage], None]
-Stream = tuple[OnChunk, "CancelToken | None", "OnUsage | None"]
+OnThinking = Callable[[str], None]
+# on_chunk, cancel_token, on_usage_update, on_thinking
+Stream = tuple[OnChunk, "CancelToken | None", "OnUsage | None", "OnThinking | None"]
 NewInput = Literal["text", "parts", "tool_results"]
 
 
@@ -110,21 +112,24 @@ class Messaging:
                                cancel_token: CancelToken | None = None,
                                response_schema: dict[str, Any] | None = None,
                                on_usage_update: OnUsage | None = None,
+                               on_thinking: OnThinking | None = None,
                                **options: Any) -> ProviderResponse:
-        """Like ``send_message``, calling ``on_chunk(text)`` as text arrives and
+        """Like ``send_message``, calling ``on_chunk(text)`` as text arrives,
+        ``on_thinking(text)`` as reasoning text arrives (never part of the text) and
         ``on_usage_update(usage)`` when usage is known. A cancelled token stops the stream
         promptly; the partial text returns with ``FinishReason.CANCELLED``."""
         return self._session_turn("text", message, response_schema, options,
-                                  (on_chunk, cancel_token, on_usage_update))
+                                  (on_chunk, cancel_token, on_usage_update, on_thinking))
 
     def send_tool_results_streaming(self, results: list[ToolResult], on_chunk: OnChunk,
                                     cancel_token: CancelToken | None = None,
                                     response_schema: dict[str, Any] | None = None,
                                     on_usage_update: OnUsage | None = None,
+                                    on_thinking: OnThinking | None = None,
                                     **options: Any) -> ProviderResponse:
         """Like ``send_tool_results``, streaming the reply."""
         return self._session_turn("tool_results", results, response_schema, options,
-                                  (on_chunk, cancel_token, on_usage_update))
+                                  (on_chunk, cancel_token, on_usage_update, on_thinking))
 
     # ---- async twins ----
 
@@ -153,20 +158,22 @@ class Messaging:
                                       cancel_token: CancelToken | None = None,
                                       response_schema: dict[str, Any] | None = None,
                                       on_usage_update: OnUsage | None = None,
+                                      on_thinking: OnThinking | None = None,
                                       **options: Any) -> ProviderResponse:
         """Async ``send_message_streaming`` (``on_chunk`` is called on the loop)."""
         return await self._asession_turn("text", message, response_schema, options,
-                                         (on_chunk, cancel_token, on_usage_update))
+                                         (on_chunk, cancel_token, on_usage_update, on_thinking))
 
     async def asend_tool_results_streaming(self, results: list[ToolResult],
                                            on_chunk: OnChunk,
                                            cancel_token: CancelToken | None = None,
                                            response_schema: dict[str, Any] | None = None,
                                            on_usage_update: OnUsage | None = None,
+                                           on_thinking: OnThinking | None = None,
                                            **options: Any) -> ProviderResponse:
         """Async ``send_tool_results_streaming``."""
         return await self._asession_turn("tool_results", results, response_schema, options,
-                                         (on_chunk, cancel_token, on_usage_update))
+                                         (on_chunk, cancel_token, on_usage_update, on_thinking))
 
 
 def _new_message(kind: NewInput, given: Any, core: ProviderCore, session: ChatSession
@@ -198,7 +205,7 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
     from .turn_request import check_stream_arguments, prepare
 
     if stream is not None:
-        check_stream_arguments(*stream)
+        check_stream_arguments(*stream[:3], on_thinking=stream[3])
     # turn_lock, not session.lock: get_history() never waits on I/O
     with core.scrubbed_errors(), session.turn_lock:
         state = core.turn_state()
@@ -208,8 +215,9 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
         if stream is None:
             data = runner.complete(turn.body, key=turn.key, tier=turn.tier)
             return finish(core, state, turn, reply_from_body(data, core.error_context))
-        on_chunk, cancel_token, on_usage = stream
-        acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage)
+        on_chunk, cancel_token, on_usage, on_thinking = stream
+        acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage,
+                                    on_thinking)
         cancelled = False
         try:
             runner.stream(turn.body, on_event, key=turn.key, tier=turn.tier,
@@ -237,7 +245,7 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
     from .turn_request import check_stream_arguments, prepare
 
     if stream is not None:
-        check_stream_arguments(*stream)
+        check_stream_arguments(*stream[:3], on_thinking=stream[3])
     lock = session.async_lock()
     with core.scrubbed_errors():
         async with lock:
@@ -248,8 +256,9 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
             if stream is None:
                 data = await runner.acomplete(turn.body, key=turn.key, tier=turn.tier)
                 return finish(core, state, turn, reply_from_body(data, core.error_context))
-            on_chunk, cancel_token, on_usage = stream
-            acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage)
+            on_chunk, cancel_token, on_usage, on_thinking = stream
+            acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage,
+                                        on_thinking)
             cancelled = False
             try:
                 await runner.astream(turn.body, on_event, key=turn.key, tier=turn.tier,
@@ -300,6 +309,12 @@ def finish(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply: Repl
 def count_usage(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply: Reply) -> None:
     """Add the reply's usage to the provider's totals and, when recorded, the session's."""
     pricing = state.info.pricing if state.info else None
+    if pricing is not None:  # cost_usd where the pricing table knows the model
+        from ._host import input_tokens, set_cost
+        from .pricing import cost_usd
+
+        all_in, cached = input_tokens(reply.usage)
+        set_cost(reply.usage, cost_usd(pricing, all_in, reply.usage.output_tokens, cached))
     core.count_usage(state.model, reply.usage, pricing)
     if turn.record:
         turn.session.usage.add(state.model, reply.usage, pricing)

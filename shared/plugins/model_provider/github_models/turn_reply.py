@@ -54,14 +54,17 @@ def reply_from_body(data: Mapping[str, Any], context: ContextOf) -> Reply:
 
 
 def stream_sink(settings: Settings, secrets: Callable[[], tuple[str, ...]],
-                on_chunk: Callable[[str], None], on_usage: Callable[[TokenUsage], None] | None
+                on_chunk: Callable[[str], None], on_usage: Callable[[TokenUsage], None] | None,
+                on_thinking: Callable[[str], None] | None = None,
                 ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
-    """An accumulator for a stream and the per-event callback that feeds it and ``on_chunk``
-    (an echo of a credential, even split over chunks, never reaches ``on_chunk`` whole)."""
+    """An accumulator for a stream and the per-event callback that feeds it, ``on_chunk`` and
+    ``on_thinking`` (reasoning text: ``reasoning_content`` deltas and ``<think>`` blocks; an
+    echo of a credential, even split over chunks, reaches neither whole)."""
     cache = settings.token_cache
     if cache is not None and not cache.is_async:
         cache.token()  # the Entra token the request will carry (cached), so it is masked too
-    acc = MaskedAccumulator(SecretMasker(secrets()), on_chunk)
+    acc = MaskedAccumulator(SecretMasker(secrets()), on_chunk, on_thinking,
+                            SecretMasker(secrets()))
 
     def on_event(event: dict[str, Any]) -> str:
         try:
@@ -69,6 +72,7 @@ def stream_sink(settings: Settings, secrets: Callable[[], tuple[str, ...]],
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             raise StreamProtocolError(
                 f"the stream sent a chunk of an unexpected shape ({exc})") from exc
+        acc.show_thinking(acc.thinking_added)
         shown = acc.masker.feed(text) if text else ""
         if shown:
             on_chunk(shown)
@@ -109,7 +113,7 @@ def reply_from_stream(acc: StreamAccumulator, body: Mapping[str, Any], context: 
             usage = make_usage(sent, out, sent + out, reported=False)
             raw = {"usage_estimated": True}
         return Reply(text=acc.text or None, function_calls=[], usage=usage,
-                     finish_reason=FinishReason.CANCELLED, raw=raw)
+                     finish_reason=FinishReason.CANCELLED, raw=raw, thinking=acc.thinking)
     try:
         calls = acc.function_calls()
     except ValueError as exc:
@@ -119,7 +123,8 @@ def reply_from_stream(acc: StreamAccumulator, body: Mapping[str, Any], context: 
             fix="retry the request; if it persists, report the model's behaviour",
             raw_text=acc.text, context=context()) from exc
     return Reply(text=acc.text or None, function_calls=calls, usage=acc.usage or TokenUsage(),
-                 finish_reason=acc.finish_reason, raw={"model": acc.model, "chunks": acc.chunks})
+                 finish_reason=acc.finish_reason, raw={"model": acc.model, "chunks": acc.chunks},
+                 thinking=acc.thinking)
 
 
 @functools.lru_cache(maxsize=8)

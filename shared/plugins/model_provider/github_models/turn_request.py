@@ -40,11 +40,12 @@ class TurnState:
     """What one turn reads from the provider, taken once when it starts
     (``ProviderCore.turn_state``)."""
 
-    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "settings", "wire_id")
+    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "reply_cap", "settings",
+                 "wire_id")
 
     def __init__(self, settings: Settings, defaults: dict[str, Any], model: str, wire_id: str,
                  info: ModelInfo | None, limits_key: str | None,
-                 input_cap: tuple[int | None, str]) -> None:
+                 input_cap: tuple[int | None, str], reply_cap: int | None = None) -> None:
         self.settings = settings
         self.defaults = defaults
         self.model = model
@@ -52,6 +53,7 @@ class TurnState:
         self.info = info
         self.limits_key = limits_key
         self.input_cap = input_cap
+        self.reply_cap = reply_cap  # the cap sent when no max_tokens is set (budget.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +147,8 @@ def tool_results_message(session: ChatSession, results: list[ToolResult]) -> Mes
     return tool_message(order_tool_results(session.pending_calls(), results))
 
 
-def check_stream_arguments(on_chunk: Any, cancel_token: Any, on_usage: Any) -> None:
+def check_stream_arguments(on_chunk: Any, cancel_token: Any, on_usage: Any, *,
+                           on_thinking: Any = None) -> None:
     """Refuse callbacks and tokens that would fail only once the stream is running.
 
     Raises:
@@ -155,6 +158,11 @@ def check_stream_arguments(on_chunk: Any, cancel_token: Any, on_usage: Any) -> N
         raise InvalidRequestError(what="Checking on_chunk", why=f"it is {type(on_chunk).__name__}"
                                   ", not a callable", fix="pass a function that takes the text",
                                   param="on_chunk")
+    if on_thinking is not None and not callable(on_thinking):
+        raise InvalidRequestError(what="Checking on_thinking", why=f"it is "
+                                  f"{type(on_thinking).__name__}, not a callable",
+                                  fix="pass a function that takes the reasoning text, or None",
+                                  param="on_thinking")
     if on_usage is not None and not callable(on_usage):
         raise InvalidRequestError(what="Checking on_usage_update", why=f"it is "
                                   f"{type(on_usage).__name__}, not a callable",
@@ -231,11 +239,16 @@ def request_options(state: TurnState, schema: dict[str, Any] | None,
         call_opts["response_format"] = {"type": "json_schema", "json_schema": {
             "name": str(schema.get("title") or "response").replace(" ", "_")[:64],
             "schema": dict(schema)}}
-    return adapt_for_model(
-        state.defaults, call_opts, model=state.model,
-        token_param=info.token_param if info else "max_tokens",
+    token_param = info.token_param if info else "max_tokens"
+    opts = adapt_for_model(
+        state.defaults, call_opts, model=state.model, token_param=token_param,
         supports_temperature=info.supports_temperature if info else True,
-        max_output_tokens=info.max_output_tokens if info else None)
+        max_output_tokens=info.max_output_tokens if info else None,
+        supports_effort=info.reasoning_effort if info else True)
+    if token_param not in opts and state.reply_cap:
+        # the cap get_max_output_tokens() reports, so jaato's budget check holds on the wire
+        opts[token_param] = state.reply_cap
+    return opts
 
 
 def fit(state: TurnState, session: ChatSession, history: list[Message], new: list[Message]

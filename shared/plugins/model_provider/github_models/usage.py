@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._host import TokenUsage
+from ._host import TokenUsage, input_tokens
 from .pricing import ModelPricing, token_units
 
 __all__ = ["UsageTotals", "UsageTracker"]
@@ -28,6 +28,8 @@ class UsageTotals:
     token_units: float = 0.0
     priced_requests: int = 0
     by_model: dict[str, dict[str, float]] = field(default_factory=dict)
+    cache_read_tokens: int = 0  # input served from the prompt cache (not in prompt_tokens)
+    reasoning_tokens: int = 0  # the part of output_tokens spent reasoning
 
     @property
     def cost_usd(self) -> float:
@@ -45,6 +47,8 @@ class UsageTotals:
             "priced_requests": self.priced_requests,
             "unpriced_requests": self.requests - self.priced_requests,
             "by_model": self.by_model,
+            "cache_read_tokens": self.cache_read_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
         }
 
 
@@ -58,7 +62,8 @@ class UsageTracker:
 
     def add(self, model: str, usage: TokenUsage, pricing: ModelPricing | None) -> None:
         """Record one response's usage."""
-        units = (token_units(pricing, usage.prompt_tokens, usage.output_tokens)
+        all_in, cached = input_tokens(usage)
+        units = (token_units(pricing, all_in, usage.output_tokens, cached)
                  if pricing is not None else None)
         with self._lock:
             t = self._totals
@@ -66,6 +71,8 @@ class UsageTracker:
             t.prompt_tokens += usage.prompt_tokens
             t.output_tokens += usage.output_tokens
             t.total_tokens += usage.total_tokens
+            t.cache_read_tokens += cached
+            t.reasoning_tokens += getattr(usage, "reasoning_tokens", None) or 0
             row = t.by_model.setdefault(model, {"requests": 0, "prompt_tokens": 0,
                                                 "output_tokens": 0, "token_units": 0.0})
             row["requests"] += 1
@@ -82,4 +89,5 @@ class UsageTracker:
             t = self._totals
             return UsageTotals(t.requests, t.prompt_tokens, t.output_tokens, t.total_tokens,
                                t.token_units, t.priced_requests,
-                               {k: dict(v) for k, v in t.by_model.items()})
+                               {k: dict(v) for k, v in t.by_model.items()},
+                               t.cache_read_tokens, t.reasoning_tokens)

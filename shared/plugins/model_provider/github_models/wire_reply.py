@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._host import FinishReason, FunctionCall, Reply, TokenUsage, make_usage, unreadable_call
+from .thinking import split_think
 from .wire_check import (
     MAX_JSON_DEPTH,
     check_completion,
@@ -22,7 +23,9 @@ from .wire_check import (
 __all__ = [
     "content_text",
     "finish_reason_from_wire",
+    "join_thinking",
     "parse_arguments",
+    "reasoning_text",
     "response_from_wire",
     "unique_call_ids",
     "usage_from_wire",
@@ -51,7 +54,22 @@ def usage_from_wire(usage: Mapping[str, Any] | None) -> TokenUsage:
     prompt = int(usage.get("prompt_tokens") or 0)
     output = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or (prompt + output))
-    return TokenUsage(prompt_tokens=prompt, output_tokens=output, total_tokens=total)
+    # OpenAI-shaped wires count cached input inside prompt_tokens and reasoning inside
+    # completion_tokens; make_usage turns that into jaato's convention
+    cached = _detail(usage, "prompt_tokens_details", "cached_tokens")
+    reasoning = _detail(usage, "completion_tokens_details", "reasoning_tokens")
+    return make_usage(prompt, output, total,
+                      cached=None if cached is None else min(cached, prompt),
+                      reasoning=None if reasoning is None else min(reasoning, output))
+
+
+def _detail(usage: Mapping[str, Any], group: str, key: str) -> int | None:
+    """A count under ``usage[group][key]`` (None when absent or not a whole number >= 0)."""
+    details = usage.get(group)
+    value = details.get(key) if isinstance(details, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def unique_call_ids(calls: list[FunctionCall]) -> list[FunctionCall]:
@@ -136,6 +154,19 @@ def response_from_wire(data: Mapping[str, Any]) -> Reply:
     finish = finish_reason_from_wire(choice.get("finish_reason"))
     if calls and finish is FinishReason.UNKNOWN:
         finish = FinishReason.TOOL_USE
-    return Reply(text=repair_text(content_text(message.get("content"))) or None,
-                 function_calls=calls, usage=usage_from_wire(data.get("usage")),
-                 finish_reason=finish, raw=data)
+    text, thought = split_think(repair_text(content_text(message.get("content"))))
+    return Reply(text=text or None, function_calls=calls, usage=usage_from_wire(data.get("usage")),
+                 finish_reason=finish, raw=data,
+                 thinking=join_thinking(reasoning_text(message), thought))
+
+
+def reasoning_text(message: Mapping[str, Any]) -> str:
+    """The ``reasoning_content`` of a message or delta ("" when none or not text)."""
+    value = message.get("reasoning_content")
+    return repair_text(value) if isinstance(value, str) else ""
+
+
+def join_thinking(*pieces: str | None) -> str | None:
+    """The reasoning texts joined (None when all are empty)."""
+    joined = "\n\n".join(p.strip() for p in pieces if p and p.strip())
+    return joined or None

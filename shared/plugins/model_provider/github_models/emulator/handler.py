@@ -20,6 +20,7 @@ from multidict import CIMultiDict
 
 from . import embeddings as emb
 from .faults import STREAM_FAULTS, StreamAborted, abort, write_half_body, write_stream
+from .model_habits import PromptCache, with_model_habits
 from .models import ModelEntry, ModelIndex
 from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
 from .replies import Plan, Reply, default_plan, estimate_prompt_tokens, plan_from_reply
@@ -99,6 +100,7 @@ class RequestHandler:
         self._index = index
         self._cfg = config
         self._stopping = stopping
+        self._prompt_cache = PromptCache()
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         """Handle one request."""
@@ -339,7 +341,7 @@ class RequestHandler:
         if call.embeddings:
             return web.Response(body=emb.embeddings_body(body, entry), headers={
                 "content-type": "application/json", "x-github-request-id": call.rid})
-        plan = self._plan(body, keys, fault)
+        plan = self._plan(body, keys, fault, entry)
         cid = f"chatcmpl-emu{call.rid.replace(':', '')}"
         created = int(time.time())
         hdrs: CIMultiDict[str] = CIMultiDict(_ADVISORY)
@@ -371,7 +373,8 @@ class RequestHandler:
         except (StreamAborted, ConnectionResetError):
             return web.Response(status=500)  # never sent: the transport is gone
 
-    def _plan(self, body: dict[str, Any], keys: tuple[str, ...], fault: Reply | None) -> Plan:
+    def _plan(self, body: dict[str, Any], keys: tuple[str, ...], fault: Reply | None,
+              entry: ModelEntry) -> Plan:
         reply: Reply | None = None
         if fault is not None:
             # A fault is this request's one scripted reply: its content is its own ``reply``
@@ -385,4 +388,5 @@ class RequestHandler:
             reply = self._state.take_script(keys, _CONTENT_KINDS)
         if reply is not None:
             return plan_from_reply(reply, body, self._new_call_id)
-        return default_plan(body, self._new_call_id)
+        return with_model_habits(default_plan(body, self._new_call_id), entry, body,
+                                 self._prompt_cache)

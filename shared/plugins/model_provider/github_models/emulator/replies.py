@@ -49,6 +49,10 @@ class Reply:
     calls: tuple[tuple[str, Any], ...] = ()
     finish_reason: str | None = None
     usage: tuple[int, int] | None = None
+    reasoning: str | None = None  # served as ``reasoning_content`` beside the content
+    cached_tokens: int = 0  # reported as usage.prompt_tokens_details.cached_tokens
+    reasoning_tokens: int = 0  # reported as usage.completion_tokens_details.reasoning_tokens
+    chunk_size: int | None = None  # stream the content in pieces of this many characters
     status: int = 200
     body: str | dict[str, Any] | None = None
     headers: tuple[tuple[str, str], ...] = ()
@@ -58,7 +62,9 @@ class Reply:
 
     @classmethod
     def text(
-        cls, text: str, finish_reason: str = "stop", *, usage: tuple[int, int] | None = None
+        cls, text: str, finish_reason: str = "stop", *, usage: tuple[int, int] | None = None,
+        reasoning: str | None = None, cached_tokens: int = 0, reasoning_tokens: int = 0,
+        chunk_size: int | None = None,
     ) -> Reply:
         """A plain assistant message.
 
@@ -66,8 +72,16 @@ class Reply:
             text: The message content.
             finish_reason: ``stop``, ``length``, ``content_filter`` ...
             usage: ``(prompt_tokens, completion_tokens)`` to report instead of the estimate.
+            reasoning: Reasoning text, served as ``reasoning_content`` (message and deltas).
+            cached_tokens: Reported as ``prompt_tokens_details.cached_tokens``.
+            reasoning_tokens: Reported as ``completion_tokens_details.reasoning_tokens`` (and
+                added to ``completion_tokens``).
+            chunk_size: Stream the content (and reasoning) in pieces of this many characters
+                instead of word by word (a ``<think>`` tag can then be split across chunks).
         """
-        return cls("text", content=text, finish_reason=finish_reason, usage=usage)
+        return cls("text", content=text, finish_reason=finish_reason, usage=usage,
+                   reasoning=reasoning, cached_tokens=cached_tokens,
+                   reasoning_tokens=reasoning_tokens, chunk_size=chunk_size)
 
     @classmethod
     def tool_calls(
@@ -150,7 +164,11 @@ class Plan:
     calls: list[tuple[str, str, str]]
     finish_reason: str
     prompt_tokens: int
-    completion_tokens: int
+    completion_tokens: int  # reasoning_tokens included, as the service counts them
+    reasoning: str | None = None
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    chunk_size: int | None = None
 
 
 def estimate_tokens(text: str) -> int:
@@ -373,4 +391,6 @@ def plan_from_reply(reply: Reply, body: Mapping[str, Any], new_call_id: Callable
     else:
         prompt = estimate_prompt_tokens(body)
         completion = estimate_tokens((text or "") + "".join(n + a for _, n, a in calls))
-    return Plan(text, calls, reply.finish_reason or "stop", prompt, completion)
+    return Plan(text, calls, reply.finish_reason or "stop", prompt,
+                completion + reply.reasoning_tokens, reply.reasoning,
+                min(reply.cached_tokens, prompt), reply.reasoning_tokens, reply.chunk_size)

@@ -118,6 +118,8 @@ def openai_error(code: str, message: str, param: str | None) -> str:
 
 def _message(plan: Plan) -> dict[str, Any]:
     msg: dict[str, Any] = {"role": "assistant", "content": plan.text}
+    if plan.reasoning is not None:
+        msg["reasoning_content"] = plan.reasoning
     if plan.calls:
         msg["tool_calls"] = [
             {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
@@ -126,12 +128,18 @@ def _message(plan: Plan) -> dict[str, Any]:
     return msg
 
 
-def _usage(plan: Plan) -> dict[str, int]:
-    return {
+def _usage(plan: Plan) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": plan.prompt_tokens,
         "completion_tokens": plan.completion_tokens,
         "total_tokens": plan.prompt_tokens + plan.completion_tokens,
     }
+    # subsets of the counts above, as OpenAI-shaped services report them
+    if plan.cached_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": plan.cached_tokens}
+    if plan.reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": plan.reasoning_tokens}
+    return usage
 
 
 def completion_body(plan: Plan, model: str, cid: str, created: int, azure: bool) -> bytes:
@@ -236,7 +244,14 @@ def stream_payloads(
             )
         )
     prelude.append(chunk({"role": "assistant", "content": "" if plan.text is not None else None}))
-    content = [chunk({"content": piece}, filters=True) for piece in split_text(plan.text or "")]
+    size = plan.chunk_size
+
+    def pieces(text: str) -> list[str]:
+        return ([text[i:i + size] for i in range(0, len(text), size)] if size and size > 0
+                else split_text(text))
+
+    content = [chunk({"reasoning_content": piece}) for piece in pieces(plan.reasoning or "")]
+    content += [chunk({"content": piece}, filters=True) for piece in pieces(plan.text or "")]
     if plan.calls:
         content += [chunk({"tool_calls": [d]}) for d in _tool_call_deltas(plan.calls)]
     tail = [chunk({}, plan.finish_reason)]
