@@ -66,7 +66,11 @@ def test_profile_chosen_from_the_url(url: str, kind: str) -> None:
 def test_each_kind_owns_its_differences() -> None:
     gh = settings("https://ghe.example.com/api/v3/inference", organization="acme")
     assert gh.endpoint == "https://ghe.example.com/api/v3/orgs/acme/inference"
-    assert gh.org_path_applied and gh.pacing and gh.enforce_tier_limits
+    assert gh.org_path_applied
+    # the free tier's pacing and caps belong to models.github.ai, not to GHES or a proxy
+    assert not gh.pacing and not gh.enforce_tier_limits
+    retired = settings("https://models.github.ai/inference")
+    assert retired.pacing and retired.enforce_tier_limits
     assert gh.catalog_url == "https://ghe.example.com/api/v3/catalog/models"
     assert gh.profile.wire_model_id("openai/gpt-4o", "gpt-4o") == "openai/gpt-4o"
     assert gh.profile.key_headers == (("Authorization", "Bearer"),)
@@ -105,7 +109,7 @@ def test_override_makes_an_inference_path_a_non_github_endpoint(kind: str) -> No
 def test_override_from_the_environment_and_auto() -> None:
     s = resolve_settings(ProviderConfig(api_key=TOKEN, extra={"endpoint": "https://gw.example/v1"}),
                          environ={"JAATO_GITHUB_ENDPOINT_KIND": "GitHub"})
-    assert s.profile.kind == "github" and s.pacing
+    assert s.profile.kind == "github" and not s.pacing  # not models.github.ai: no free tier
     assert s.sources["JAATO_GITHUB_ENDPOINT_KIND"] == "environment JAATO_GITHUB_ENDPOINT_KIND"
     assert settings("https://gw.example/v1", endpoint_kind="auto").profile.kind == "gateway"
 

@@ -86,7 +86,8 @@ class EndpointProfile:
     """The bundled catalog is the endpoint's list: unknown ids are refused before any request,
     the catalog's traits (structured output) are enforced; else ids are deployment names."""
     free_tier_defaults: ClassVar[bool] = False
-    """Client-side pacing and per-request token caps of GitHub's free tier are on by default."""
+    """GitHub's free tier exists on this kind (its pacing and per-request token caps can apply;
+    :meth:`free_tier_default` says where they are on by default)."""
     key_headers: ClassVar[tuple[tuple[str, str | None], ...]] = (
         ("Authorization", "Bearer"), ("api-key", None))
     """(header, prefix) pairs that carry the key (Azure and gateways read ``api-key``)."""
@@ -95,6 +96,8 @@ class EndpointProfile:
     option_ranges: ClassVar[Mapping[str, tuple[float, float]]] = _OPENAI_RANGES
     bare_refusal_is_retirement: ClassVar[bool] = False
     """An empty 403/404 means the endpoint is gone (the removed legacy host answers so)."""
+    sends_api_version: ClassVar[bool] = True
+    """Requests carry ``?api-version=`` and ``X-GitHub-Api-Version`` (Foundry v1 takes none)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -114,6 +117,12 @@ class EndpointProfile:
     def matches(cls, host: str, path: str) -> bool:
         """Whether an endpoint with this lower-cased host and path is of this kind."""
         del host, path
+        return False
+
+    def free_tier_default(self, host: str) -> bool:
+        """Whether free-tier pacing and caps are on by default for an endpoint on ``host``
+        (only where the service has them: GitHub Models' own host)."""
+        del host
         return False
 
     # ------------------------------------------------------------------ the wire
@@ -203,6 +212,11 @@ class GitHubProfile(EndpointProfile):
     @classmethod
     def matches(cls, host: str, path: str) -> bool:
         return host == GITHUB_MODELS_HOST or path.rstrip("/").endswith("/inference")
+
+    def free_tier_default(self, host: str) -> bool:
+        """On for models.github.ai (the retired host) only: the emulator, GHES and proxies
+        enforce no free tier of their own unless asked to."""
+        return host == GITHUB_MODELS_HOST
 
     def endpoint_for(self, url: str, organization: str | None) -> tuple[str, bool]:
         """``{prefix}/orgs/{org}/inference`` when an organization is set; an endpoint that
