@@ -402,3 +402,38 @@ def test_context_limit_is_the_models_window_on_the_emulator_and_a_gateway(
     finally:
         for provider in (on_emulator, gateway, asked):
             provider.shutdown()
+
+
+def test_the_emulator_flag_enforce_tier_limits_makes_the_server_enforce_them(
+        emulator: Emulator) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import REPO_ROOT
+
+    prompt = "word " * 9000  # over the free tier's 8000-token input cap
+    relaxed = make(emulator.inference_url, "openai/gpt-4o")  # no caps here, on either side
+    try:
+        assert relaxed.send_message(prompt).text
+    finally:
+        relaxed.shutdown()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shared.plugins.model_provider.github_models.emulator",
+         "--port", "0", "--enforce-tier-limits"], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        strict = make(url + "/inference", "openai/gpt-4o", max_retries=0)
+        try:
+            assert strict.get_context_limit() == 131072  # the client caps nothing ...
+            with pytest.raises(E.ContextLimitError) as caught:
+                strict.send_message(prompt)
+            assert caught.value.status == 413  # ... the emulator refused it
+            assert strict.get_history() == []
+        finally:
+            strict.shutdown()
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)

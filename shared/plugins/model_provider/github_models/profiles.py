@@ -33,7 +33,7 @@ from .profile_base import (
     EndpointProfile,
     v1_url_for,
 )
-from .profiles_azure import FoundryProfile, OpenAIV1Profile
+from .profiles_foundry import FoundryProfile, OpenAIV1Profile
 from .service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
 
 __all__ = [
