@@ -12,8 +12,9 @@ Still supported, never imported unless asked for:
 * ``transport="azure-ai-inference"`` (``JAATO_GITHUB_TRANSPORT``): the SDK's client built from
   the same settings and policies (``pip install 'jaato-github-models[inference]'``);
 * ``extra["client"]`` / ``extra["async_client"]``: a ``ChatCompletionsClient`` (sync / aio) the
-  application built; every request goes through its ``send_request`` (its own pipeline:
-  credential, retries and logging are the application's). The provider never closes it.
+  application built; every request of that kind goes through its ``send_request`` (its own
+  pipeline: credential, retries and logging are the application's). The provider never closes
+  it. With only a sync client, async calls use the default client and need the key.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def build_sync_client(settings: Settings, transport: Any) -> tuple[Any, bool]:
     """``(client, owned)``: the sync client requests go through, and whether we close it.
 
     Raises:
-        ConfigurationError: ``azure-ai-inference`` chosen but not installed.
+        ImportError: ``azure-ai-inference`` chosen but gone since the settings were checked
+            (``transport_setting`` refuses a missing package before any request).
     """
     if settings.client is not None:
         return settings.client, False
@@ -58,7 +60,8 @@ def build_async_client(settings: Settings, transport: Any) -> tuple[Any, bool]:
     """``(client, owned)``: the aio twin of :func:`build_sync_client`.
 
     Raises:
-        ConfigurationError: ``azure-ai-inference`` chosen but not installed.
+        ImportError: ``azure-ai-inference`` chosen but gone since the settings were checked
+            (``transport_setting`` refuses a missing package before any request).
     """
     if settings.async_client is not None:
         return settings.async_client, False
