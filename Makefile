@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 # jaato_github_models, so it never collides with jaato-server's `shared`): run from here.
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 STAMP := $(VENV)/.installed-dev
+# The main job needs the package and its runtime dependencies only (no test, lint or docs
+# toolchain): its own stamp, so `make demo` on a fresh machine installs just that.
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: setup demo test adversarial lint typecheck docs artefacts bench clean
 
@@ -20,7 +23,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/agent_demo.py
 
 test: $(STAMP)

@@ -411,12 +411,13 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path) -> No
 def test_tier_caps_and_pacing_can_be_turned_off_from_the_command_line(
         tmp_path: Path, emulator: Any) -> None:
     prompt = "word " * 4500  # over the 4000-token cap of gpt-5's free-tier row
-    refused = run_cli(tmp_path, "chat", "-m", "openai/gpt-5", "-", stdin=prompt,
-                      endpoint=emulator.inference_url)
+    env = {**cli_env(tmp_path, emulator.inference_url, TOKEN),
+           "JAATO_GITHUB_ENFORCE_TIER_LIMITS": "true"}  # on by default only for the retired host
+    refused = run_cli(tmp_path, "chat", "-m", "openai/gpt-5", "-", stdin=prompt, env=env)
     assert refused.returncode == 1 and "tier accepts 4000 tokens" in refused.stderr
     assert "JAATO_GITHUB_ENFORCE_TIER_LIMITS=false" in refused.stderr  # a fix CLI users can do
     allowed = run_cli(tmp_path, "chat", "-m", "openai/gpt-5", "--no-tier-limits",
-                      "--no-pacing", "-", stdin=prompt, endpoint=emulator.inference_url)
+                      "--no-pacing", "-", stdin=prompt, env=env)
     assert allowed.returncode == 0, allowed.stderr
     assert chat_requests(emulator)[-1].body["model"] == "openai/gpt-5"
 

@@ -39,6 +39,9 @@ def test_healthy_emulator_passes(tmp_path: Path, emulator: Any) -> None:
     assert checks["token"]["detail"].startswith(
         "github_pat_… (fine-grained personal access token) from environment GITHUB_TOKEN")
     assert "tier high" in checks["rate_limits"]["detail"]
+    # the first-run answer says why the free tier's caps are off here, and how to turn them on
+    assert "free-tier caps and pacing off: on by default only for models.github.ai" in checks[
+        "rate_limits"]["detail"]
     assert "19999/20000 requests remaining" in checks["rate_limits"]["detail"]  # x-ratelimit-*
     (ping,) = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert ping.body["max_tokens"] == 1  # one tiny real request

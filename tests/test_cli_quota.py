@@ -79,6 +79,10 @@ def test_quota_shows_the_shared_budget_left(tmp_path: Path, emulator: Any,
         provider.generate(f"hi {i}")
     provider.shutdown()
     env = cli_env(tmp_path, emulator.inference_url, JAATO_GITHUB_RATE_STORE=store.url)
+    unpaced = json.loads(run_cli(tmp_path, "quota", "--model", "openai/gpt-4o-mini", "--json",
+                                 env=env).stdout)  # pacing is off off models.github.ai
+    assert unpaced["store"] is None and "JAATO_GITHUB_PACING=true" in unpaced["note"]
+    env["JAATO_GITHUB_PACING"] = "true"
     result = run_cli(tmp_path, "quota", "--model", "openai/gpt-4o-mini", "--json", env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

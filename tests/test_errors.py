@@ -89,10 +89,11 @@ def test_retired_410_message_names_the_date_the_setting_and_foundry() -> None:
         "Models was retired on 2026-07-30 and https://models.github.ai/inference refuses every "
         "request (service said: 'GitHub Models is temporarily unavailable as part of a scheduled "
         "retirement brownout.'). Fix: point the provider at an endpoint that still speaks this "
-        'protocol: set JAATO_GITHUB_ENDPOINT or extra["endpoint"] to a GitHub Enterprise Server or '
-        "proxy URL ending in /inference, a Microsoft Foundry / Azure AI model inference endpoint "
-        "(e.g. https://<resource>.services.ai.azure.com/models, with that resource's key as the "
-        "token), or an OpenAI-compatible gateway; GitHub points users to Microsoft Foundry. "
+        'protocol: set JAATO_GITHUB_ENDPOINT or extra["endpoint"] to Microsoft Foundry\'s OpenAI '
+        "v1 route (https://<resource>.openai.azure.com/openai/v1/ or "
+        "https://<resource>.services.ai.azure.com/openai/v1/, with that resource's key and your "
+        "deployment names as model ids), a GitHub Enterprise Server or proxy URL ending in "
+        "/inference, or an OpenAI-compatible gateway; GitHub points users to Microsoft Foundry. "
         "[status 410, code github_models_retirement_brownout]"
     )
 

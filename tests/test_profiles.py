@@ -50,7 +50,11 @@ def chat_requests(emu: Emulator) -> list[Any]:
     ("https://models.inference.ai.azure.com", "legacy"),
     ("https://MODELS.inference.ai.azure.com/chat/completions", "legacy"),
     ("https://res.services.ai.azure.com/models", "foundry"),
-    ("https://res.openai.azure.com/openai/deployments/gpt-4o", "foundry"),
+    ("https://res.openai.azure.com/openai/deployment-notes", "foundry"),
+    ("https://res.openai.azure.com/openai/v1", "openai_v1"),
+    ("https://res.services.ai.azure.com/openai/v1/", "openai_v1"),
+    ("https://proxy.corp.example/team-a/openai/v1", "openai_v1"),  # any host
+    ("http://127.0.0.1:8765/openai/v1", "openai_v1"),  # a local server, the emulator
     ("https://east.inference.ai.azure.com", "foundry"),
     ("https://ghe.example.com/api/v3", "gateway"),  # GHES without /inference: no org path
     ("https://gateway.example.com/v1", "gateway"),
@@ -66,7 +70,11 @@ def test_profile_chosen_from_the_url(url: str, kind: str) -> None:
 def test_each_kind_owns_its_differences() -> None:
     gh = settings("https://ghe.example.com/api/v3/inference", organization="acme")
     assert gh.endpoint == "https://ghe.example.com/api/v3/orgs/acme/inference"
-    assert gh.org_path_applied and gh.pacing and gh.enforce_tier_limits
+    assert gh.org_path_applied
+    # the free tier's pacing and caps belong to models.github.ai, not to GHES or a proxy
+    assert not gh.pacing and not gh.enforce_tier_limits
+    retired = settings("https://models.github.ai/inference")
+    assert retired.pacing and retired.enforce_tier_limits
     assert gh.catalog_url == "https://ghe.example.com/api/v3/catalog/models"
     assert gh.profile.wire_model_id("openai/gpt-4o", "gpt-4o") == "openai/gpt-4o"
     assert gh.profile.key_headers == (("Authorization", "Bearer"),)
@@ -83,7 +91,7 @@ def test_each_kind_owns_its_differences() -> None:
 
 
 def test_profiles_are_one_per_kind_and_adding_one_needs_only_the_class() -> None:
-    assert ENDPOINT_KINDS == ("legacy", "github", "foundry", "gateway")
+    assert ENDPOINT_KINDS == ("legacy", "openai_v1", "github", "foundry", "gateway")
     for kind in ENDPOINT_KINDS:
         profile = profile_named(kind)
         assert profile.kind == kind and profile == profile_named(kind)
@@ -105,7 +113,7 @@ def test_override_makes_an_inference_path_a_non_github_endpoint(kind: str) -> No
 def test_override_from_the_environment_and_auto() -> None:
     s = resolve_settings(ProviderConfig(api_key=TOKEN, extra={"endpoint": "https://gw.example/v1"}),
                          environ={"JAATO_GITHUB_ENDPOINT_KIND": "GitHub"})
-    assert s.profile.kind == "github" and s.pacing
+    assert s.profile.kind == "github" and not s.pacing  # not models.github.ai: no free tier
     assert s.sources["JAATO_GITHUB_ENDPOINT_KIND"] == "environment JAATO_GITHUB_ENDPOINT_KIND"
     assert settings("https://gw.example/v1", endpoint_kind="auto").profile.kind == "gateway"
 
@@ -115,7 +123,8 @@ def test_unknown_kind_is_refused_listing_the_kinds() -> None:
         settings("https://gw.example/v1", endpoint_kind="azure")
     text = str(info.value)
     assert "'azure' is not a kind of endpoint" in text
-    assert "legacy, github, foundry, gateway" in text and "JAATO_GITHUB_ENDPOINT_KIND" in text
+    assert "legacy, openai_v1, github, foundry, gateway" in text
+    assert "JAATO_GITHUB_ENDPOINT_KIND" in text
     assert info.value.setting == "endpoint_kind"
 
 
@@ -226,11 +235,14 @@ def test_error_advice_is_decided_by_the_profile(kind: str) -> None:
     bad = _error(401, _BAD_KEY, ctx)
     refused = _error(403, _NO_ACCESS, ctx)
     cap = _error(413, {"error": {"code": "tokens_limit_reached", "message": "too big"}}, ctx)
-    github = kind == "github"
+    github, v1 = kind == "github", kind == "openai_v1"
     assert ("paid usage for the organization acme" in rate.fix) is github
-    assert ("raise this endpoint's quota" in rate.fix) is not github
+    assert ("raise this endpoint's quota" in rate.fix) is not (github or v1)
+    assert ("tokens-per-minute quota" in rate.fix) is v1
     assert ("models: read" in bad.fix) is github
-    assert ("use this endpoint's own key" in bad.fix) is not github
+    assert ("use this endpoint's own key" in bad.fix) is not (github or v1)
+    assert ("Keys and Endpoint" in bad.fix and "api-key header" in bad.fix) is v1
+    assert ("Cognitive Services OpenAI User" in refused.fix) is v1
     assert (refused.settings_url is not None) is github  # type: ignore[attr-defined]
     assert ("free plan caps tokens" in str(cap)) is github
 

@@ -341,12 +341,12 @@ def test_cancel_from_another_thread_while_the_server_is_silent(emulator: Any,
 
 
 def test_accounting_and_capabilities(emulator: Any, make_provider: Any) -> None:
-    provider = make_provider("openai/gpt-4.1")
+    # off the retired host (here: the emulator) the free tier's caps are off by default ...
+    assert make_provider("openai/gpt-4.1").get_context_limit() == 1048576
+    # ... and on when asked for: 8000 in + 4000 out
+    provider = make_provider("openai/gpt-4.1", enforce_tier_limits=True)
     assert provider.model_info.max_input_tokens == 1048576
-    # the free tier's per-request caps, enforced: 8000 in + 4000 out
     assert (provider.get_context_limit(), provider.get_max_output_tokens()) == (12000, 4000)
-    assert make_provider("openai/gpt-4.1", enforce_tier_limits=False).get_context_limit() \
-        == 1048576
     assert provider.supports_streaming() and provider.supports_structured_output()
     assert 8 <= provider.count_tokens("The quick brown fox jumps over the lazy dog.") <= 12
     provider.send_message("one")

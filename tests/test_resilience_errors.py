@@ -327,7 +327,7 @@ def test_emulator_token_cap_is_a_context_limit(make_provider: Callable[..., Any]
 
 def test_client_side_tier_cap_refuses_before_sending(emulator: Emulator,
                                                      make_provider: Callable[..., Any]) -> None:
-    provider = make_provider()
+    provider = make_provider(enforce_tier_limits=True)  # off by default off the retired host
     with pytest.raises(E.ContextLimitError) as info:
         provider.send_message("word " * 9000)
     assert info.value.status is None and info.value.limit == 8000

@@ -218,7 +218,7 @@ def test_verify_auth_checks_the_credentials_without_a_completion(emulator: Emula
 
 
 def test_auth_info_capabilities_and_contracts_tell_the_truth(make_provider: Any) -> None:
-    provider = make_provider("openai/gpt-4o")
+    provider = make_provider("openai/gpt-4o", enforce_tier_limits=True)
     info = provider.get_auth_info()
     assert info == "github_pat_… from config.api_key" and TEST_TOKEN not in info
     assert provider.modalities() == {"text", "image"}
@@ -284,7 +284,7 @@ def test_verify_auth_does_not_take_a_wrong_path_for_accepted_credentials(
 
 def test_trim_history_shortens_what_complete_sends_as_a_session_would(
         make_provider: Any, emulator: Emulator) -> None:
-    provider = make_provider(trim_history=True)
+    provider = make_provider(trim_history=True, enforce_tier_limits=True)
     long_turns: list[Message] = []
     for i in range(12):  # ~12 x 1000 tokens of history, over the tier's 8000-token cap
         long_turns += [user(f"question {i} " + "word " * 1000),
@@ -294,7 +294,8 @@ def test_trim_history_shortens_what_complete_sends_as_a_session_would(
     (sent,) = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert len(sent.body["messages"]) < len(long_turns) + 1
     assert sent.body["messages"][-1]["content"] == "and now?"
-    refused = make_provider().complete([*long_turns, user("and now?")])  # trimming off
+    refused = make_provider(enforce_tier_limits=True).complete(
+        [*long_turns, user("and now?")])  # trimming off
     assert isinstance(refused.error, E.ContextLimitError)
 
 
@@ -308,9 +309,10 @@ def test_complete_refuses_an_image_for_a_text_only_model_before_sending(
 
 
 def test_the_context_limit_is_what_a_request_may_carry(make_provider: Any) -> None:
-    capped = make_provider("openai/gpt-4o")  # what jaato checks: prompt + max_tokens <= limit
+    # what jaato checks: prompt + max_tokens <= limit; free-tier caps only when asked for
+    capped = make_provider("openai/gpt-4o", enforce_tier_limits=True)
     assert (capped.get_context_limit(), capped.get_max_output_tokens()) == (12000, 4000)
-    paid = make_provider("openai/gpt-4o", enforce_tier_limits=False)
+    paid = make_provider("openai/gpt-4o")  # the emulator is not the retired host: no caps
     assert paid.get_context_limit() == paid.model_info.max_input_tokens == 131072
     # the cap sent, not the catalog's 16384 (budget.py: min(16384, 4096, window // 4))
     assert paid.get_max_output_tokens() == 4096 < paid.model_info.max_output_tokens

@@ -439,7 +439,8 @@ def test_provider_names() -> None:
             ProviderConfig(api_key="k" * 20, extra={"endpoint": endpoint}), environ={}))
 
     assert name("https://res.services.ai.azure.com/models") == "azure.ai.inference"
-    assert name("https://res.openai.azure.com/openai/deployments/x") == "azure.ai.openai"
+    assert name("https://res.openai.azure.com") == "azure.ai.openai"
+    assert name("https://res.services.ai.azure.com/openai/v1/") == "azure.ai.openai"  # v1
     assert name("https://ghes.example.com/api/v3/models/inference") == "github"
     assert name("https://gateway.example.com/v1") == "openai"
 

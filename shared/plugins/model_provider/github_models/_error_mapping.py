@@ -149,7 +149,10 @@ def deprecation_info(headers: Mapping[str, str]) -> tuple[str | None, str | None
 
 # --- classification -----------------------------------------------------------------------
 
-_RETIRED_CODES = frozenset({"github_models_retirement_brownout"})
+# GitHub's brownout code, and the codes a retired API answers with (Azure AI model inference's
+# /models route after the SDK's retirement: docs/endpoints.md, "Retirement of /models")
+_RETIRED_CODES = frozenset({"github_models_retirement_brownout", "apiretired", "api_retired",
+                            "apideprecated", "api_deprecated", "endpointretired"})
 _RATE_CODES = frozenset({"ratelimitreached", "rate_limit_exceeded", "ratelimitexceeded",
                          "too_many_requests", "rate_limit_error"})
 _QUOTA_CODES = frozenset({"insufficient_quota", "quotaexceeded", "quota_exceeded"})

@@ -45,11 +45,11 @@ def _duration(seconds: float) -> str:
 
 def _retarget(hint: str) -> str:
     return (
-        f"point the provider at an endpoint that still speaks this protocol: set {hint} to a "
-        "GitHub Enterprise Server or proxy URL ending in /inference, a Microsoft Foundry / Azure "
-        "AI model inference endpoint (e.g. https://<resource>.services.ai.azure.com/models, with "
-        "that resource's key as the token), or an OpenAI-compatible gateway; GitHub points users "
-        "to Microsoft Foundry"
+        f"point the provider at an endpoint that still speaks this protocol: set {hint} to "
+        "Microsoft Foundry's OpenAI v1 route (https://<resource>.openai.azure.com/openai/v1/ or "
+        "https://<resource>.services.ai.azure.com/openai/v1/, with that resource's key and your "
+        "deployment names as model ids), a GitHub Enterprise Server or proxy URL ending in "
+        "/inference, or an OpenAI-compatible gateway; GitHub points users to Microsoft Foundry"
     )
 
 
@@ -78,7 +78,8 @@ def _retired(f: _Facts) -> Diagnosis:
     if f.status != 410 and (sunset or deprecation):
         why += " (the refusal carried " + ", ".join(
             f"{n} {v}" for n, v in (("Sunset", sunset), ("Deprecation", deprecation)) if v) + ")"
-    fix = _retarget(f.hint) + (f"; see {link}" if link else "")
+    fix = f.context.advice.retired_fix(f.context.shown_endpoint, f.said) or _retarget(f.hint)
+    fix += f"; see {link}" if link else ""
     return Diagnosis("retired", why, fix, {"sunset": sunset, "deprecation": deprecation,
                                            "link": link})
 

@@ -125,6 +125,23 @@ class Catalog:
             found = self._by_id[self._aliases[key]]
         return found
 
+    def base_of(self, deployment: str) -> ModelInfo | None:
+        """The model a deployment name is named after, or None: the catalog model whose bare
+        name (or unambiguous alias) ends ``deployment`` after a ``-``, ``_``, ``.`` or ``/``;
+        the longest such name wins (``prod-gpt-4o-mini`` -> gpt-4o-mini, ``my-gpt-4o`` ->
+        gpt-4o). A name that only starts with one (``gpt-4o-prod``) is not matched."""
+        key = deployment.strip().casefold()
+        found = self.get(key)
+        if found is not None:
+            return found
+        names = self._aliases  # bare names and dated deployments naming exactly one model
+        best = ""
+        for name in names:
+            if len(name) > len(best) and len(key) > len(name) and key.endswith(name) and (
+                    key[-len(name) - 1] in "-_./"):
+                best = name
+        return self._by_id[names[best]] if best else None
+
     def require(self, model_id: str) -> ModelInfo:
         """Like ``get``, but an unknown id is an error.
 

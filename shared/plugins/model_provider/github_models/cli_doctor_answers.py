@@ -137,6 +137,10 @@ def rate_limits(doc: Recorder, provider: GitHubModelsProvider, exc: RateLimitErr
         doc.set("rate_limits", PASS, f"{note}; no tier limits known for this model")
         return
     pacing = "client-side pacing on" if s.pacing else "client-side pacing off"
+    if not s.pacing and not s.enforce_tier_limits:
+        pacing = ("free-tier caps and pacing off: on by default only for models.github.ai "
+                  "(JAATO_GITHUB_ENFORCE_TIER_LIMITS=true and JAATO_GITHUB_PACING=true apply "
+                  "them)")
     doc.set("rate_limits", PASS,
              f"{note}; tier {tier} (free tier: {limits.requests_per_minute}/min, "
              f"{limits.requests_per_day}/day, {limits.concurrent_requests} concurrent, "

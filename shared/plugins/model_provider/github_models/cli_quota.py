@@ -73,6 +73,11 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
     pacer = provider.pacer
     model = provider.model_name or ""
     if not isinstance(pacer, SharedPacer):
+        settings = provider.settings
+        if settings is not None and settings.rate_store and not settings.pacing:
+            return {"store": None, "model": model,
+                    "note": "pacing is off (on by default only for models.github.ai), so the "
+                            "rate store is not used: set JAATO_GITHUB_PACING=true to share it"}
         return {"store": None, "model": model,
                 "note": "no rate store: pacing is per process, nothing is shared"}
     limits = pacer.limits_for(provider.limits_key())

@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .errors import ConfigurationError
 from .profiles import ENDPOINT_KINDS, EndpointProfile, profile_for_url, profile_named
@@ -97,13 +98,16 @@ def resolve_endpoint_profile(base: str, organization: str | None,
                              ) -> tuple[str, EndpointProfile, bool]:
     """Return ``(endpoint, profile, org_path_applied)`` for a configured base endpoint.
 
-    The URL is checked (user info, query and fragment dropped: they can hold keys; a pasted
-    ``.../chat/completions`` suffix dropped), its profile chosen (``profile`` when the
-    ``endpoint_kind`` setting names one, else from the URL), and the profile places the
+    The URL is checked (user info, query and fragment dropped: they can hold keys, and a v1 URL's
+    pasted ``?api-version=`` is dropped with a warning; a pasted ``.../chat/completions`` suffix
+    dropped; an Azure OpenAI deployment URL refused with the v1 URL to use), its profile chosen
+    (``profile`` when the ``endpoint_kind`` setting names one, else from the URL), and the
+    profile places the
     organization (GitHub-shaped: ``{prefix}/orgs/{org}/inference``; other kinds: none).
 
     Raises:
-        ConfigurationError: The endpoint is not an http(s) URL, or names another organization.
+        ConfigurationError: The endpoint is not an http(s) URL, names another organization, or
+            is an Azure OpenAI deployment URL.
     """
     try:
         url = _checked_url(base)
@@ -120,6 +124,33 @@ def resolve_endpoint_profile(base: str, organization: str | None,
         what="Checking the endpoint setting",
         why=f"{strip_url_secrets(base)!r} is not a valid URL ({cause})",
         fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as {_EXAMPLE}") from cause
+
+
+_DEPLOYMENT_PATH = re.compile(r"^(?P<prefix>.*?)/openai/deployments/(?P<name>[^/]+)(?:/.*)?$",
+                              re.IGNORECASE)
+
+
+def _refuse_deployment_url(base: str, scheme: str, host: str, port: int | None,
+                           path: str) -> None:
+    """Refuse an Azure OpenAI deployment URL (``.../openai/deployments/<name>/...``).
+
+    Raises:
+        ConfigurationError: Always for such a URL, naming the v1 URL and the model to use.
+    """
+    found = _DEPLOYMENT_PATH.match(path)
+    if found is None:
+        return
+    name = unquote(found.group("name"))
+    netloc = host if port is None else f"{host}:{port}"
+    v1 = f"{scheme}://{netloc}{found.group('prefix')}/openai/v1/"
+    raise ConfigurationError(
+        what="Checking the endpoint setting",
+        why=f"{strip_url_secrets(base)!r} is an Azure OpenAI deployment URL (dated api-version, "
+            "one deployment per URL); the provider speaks Foundry's OpenAI v1 route, where the "
+            "deployment is the model id",
+        fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to {v1} and use the model "
+            f"{name!r} (connect({name!r}) or JAATO_GITHUB_MODEL={name})",
+        setting="endpoint")
 
 
 def _checked_url(base: str) -> str:
@@ -139,7 +170,14 @@ def _checked_url(base: str) -> str:
     url = base.strip().rstrip("/")
     pre = urlsplit(url)
     _ = pre.port  # urllib checks the port only when it is read: bad ports raise here
-    if pre.username or pre.password or pre.query:
+    _refuse_deployment_url(base, pre.scheme, pre.hostname or "", pre.port, pre.path)
+    if pre.query and pre.path.rstrip("/").lower().endswith("/openai/v1"):
+        # v1 takes no api-version: a pasted one is dropped (never sent, never sent twice)
+        logger.warning("ignoring the query string of the configured endpoint (%s): Foundry's "
+                       "OpenAI v1 route takes no api-version; set the endpoint to the URL "
+                       "without it", strip_url_secrets(url))
+        url = strip_url_secrets(url).rstrip("/")
+    elif pre.username or pre.password or pre.query:
         # user info or a query can hold a key: never keep it (nor show it); keys go in api_key
         logger.warning("ignoring the user info / query string of the configured endpoint; "
                        "pass the key as ProviderConfig.api_key or GITHUB_TOKEN instead")

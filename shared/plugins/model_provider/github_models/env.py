@@ -12,9 +12,12 @@ never written into ``os.environ``) > defaults.
   from the URL; ``github``, ``legacy``, ``foundry`` or ``gateway``: see ``profiles.py``);
 - timeout: ``extra["timeout"]`` > ``JAATO_GITHUB_TIMEOUT`` > 60 s read (10 s connect);
 - max retries: ``extra["max_retries"]`` > ``JAATO_GITHUB_MAX_RETRIES`` > 3;
-- pacing: ``extra["pacing"]`` > ``JAATO_GITHUB_PACING`` > on for GitHub-shaped endpoints;
-- tier caps: ``extra["enforce_tier_limits"]`` > ``JAATO_GITHUB_ENFORCE_TIER_LIMITS`` > on for
-  GitHub-shaped endpoints;
+- pacing: ``extra["pacing"]`` > ``JAATO_GITHUB_PACING`` > on for models.github.ai only (the
+  free tier's host), off elsewhere (the emulator, proxies, Foundry, gateways);
+- tier caps: ``extra["enforce_tier_limits"]`` > ``JAATO_GITHUB_ENFORCE_TIER_LIMITS`` > as pacing;
+- transport: ``extra["transport"]`` > ``JAATO_GITHUB_TRANSPORT`` > ``azure-core``
+  (``azure-ai-inference``: the retired SDK's client, an extra); ``extra["client"]`` /
+  ``extra["async_client"]``: a ``ChatCompletionsClient`` every request goes through;
 - .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards;
 - shared rate limits: ``extra["rate_store"]`` > ``JAATO_GITHUB_RATE_STORE`` > off (a
   ``redis://``/``rediss://`` URL; ``rate_store_strict`` / ``JAATO_GITHUB_RATE_STORE_STRICT``:
@@ -36,6 +39,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._host import ProviderConfig
 from .endpoints import (
@@ -95,10 +99,11 @@ ENV_AUTH_SCOPE = "JAATO_GITHUB_AUTH_SCOPE"
 ENV_TRACING = "JAATO_GITHUB_TRACING"
 ENV_RATE_STORE = "JAATO_GITHUB_RATE_STORE"
 ENV_RATE_STORE_STRICT = "JAATO_GITHUB_RATE_STORE_STRICT"
+ENV_TRANSPORT = "JAATO_GITHUB_TRANSPORT"
 
 ENV_KEYS = (ENV_TOKEN, ENV_ORGANIZATION, ENV_ENTERPRISE, ENV_ENDPOINT, ENV_ENDPOINT_KIND,
             ENV_TIMEOUT, ENV_MAX_RETRIES, ENV_PACING, ENV_CATALOG, ENV_TIER_LIMITS, ENV_AUTH,
-            ENV_AUTH_SCOPE, ENV_TRACING, ENV_RATE_STORE, ENV_RATE_STORE_STRICT)
+            ENV_AUTH_SCOPE, ENV_TRACING, ENV_RATE_STORE, ENV_RATE_STORE_STRICT, ENV_TRANSPORT)
 
 # Settings that ProviderConfig.extra may carry besides request defaults (see options.py).
 SETTING_KEYS = frozenset({
@@ -106,7 +111,7 @@ SETTING_KEYS = frozenset({
     "max_retries", "max_retry_wait", "pacing", "rate_limits", "env_file", "api_version",
     "pool_size", "enforce_tier_limits", "user_agent", "use_env_proxies", "trim_history", "catalog",
     "catalog_ttl", "auth", "auth_scope", "credential", "tracing", "rate_store",
-    "rate_store_strict",
+    "rate_store_strict", "transport", "client", "async_client",
 })
 
 logger = logging.getLogger("shared.plugins.model_provider.github_models")
@@ -191,6 +196,8 @@ def resolve_settings(
             what="Checking ProviderConfig.api_key",
             why=f"it is {type(config.api_key).__name__}, not a string",
             fix="pass the token as text", setting="token")
+    handed = extra.get("client") if extra.get("client") is not None else extra.get(
+        "async_client")
     if auth != "key":
         token, token_source = "", f"Entra ID ({type(credential).__name__})"
     elif config is not None and config.api_key:
@@ -199,7 +206,9 @@ def resolve_settings(
         token, token_source = env[ENV_TOKEN].strip(), f"environment {ENV_TOKEN}"
     elif dotenv.get(ENV_TOKEN, "").strip():
         token, token_source = dotenv[ENV_TOKEN].strip(), f"{dotenv_path} ({ENV_TOKEN})"
-    if token is None or (auth == "key" and not token):
+    elif handed is not None:  # the handed-in client authenticates with its own credential
+        token, token_source = "", f"the {type(handed).__name__} in extra (its own credential)"
+    if token is None or (auth == "key" and not token and handed is None):
         where_env = "set but empty" if ENV_TOKEN in env else "not set"
         if dotenv_disabled:
             dotenv_state = f"disabled by {where}"
@@ -243,9 +252,10 @@ def resolve_settings(
     wait_raw = extra.get("max_retry_wait")
     max_retry_wait = 60.0 if wait_raw is None else as_float("max_retry_wait", wait_raw, 0, 86400)
     pacing_raw = pick("pacing", ENV_PACING)
-    pacing = profile.free_tier_defaults if pacing_raw is None else as_bool("pacing", pacing_raw)
+    free_default = profile.free_tier_default(urlsplit(endpoint).hostname or "")
+    pacing = free_default if pacing_raw is None else as_bool("pacing", pacing_raw)
     enforce_raw = pick("enforce_tier_limits", ENV_TIER_LIMITS)
-    enforce = profile.free_tier_defaults if enforce_raw is None else as_bool(
+    enforce = free_default if enforce_raw is None else as_bool(
         "enforce_tier_limits", enforce_raw)
     overrides = rate_limit_overrides(extra.get("rate_limits") or {})
     pool_raw = extra.get("pool_size")
@@ -279,6 +289,10 @@ def resolve_settings(
     entra_warning = profile.entra_warning() if auth != "key" else None
     if entra_warning:
         logger.warning("%s (%s)", entra_warning, strip_url_secrets(endpoint))
+    from .transport_setting import handed_clients, transport_setting
+
+    transport = transport_setting(pick("transport", ENV_TRANSPORT), ENV_TRANSPORT)
+    client, async_client = handed_clients(extra)
     store_raw = pick("rate_store", ENV_RATE_STORE)
     strict_raw = pick("rate_store_strict", ENV_RATE_STORE_STRICT)
 
@@ -315,6 +329,9 @@ def resolve_settings(
         rate_store=(str(store_raw).strip() or None) if store_raw is not None else None,
         rate_store_strict=False if strict_raw is None else as_bool("rate_store_strict",
                                                                     strict_raw),
+        transport=transport,
+        client=client,
+        async_client=async_client,
     )
 
 

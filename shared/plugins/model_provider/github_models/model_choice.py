@@ -54,6 +54,8 @@ def choose_model(settings: Settings, catalog: Callable[[], Catalog], live_catalo
         # replace the provider's catalog, so ``catalog`` is asked again)
         live_catalog.current()
         info = catalog().get(model)
+    if info is None and settings.profile.matches_deployment_base:
+        info = catalog().base_of(model)  # deployment ``my-gpt-4o``: gpt-4o's limits
     if info is None and settings.profile.knows_model_ids:
         raise model_not_found(model, replace(error_context(model),
                                              known_models=tuple(catalog().ids())))

@@ -12,19 +12,28 @@ Kinds:
   retired, GitHub Enterprise Server, proxies, the emulator). Organization path, catalog,
   ``publisher/name`` ids, free-tier pacing and caps, GitHub token advice.
 - ``legacy``: the older host models.inference.ai.azure.com (bare model names; removed).
-- ``foundry``: Microsoft Foundry / Azure AI model inference and Azure OpenAI (``*.azure.com``).
+- ``openai_v1``: Microsoft Foundry's OpenAI/v1 API (a path ending in ``/openai/v1``, any host:
+  ``<resource>.openai.azure.com``, ``<resource>.services.ai.azure.com``, proxies, local servers).
+  No ``api-version``, deployment names as ids, the key once in ``api-key``, paid defaults.
+- ``foundry``: Microsoft Foundry / Azure AI model inference (``/models``, retired with its SDK)
+  and other Azure hosts (``*.azure.com``).
 - ``gateway``: any other OpenAI-compatible gateway.
 
 Standard library only: ``errors`` imports this module at start-up (through ``error_context``).
 """
 
-from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from .profile_base import (
+    ENTRA_SCOPE,
+    OPENAI_RANGES,
+    EndpointProfile,
+    v1_url_for,
+)
+from .profiles_foundry import FoundryProfile, OpenAIV1Profile
 from .service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
 
 __all__ = [
@@ -35,26 +44,19 @@ __all__ = [
     "GatewayProfile",
     "GitHubProfile",
     "LegacyProfile",
+    "OpenAIV1Profile",
     "is_github_shaped",
     "profile_for_url",
     "profile_named",
+    "v1_url_for",
 ]
-
-ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
-"""The audience of Azure AI model inference / Foundry and Azure OpenAI (Entra ID tokens)."""
 
 PAT_URL = "https://github.com/settings/personal-access-tokens/new"
 
 # Numeric option ranges [low, high] checked before any request (options.py). OpenAI's chat
 # completions reference: temperature [0, 2], top_p [0, 1], penalties [-2, 2]. GitHub Models'
 # REST description narrows temperature to [0, 1]. See docs/configuration.md for the sources.
-_OPENAI_RANGES: Mapping[str, tuple[float, float]] = {
-    "temperature": (0.0, 2.0),
-    "top_p": (0.0, 1.0),
-    "frequency_penalty": (-2.0, 2.0),
-    "presence_penalty": (-2.0, 2.0),
-}
-_GITHUB_RANGES: Mapping[str, tuple[float, float]] = {**_OPENAI_RANGES, "temperature": (0.0, 1.0)}
+_GITHUB_RANGES: Mapping[str, tuple[float, float]] = {**OPENAI_RANGES, "temperature": (0.0, 1.0)}
 
 _INVALID_TOKEN_FIX = {
     "fine_grained_pat": "check that the token has not expired or been revoked and that it has the "
@@ -70,121 +72,6 @@ _INVALID_TOKEN_FIX = {
     "unknown": "GitHub endpoints expect a GitHub token (github_pat_…, ghp_…, ghs_…, gho_…): "
     f"create a fine-grained PAT with models: read at {PAT_URL}",
 }
-
-
-class EndpointProfile:
-    """What an endpoint kind means for the provider. The base class is the behaviour of an
-    endpoint nothing is known about (an OpenAI-compatible gateway); kinds override what differs.
-
-    Profiles hold no state: one instance per kind, compared by kind, pickled by name.
-    """
-
-    kind: ClassVar[str] = ""
-    label: ClassVar[str] = ""  # for messages: "a GitHub Models endpoint"
-    shape: ClassVar[str] = ""  # for `doctor`: what the provider does with this kind
-    knows_model_ids: ClassVar[bool] = False
-    """The bundled catalog is the endpoint's list: unknown ids are refused before any request,
-    the catalog's traits (structured output) are enforced; else ids are deployment names."""
-    free_tier_defaults: ClassVar[bool] = False
-    """Client-side pacing and per-request token caps of GitHub's free tier are on by default."""
-    key_headers: ClassVar[tuple[tuple[str, str | None], ...]] = (
-        ("Authorization", "Bearer"), ("api-key", None))
-    """(header, prefix) pairs that carry the key (Azure and gateways read ``api-key``)."""
-    entra_scope: ClassVar[str] = ENTRA_SCOPE
-    otel_provider: ClassVar[str] = "openai"  # gen_ai.provider.name
-    option_ranges: ClassVar[Mapping[str, tuple[float, float]]] = _OPENAI_RANGES
-    bare_refusal_is_retirement: ClassVar[bool] = False
-    """An empty 403/404 means the endpoint is gone (the removed legacy host answers so)."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, EndpointProfile) and other.kind == self.kind
-
-    def __hash__(self) -> int:
-        return hash(self.kind)
-
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        return profile_named, (self.kind,)
-
-    # ------------------------------------------------------------------ selection
-
-    @classmethod
-    def matches(cls, host: str, path: str) -> bool:
-        """Whether an endpoint with this lower-cased host and path is of this kind."""
-        del host, path
-        return False
-
-    # ------------------------------------------------------------------ the wire
-
-    def endpoint_for(self, url: str, organization: str | None) -> tuple[str, bool]:
-        """``(endpoint, org_path_applied)``: where requests go for ``organization``.
-
-        Raises:
-            ConfigurationError: The URL already names another organization (GitHub only).
-        """
-        del organization
-        return url, False
-
-    def catalog_url(self, endpoint: str) -> str | None:
-        """The ``GET`` URL of the endpoint's model catalog, or None when it has none."""
-        del endpoint
-        return None
-
-    def wire_model_id(self, catalog_id: str, as_written: str) -> str:
-        """The ``model`` sent: ``as_written`` (a deployment name) unless the kind says otherwise."""
-        del catalog_id
-        return as_written
-
-    def provider_name(self, host: str) -> str:
-        """``gen_ai.provider.name`` (OpenTelemetry) for this endpoint's ``host``."""
-        del host
-        return self.otel_provider
-
-    def entra_warning(self) -> str | None:
-        """A warning when Entra ID auth is used with this kind, or None."""
-        return None
-
-    # ------------------------------------------------------------------ error advice
-
-    def retired_why(self, status: int | None, shown_endpoint: str, said: str) -> str | None:
-        """Why a refusal means retirement, when this kind knows (else the generic text)."""
-        del status, shown_endpoint, said
-        return None
-
-    @property
-    def retirement_note(self) -> str:
-        """Appended to a refusal that announced a retirement."""
-        return ""
-
-    def rate_limit_fixes(self, organization: str | None) -> list[str]:
-        """Fixes after 'wait': what else lifts this kind's rate limits."""
-        del organization
-        return ["or raise this endpoint's quota"]
-
-    def access_refused(self, status: int | None, said: str) -> tuple[str, str] | None:
-        """``(why, fix)`` for a 403 on this kind, or None to use GitHub's policy advice."""
-        return (f"the endpoint refused access (HTTP {status}){said}",
-                "check that the key may use this model or deployment and that the resource's "
-                "network rules admit this client")
-
-    def bad_key_fix(self, token_type: str | None, hint: str) -> str:
-        """How to fix a key or token the endpoint rejected (not Entra ID)."""
-        del token_type
-        return ("use this endpoint's own key (for Microsoft Foundry the resource's key, for a "
-                f"gateway its API key) as config.api_key or GITHUB_TOKEN, or set {hint} back to "
-                "a GitHub endpoint")
-
-    def model_id_hint(self, model: str) -> str | None:
-        """A hint about how ids are spelled on this kind when ``model`` was not found."""
-        del model
-        return None
-
-    @property
-    def tier_cap_note(self) -> str:
-        """Appended when a request exceeded a per-request token cap."""
-        return ""
 
 
 class GitHubProfile(EndpointProfile):
@@ -203,6 +90,11 @@ class GitHubProfile(EndpointProfile):
     @classmethod
     def matches(cls, host: str, path: str) -> bool:
         return host == GITHUB_MODELS_HOST or path.rstrip("/").endswith("/inference")
+
+    def free_tier_default(self, host: str) -> bool:
+        """On for models.github.ai (the retired host) only: the emulator, GHES and proxies
+        enforce no free tier of their own unless asked to."""
+        return host == GITHUB_MODELS_HOST
 
     def endpoint_for(self, url: str, organization: str | None) -> tuple[str, bool]:
         """``{prefix}/orgs/{org}/inference`` when an organization is set; an endpoint that
@@ -317,24 +209,6 @@ class LegacyProfile(EndpointProfile):
                 f"{RETIREMENT_DATE}")
 
 
-class FoundryProfile(EndpointProfile):
-    """Microsoft Foundry / Azure AI model inference and Azure OpenAI (``*.azure.com``): the key
-    in ``api-key``, deployment names as ids, no org path, no catalog, the service's own quotas."""
-
-    kind = "foundry"
-    label = "a Microsoft Foundry / Azure endpoint"
-    shape = "Microsoft Foundry / Azure AI: no catalog, no org path"
-    otel_provider = "azure.ai.inference"
-
-    @classmethod
-    def matches(cls, host: str, path: str) -> bool:
-        del path
-        return host.endswith(".azure.com")
-
-    def provider_name(self, host: str) -> str:
-        return "azure.ai.openai" if host.endswith(".openai.azure.com") else self.otel_provider
-
-
 class GatewayProfile(EndpointProfile):
     """Any other OpenAI-compatible gateway: ids as written, no org path, no catalog, no caps."""
 
@@ -349,8 +223,8 @@ class GatewayProfile(EndpointProfile):
 
 
 # Tried in order; the last one matches everything.
-_PROFILES: tuple[EndpointProfile, ...] = (LegacyProfile(), GitHubProfile(), FoundryProfile(),
-                                          GatewayProfile())
+_PROFILES: tuple[EndpointProfile, ...] = (LegacyProfile(), OpenAIV1Profile(), GitHubProfile(),
+                                          FoundryProfile(), GatewayProfile())
 _BY_KIND = {p.kind: p for p in _PROFILES}
 ENDPOINT_KINDS = tuple(_BY_KIND)
 

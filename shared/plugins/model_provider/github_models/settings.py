@@ -50,6 +50,10 @@ class Settings:
     # a redis:// URL may hold a password: never in repr (rate_store.StoreLocation masks it)
     rate_store: str | None = field(default=None, repr=False)
     rate_store_strict: bool = False
+    transport: str = "azure-core"  # or "azure-ai-inference" (clients.py)
+    # a ChatCompletionsClient (sync / aio) the application handed in: requests go through it
+    client: Any = field(default=None, repr=False, compare=False)
+    async_client: Any = field(default=None, repr=False, compare=False)
 
     def secrets(self) -> tuple[str, ...]:
         """The credentials whose echo must be masked: the key, and the Entra tokens issued."""
@@ -70,11 +74,13 @@ class Settings:
         return f"Settings(token={mask_secret(self.token)!r}, {', '.join(shown)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled settings carry the token's shown form (``ghp_…``) and no Entra cache, never
-        the credential (job queues, multiprocessing and caches pickle what they are handed)."""
+        """Pickled settings carry the token's shown form (``ghp_…``) and no Entra cache nor
+        handed-in client, never the credential (job queues, multiprocessing and caches pickle
+        what they are handed)."""
         import dataclasses
 
-        safe = dataclasses.replace(self, token=mask_secret(self.token), token_cache=None)
+        safe = dataclasses.replace(self, token=mask_secret(self.token), token_cache=None,
+                                   client=None, async_client=None)
         return (_settings_from_fields, ({f.name: getattr(safe, f.name)
                                          for f in dataclasses.fields(safe)},))
 

@@ -1,19 +1,20 @@
-"""Builds and wraps ``ChatCompletionsClient`` (with ``auth.py``, for Entra ID, the only azure
-imports).
+"""The sync transport: azure-core's ``PipelineClient`` over a requests session (``clients.py``
+builds it; with ``auth.py``, for Entra ID, the only azure imports).
 
-It owns the SDK's defaults instead of inheriting them:
+It lists the whole pipeline instead of inheriting a default one:
 
-* the SDK's retry policy is off (one layer owns retries: ours, in ``calls.py``);
-* network-trace logging (which prints the token) is replaced by a no-op policy so that nothing
-  can turn it on, and the HTTP logger is our own, quiet, with credentials redacted;
-* ``X-GitHub-Api-Version`` and a product user-agent go on every request, and the duplicate
-  ``api-key`` header the SDK adds is stripped for GitHub-shaped hosts (kept for Azure/Foundry);
+* no retry policy (one layer owns retries: ours, in ``calls.py``);
+* no network-trace logging (it prints the token); the HTTP logger is our own, quiet, with
+  credentials redacted;
+* a product user-agent on every request, ``X-GitHub-Api-Version`` where the profile wants it,
+  the key in the header(s) the endpoint's profile names (once on Foundry v1);
 * one client per provider with a connection pool sized for the configured concurrency; streams
   are drained after ``[DONE]`` so their connection goes back to the pool.
 
 Requests go through the client's public ``send_request`` (the full pipeline: auth, headers,
-transport); bodies are built and parsed by us, which sidesteps the SDK's ``response_format`` dict
-bug and its stream parser. Every azure-core exception becomes a :class:`TransportFailure` here.
+transport); bodies are built and parsed by us. The retired ``azure-ai-inference`` SDK's client
+is still an option (``transport`` setting, or a handed-in client): see ``clients.py``. Every
+azure-core exception becomes a :class:`TransportFailure` here.
 """
 
 from __future__ import annotations
@@ -284,11 +285,11 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
         UserAgentPolicy,
     )
 
-    policies: list[Any] = [
-        HeadersPolicy({API_VERSION_HEADER: GITHUB_API_VERSION}),
-        UserAgentPolicy(base_user_agent=settings.user_agent or USER_AGENT,
-                        user_agent_use_env=False),
-    ]
+    policies: list[Any] = []
+    if settings.profile.sends_api_version:
+        policies.append(HeadersPolicy({API_VERSION_HEADER: GITHUB_API_VERSION}))
+    policies.append(UserAgentPolicy(base_user_agent=settings.user_agent or USER_AGENT,
+                                    user_agent_use_env=False))
     if settings.token_cache is not None:
         from .auth import async_bearer_policy, bearer_policy
 
@@ -304,16 +305,9 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
     return policies
 
 
-def client_kwargs(settings: Settings, *, aio: bool = False) -> dict[str, Any]:
-    return {"api_version": settings.api_version, "policies": _policies(settings, aio=aio)}
-
-
-def client_credential(settings: Settings) -> Any:
-    """The credential handed to the SDK client; our policies do the authenticating, so with
-    Entra ID auth a placeholder that is never sent (the SDK insists on a credential)."""
-    from azure.core.credentials import AzureKeyCredential
-
-    return AzureKeyCredential(settings.token or "unused-entra-placeholder")
+def request_params(settings: Settings) -> dict[str, str]:
+    """The query every request carries: ``api-version``, unless the profile sends none (v1)."""
+    return {"api-version": settings.api_version} if settings.profile.sends_api_version else {}
 
 
 def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
@@ -327,27 +321,29 @@ def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -
 
 
 class SyncTransport:
-    """A wrapped ``ChatCompletionsClient`` for one provider (thread-safe, reused)."""
+    """The sync HTTP client of one provider (thread-safe, reused): see ``clients.py``."""
 
     def __init__(self, settings: Settings) -> None:
-        import requests
-        from azure.ai.inference import ChatCompletionsClient
-        from azure.core.pipeline.transport import RequestsTransport
+        from .clients import build_sync_client
 
         self._settings = settings
-        self._session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._session.trust_env = False  # proxies are resolved once, in _policies
-        transport = RequestsTransport(session=self._session, session_owner=False,
-                                      connection_timeout=settings.connect_timeout,
-                                      read_timeout=settings.read_timeout)
-        self._client = ChatCompletionsClient(
-            settings.endpoint, client_credential(settings), transport=transport,
-            **client_kwargs(settings))
-        self._params = {"api-version": settings.api_version}
+        self._session: Any = None
+        transport = None
+        if settings.client is None:
+            import requests
+            from azure.core.pipeline.transport import RequestsTransport
+
+            self._session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
+            self._session.mount("http://", adapter)
+            self._session.mount("https://", adapter)
+            self._session.trust_env = False  # proxies are resolved once, in _policies
+            transport = RequestsTransport(session=self._session, session_owner=False,
+                                          connection_timeout=settings.connect_timeout,
+                                          read_timeout=settings.read_timeout)
+        self._client, self._owned = build_sync_client(settings, transport)
+        self._params = request_params(settings)
         self.closed = False
 
     def __repr__(self) -> str:
@@ -361,7 +357,10 @@ class SyncTransport:
         return self._settings
 
     def _request(self, method: str, url: str, body: Any = None) -> Any:
-        return build_request(method, url, self._params, body)
+        from .clients import absolute_url
+
+        return build_request(method, absolute_url(self._settings.endpoint, url), self._params,
+                             body)
 
     def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
              ) -> HttpResult:
@@ -411,9 +410,11 @@ class SyncTransport:
             return
         self.closed = True
         try:
-            self._client.close()
+            if self._owned:
+                self._client.close()
         finally:
-            self._session.close()
+            if self._session is not None:
+                self._session.close()
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""The asyncio transport: the aio ``ChatCompletionsClient`` (aiohttp) and its streaming handle.
+"""The asyncio transport: azure-core's ``AsyncPipelineClient`` (aiohttp) and its streaming handle.
 
 The twin of ``transport.SyncTransport``/``StreamHandle``, sharing their request building,
 client options and failure mapping (``transport.failure_from_azure``). Loaded at the first
@@ -19,11 +19,10 @@ from .transport import (
     TransportFailure,
     body_too_large,
     build_request,
-    client_credential,
-    client_kwargs,
     declared_length,
     failure_from_azure,
     lower_headers,
+    request_params,
 )
 
 if TYPE_CHECKING:
@@ -121,25 +120,35 @@ class AsyncStreamHandle:
 
 
 class AsyncTransport:
-    """The aio ``ChatCompletionsClient`` (aiohttp) for one provider and one event loop."""
+    """The aio HTTP client (aiohttp) for one provider and one event loop: see ``clients.py``."""
 
     def __init__(self, settings: Settings) -> None:
-        import aiohttp
-        from azure.ai.inference.aio import ChatCompletionsClient
-        from azure.core.pipeline.transport import AioHttpTransport
+        from .clients import build_async_client, check_async_credential
 
+        check_async_credential(settings)
         self._settings = settings
-        # aiohttp's own default (100) at least: a small pool throttles many concurrent sessions
-        connector = aiohttp.TCPConnector(limit=max(settings.pool_size, 100), limit_per_host=0)
-        self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
-        transport = AioHttpTransport(session=self._session, session_owner=False,
-                                     connection_timeout=settings.connect_timeout,
-                                     read_timeout=settings.read_timeout)
-        self._client = ChatCompletionsClient(
-            settings.endpoint, client_credential(settings), transport=transport,
-            **client_kwargs(settings, aio=True))
-        self._params = {"api-version": settings.api_version}
+        self._session: Any = None
+        transport = None
+        if settings.async_client is None:
+            import aiohttp
+            from azure.core.pipeline.transport import AioHttpTransport
+
+            # aiohttp's own default (100) at least: a small pool throttles many sessions
+            connector = aiohttp.TCPConnector(limit=max(settings.pool_size, 100),
+                                             limit_per_host=0)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+            transport = AioHttpTransport(session=self._session, session_owner=False,
+                                         connection_timeout=settings.connect_timeout,
+                                         read_timeout=settings.read_timeout)
+        self._client, self._owned = build_async_client(settings, transport)
+        self._params = request_params(settings)
         self.closed = False
+
+    def _request(self, method: str, url: str, body: Any = None) -> Any:
+        from .clients import absolute_url
+
+        return build_request(method, absolute_url(self._settings.endpoint, url), self._params,
+                             body)
 
     def __repr__(self) -> str:
         from .url_secrets import strip_url_secrets  # ;params can hold a key
@@ -152,7 +161,7 @@ class AsyncTransport:
         kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
             response = await self._client.send_request(
-                build_request("POST", path, self._params, body), stream=True, **kwargs)
+                self._request("POST", path, body), stream=True, **kwargs)
             headers = lower_headers(response.headers)
             data = await aread_capped(response, headers)
         except (GitHubModelsError, TransportFailure):
@@ -167,7 +176,7 @@ class AsyncTransport:
         kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
             response = await self._client.send_request(
-                build_request("POST", path, self._params, body), stream=True, **kwargs)
+                self._request("POST", path, body), stream=True, **kwargs)
         except GitHubModelsError:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
@@ -181,6 +190,8 @@ class AsyncTransport:
             return
         self.closed = True
         try:
-            await self._client.close()
+            if self._owned:
+                await self._client.close()
         finally:
-            await self._session.close()
+            if self._session is not None:
+                await self._session.close()

@@ -108,6 +108,11 @@ def warn_about_endpoint(settings: Settings) -> None:
             "%s belongs to GitHub Models, which GitHub retired on " + RETIREMENT_DATE
             + " (it answers 410 Gone). Set JAATO_GITHUB_ENDPOINT or extra['endpoint'] to a "
             "working endpoint; see docs/migration.md.", shown)
+    if settings.profile.free_tier_defaults and not settings.enforce_tier_limits:
+        logger.info(
+            "GitHub's free-tier caps (tokens per request) and pacing are off for %s: they are "
+            "on by default only for models.github.ai; set JAATO_GITHUB_ENFORCE_TIER_LIMITS=true "
+            "and JAATO_GITHUB_PACING=true to apply them", shown)
 
 
 def build_runner(settings: Settings, clock: Clock,

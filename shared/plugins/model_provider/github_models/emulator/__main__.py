@@ -35,6 +35,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--token-limits", action="store_true", help="enforce per-request input-token caps (413)"
     )
     parser.add_argument(
+        "--enforce-tier-limits", action="store_true",
+        help="enforce GitHub's free tier as models.github.ai did: --rate-limits and --token-limits"
+    )
+    parser.add_argument(
         "--stream-style", choices=("openai", "azure"), default="openai", help="chunk shape"
     )
     parser.add_argument(
@@ -58,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     emulator = Emulator(
         mode=args.mode,
-        rate_limits=args.rate_limits,
-        token_limits=args.token_limits,
+        rate_limits=args.rate_limits or args.enforce_tier_limits,
+        token_limits=args.token_limits or args.enforce_tier_limits,
         stream_style=args.stream_style,
         host=args.host,
         port=args.port,
@@ -82,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         print(emulator.url, flush=True)
         print(
             f"GitHub Models emulator on {emulator.url} (mode {args.mode}); "
-            f"set JAATO_GITHUB_ENDPOINT={emulator.inference_url}. Ctrl-C to stop.",
+            f"set JAATO_GITHUB_ENDPOINT={emulator.inference_url} (or {emulator.v1_url} for "
+            "Foundry's OpenAI v1 route). Ctrl-C to stop.",
             file=sys.stderr,
             flush=True,
         )

@@ -25,6 +25,7 @@ from .models import ModelEntry, ModelIndex
 from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
 from .replies import Plan, Reply, default_plan, estimate_prompt_tokens, plan_from_reply
 from .state import EmulatorState, RateLimitHit, redact_request
+from .v1 import V1_PREFIX, V1Routes
 from .validation import validate
 from .wire import (
     DEPRECATED_HEADERS,
@@ -101,6 +102,7 @@ class RequestHandler:
         self._cfg = config
         self._stopping = stopping
         self._prompt_cache = PromptCache()
+        self._v1 = V1Routes(self)
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         """Handle one request."""
@@ -118,6 +120,8 @@ class RequestHandler:
         serial = state.next_serial()
         rid = f"E{self._cfg.instance:03X}:{serial:07X}"
         path = request.path
+        if path.startswith(V1_PREFIX):  # Foundry's OpenAI v1 route (v1.py): not GitHub's modes
+            return await self._v1.handle(request, rid, body, headers)
         if state.mode == "retired":  # every models.github.ai path answered 410 after 2026-07-30
             return self._error(410, RETIRED_BODY, rid, path == _LEGACY)
         if path == _MODELS_V1:

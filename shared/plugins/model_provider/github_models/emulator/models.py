@@ -153,6 +153,8 @@ class ModelIndex:
             )
             self._by_id[model_id.lower()] = entry
             self._by_bare.setdefault(bare, entry)
+        #: The bare names, in catalog order (the v1 route's deployments).
+        self.bare_names: tuple[str, ...] = tuple(self._by_bare)
         #: The catalog body as served (``x_`` keys stripped), serialised once.
         self.catalog_body: bytes = json.dumps(served).encode()
 

@@ -348,6 +348,16 @@ class Emulator:
         """A Foundry-shaped endpoint (``url + "/models"``: not GitHub-shaped, no catalog)."""
         return self.url + "/models"
 
+    @property
+    def v1_url(self) -> str:
+        """Foundry's OpenAI v1 route (``url + "/openai/v1"``): deployment names, no api-version."""
+        return self.url + "/openai/v1"
+
+    def add_deployment(self, name: str, model_id: str) -> None:
+        """Serve deployment ``name`` on the v1 route with catalog model ``model_id``."""
+        with self._state.lock:
+            self._state.deployments[name.lower()] = model_id
+
     def set_token_limits(self, enabled: bool = True) -> None:
         """Enforce (or not) the tier's per-request input-token cap with 413s."""
         self._state.token_limits = enabled

@@ -293,6 +293,8 @@ class EmulatorState:
         # Entra mode: only bearer tokens "<prefix><id>.<expires_on>" that have not expired
         self.entra_prefix: str | None = None
         self.entra_seen: list[str] = []  # ids of the accepted tokens, in order
+        # the v1 route's own deployment names (lower-cased) -> the catalog id they serve
+        self.deployments: dict[str, str] = {}
 
     def next_serial(self) -> int:
         """A fresh number for request ids, completion ids and tool-call ids."""
