@@ -22,7 +22,7 @@ SMALL = "openai/text-embedding-3-small"
 ENDPOINTS: list[tuple[str, str, list[str], str]] = [
     ("github", "/inference", [], SMALL),
     ("gateway", "/openai/v1", ["--endpoint-kind", "gateway"], "text-embedding-3-small"),
-    # after the Foundry v1 kind lands: ("foundry-v1", "/openai/v1", [], "text-embedding-3-small"),
+    ("foundry-v1", "/openai/v1", [], "text-embedding-3-small"),
 ]
 
 

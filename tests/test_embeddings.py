@@ -38,8 +38,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("foundry-models", "/models", {}, SMALL, "/models/embeddings"),
     ("gateway", "/openai/v1", {"endpoint_kind": "gateway"}, "text-embedding-3-small",
      "/openai/v1/embeddings"),
-    # after the Foundry v1 kind lands: ("foundry-v1", "/openai/v1", {}, "text-embedding-3-small",
-    #                                   "/openai/v1/embeddings"),
+    ("foundry-v1", "/openai/v1", {}, "text-embedding-3-small", "/openai/v1/embeddings"),
 ]
 IDS = [e[0] for e in ENDPOINTS]
 

@@ -131,6 +131,31 @@ def test_independent_server_sees_v1_requests_as_openai_clients_send_them(
     assert server.requests[1]["body"]["stream"] is True
 
 
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({}, {}),  # OpenAI's protocol has no api-version: a gateway gets none by default
+    ({"api_version": "2024-10-21"}, {"api-version": ["2024-10-21"]}),  # asked for: sent
+])
+def test_a_gateway_gets_an_api_version_only_when_one_is_set(
+        server: Recorder, extra: dict[str, str], expected: dict[str, list[str]]) -> None:
+    provider = make(server.url + "/v1", "my-model", **extra)
+    try:
+        assert provider.send_message("hi").text == "Hello"
+    finally:
+        provider.shutdown()
+    (request,) = server.requests
+    assert request["path"] == "/v1/chat/completions"
+    assert request["query"] == expected
+    assert "x-github-api-version" not in request["headers"]
+
+
+def test_v1_never_sends_an_api_version_even_when_one_is_set(
+        server: Recorder, v1: Callable[..., GitHubModelsProvider]) -> None:
+    provider = v1(api_version="2024-10-21")
+    assert provider.send_message("hi").text == "Hello"
+    (request,) = server.requests
+    assert request["query"] == {}
+
+
 def test_independent_server_with_entra_id_gets_only_the_bearer(
         server: Recorder, v1: Callable[..., GitHubModelsProvider]) -> None:
     credential = ExpiringTestCredential()

@@ -265,7 +265,8 @@ def resolve_settings(
     user_agent = extra.get("user_agent")
     if user_agent is not None:
         check_header_value(user_agent, "user_agent", "extra['user_agent']")
-    api_version = str(extra.get("api_version") or "2024-05-01-preview")
+    api_version_raw = extra.get("api_version")
+    api_version = str(api_version_raw or "2024-05-01-preview")
     if not API_VERSION_RE.match(api_version):
         raise ConfigurationError(
             what="Checking extra['api_version']", why=f"{api_version[:60]!r} is not a version "
@@ -318,6 +319,7 @@ def resolve_settings(
         catalog_ttl=(3600.0 if extra.get("catalog_ttl") is None
                      else as_float("catalog_ttl", extra["catalog_ttl"], 0, 30 * 86400)),
         api_version=api_version,
+        api_version_set=api_version_raw is not None,
         pool_size=pool_size,
         use_env_proxies=use_env_proxies,
         user_agent=None if user_agent is None else str(user_agent),

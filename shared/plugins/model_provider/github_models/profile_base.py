@@ -67,6 +67,8 @@ class EndpointProfile:
     """An empty 403/404 means the endpoint is gone (the removed legacy host answers so)."""
     sends_api_version: ClassVar[bool] = True
     """Requests carry ``?api-version=`` and ``X-GitHub-Api-Version`` (Foundry v1 takes none)."""
+    api_version_opt_in: ClassVar[bool] = False
+    """Without ``sends_api_version``, an ``api_version`` the user set is still sent (gateways)."""
     matches_deployment_base: ClassVar[bool] = False
     """An id the catalog does not know takes the limits of the catalog model whose name ends it
     (deployment ``my-gpt-4o`` -> ``gpt-4o``; see ``Catalog.base_of``)."""

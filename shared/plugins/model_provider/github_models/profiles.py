@@ -215,6 +215,10 @@ class GatewayProfile(EndpointProfile):
     kind = "gateway"
     label = "an OpenAI-compatible gateway"
     shape = "OpenAI-compatible gateway: no catalog, no org path"
+    # OpenAI's protocol has no api-version: sent only when the user sets one (an Azure resource
+    # behind a custom domain wants it, or endpoint_kind="foundry")
+    sends_api_version = False
+    api_version_opt_in = True
 
     @classmethod
     def matches(cls, host: str, path: str) -> bool:

@@ -50,6 +50,7 @@ class Settings:
     # a redis:// URL may hold a password: never in repr (rate_store.StoreLocation masks it)
     rate_store: str | None = field(default=None, repr=False)
     rate_store_strict: bool = False
+    api_version_set: bool = False  # extra["api_version"] given: a gateway then sends it too
     transport: str = "azure-core"  # or "azure-ai-inference" (clients.py)
     # a ChatCompletionsClient (sync / aio) the application handed in: requests go through it
     client: Any = field(default=None, repr=False, compare=False)

@@ -306,8 +306,13 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
 
 
 def request_params(settings: Settings) -> dict[str, str]:
-    """The query every request carries: ``api-version``, unless the profile sends none (v1)."""
-    return {"api-version": settings.api_version} if settings.profile.sends_api_version else {}
+    """The query every request carries: ``api-version`` where the profile sends one (GitHub-shaped,
+    Foundry's ``/models`` route), or where the user set one and the profile allows it (a gateway);
+    never on Foundry v1."""
+    profile = settings.profile
+    if profile.sends_api_version or (settings.api_version_set and profile.api_version_opt_in):
+        return {"api-version": settings.api_version}
+    return {}
 
 
 def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:

@@ -57,6 +57,7 @@ class V1Routes:
     ROUTES: ClassVar[dict[tuple[str, str], str]] = {
         ("POST", "chat/completions"): "_chat",
         ("GET", "models"): "_models",
+        ("POST", "embeddings"): "_embeddings",
     }
 
     def __init__(self, handler: RequestHandler) -> None:
@@ -108,6 +109,16 @@ class V1Routes:
                  for name in sorted(self._handler._state.deployments)]
         return web.Response(body=json.dumps({"object": "list", "data": data}).encode(),
                             headers={"content-type": "application/json", "x-request-id": rid})
+
+    async def _embeddings(self, request: web.BaseRequest, rid: str, body: Any,
+                          headers: dict[str, str]) -> web.StreamResponse:
+        """``POST /openai/v1/embeddings``: the embeddings engine of the other routes
+        (``embeddings.py``), reached after v1's own checks (api-version, key)."""
+        from .handler import _Call
+        from .policy import extract_token
+
+        call = _Call(request, rid, False, extract_token(headers), body, False, True, True)
+        return await self._handler._inference(call, None)
 
     def deployment(self, name: str) -> ModelEntry | None:
         """The catalog entry a deployment name serves, or None."""
