@@ -8,7 +8,6 @@ be written as in prompt files (``maxTokens``, ``topP``). Everything here runs be
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 import sys
@@ -39,15 +38,20 @@ _IMAGE_SIGNATURES = (
 )
 
 
+_MAX_SCHEMA_BYTES = 5_000_000
+
+
 def option_key(name: str) -> str:
     """``maxTokens`` -> ``max_tokens``; ``max-tokens`` -> ``max_tokens``."""
     return _CAMEL.sub("_", name.strip()).replace("-", "_").lower()
 
 
 def parse_option_value(text: str) -> Any:
-    """JSON when ``text`` parses as JSON, else the text itself."""
+    """JSON when ``text`` parses as JSON (and is not absurdly nested), else the text itself."""
+    from .wire_check import loads_json
+
     try:
-        return json.loads(text)
+        return loads_json(text)
     except ValueError:
         return text
 
@@ -78,11 +82,26 @@ def load_schema(spec: str) -> dict[str, Any]:
     Raises:
         InvalidRequestError: Neither a readable file nor a JSON object.
     """
-    path = Path(spec).expanduser()
-    source = f"the file {path}" if path.is_file() else "the inline --schema text"
+    from .wire_check import loads_json
+
+    inline = spec.lstrip().startswith(("{", "["))  # JSON text, never a file name to stat
+    path = Path(spec)
     try:
-        text = path.read_text(encoding="utf-8") if path.is_file() else spec
-        schema = json.loads(text)
+        path = path.expanduser()
+        is_file = not inline and path.is_file()
+    except (OSError, RuntimeError, ValueError):  # too long a name, '~nobody', a NUL byte
+        is_file = False
+    source = f"the file {path}" if is_file else "the inline --schema text"
+    if not inline and not is_file and _exists(path):
+        raise InvalidRequestError(
+            what=f"Reading the JSON Schema from {path}",
+            why="it is not a regular file (a folder, device or pipe)",
+            fix="pass --schema a file containing a JSON Schema object, or the schema itself",
+            param="response_schema")
+    try:
+        if is_file and path.stat().st_size > _MAX_SCHEMA_BYTES:
+            raise ValueError(f"it is larger than {_MAX_SCHEMA_BYTES:,} bytes")
+        schema = loads_json(path.read_text(encoding="utf-8") if is_file else spec)
     except (OSError, ValueError) as exc:
         raise InvalidRequestError(
             what=f"Reading the JSON Schema from {source}", why=str(exc),
@@ -153,3 +172,10 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
                                   fix="attach PNG, JPEG, GIF or WebP images with -a",
                                   param="attachments")
     return Part(inline_data={"mime_type": mime, "data": data})
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
