@@ -128,13 +128,60 @@ def _mime_type(name: str, data: bytes) -> str:
 
 
 def _fetch(url: str) -> bytes:
-    import urllib.request
+    """The body of an image URL, at most ``MAX_ATTACHMENT_BYTES + 1`` bytes, within
+    ``_FETCH_DEADLINE_S`` in all. ``user:password@`` becomes a Basic ``Authorization`` header and
+    leaves the URL (urllib would read the password as the port, and quote it).
 
+    Raises:
+        OSError: Refused, reset, timed out, or an HTTP error status.
+        ValueError: A malformed URL or a broken answer (not HTTP, cut chunks, a huge header).
+    """
+    import base64
+    import http.client
+    import time
+    import urllib.request
+    from urllib.parse import unquote
+
+    scheme, _, rest = url.partition("://")
+    authority, sep, tail = rest.partition("/") if "/" in rest else (rest, "", "")
+    headers = {"User-Agent": "jaato-github-models"}
+    if "@" in rest and "@" not in authority:  # an unencoded '/' in the password
+        userinfo, _, rest = rest.rpartition("@")
+        authority, sep, tail = rest.partition("/")
+    elif "@" in authority:
+        userinfo, _, authority = authority.rpartition("@")
+    else:
+        userinfo = ""
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        pair = f"{unquote(user)}:{unquote(password)}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     request = urllib.request.Request(  # noqa: S310 - the caller passes http(s) URLs only
-        url, headers={"User-Agent": "jaato-github-models"})
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - http(s) only
-        data: bytes = answer.read(MAX_ATTACHMENT_BYTES + 1)
-    return data
+        f"{scheme}://{authority}{sep}{tail}", headers=headers)
+    deadline = time.monotonic() + _FETCH_DEADLINE_S
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - http(s)
+            while size <= MAX_ATTACHMENT_BYTES:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the download took longer than {_FETCH_DEADLINE_S:g} s")
+                chunk = answer.read(min(65536, MAX_ATTACHMENT_BYTES + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            announced = answer.headers.get("Content-Length", "")
+            if announced.isdigit() and size < min(int(announced), MAX_ATTACHMENT_BYTES + 1):
+                raise ValueError(f"the server cut the image short ({size:,} of the "
+                                 f"{int(announced):,} bytes it announced)")
+    except http.client.HTTPException as exc:  # not HTTP, cut chunks, a huge header line
+        raise ValueError(f"the server's answer is not usable HTTP ({type(exc).__name__}: "
+                         f"{str(exc)[:100]})") from exc
+    return b"".join(chunks)
+
+
+_FETCH_DEADLINE_S = 60.0
 
 
 def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
@@ -158,7 +205,13 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
                 data = handle.read(MAX_ATTACHMENT_BYTES + 1)
             name = path.name
     except (OSError, ValueError) as exc:
-        raise InvalidRequestError(what=what, why=str(exc),
+        why = str(exc) or type(exc).__name__
+        if "://" in spec:  # no piece of the user info may be quoted back (urllib quotes URLs)
+            userinfo = spec.partition("://")[2].rpartition("@")[0]
+            for piece in sorted({userinfo, *userinfo.split(":", 1)}, key=len, reverse=True):
+                if len(piece) >= 3:
+                    why = why.replace(piece, "***")
+        raise InvalidRequestError(what=what, why=why,
                                   fix="pass -a an image file path, an http(s) URL, or - to "
                                       "read the image from standard input",
                                   param="attachments") from exc
