@@ -116,3 +116,29 @@ def test_the_emulator_answers_a_non_utf8_authorization_with_401(
         assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
         assert b"Bad credentials" in answer or b"unauthorized" in answer.lower()
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+# ---- a reply body cut short: one typed error, no third-party log line -------------------------
+
+
+def test_a_cut_reply_body_logs_no_azure_line(hostile: HostileServer,
+                                             hostile_provider: Callable[..., Any],
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    from shared.plugins.model_provider.github_models.errors import ProviderConnectionError
+    from tests.adversarial.hostile import response_head
+
+    def cut(conn: socket.socket) -> None:
+        conn.sendall(response_head(200, length=1000) + b'{"id": "x", "choices": [')
+
+    def cut_chunk(conn: socket.socket) -> None:
+        conn.sendall(response_head(200, chunked_body=True) + b"100\r\n" + b'{"id": "x"')
+
+    caplog.set_level(logging.DEBUG)
+    provider = hostile_provider()
+    for act in (cut, cut_chunk):
+        hostile.script(act)
+        with pytest.raises(ProviderConnectionError):
+            provider.send_message("hi")
+    noise = [r.getMessage() for r in caplog.records if r.name.startswith("azure")
+             and r.levelno >= logging.WARNING]
+    assert noise == []
