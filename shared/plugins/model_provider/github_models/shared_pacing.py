@@ -269,8 +269,8 @@ class SharedPacer(Pacer):
         while True:  # store calls block up to the socket timeout: off the event loop
             if check is not None:
                 check()
-            step = await asyncio.to_thread(self._step, key, limits, request_id, tokens,
-                                           waited_from, real_start)
+            step = await self._step_async(key, limits, request_id, tokens, waited_from,
+                                          real_start)
             if step is None:
                 return await self._fallback_async(key, tier, body, check)
             if isinstance(step, Permit):
@@ -278,6 +278,53 @@ class SharedPacer(Pacer):
             seconds, poll = step
             waited_from = start
             await (asyncio.sleep(seconds) if poll else asleep_unless(self.clock, seconds, check))
+
+    async def _step_async(self, key: str, limits: TierLimits, request_id: str, tokens: int,
+                          start: float | None, real_start: float
+                          ) -> Permit | tuple[float, bool] | None:
+        """:meth:`_step` on a worker thread (a store call blocks up to its socket timeout).
+
+        A cancel while the store answers must not keep a fleet-wide slot until its lease ends:
+        the thread goes on after the task is cancelled, so whichever side sees the grant last
+        (the thread, or the cancelled task if the grant was already handed over) gives it back.
+
+        Raises:
+            As :meth:`_step`; ``asyncio.CancelledError`` when the task is cancelled.
+        """
+        import asyncio
+
+        lock = threading.Lock()
+        abandoned = False
+        handed: Permit | None = None
+
+        def run() -> Permit | tuple[float, bool] | None:
+            nonlocal handed
+            step = self._step(key, limits, request_id, tokens, start, real_start)
+            with lock:
+                if not abandoned:
+                    handed = step if isinstance(step, Permit) else None
+                    return step
+            if isinstance(step, Permit):  # nobody will use it: free the slot now
+                self._give_back(key, step, request_id, tokens)
+            return None
+
+        try:
+            return await asyncio.to_thread(run)
+        except asyncio.CancelledError:
+            with lock:
+                abandoned = True
+                permit = handed
+            if permit is not None:  # granted and returned, but the task was cancelled
+                threading.Thread(target=self._give_back, args=(key, permit, request_id, tokens),
+                                 name="rate-store-give-back", daemon=True).start()
+            raise
+
+    def _give_back(self, key: str, permit: Permit, request_id: str, tokens: int) -> None:
+        """Free a slot granted to a request that was cancelled before it was sent: it does not
+        count as a request (``refused``), and its concurrency slot is free at once."""
+        permit = self._permit(permit, request_id, tokens)
+        permit.refused = True
+        self._release(key, permit)
 
     def _fallback_sync(self, key: str, tier: str | None, body: Mapping[str, Any] | None,
                        check: Callable[[], None] | None = None) -> Permit:
