@@ -64,10 +64,15 @@ def shared_pacer_for(settings: Settings, limits: Mapping[str, TierLimits], clock
     location = parse_store_url(settings.rate_store or "")
     store = RateStore(location)
     lease = 2 * settings.read_timeout + 10  # a request past its timeout has ended
+    cache = settings.token_cache
+
+    def party() -> str:  # with Entra ID the billed party is the identity, not the empty key
+        return settings.token if cache is None else cache.identity()
+
     return SharedPacer(limits, clock, store=store, strict=settings.rate_store_strict,
                        max_wait=settings.max_retry_wait, lease=lease,
                        scope=lambda key: scope_name(settings.endpoint, settings.organization,
-                                                    settings.token, key))
+                                                    party(), key))
 
 
 class SharedPacer(Pacer):
@@ -190,8 +195,9 @@ class SharedPacer(Pacer):
             RateLimitError: The day budget is spent or the wait exceeds ``max_wait``.
             RateStoreError: A refused login; in strict mode, an unreachable store.
         """
+        scope = self._scope(key)
         try:
-            decision = self.store.acquire(self._scope(key), limits, request_id, tokens,
+            decision = self.store.acquire(scope, limits, request_id, tokens,
                                           lease=self.lease, **self._windows())
         except StoreDown as exc:
             self._went_down(exc)
@@ -200,8 +206,10 @@ class SharedPacer(Pacer):
         if decision.kind == "ok":  # start None: granted without waiting
             now = self.clock.now()
             with self._lock:
-                return self._granted_after(key, limits.tier, now,
-                                           0.0 if start is None else now - start)
+                permit = self._granted_after(key, limits.tier, now,
+                                             0.0 if start is None else now - start)
+            permit.shared_scope = scope  # released there even if the scope moves meanwhile
+            return permit
         if decision.kind == "busy":
             with self._lock:
                 self._check_slot_wait(key, limits.tier, real_start)
@@ -348,7 +356,8 @@ class SharedPacer(Pacer):
         ago = 0.0 if permit.answered_at is None else (
             max(0.0, self.clock.now() - permit.answered_at) / self._scale)
         try:
-            self.store.release(self._scope(key), permit.shared_id, refused=permit.refused,
+            self.store.release(permit.shared_scope or self._scope(key), permit.shared_id,
+                               refused=permit.refused,
                                ago=ago, used_tokens=permit.used_tokens, **self._windows())
         except StoreDown as exc:  # the slot's lease ends it; the request itself is done
             try:
