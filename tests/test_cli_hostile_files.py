@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,19 @@ def test_an_inline_schema_longer_than_a_file_name_is_read_as_json(tmp_path: Path
     assert result.returncode == 0, result.stderr
     body = chat_requests(emulator)[0].body
     assert body["response_format"]["json_schema"]["schema"]["properties"] == props
+
+
+def test_a_schema_from_a_pipe_is_read(tmp_path: Path, emulator: Any) -> None:
+    import subprocess
+
+    from .test_cli import MODULE
+
+    command = (f"{sys.executable} -m {MODULE} chat --no-log --schema "
+               "<(echo '{\"type\": \"object\", \"properties\": {}}') hi")
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60,
+                            env=cli_env(tmp_path, emulator.inference_url), check=False)
+    assert result.returncode == 0, result.stderr
+    assert chat_requests(emulator)[0].body["response_format"]["type"] == "json_schema"
 
 
 def test_a_schema_naming_a_device_says_so(tmp_path: Path, emulator: Any) -> None:

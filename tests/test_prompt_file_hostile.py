@@ -4,6 +4,8 @@ non-JSON values, non-regular files; and LLM judges whose reply negates a choice.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -71,8 +73,13 @@ def test_a_large_file_and_a_device_are_refused(tmp_path: Path) -> None:
     exc = refused(tmp_path, HEAD + "# " + "x" * 2_100_000 + "\n")
     assert "larger than" in str(exc)
     with pytest.raises(InvalidRequestError) as info:
-        load_prompt_file("/dev/zero")
+        load_prompt_file("/dev/zero")  # a device never ends: refused before reading
     assert "not a regular file" in str(info.value)
+    fifo = tmp_path / "fifo.prompt.yml"
+    os.mkfifo(fifo)  # as `eval <(generate)` passes one: read, not refused
+    writer = threading.Thread(target=fifo.write_text, args=(HEAD,), daemon=True)
+    writer.start()
+    assert load_prompt_file(fifo).model == "openai/gpt-4o"
 
 
 def test_yaml_dates_in_test_data_run_as_text(tmp_path: Path, emulator: Any) -> None:

@@ -82,26 +82,32 @@ def load_schema(spec: str) -> dict[str, Any]:
     Raises:
         InvalidRequestError: Neither a readable file nor a JSON object.
     """
+    from contextlib import suppress
+
+    from .setting_checks import path_problem
     from .wire_check import loads_json
 
     inline = spec.lstrip().startswith(("{", "["))  # JSON text, never a file name to stat
     path = Path(spec)
-    try:
+    with suppress(RuntimeError):  # '~nobody'
         path = path.expanduser()
-        is_file = not inline and path.is_file()
-    except (OSError, RuntimeError, ValueError):  # too long a name, '~nobody', a NUL byte
-        is_file = False
-    source = f"the file {path}" if is_file else "the inline --schema text"
-    if not inline and not is_file and _exists(path):
+    problem = "does not exist" if inline else path_problem(path, pipes=True)
+    if "too long" in problem or problem == "is not a valid file name":  # text, not a path
+        problem = "does not exist"
+    if problem not in ("", "does not exist"):
         raise InvalidRequestError(
-            what=f"Reading the JSON Schema from {path}",
-            why="it is not a regular file (a folder, device or pipe)",
+            what=f"Reading the JSON Schema from {path}", why=f"the path {problem}",
             fix="pass --schema a file containing a JSON Schema object, or the schema itself",
             param="response_schema")
+    is_file = not problem
+    source = f"the file {path}" if is_file else "the inline --schema text"
     try:
-        if is_file and path.stat().st_size > _MAX_SCHEMA_BYTES:
-            raise ValueError(f"it is larger than {_MAX_SCHEMA_BYTES:,} bytes")
-        schema = loads_json(path.read_text(encoding="utf-8") if is_file else spec)
+        if is_file:
+            with path.open("rb") as handle:  # a pipe (<(command)) has no size to check first
+                data = handle.read(_MAX_SCHEMA_BYTES + 1)
+            if len(data) > _MAX_SCHEMA_BYTES:
+                raise ValueError(f"it is larger than {_MAX_SCHEMA_BYTES:,} bytes")
+        schema = loads_json(data.decode("utf-8") if is_file else spec)
     except (OSError, ValueError) as exc:
         raise InvalidRequestError(
             what=f"Reading the JSON Schema from {source}", why=str(exc),
@@ -226,9 +232,3 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
                                   param="attachments")
     return Part(inline_data={"mime_type": mime, "data": data})
 
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except (OSError, ValueError):
-        return False

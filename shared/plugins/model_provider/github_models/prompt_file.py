@@ -192,12 +192,13 @@ def load_prompt_file(path: str | Path) -> PromptFile:
     """
     from .cli_options import option_key
     from .prompt_evaluators import BUILTIN_EVALUATORS
+    from .setting_checks import path_problem
     from .yaml_input import YamlInputError, load_yaml_file
 
     path = Path(path)
-    if path.exists() and not path.is_file():  # /dev/zero never ends, a FIFO blocks the read
-        raise _bad(path, "the file", "it is not a regular file (a folder, device or pipe)",
-                   "pass the path of a .prompt.yml file")
+    problem = path_problem(path, pipes=True)  # a device such as /dev/zero never ends
+    if problem and problem != "does not exist":  # (a missing file: the read below says so)
+        raise _bad(path, "the file", f"it {problem}", "pass the path of a .prompt.yml file")
     try:
         data = load_yaml_file(path)
     except OSError as exc:

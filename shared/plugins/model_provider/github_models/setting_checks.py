@@ -291,10 +291,11 @@ def as_bool(name: str, value: Any) -> bool:
         fix=f"give {name} as true/false (1/0, on/off)")
 
 
-def path_problem(path: Path) -> str:
+def path_problem(path: Path, *, pipes: bool = False) -> str:
     """Why ``path`` is not a readable regular file ("" when it is): "does not exist", "is a
     folder", "is not a regular file (a device such as /dev/null, a pipe or a socket)" or
-    "cannot be read (...)". Never raises."""
+    "cannot be read (...)". ``pipes`` accepts a FIFO too (``<(command)`` in a shell). Never
+    raises."""
     import os
     import stat
 
@@ -308,7 +309,7 @@ def path_problem(path: Path) -> str:
         return "is not a valid file name"
     if stat.S_ISDIR(mode):
         return "is a folder, not a file"
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(mode) and not (pipes and stat.S_ISFIFO(mode)):
         return "is not a regular file (a device such as /dev/null, a pipe or a socket)"
     if not os.access(path, os.R_OK):
         return "cannot be read (permission denied)"
