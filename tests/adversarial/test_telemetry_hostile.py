@@ -119,3 +119,27 @@ def test_any_tool_call_index_traces_like_it_runs_untraced(
         except Exception as exc:
             outcomes.append((type(exc).__name__, 0))
     assert outcomes[0] == outcomes[1]
+
+
+@PROPERTY
+@given(before=st.text(max_size=10), after=st.text(max_size=10),
+       where=st.sampled_from(["system", "prompt", "stop"]))
+def test_the_key_is_masked_wherever_the_input_holds_it(
+        make_provider: Callable[..., Any], spans: InMemorySpanExporter, before: str, after: str,
+        where: str) -> None:
+    from shared.plugins.model_provider.github_models import errors as E
+
+    provider = make_provider(token=TOKEN, tracing="otel")
+    spans.clear()
+    text = f"{before}{TOKEN}{after}"
+    try:
+        if where == "system":
+            provider.create_session(system_instruction=text)
+            provider.send_message("hi")
+        elif where == "prompt":
+            provider.send_message(text)
+        else:
+            provider.send_message("hi", stop=[text])
+    except E.GitHubModelsError:
+        pass  # refused input (a lone surrogate ...): nothing to trace
+    assert TOKEN[len("github_pat_"):] not in everything(spans)
