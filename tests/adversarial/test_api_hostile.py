@@ -142,3 +142,23 @@ def test_a_cut_reply_body_logs_no_azure_line(hostile: HostileServer,
     noise = [r.getMessage() for r in caplog.records if r.name.startswith("azure")
              and r.levelno >= logging.WARNING]
     assert noise == []
+
+
+@pytest.mark.parametrize(("head", "status"), [
+    (b"POST /orgs/\xff\xfe/inference/chat/completions HTTP/1.1\r\n", b"400"),
+    (b"POST /inference/chat/completions HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n", b"400"),
+    (b"POST /inference/chat/completions HTTP/1.1\r\nContent-Type: application/json; "
+     b"charset=\xff\r\n", b"401"),  # no token: refused before the body is read
+    (b"POST /inference/chat/completions HTTP/1.1\r\nUser-Agent: \xff\xfe\r\n", b"401"),
+], ids=["path", "huge-header", "charset", "user-agent"])
+def test_the_emulator_answers_unparsable_requests_without_an_error_log(
+        emulator: Any, caplog: pytest.LogCaptureFixture, head: bytes, status: bytes) -> None:
+    port = int(emulator.inference_url.split(":")[2].split("/")[0])
+    caplog.set_level(logging.ERROR)
+    with socket.create_connection(("127.0.0.1", port), 5) as conn:
+        conn.sendall(head + b"Host: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.split(b" ", 2)[1] == status, answer[:200]
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
