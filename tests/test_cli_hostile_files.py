@@ -116,3 +116,16 @@ def test_resuming_a_history_in_another_format_names_the_log(tmp_path: Path,
         assert str(db) in resume.stderr and "not in this version's format" in resume.stderr
         assert "Traceback" not in resume.stderr
     assert len(chat_requests(emulator)) == 1  # nothing sent for the refused resumes
+
+
+def test_logs_show_a_tampered_row(tmp_path: Path, emulator: Any) -> None:
+    db = tmp_path / "log.db"
+    env = cli_env(tmp_path, emulator.inference_url, JAATO_GITHUB_LOG_DB=str(db))
+    assert run_cli(tmp_path, "chat", "one", env=env).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE responses SET options = ?, tool_calls = ?",
+                     ("[" * 100_000 + "]" * 100_000, b"\xff\xfe"))
+    for args in (("logs",), ("logs", "--json")):
+        result = run_cli(tmp_path, *args, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr and "one" in result.stdout

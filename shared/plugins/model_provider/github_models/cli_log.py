@@ -368,9 +368,15 @@ def _create_private(path: Path) -> None:
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    from .wire_check import loads_json
+
     for key in ("options", "tool_calls"):
-        with suppress(ValueError):
-            row[key] = json.loads(row[key] or "null")
+        value: Any = None
+        with suppress(ValueError, TypeError):  # a tampered row (deep nesting, bytes): none
+            value = loads_json(row[key] or "null")
+        row[key] = ({k: v for k, v in value.items()} if isinstance(value, dict) else None
+                    ) if key == "options" else (
+            [c for c in value if isinstance(c, dict)] if isinstance(value, list) else [])
     row["usage_estimated"] = bool(row.get("usage_estimated"))
     return row
 
