@@ -96,3 +96,67 @@ def test_a_cache_file_from_before_the_cleaning_is_not_trusted(tmp_path: Path) ->
                        cache_path=cache)
     assert live.current().require("openai/gpt-4o").name == "fresh"
     assert leaks(cache.read_text("utf-8")) == []
+
+
+# ---- a tampered cache file never breaks current() or `models --live` -------------------------
+
+DEEP = ('{"version": 2, "url": "u", "fetched_at": 1, "entries": ' + "[" * 100_000
+        + "]" * 100_000 + "}")
+TAMPERED: list[str | bytes] = [DEEP, b"\xff\xfe not UTF-8",
+            '{"version": 2, "url": "u", "fetched_at": ' + "9" * 5000 + ', "entries": []}',
+            '{"version": 2, "url": "u", "fetched_at": "inf", "entries": [{"id": {}}]}',
+            '{"version": 2, "url": "u", "fetched_at": 1, "entries": [[["x"]], 5, null]}',
+            '[1, 2, 3]', '{"version": 2, "url": "u", "fetched_at": null, "entries": {}}']
+
+
+def test_a_tampered_cache_file_never_breaks_current(tmp_path: Path) -> None:
+    def offline() -> Any:
+        raise OSError("offline")
+
+    for i, text in enumerate(TAMPERED):
+        cache = tmp_path / f"catalog-{i}.json"
+        cache.write_bytes(text if isinstance(text, bytes) else text.encode())
+        for fetch in (offline, lambda: [{"id": "openai/gpt-4o", "name": "fresh"}]):
+            live = LiveCatalog(fetch, url="u", cache_path=cache)
+            assert len(live.current()) > 0, text[:60]  # type: ignore[index]
+
+
+def test_a_fifo_or_folder_as_the_cache_never_blocks(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    for cache in (fifo, folder):
+        live = LiveCatalog(lambda: (_ for _ in ()).throw(OSError("offline")), url="u",
+                           cache_path=cache)
+        done = threading.Event()
+        result: list[Any] = []
+
+        def ask(live: LiveCatalog = live, result: list[Any] = result,
+                done: threading.Event = done) -> None:
+            result.append(live.current())
+            done.set()
+
+        threading.Thread(target=ask, daemon=True).start()
+        if not done.wait(5):
+            with open(fifo, "wb"):  # release the blocked reader, then fail
+                pass
+            raise AssertionError(f"current() blocked on {cache}")
+        assert result and live.source == "fallback"
+
+
+def test_models_live_survives_a_tampered_cache(tmp_path: Path, emulator: Any) -> None:
+    from .test_cli import cli_env, run_cli
+
+    env = cli_env(tmp_path, emulator.inference_url)
+    first = run_cli(tmp_path, "models", "--live", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    (cache,) = (tmp_path / "cache").rglob("catalog-*.json")
+    cache.write_text(DEEP.replace('"url": "u"', json.dumps({"url": json.loads(
+        cache.read_text("utf-8"))["url"]})[1:-1]), "utf-8")
+    again = run_cli(tmp_path, "models", "--live", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "Traceback" not in again.stderr and "openai/gpt-4o" in again.stdout

@@ -40,9 +40,13 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     """The global providers (set once per process) with a cleared span exporter."""
     monkeypatch.delenv(N.CAPTURE_CONTENT_ENV, raising=False)  # content off unless a test opts in
     if not _installed:
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
-        trace.set_tracer_provider(provider)
+        current = trace.get_tracer_provider()
+        if isinstance(current, TracerProvider):  # another module installed the SDK: join it
+            current.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+        else:
+            provider = TracerProvider()
+            provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+            trace.set_tracer_provider(provider)
         metrics.set_meter_provider(MeterProvider(metric_readers=[_READER]))
         _installed.append(True)
     _EXPORTER.clear()

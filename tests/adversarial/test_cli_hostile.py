@@ -129,3 +129,40 @@ def test_doctor_checks_the_settings_it_overrides(emulator: Emulator, tmp_path: P
     assert chat.returncode == 1 and fragment in chat.stderr
     assert doctor.returncode == 1, doctor.stdout
     assert "FAIL" in doctor.stdout and fragment in doctor.stdout
+
+
+# The console script as pip writes it, after the same import hook: the script imports the package
+# ``__init__`` (and what it imports) before ``_entry`` can catch anything.
+CONSOLE_SCRIPT = """
+import os, signal, sys
+target = os.environ["INTERRUPT_AT"]
+class Hook:
+    def find_spec(self, name, path=None, target_=None):
+        if name == target:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Hook())
+from jaato_github_models._entry import main
+if __name__ == '__main__':
+    sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("stage", [
+    "jaato_github_models._contracts", "jaato_github_models._entry", "jaato_github_models.cli",
+    "jaato_github_models.cli_output", "jaato_github_models.errors",
+])
+def test_ctrl_c_while_the_console_script_loads_the_package_is_quiet(
+        emulator: Emulator, tmp_path: Path, stage: str) -> None:
+    pytest.importorskip("jaato_github_models")  # the editable install `make setup` makes
+    script = tmp_path / "bin" / "jaato-github-models"
+    script.parent.mkdir()
+    script.write_text(CONSOLE_SCRIPT)
+    result = subprocess.run([sys.executable, str(script), "chat", "hi"],
+                            env=env_for(emulator.inference_url, tmp_path, INTERRUPT_AT=stage),
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 130, (result.returncode, result.stderr)
+    assert result.stderr.strip().endswith("interrupted")

@@ -16,6 +16,26 @@ classes when the folder sits in jaato's tree, else ``_contracts``'s. A test
 
 from __future__ import annotations
 
+import sys as _sys
+
+if _sys.argv and _sys.argv[0].replace("\\", "/").rpartition("/")[2].removesuffix(".exe") == (
+        "jaato-github-models"):  # the console script: a Ctrl-C while this package loads is quiet
+    import _signal  # type: ignore[import-not-found]  # built in: no load time to interrupt
+
+    def _quiet_interrupt(signum: int, frame: object) -> None:
+        if _sys.stderr is not None:
+            try:  # noqa: SIM105 - contextlib is not loaded yet
+                _sys.stderr.write("interrupted\n")
+            except (OSError, ValueError):
+                pass
+        raise SystemExit(130)
+
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        try:  # noqa: SIM105 - contextlib is not loaded yet
+            _signal.signal(_signal.SIGINT, _quiet_interrupt)  # _entry.main restores the default
+        except ValueError:  # imported off the main thread: signals are not ours to set
+            pass
+
 from typing import TYPE_CHECKING, Any
 
 from ._public import LazyNames

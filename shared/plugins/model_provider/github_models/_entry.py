@@ -7,9 +7,17 @@ with one ``interrupted`` line instead of a traceback (``cli.main`` covers everyt
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 
 __all__ = ["main"]
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write("interrupted\n")
+    raise SystemExit(130)
 
 
 def main() -> int:
@@ -17,8 +25,9 @@ def main() -> int:
     try:
         from .cli import main as cli_main
     except KeyboardInterrupt:
-        if sys.stderr is not None:
-            with contextlib.suppress(OSError, ValueError):
-                sys.stderr.write("interrupted\n")
-        return 130
+        _interrupted(signal.SIGINT, None)
+    # the package __init__ made Ctrl-C quiet while it loaded (the console script imports it
+    # before this module); from here cli.main turns KeyboardInterrupt into exit 130
+    if getattr(signal.getsignal(signal.SIGINT), "__name__", "") == "_quiet_interrupt":
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return cli_main()

@@ -139,6 +139,13 @@ class TokenCache:
                 what=f"Getting an Entra ID token from {self.credential_name}",
                 why="get_token() did not return an AccessToken (token, expires_on)",
                 fix="pass an azure-core TokenCredential", token_type="entra")  # noqa: S106 - a kind, not a secret
+        problem = _token_problem(token, float(expires))
+        if problem:  # refused before it goes into a header (never quoted: it is the secret)
+            raise TokenInvalidError(
+                what=f"Getting an Entra ID token from {self.credential_name}",
+                why=f"get_token() returned a token that {problem}",
+                fix="check the credential: Entra ID access tokens are JWTs (base64url text)",
+                token_type="entra")  # noqa: S106 - a kind, not a secret
         self._entry = (token, float(expires))
         self._issued = [*self._issued[-2:], token]
         self.fetches += 1
@@ -185,8 +192,21 @@ class TokenCache:
         """
         if not force and (token := self._fresh()) is not None:
             return token
-        if not self.is_async:
-            return await asyncio.to_thread(self.token, force=force)
+        if not self.is_async:  # a daemon thread: a blocked get_token() holds no cancel or exit
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[str] = loop.create_future()
+
+            def run() -> None:
+                try:
+                    outcome: tuple[str | None, BaseException | None] = (self.token(force=force),
+                                                                        None)
+                except BaseException as exc:  # handed to the awaiting task
+                    outcome = (None, exc)
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(_settle, future, *outcome)
+
+            threading.Thread(target=run, name="entra-get-token", daemon=True).start()
+            return await future
         try:
             result = await self.credential.get_token(self.scope)
         except Exception as exc:
@@ -194,11 +214,105 @@ class TokenCache:
         with self._lock:
             return self._store(result)
 
+    def token_unless(self, cancelled: Callable[[], bool]) -> str | None:
+        """:meth:`token`, but None as soon as ``cancelled()`` is true (checked every 50 ms): a
+        credential whose ``get_token()`` blocks must not hold up a cancel. The fetch goes on on
+        a daemon thread and fills the cache when it returns.
+
+        Raises:
+            TokenInvalidError, ConfigurationError: As :meth:`token` (when not cancelled).
+        """
+        if not self.is_async and (token := self._fresh()) is not None:
+            return token
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["token"] = self.token()
+            except BaseException as exc:  # handed to the waiting caller
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="entra-get-token", daemon=True).start()
+        while not done.wait(0.05):
+            if cancelled():
+                return None
+        if "error" in box:
+            raise box["error"]
+        return str(box["token"])
+
+    def identity(self) -> str:
+        """Who the tokens belong to, for the shared rate store's quota scope (never the token):
+        a hash of the JWT's tenant and object id (``tid``/``oid``; else ``appid``/``sub``), the
+        same for every token of one identity, in every process. A token that is not a JWT
+        (a custom credential) is hashed whole. With no token cached, a sync credential is asked
+        for one; an async one (whose calls fetch it first) gives ``entra-unknown``.
+
+        Raises:
+            TokenInvalidError: The credential could not produce a token.
+        """
+        import hashlib
+
+        entry = self._entry
+        token = entry[0] if entry is not None else ("" if self.is_async else self.token())
+        if not token:
+            return "entra-unknown"
+        claims = _jwt_claims(token)
+        who = ":".join(str(claims.get(k) or "") for k in ("tid", "oid", "appid", "sub"))
+        if who.strip(":"):
+            return "entra-" + hashlib.sha256(who.encode()).hexdigest()[:16]
+        return "entra-tok-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
     def invalidate(self, token: str) -> None:
         """Forget ``token`` if it is the cached one (the endpoint refused it)."""
         with self._lock:
             if self._entry is not None and self._entry[0] == token:
                 self._entry = None
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The (unverified) claims of a JWT, or {} when ``token`` is not one. Never raises."""
+    import base64
+    import json
+
+    parts = token.split(".")
+    if len(parts) != 3 or len(parts[1]) > 16_384:
+        return {}
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (ValueError, RecursionError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+MAX_TOKEN_CHARS = 32_768  # Entra access tokens are a few KiB; servers cap a header near 8 KiB
+
+
+def _token_problem(token: str, expires: float) -> str:
+    """Why ``token`` cannot be sent as ``Authorization: Bearer <token>`` ("" when it can)."""
+    import math
+
+    if len(token) > MAX_TOKEN_CHARS:
+        return f"is {len(token):,} characters long (more than {MAX_TOKEN_CHARS:,})"
+    if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        return ("holds characters a header cannot carry (not printable ASCII, or white space "
+                "such as a line break)")
+    if not math.isfinite(expires):
+        return f"expires at {expires} (not a time)"
+    return ""
+
+
+def _settle(future: asyncio.Future[str], result: str | None,
+            error: BaseException | None) -> None:
+    if future.done():  # the awaiting task was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result or "")
 
 
 def bearer_policy(cache: TokenCache) -> Any:

@@ -95,8 +95,17 @@ class LoggedChatRunner(ChatRunner):
         self.store = store
         self.conversation_id = conversation_id or _new_id()
         if history_json:
-            provider.create_session(system_instruction=self.system,
-                                    history=provider.deserialize_history(history_json))
+            try:
+                history = provider.deserialize_history(history_json)
+            except (ValueError, TypeError, KeyError, RecursionError) as exc:
+                where = store.path if store is not None else "the conversation log"
+                raise LogStoreError(
+                    f"Resuming conversation {self.conversation_id} from {where}",
+                    f"its stored history is not in this version's format "
+                    f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
+                    "start a new conversation (no -c/--cid), or resume another with --cid ID "
+                    "(`jaato-github-models logs` lists them)") from exc
+            provider.create_session(system_instruction=self.system, history=history)
 
     # ---- turns ----
 

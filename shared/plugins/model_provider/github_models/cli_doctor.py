@@ -39,6 +39,7 @@ from .errors import (
 )
 from .masking import mask_secret
 from .rate_store import RateStoreError
+from .setting_checks import path_problem
 
 if TYPE_CHECKING:
     from .env import Settings
@@ -77,7 +78,8 @@ def _find_dotenv(environ: Mapping[str, str]) -> tuple[Path | None, str]:
         if explicit.strip().lower() in ("0", "false", "no", "off"):
             return None, "disabled by JAATO_GITHUB_ENV_FILE"
         path = Path(explicit).expanduser()
-        return (path, "") if path.is_file() else (None, f"JAATO_GITHUB_ENV_FILE={path} not found")
+        problem = path_problem(path)
+        return (None, f"JAATO_GITHUB_ENV_FILE={path} {problem}") if problem else (path, "")
     cwd = Path.cwd()
     for folder in (cwd, *cwd.parents):
         if (folder / ".env").is_file():

@@ -187,8 +187,16 @@ class LogStore:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._scrub = scrub or (lambda text: text)
+        if self.path.exists() and not self.path.is_file():  # /dev/null, a folder, a FIFO
+            from .setting_checks import path_problem
+
+            raise LogStoreError(f"Opening the conversation log {self.path}",
+                                f"the path {path_problem(self.path)}",
+                                f"point {ENV_LOG_DB} at a file (it is created if missing); "
+                                f"--no-log (or {ENV_LOG}=false) chats without the log")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _create_private(self.path)
             self._db = sqlite3.connect(self.path, timeout=busy_timeout,
                                        isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
@@ -348,10 +356,27 @@ class LogStore:
         return [_decode(dict(r)) for r in rows]
 
 
+def _create_private(path: Path) -> None:
+    """Create the log file readable by its owner only (0600: it holds every prompt and reply;
+    SQLite gives its -wal and -shm files the same mode). An existing file is left as it is.
+
+    Raises:
+        OSError: The file cannot be created.
+    """
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    from .wire_check import loads_json
+
     for key in ("options", "tool_calls"):
-        with suppress(ValueError):
-            row[key] = json.loads(row[key] or "null")
+        value: Any = None
+        with suppress(ValueError, TypeError):  # a tampered row (deep nesting, bytes): none
+            value = loads_json(row[key] or "null")
+        row[key] = ({k: v for k, v in value.items()} if isinstance(value, dict) else None
+                    ) if key == "options" else (
+            [c for c in value if isinstance(c, dict)] if isinstance(value, list) else [])
     row["usage_estimated"] = bool(row.get("usage_estimated"))
     return row
 

@@ -8,7 +8,6 @@ be written as in prompt files (``maxTokens``, ``topP``). Everything here runs be
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 import sys
@@ -39,15 +38,20 @@ _IMAGE_SIGNATURES = (
 )
 
 
+_MAX_SCHEMA_BYTES = 5_000_000
+
+
 def option_key(name: str) -> str:
     """``maxTokens`` -> ``max_tokens``; ``max-tokens`` -> ``max_tokens``."""
     return _CAMEL.sub("_", name.strip()).replace("-", "_").lower()
 
 
 def parse_option_value(text: str) -> Any:
-    """JSON when ``text`` parses as JSON, else the text itself."""
+    """JSON when ``text`` parses as JSON (and is not absurdly nested), else the text itself."""
+    from .wire_check import loads_json
+
     try:
-        return json.loads(text)
+        return loads_json(text)
     except ValueError:
         return text
 
@@ -78,11 +82,32 @@ def load_schema(spec: str) -> dict[str, Any]:
     Raises:
         InvalidRequestError: Neither a readable file nor a JSON object.
     """
-    path = Path(spec).expanduser()
-    source = f"the file {path}" if path.is_file() else "the inline --schema text"
+    from contextlib import suppress
+
+    from .setting_checks import path_problem
+    from .wire_check import loads_json
+
+    inline = spec.lstrip().startswith(("{", "["))  # JSON text, never a file name to stat
+    path = Path(spec)
+    with suppress(RuntimeError):  # '~nobody'
+        path = path.expanduser()
+    problem = "does not exist" if inline else path_problem(path, pipes=True)
+    if "too long" in problem or problem == "is not a valid file name":  # text, not a path
+        problem = "does not exist"
+    if problem not in ("", "does not exist"):
+        raise InvalidRequestError(
+            what=f"Reading the JSON Schema from {path}", why=f"the path {problem}",
+            fix="pass --schema a file containing a JSON Schema object, or the schema itself",
+            param="response_schema")
+    is_file = not problem
+    source = f"the file {path}" if is_file else "the inline --schema text"
     try:
-        text = path.read_text(encoding="utf-8") if path.is_file() else spec
-        schema = json.loads(text)
+        if is_file:
+            with path.open("rb") as handle:  # a pipe (<(command)) has no size to check first
+                data = handle.read(_MAX_SCHEMA_BYTES + 1)
+            if len(data) > _MAX_SCHEMA_BYTES:
+                raise ValueError(f"it is larger than {_MAX_SCHEMA_BYTES:,} bytes")
+        schema = loads_json(data.decode("utf-8") if is_file else spec)
     except (OSError, ValueError) as exc:
         raise InvalidRequestError(
             what=f"Reading the JSON Schema from {source}", why=str(exc),
@@ -109,13 +134,60 @@ def _mime_type(name: str, data: bytes) -> str:
 
 
 def _fetch(url: str) -> bytes:
-    import urllib.request
+    """The body of an image URL, at most ``MAX_ATTACHMENT_BYTES + 1`` bytes, within
+    ``_FETCH_DEADLINE_S`` in all. ``user:password@`` becomes a Basic ``Authorization`` header and
+    leaves the URL (urllib would read the password as the port, and quote it).
 
+    Raises:
+        OSError: Refused, reset, timed out, or an HTTP error status.
+        ValueError: A malformed URL or a broken answer (not HTTP, cut chunks, a huge header).
+    """
+    import base64
+    import http.client
+    import time
+    import urllib.request
+    from urllib.parse import unquote
+
+    scheme, _, rest = url.partition("://")
+    authority, sep, tail = rest.partition("/") if "/" in rest else (rest, "", "")
+    headers = {"User-Agent": "jaato-github-models"}
+    if "@" in rest and "@" not in authority:  # an unencoded '/' in the password
+        userinfo, _, rest = rest.rpartition("@")
+        authority, sep, tail = rest.partition("/")
+    elif "@" in authority:
+        userinfo, _, authority = authority.rpartition("@")
+    else:
+        userinfo = ""
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        pair = f"{unquote(user)}:{unquote(password)}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     request = urllib.request.Request(  # noqa: S310 - the caller passes http(s) URLs only
-        url, headers={"User-Agent": "jaato-github-models"})
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - http(s) only
-        data: bytes = answer.read(MAX_ATTACHMENT_BYTES + 1)
-    return data
+        f"{scheme}://{authority}{sep}{tail}", headers=headers)
+    deadline = time.monotonic() + _FETCH_DEADLINE_S
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - http(s)
+            while size <= MAX_ATTACHMENT_BYTES:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the download took longer than {_FETCH_DEADLINE_S:g} s")
+                chunk = answer.read(min(65536, MAX_ATTACHMENT_BYTES + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            announced = answer.headers.get("Content-Length", "")
+            if announced.isdigit() and size < min(int(announced), MAX_ATTACHMENT_BYTES + 1):
+                raise ValueError(f"the server cut the image short ({size:,} of the "
+                                 f"{int(announced):,} bytes it announced)")
+    except http.client.HTTPException as exc:  # not HTTP, cut chunks, a huge header line
+        raise ValueError(f"the server's answer is not usable HTTP ({type(exc).__name__}: "
+                         f"{str(exc)[:100]})") from exc
+    return b"".join(chunks)
+
+
+_FETCH_DEADLINE_S = 60.0
 
 
 def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
@@ -139,7 +211,13 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
                 data = handle.read(MAX_ATTACHMENT_BYTES + 1)
             name = path.name
     except (OSError, ValueError) as exc:
-        raise InvalidRequestError(what=what, why=str(exc),
+        why = str(exc) or type(exc).__name__
+        if "://" in spec:  # no piece of the user info may be quoted back (urllib quotes URLs)
+            userinfo = spec.partition("://")[2].rpartition("@")[0]
+            for piece in sorted({userinfo, *userinfo.split(":", 1)}, key=len, reverse=True):
+                if len(piece) >= 3:
+                    why = why.replace(piece, "***")
+        raise InvalidRequestError(what=what, why=why,
                                   fix="pass -a an image file path, an http(s) URL, or - to "
                                       "read the image from standard input",
                                   param="attachments") from exc
@@ -153,3 +231,4 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
                                   fix="attach PNG, JPEG, GIF or WebP images with -a",
                                   param="attachments")
     return Part(inline_data={"mime_type": mime, "data": data})
+

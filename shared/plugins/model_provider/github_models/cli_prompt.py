@@ -224,6 +224,8 @@ def run_eval(args: argparse.Namespace, console: Console) -> int:
     if unused:
         console.note(f"warning: no testData row sets {', '.join(unused)}; the placeholders "
                      "are sent as written")
+    if args.report:
+        check_report_path(args.report)  # before any paid-for request
     provider = open_provider(connection_extra(args), console)
     evaluation: _Evaluation | None = None
     try:
@@ -246,9 +248,7 @@ def run_eval(args: argparse.Namespace, console: Console) -> int:
         if evaluation is not None:
             evaluation.close()
         provider.shutdown()
-    if args.report:
-        Path(args.report).write_text(json.dumps(report, indent=2, ensure_ascii=False,
-                                                default=str) + "\n", encoding="utf-8")
+    written = _write_report(args.report, report, console) if args.report else True
     if args.json:
         console.json(report)
     else:
@@ -256,7 +256,41 @@ def run_eval(args: argparse.Namespace, console: Console) -> int:
         console.print(f"\nPassed: {passed}/{len(results)} ({report['summary']['passRate']}%) · "
                       f"{usage['requests']} requests, {usage['total_tokens']} tokens, "
                       f"est. {format_usd(usage['cost_usd'])}")
-    if args.report:
+    if args.report and written:
         console.note(f"report written to {args.report}")
-    return 0 if passed == len(results) else 1
+    return 0 if passed == len(results) and written else 1
+
+
+def check_report_path(report: str) -> None:
+    """Refuse a ``--report`` path that cannot be written, before anything is paid for.
+
+    Raises:
+        InvalidRequestError: The folder is missing or not writable, or the path is a folder,
+            device or pipe.
+    """
+    import os
+
+    path = Path(report).expanduser()
+    folder = path.parent
+    why = ("it is a folder, device or pipe, not a file" if path.exists() and not path.is_file()
+           else f"the folder {folder} does not exist" if not folder.is_dir()
+           else f"the folder {folder} is not writable" if not os.access(folder, os.W_OK | os.X_OK)
+           else "the file is not writable" if path.exists() and not os.access(path, os.W_OK)
+           else "")
+    if why:
+        raise InvalidRequestError(f"Checking --report {path}", why,
+                                  "pass --report a file path in a writable folder")
+
+
+def _write_report(report_path: str, report: dict[str, Any], console: Console) -> bool:
+    """Write the report; on failure say so (the results are still printed): False."""
+    path = Path(report_path).expanduser()
+    try:
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n",
+                        encoding="utf-8")
+    except OSError as exc:
+        console.error(f"Writing the report to {path} failed: {exc.strerror or exc}. The results "
+                      "are printed below; pass --report a writable path to keep them.")
+        return False
+    return True
 

@@ -62,6 +62,7 @@ from .setting_checks import (
     as_float,
     as_int,
     check_header_value,
+    path_problem,
     rate_limit_overrides,
     read_dotenv,
 )
@@ -171,8 +172,8 @@ def resolve_settings(
     if not dotenv_disabled:
         dotenv_path = _find_dotenv(explicit, cwd or Path.cwd())
         if explicit is not None and dotenv_path is None:
-            logger.warning("%s names %s, which does not exist: no .env file is read", where,
-                           explicit)
+            logger.warning("%s names %s, which %s: no .env file is read", where, explicit,
+                           path_problem(Path(explicit).expanduser()) or "cannot be used")
         dotenv = _read_dotenv(dotenv_path)
     sources: dict[str, str] = {}
 

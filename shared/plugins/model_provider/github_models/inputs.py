@@ -44,6 +44,7 @@ __all__ = [
     "check_tool_results",
     "check_tools",
     "json_default",
+    "tool_list",
 ]
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -148,6 +149,23 @@ def check_json_value(value: Any, where: str, param: str, *, convert: bool = Fals
                       "repair the text first (decode bytes with errors='replace')", param
                       ) from exc
     return text
+
+
+def tool_list(tools: Any) -> list[Any]:
+    """``tools`` as a list (any iterable of schemas, read once; None: none).
+
+    Raises:
+        InvalidRequestError: One schema, a mapping, text or anything else not a list of
+            schemas (a raw ``TypeError``, or a string iterated letter by letter, otherwise).
+    """
+    if tools is None:
+        return []
+    single = hasattr(tools, "name") and hasattr(tools, "parameters")
+    if single or isinstance(tools, Mapping | str | bytes) or not isinstance(tools, Iterable):
+        what = "one tool schema" if single else f"of type {type(tools).__name__}"
+        raise _refuse("Checking the session's tools", f"tools is {what}, not a list of "
+                      "ToolSchema", "pass a list, even for one tool: tools=[schema]", "tools")
+    return list(tools)
 
 
 def check_tools(tools: Iterable[Any]) -> None:

@@ -289,10 +289,17 @@ class LiveCatalog:
         path = self.cache_path
         if path is None:
             return None
+        import stat
+
+        from .wire_check import loads_json
+
         try:
-            if path.stat().st_size > 2 * MAX_CATALOG_BYTES:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read forever
+                raise ValueError("not a regular file")
+            if info.st_size > 2 * MAX_CATALOG_BYTES:
                 raise ValueError(f"larger than {2 * MAX_CATALOG_BYTES} bytes")
-            data = json.loads(path.read_text("utf-8"))
+            data = loads_json(path.read_text("utf-8"))  # deep nesting: ValueError
             if (not isinstance(data, dict) or data.get("version") != _FILE_VERSION
                     or (self.url is not None and data.get("url") != self.url)):
                 return None
@@ -304,8 +311,9 @@ class LiveCatalog:
             catalog = Catalog.from_api(entries, fallback=self.fallback, source=source)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.debug("ignoring unreadable catalog cache %s: %s", path, exc)
+        except Exception as exc:  # a tampered file must never break current()
+            logger.debug("ignoring unreadable catalog cache %s: %s: %s", path,
+                         type(exc).__name__, exc)
             return None
         return _Snapshot(catalog, fetched_at, "disk") if len(catalog) else None
 

@@ -73,13 +73,24 @@ def scrub_config_value(key: str, value: Any) -> Any:
     return value
 
 
+def _utf8(secret: str) -> bytes:
+    """The bytes of ``secret`` as sent: a header value a server decoded with surrogateescape
+    (not UTF-8 on the wire) gets its original bytes back, never a UnicodeEncodeError."""
+    try:
+        return secret.encode("utf-8")
+    except UnicodeEncodeError:
+        return secret.encode("utf-8", "surrogateescape" if all(
+            "\udc80" <= c <= "\udcff" for c in secret if "\ud800" <= c <= "\udfff")
+            else "surrogatepass")
+
+
 @functools.lru_cache(maxsize=64)
 def encoded_forms(secret: str) -> tuple[str, ...]:
     """The literal encoded forms of ``secret`` that give it away, longest first: percent-encoding
     of every character (upper- and lower-case hex), and the inner part of its standard and
     urlsafe base64 at each of the 3 byte alignments (the characters that depend only on the
     secret's bytes, whatever surrounds it in the encoded text)."""
-    raw = secret.encode("utf-8")
+    raw = _utf8(secret)
     forms = {"".join(f"%{b:02X}" for b in raw), "".join(f"%{b:02x}" for b in raw)}
     forms.update(form for form, _ in _base64_forms(secret))
     forms.discard(secret)
@@ -89,7 +100,7 @@ def encoded_forms(secret: str) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=64)
 def _base64_forms(secret: str) -> tuple[tuple[str, int], ...]:
     """``(inner form, where it starts in a 4-character group)`` for each alignment/alphabet."""
-    raw = secret.encode("utf-8")
+    raw = _utf8(secret)
     out: dict[str, int] = {}
     for align in range(3):
         encoded = base64.b64encode(bytes(align) + raw).decode("ascii")

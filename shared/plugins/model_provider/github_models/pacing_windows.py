@@ -50,6 +50,7 @@ class Permit:
     # set by a shared pacer (shared_pacing.py): the slot's id in the store, the tokens counted
     # against a tokens-per-minute budget, and the real usage once the response told it
     shared_id: str | None = None
+    shared_scope: str | None = None  # the store scope it was granted in (released there)
     tokens: int = 0
     used_tokens: int | None = None
     token_entry: TokenEntry | None = field(default=None, repr=False)

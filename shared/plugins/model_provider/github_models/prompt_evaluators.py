@@ -128,16 +128,31 @@ def judge_request(ev: Evaluator, variables: Mapping[str, Any], reply: str
 
 def match_choice(text: str, choices: tuple[tuple[str, float], ...]) -> tuple[str, float] | None:
     """The choice a judge's reply names: its last line when that is a choice, else the choice
-    mentioned last (as a whole word), else None."""
+    mentioned last (as a whole word), else None.
+
+    A mention the reply negates ("not relevant", "isn't good", "no, not 5") names nothing: a
+    judge that rejects a choice must not be scored as choosing it. A choice inside a longer
+    choice ("relevant" in "not relevant") counts as the longer one.
+    """
     lines = [ln.strip().strip("*.`'\"").strip() for ln in text.strip().splitlines() if ln.strip()]
     by_name = {c.lower(): (c, s) for c, s in choices}
     if lines:
         last = re.sub(r"^(score|rating|answer|stars)\s*[:=-]?\s*", "", lines[-1], flags=re.I)
         if last.lower() in by_name:
             return by_name[last.lower()]
-    best: tuple[int, tuple[str, float]] | None = None
+    lowered = text.lower()
+    found: list[tuple[int, int, tuple[str, float]]] = []
     for name, choice in by_name.items():
-        for found in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text.lower()):
-            if best is None or found.start() > best[0]:
-                best = (found.start(), choice)
-    return best[1] if best else None
+        for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", lowered):
+            found.append((match.start(), match.end(), choice))
+    kept = [(start, end, choice) for start, end, choice in found
+            if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)
+            and not (_NEGATED.search(lowered[max(0, start - 60):start])
+                     and not _NEGATION.match(choice[0].lower()))]
+    return max(kept, key=lambda f: f[0])[2] if kept else None
+
+
+# a negation ending right before a mention, at most two words away ("not very relevant")
+_NEGATION = re.compile(r"(not|no|never|hardly|barely|isn't|is not|wasn't|cannot|can't)\b")
+_NEGATED = re.compile(r"(?<!\w)(not|no|never|hardly|barely|neither|nor|without|\w+n't)"
+                      r"(\s+\w+){0,2}\s*[:,-]?\s*$")

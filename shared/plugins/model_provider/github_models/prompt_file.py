@@ -21,7 +21,8 @@ The format (docs.github.com, "Storing prompts in GitHub repositories"; ``gh mode
         string: {contains: "{{topic}}"}  # or equals, startsWith, endsWith
 
 ``{{name}}`` placeholders are filled from ``--var name=value`` (``run``) or a ``testData`` row
-(``eval``). Parsing uses PyYAML's safe loader (imported when a file is read). Every problem is an
+(``eval``). Parsing uses PyYAML's safe loader, bounded (``yaml_input``: no alias bombs, no deep
+nesting, dates kept as text; imported when a file is read). Every problem is an
 ``InvalidRequestError`` naming the file and the key, raised before any request.
 """
 
@@ -189,18 +190,24 @@ def load_prompt_file(path: str | Path) -> PromptFile:
     Raises:
         InvalidRequestError: Unreadable, not YAML, or not in the prompt-file format.
     """
-    import yaml
-
     from .cli_options import option_key
     from .prompt_evaluators import BUILTIN_EVALUATORS
+    from .setting_checks import path_problem
+    from .yaml_input import YamlInputError, load_yaml_file
 
     path = Path(path)
+    problem = path_problem(path, pipes=True)  # a device such as /dev/zero never ends
+    if problem and problem != "does not exist":  # (a missing file: the read below says so)
+        raise _bad(path, "the file", f"it {problem}", "pass the path of a .prompt.yml file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_file(path)
     except OSError as exc:
         raise _bad(path, "the file", str(exc), "check the path") from exc
-    except yaml.YAMLError as exc:
-        raise _bad(path, "YAML", " ".join(str(exc).split()), "fix the YAML syntax") from exc
+    except UnicodeDecodeError as exc:
+        raise _bad(path, "the file", f"it is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                   "save it as UTF-8") from exc
+    except YamlInputError as exc:
+        raise _bad(path, "YAML", exc.why, exc.fix) from exc
     if not isinstance(data, Mapping):
         raise _bad(path, "top level", "it is not a mapping of keys",
                    "write name:, model:, messages: ... at the top level")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import ConfigurationError, GitHubModelsError
 from .limits import TierLimits
@@ -83,14 +83,14 @@ def parse_store_url(raw: str) -> StoreLocation:
         ConfigurationError: Not a ``redis://``, ``rediss://`` or ``unix://`` URL, no host, a
             bad port or database number; the message masks the password.
     """
-    text = raw.strip()
+    text, secrets = _quote_userinfo(raw.strip())
+    display = _mask_userinfo(text)
     try:
         parts = urlsplit(text)
         port = parts.port
         password = parts.password
     except ValueError as exc:
-        raise _bad_url(_mask_userinfo(text), f"it does not parse ({exc})") from exc
-    display = _mask_userinfo(text)
+        raise _bad_url(display, f"it does not parse ({_scrub(str(exc), secrets)})") from exc
     if parts.scheme not in _SCHEMES:
         raise _bad_url(display, f"the scheme {parts.scheme!r} is not one of redis, rediss, unix")
     if parts.scheme != "unix":
@@ -110,6 +110,31 @@ def parse_store_url(raw: str) -> StoreLocation:
             except ValueError as exc:
                 raise _bad_url(display, f"{name}={value!r} is not a number of seconds") from exc
     return StoreLocation(text, display, password)
+
+
+def _quote_userinfo(text: str) -> tuple[str, tuple[str, ...]]:
+    """``text`` with its user name and password URL-quoted, and the raw parts to scrub.
+
+    Azure Cache for Redis keys are base64: a ``/``, ``+`` or ``=`` in a password, and a ``#`` or
+    ``?`` typed by hand, would otherwise end the authority early and spill the rest of the
+    password into the port, path or fragment (and from there into an error). Everything between
+    ``//`` and the last ``@`` is user info, as ``strip_url_secrets`` reads it.
+    """
+    scheme, sep, rest = text.partition("://")
+    if not sep or "@" not in rest:
+        return text, ()
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    quoted = quote(unquote(user), safe="") + (colon + quote(unquote(password), safe=""))
+    secrets = tuple(s for s in (userinfo, password, unquote(password)) if s)
+    return f"{scheme}://{quoted}@{host}", secrets
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` without any piece of the user info (a parse error quotes what it could not read)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _mask_userinfo(text: str) -> str:

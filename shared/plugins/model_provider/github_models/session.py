@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
 from .converters import message_to_wire, tools_to_wire
 from .errors import InvalidRequestError
-from .inputs import check_conversation, check_history, check_text, check_tools
+from .inputs import check_conversation, check_history, check_text, check_tools, tool_list
 from .tokens import estimate_message_tokens, estimate_tools_tokens
 from .usage import UsageTracker
 
@@ -38,7 +38,8 @@ class ChatSession:
         attributed_to: str | None = None,
     ) -> None:
         # checked here, so a session never holds what a later send could not encode
-        check_tools(tools or ())
+        tools = tool_list(tools)  # an iterator is read once, here
+        check_tools(tools)
         if system_instruction is not None:
             check_text(system_instruction, "the system instruction", "system_instruction")
         if history:

@@ -28,6 +28,7 @@ __all__ = [
     "as_int",
     "check_header_value",
     "github_name",
+    "path_problem",
     "rate_limit_overrides",
     "read_dotenv",
 ]
@@ -288,3 +289,28 @@ def as_bool(name: str, value: Any) -> bool:
     raise ConfigurationError(
         what=f"Checking the {name} setting", why=f"{value!r} is not on/off",
         fix=f"give {name} as true/false (1/0, on/off)")
+
+
+def path_problem(path: Path, *, pipes: bool = False) -> str:
+    """Why ``path`` is not a readable regular file ("" when it is): "does not exist", "is a
+    folder", "is not a regular file (a device such as /dev/null, a pipe or a socket)" or
+    "cannot be read (...)". ``pipes`` accepts a FIFO too (``<(command)`` in a shell). Never
+    raises."""
+    import os
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    except ValueError:  # a NUL byte in the name
+        return "is not a valid file name"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode) and not (pipes and stat.S_ISFIFO(mode)):
+        return "is not a regular file (a device such as /dev/null, a pipe or a socket)"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return ""

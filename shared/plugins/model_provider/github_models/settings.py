@@ -75,12 +75,21 @@ class Settings:
         return f"Settings(token={mask_secret(self.token)!r}, {', '.join(shown)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled settings carry the token's shown form (``ghp_…``) and no Entra cache nor
-        handed-in client, never the credential (job queues, multiprocessing and caches pickle
+        """Pickled settings carry the token's shown form (``ghp_…``), the store URL with its
+        password masked, the endpoints without user info, query or ``;key=`` and no Entra cache,
+        no handed-in client, never a credential (job queues, multiprocessing and caches pickle
         what they are handed)."""
         import dataclasses
 
+        store = self.rate_store
+        if store:  # a password in the store URL stays behind too: the shown form travels
+            from .rate_store import _mask_userinfo
+
+            store = _mask_userinfo(store)
         safe = dataclasses.replace(self, token=mask_secret(self.token), token_cache=None,
+                                   rate_store=store,
+                                   endpoint=strip_url_secrets(self.endpoint),
+                                   base_endpoint=strip_url_secrets(self.base_endpoint),
                                    client=None, async_client=None)
         return (_settings_from_fields, ({f.name: getattr(safe, f.name)
                                          for f in dataclasses.fields(safe)},))

@@ -64,10 +64,15 @@ def shared_pacer_for(settings: Settings, limits: Mapping[str, TierLimits], clock
     location = parse_store_url(settings.rate_store or "")
     store = RateStore(location)
     lease = 2 * settings.read_timeout + 10  # a request past its timeout has ended
+    cache = settings.token_cache
+
+    def party() -> str:  # with Entra ID the billed party is the identity, not the empty key
+        return settings.token if cache is None else cache.identity()
+
     return SharedPacer(limits, clock, store=store, strict=settings.rate_store_strict,
                        max_wait=settings.max_retry_wait, lease=lease,
                        scope=lambda key: scope_name(settings.endpoint, settings.organization,
-                                                    settings.token, key))
+                                                    party(), key))
 
 
 class SharedPacer(Pacer):
@@ -190,8 +195,9 @@ class SharedPacer(Pacer):
             RateLimitError: The day budget is spent or the wait exceeds ``max_wait``.
             RateStoreError: A refused login; in strict mode, an unreachable store.
         """
+        scope = self._scope(key)
         try:
-            decision = self.store.acquire(self._scope(key), limits, request_id, tokens,
+            decision = self.store.acquire(scope, limits, request_id, tokens,
                                           lease=self.lease, **self._windows())
         except StoreDown as exc:
             self._went_down(exc)
@@ -200,8 +206,10 @@ class SharedPacer(Pacer):
         if decision.kind == "ok":  # start None: granted without waiting
             now = self.clock.now()
             with self._lock:
-                return self._granted_after(key, limits.tier, now,
-                                           0.0 if start is None else now - start)
+                permit = self._granted_after(key, limits.tier, now,
+                                             0.0 if start is None else now - start)
+            permit.shared_scope = scope  # released there even if the scope moves meanwhile
+            return permit
         if decision.kind == "busy":
             with self._lock:
                 self._check_slot_wait(key, limits.tier, real_start)
@@ -269,8 +277,8 @@ class SharedPacer(Pacer):
         while True:  # store calls block up to the socket timeout: off the event loop
             if check is not None:
                 check()
-            step = await asyncio.to_thread(self._step, key, limits, request_id, tokens,
-                                           waited_from, real_start)
+            step = await self._step_async(key, limits, request_id, tokens, waited_from,
+                                          real_start)
             if step is None:
                 return await self._fallback_async(key, tier, body, check)
             if isinstance(step, Permit):
@@ -278,6 +286,53 @@ class SharedPacer(Pacer):
             seconds, poll = step
             waited_from = start
             await (asyncio.sleep(seconds) if poll else asleep_unless(self.clock, seconds, check))
+
+    async def _step_async(self, key: str, limits: TierLimits, request_id: str, tokens: int,
+                          start: float | None, real_start: float
+                          ) -> Permit | tuple[float, bool] | None:
+        """:meth:`_step` on a worker thread (a store call blocks up to its socket timeout).
+
+        A cancel while the store answers must not keep a fleet-wide slot until its lease ends:
+        the thread goes on after the task is cancelled, so whichever side sees the grant last
+        (the thread, or the cancelled task if the grant was already handed over) gives it back.
+
+        Raises:
+            As :meth:`_step`; ``asyncio.CancelledError`` when the task is cancelled.
+        """
+        import asyncio
+
+        lock = threading.Lock()
+        abandoned = False
+        handed: Permit | None = None
+
+        def run() -> Permit | tuple[float, bool] | None:
+            nonlocal handed
+            step = self._step(key, limits, request_id, tokens, start, real_start)
+            with lock:
+                if not abandoned:
+                    handed = step if isinstance(step, Permit) else None
+                    return step
+            if isinstance(step, Permit):  # nobody will use it: free the slot now
+                self._give_back(key, step, request_id, tokens)
+            return None
+
+        try:
+            return await asyncio.to_thread(run)
+        except asyncio.CancelledError:
+            with lock:
+                abandoned = True
+                permit = handed
+            if permit is not None:  # granted and returned, but the task was cancelled
+                threading.Thread(target=self._give_back, args=(key, permit, request_id, tokens),
+                                 name="rate-store-give-back", daemon=True).start()
+            raise
+
+    def _give_back(self, key: str, permit: Permit, request_id: str, tokens: int) -> None:
+        """Free a slot granted to a request that was cancelled before it was sent: it does not
+        count as a request (``refused``), and its concurrency slot is free at once."""
+        permit = self._permit(permit, request_id, tokens)
+        permit.refused = True
+        self._release(key, permit)
 
     def _fallback_sync(self, key: str, tier: str | None, body: Mapping[str, Any] | None,
                        check: Callable[[], None] | None = None) -> Permit:
@@ -301,7 +356,8 @@ class SharedPacer(Pacer):
         ago = 0.0 if permit.answered_at is None else (
             max(0.0, self.clock.now() - permit.answered_at) / self._scale)
         try:
-            self.store.release(self._scope(key), permit.shared_id, refused=permit.refused,
+            self.store.release(permit.shared_scope or self._scope(key), permit.shared_id,
+                               refused=permit.refused,
                                ago=ago, used_tokens=permit.used_tokens, **self._windows())
         except StoreDown as exc:  # the slot's lease ends it; the request itself is done
             try:

@@ -67,7 +67,8 @@ class SSEParser:
     in the same block were returned, so text that preceded it is never lost.
     """
 
-    __slots__ = ("_buffer", "_data", "_data_size", "_error", "done", "finished")
+    __slots__ = ("_buffer", "_data", "_data_size", "_error", "_started", "_whole", "done",
+                 "finished")
 
     def __init__(self) -> None:
         self._buffer = bytearray()
@@ -78,6 +79,8 @@ class SSEParser:
         # a choice carried a finish_reason: a body that ends cleanly after it is complete even
         # without [DONE] (some gateways omit it)
         self.finished = False
+        self._started = False  # the first non-blank byte was seen
+        self._whole: bytearray | None = None  # a whole JSON reply (see whole_reply)
 
     def feed(self, block: bytes) -> list[dict[str, Any]]:
         """Parse a block of bytes.
@@ -89,6 +92,16 @@ class SSEParser:
         """
         self._raise_pending()
         if self.done:
+            return []
+        if not self._started and block.strip():
+            self._started = True
+            if block.lstrip()[:1] == b"{":  # not SSE: a gateway ignored "stream": true
+                self._whole = bytearray()
+        if self._whole is not None:
+            self._whole += block
+            if len(self._whole) > MAX_LINE_BYTES:
+                raise StreamProtocolError(f"the server answered the stream with a JSON body of "
+                                          f"more than {MAX_LINE_BYTES} bytes")
             return []
         cut = block.rfind(b"\n")
         if cut < 0:  # no line ends here: keep the bytes, judge them when the line ends
@@ -164,11 +177,26 @@ class SSEParser:
         """
         self._raise_pending()
         events: list[dict[str, Any]] = []
+        if self._whole is not None:
+            return self._whole_reply()
         if self._buffer:
             tail, self._buffer = bytes(self._buffer), bytearray()
             events.extend(self.feed(tail + b"\n"))
         self._dispatch(events)
         return events
+
+    def _whole_reply(self) -> list[dict[str, Any]]:
+        from .whole_reply import as_chunk
+
+        body, self._whole = bytes(self._whole or b""), None
+        try:
+            value = loads_json(body)
+        except ValueError as exc:
+            raise StreamProtocolError(f"the server answered the stream with a body that is "
+                                      f"neither SSE nor JSON ({exc}): {body[:120]!r}") from exc
+        event = self._check(as_chunk(value))
+        self.finished = self.done = True  # the whole answer: nothing more to wait for
+        return [event]
 
     @property
     def pending_error(self) -> bool:

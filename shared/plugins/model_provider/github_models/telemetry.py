@@ -183,7 +183,8 @@ class Operation:
             attrs[N.REQUEST_MAX_TOKENS] = max_tokens
         stop = body.get("stop")
         if stop:
-            attrs[N.REQUEST_STOP_SEQUENCES] = [stop] if isinstance(stop, str) else list(stop)
+            attrs[N.REQUEST_STOP_SEQUENCES] = [self.t.hide(str(x)) for x in
+                                               ([stop] if isinstance(stop, str) else stop)]
         n = body.get("n")
         if isinstance(n, int) and n != 1:
             attrs[N.REQUEST_CHOICE_COUNT] = n
@@ -196,11 +197,14 @@ class Operation:
             messages = body.get("messages") or []
             system = [_parts(m.get("content")) for m in messages
                       if isinstance(m, Mapping) and m.get("role") in ("system", "developer")]
+            # the input is masked like the output: a prompt, system text or tool result can
+            # quote the key or an Entra token (a pasted config, a tool that read the env)
             if system:
-                attrs[N.SYSTEM_INSTRUCTIONS] = json.dumps([p for ps in system for p in ps])
-            attrs[N.INPUT_MESSAGES] = json.dumps(
+                attrs[N.SYSTEM_INSTRUCTIONS] = self.t.hide(
+                    json.dumps([p for ps in system for p in ps]))
+            attrs[N.INPUT_MESSAGES] = self.t.hide(json.dumps(
                 [_message(m) for m in messages
-                 if isinstance(m, Mapping) and m.get("role") not in ("system", "developer")])
+                 if isinstance(m, Mapping) and m.get("role") not in ("system", "developer")]))
         return attrs
 
     # ---- the response ----
@@ -255,13 +259,23 @@ class Operation:
         for call in message.get("tool_calls") or []:
             if not isinstance(call, Mapping):
                 continue
-            slot = self.tool_calls.setdefault(
-                int(call.get("index", len(self.tool_calls))) if self.streaming
-                else len(self.tool_calls), {"id": None, "name": "", "arguments": ""})
+            slot = self.tool_calls.setdefault(self._call_index(call),
+                                              {"id": None, "name": "", "arguments": ""})
             fn = call.get("function") or {}
             slot["id"] = call.get("id") or slot["id"]
             slot["name"] += str(fn.get("name") or "")
             slot["arguments"] += str(fn.get("arguments") or "")
+
+    def _call_index(self, call: Mapping[str, Any]) -> int:
+        """Which recorded call a tool-call (delta) adds to: the stream parser's rule (a null or
+        missing index: a new id opens a call, else the last one grows)."""
+        index = call.get("index")
+        if not self.streaming:
+            return len(self.tool_calls)
+        if isinstance(index, int) and not isinstance(index, bool):
+            return index
+        return (len(self.tool_calls) if call.get("id") or not self.tool_calls
+                else max(self.tool_calls))
 
     def _usage(self, usage: Any) -> None:
         if not isinstance(usage, Mapping):

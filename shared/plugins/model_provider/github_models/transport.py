@@ -97,14 +97,18 @@ if http_logger.level == logging.NOTSET:  # a level the application already chose
 
 
 class _DropStreamDownloadNoise(logging.Filter):
-    """azure-core logs 'Unable to stream download.' at WARNING when a stream breaks; we raise a
-    typed error for the same event, so the line is noise (and lands on users' stderr)."""
+    """azure-core logs 'Unable to stream download.' (a broken stream) and 'Incomplete download.'
+    (a body cut short) at WARNING; we raise a typed error for the same event, so the line is
+    noise (and lands on users' stderr)."""
+
+    _NOISE = frozenset({"Unable to stream download.", "Incomplete download."})
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != "Unable to stream download."
+        return record.getMessage() not in self._NOISE
 
 
 for _name in ("azure.core.pipeline.transport._requests_basic",
+              "azure.core.pipeline.transport._requests_asyncio",
               "azure.core.pipeline.transport._aiohttp"):
     logging.getLogger(_name).addFilter(_DropStreamDownloadNoise())
 

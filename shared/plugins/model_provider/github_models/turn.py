@@ -217,7 +217,7 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
             return finish(core, state, turn, reply_from_body(data, core.error_context))
         on_chunk, cancel_token, on_usage, on_thinking = stream
         acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage,
-                                    on_thinking)
+                                    on_thinking, cancel_token)
         cancelled = False
         try:
             runner.stream(turn.body, on_event, key=turn.key, tier=turn.tier,
@@ -253,12 +253,15 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
             turn = prepare(state, session, new, schema, options, stream=stream is not None,
                            record=record)
             runner = await core.async_runner()
+            cache = state.settings.token_cache
+            if cache is not None:  # before pacing (its scope is the identity) and the stream
+                await cache.atoken()  # (so it is masked); a blocking credential: off the loop
             if stream is None:
                 data = await runner.acomplete(turn.body, key=turn.key, tier=turn.tier)
                 return finish(core, state, turn, reply_from_body(data, core.error_context))
             on_chunk, cancel_token, on_usage, on_thinking = stream
             acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage,
-                                        on_thinking)
+                                        on_thinking, prefetch=False)
             cancelled = False
             try:
                 await runner.astream(turn.body, on_event, key=turn.key, tier=turn.tier,

@@ -20,6 +20,7 @@ from .tokens import estimate_request_tokens, estimate_tokens
 from .wire_check import WireShapeError, loads_json
 
 if TYPE_CHECKING:
+    from ._host import CancelToken
     from .env import Settings
     from .errors import ErrorContext
 
@@ -56,13 +57,25 @@ def reply_from_body(data: Mapping[str, Any], context: ContextOf) -> Reply:
 def stream_sink(settings: Settings, secrets: Callable[[], tuple[str, ...]],
                 on_chunk: Callable[[str], None], on_usage: Callable[[TokenUsage], None] | None,
                 on_thinking: Callable[[str], None] | None = None,
+                cancel_token: CancelToken | None = None, *, prefetch: bool = True
                 ) -> tuple[StreamAccumulator, Callable[[dict[str, Any]], str]]:
     """An accumulator for a stream and the per-event callback that feeds it, ``on_chunk`` and
     ``on_thinking`` (reasoning text: ``reasoning_content`` deltas and ``<think>`` blocks; an
-    echo of a credential, even split over chunks, reaches neither whole)."""
+    echo of a credential, even split over chunks, reaches neither whole).
+
+    ``prefetch`` (sync calls) gets the Entra token first, so it is masked too; a cancel stops
+    waiting for a credential that blocks (the stream then ends as cancelled). Async calls
+    prefetch with ``await TokenCache.atoken()`` instead (never blocking the event loop).
+
+    Raises:
+        TokenInvalidError: The credential could not produce a token.
+    """
     cache = settings.token_cache
-    if cache is not None and not cache.is_async:
-        cache.token()  # the Entra token the request will carry (cached), so it is masked too
+    if prefetch and cache is not None and not cache.is_async:
+        if cancel_token is None:
+            cache.token()
+        else:
+            cache.token_unless(lambda: cancel_token.is_cancelled)
     acc = MaskedAccumulator(SecretMasker(secrets()), on_chunk, on_thinking,
                             SecretMasker(secrets()))
 

@@ -57,8 +57,15 @@ def extract_token(headers: Mapping[str, str]) -> str | None:
     if auth is not None:
         scheme, _, token = auth.partition(" ")
         token = token.strip()
-        return token if scheme.lower() == "bearer" and token else None
-    return headers.get("api-key") or None
+        return token if scheme.lower() == "bearer" and _plain(token) else None
+    key = headers.get("api-key") or ""
+    return key if _plain(key) else None
+
+
+def _plain(token: str) -> bool:
+    """A credential as the service reads one: printable ASCII (a header that is not UTF-8 on
+    the wire arrives with surrogates; GitHub answers it with 401 Bad credentials)."""
+    return bool(token) and token.isascii() and token.isprintable()
 
 
 def check_entra(state: EmulatorState, token: str | None, prefix: str) -> Denial | None:

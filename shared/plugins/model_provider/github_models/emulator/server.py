@@ -26,6 +26,27 @@ from .state import MODES, EmulatorState, RecordedRequest
 
 __all__ = ["Emulator"]
 
+
+class _QuietBadRequests:
+    """aiohttp answers a request it cannot parse (a path or header that is not UTF-8, a line
+    over 8 KiB) with its own 400, and logs the parse error with a traceback at ERROR: noise
+    from a test server that answered correctly. Other records pass."""
+
+    def filter(self, record: Any) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (record.getMessage().startswith("Error handling request")
+                    and isinstance(exc, HttpProcessingError))
+
+
+def _quiet_bad_requests() -> None:
+    import logging
+
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _QuietBadRequests) for f in server_log.filters):
+        server_log.addFilter(_QuietBadRequests())
+
 _STREAM_STYLES = ("openai", "azure")
 _instances = itertools.count(1)
 _SHUTDOWN_GRACE = 0.2  # seconds the server waits for in-flight handlers before cancelling them
@@ -136,6 +157,7 @@ class Emulator:
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
         handler = RequestHandler(self._state, self.index, self._config, self._stopping)
+        _quiet_bad_requests()
         server = web.Server(handler, access_log=None, handler_cancellation=True)
         self._runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)
         await self._runner.setup()
