@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "ProviderCore"]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 
 
 class ProviderCore(Accounting):
