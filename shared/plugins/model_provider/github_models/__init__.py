@@ -35,7 +35,8 @@ else:
         )
 
 __all__ = ["PROVIDER_AUTH_RESOLUTION", "PROVIDER_CAPABILITIES", "PROVIDER_KNOBS",
-           "PROVIDER_QUIRKS", "GitHubModelsProvider", "__version__", "create_provider"]
+           "PROVIDER_QUIRKS", "GitHubModelsProvider", "__version__", "create_ext_provider",
+           "create_provider"]
 
 __version__ = "0.2.0"
 
@@ -124,6 +125,22 @@ def create_provider(config: ProviderConfig | None = None) -> GitHubModelsProvide
     from .provider import GitHubModelsProvider
 
     provider = GitHubModelsProvider()
+    if config is not None:
+        provider.initialize(config)
+    return provider
+
+
+def create_ext_provider(config: ProviderConfig | None = None) -> GitHubModelsProvider:
+    """``create_provider`` for the ``github_models_ext`` entry point: the provider reports (and
+    jaato records in its history) the name it was configured by.
+
+    Raises:
+        GitHubModelsError: (subclasses) when ``config`` is given and initialization fails.
+    """
+    from .provider import GitHubModelsProvider
+
+    provider = GitHubModelsProvider()
+    provider.registered_name = "github_models_ext"
     if config is not None:
         provider.initialize(config)
     return provider
