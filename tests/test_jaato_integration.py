@@ -104,8 +104,8 @@ def assert_agent_loop(summary: dict[str, Any], module: str, name: str) -> None:
     assert resolved["class"] == f"{module}.provider.GitHubModelsProvider"
     assert resolved["name"] == name  # what jaato records as the provider of each model turn
     assert summary["auth"]["verify_auth"] is True, summary["auth"]
-    for name, streaming in (("tool", False), ("tool_stream", True)):
-        turn = summary[name]
+    for scenario, streaming in (("tool", False), ("tool_stream", True)):
+        turn = summary[scenario]
         assert turn["error"] is None, turn
         assert turn["tool_args"] == [{"city": "Paris"}], turn  # jaato ran the tool, once
         assert turn["history"][1:3] == ['model: call get_weather({"city": "Paris"})',
@@ -263,14 +263,17 @@ def test_the_folder_copied_beside_jaatos_own_runs_under_its_name_and_leaves_jaat
     shutil.copytree(sp / root, overlay / root, ignore=shutil.ignore_patterns("__pycache__"))
     host = overlay / root / ("shared" if root == "jaato_server" else "")
     mp = host / "plugins" / "model_provider"
-    jaatos_own = sorted(p.name for p in (mp / "github_models").iterdir())
+    jaatos_own = sorted(p.name for p in (mp / "github_models").iterdir()
+                        if p.name != "__pycache__")
     shutil.copytree(FOLDER, mp / ENTRY_POINT_NAME, ignore=shutil.ignore_patterns("__pycache__"))
     summary = run_driver(jaato, emulator, tmp_path, ENTRY_POINT_NAME, pythonpath=str(overlay))
     prefix = "jaato_server.shared" if root == "jaato_server" else "shared"
     assert_agent_loop(summary, f"{prefix}.plugins.model_provider.{ENTRY_POINT_NAME}",
                       ENTRY_POINT_NAME)
     # jaato's own github_models (and its Copilot OAuth module) is still the one of that name
-    assert sorted(p.name for p in (mp / "github_models").iterdir()) == jaatos_own
+    assert sorted(p.name for p in (mp / "github_models").iterdir()
+                  if p.name != "__pycache__") == jaatos_own
+    assert "oauth.py" in jaatos_own
     assert summary["provider_resolution"]["others"]["github_models"] == (
         f"{prefix}.plugins.model_provider.github_models.provider")
 

@@ -39,7 +39,9 @@ class Target:
 
 
 TARGETS = (Target("0.15.0", "3.11"),
-           Target("1.2.0", "3.12", ("jaato-tui==1.0.2", "jaato-eval==0.3.4")))
+           Target("1.2.0", "3.12", ("jaato-tui==1.0.2", "jaato-eval==0.3.4",
+                                    # to run the provider tests shipped in jaato's wheel
+                                    "pytest==9.2.0", "pytest-asyncio==1.5.0")))
 # The release the daemon tests and jaato's own provider tests run on.
 DAEMON_TARGET = TARGETS[1]
 

@@ -78,7 +78,6 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("catalog_ttl", "float", None, "live catalog freshness, seconds"),
         KnobSpec("auth", "str", "key", "key, or entra (DefaultAzureCredential)"),
         KnobSpec("auth_scope", "str", None, "Entra token scope (Cognitive Services default)"),
-        KnobSpec("credential", "object", None, "an azure-identity TokenCredential"),
         KnobSpec("tracing", "str", None, "otel: OpenTelemetry GenAI spans and metrics"),
         KnobSpec("rate_store", "str", None, "redis://… shared rate limits across processes"),
         KnobSpec("rate_store_strict", "bool", False, "fail instead of pacing alone"),
@@ -107,6 +106,9 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("modalities", "list"),
     ), description="request defaults, as jaato profiles nest them"),
 ))
+
+# ``credential`` (an azure-identity TokenCredential object) is a setting of ProviderConfig.extra
+# for code, not a knob: jaato's knob types are bool, dict, float, int, list and str only.
 
 PROVIDER_QUIRKS = frozenset()  # type: ignore[var-annotated]  # scaffold evaluates plain assignments
 
