@@ -9,6 +9,7 @@ reason, in docs/jaato.md ("jaato's own provider tests").
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -58,9 +59,8 @@ NOT_APPLICABLE_OVER = (
 )
 
 
-@pytest.mark.parametrize("placement", ["beside", "over"])
-def test_jaatos_provider_tests_pass_on_the_folder_in_jaatos_tree(
-        tmp_path: Path, placement: str) -> None:
+def _overlay(tmp_path: Path, placement: str) -> tuple[Path, Path, Path, str]:
+    """(venv, a copy of jaato's installed tree with the folder placed in it, HOME, its name)."""
     target = venvs.DAEMON_TARGET
     interpreter = venvs.find_python(target.python)
     if interpreter is None:
@@ -79,6 +79,13 @@ def test_jaatos_provider_tests_pass_on_the_folder_in_jaatos_tree(
     shutil.copytree(FOLDER, mp / name, ignore=shutil.ignore_patterns("__pycache__"))
     home = tmp_path / "home"
     home.mkdir()
+    return venv, overlay, home, name
+
+
+@pytest.mark.parametrize("placement", ["beside", "over"])
+def test_jaatos_provider_tests_pass_on_the_folder_in_jaatos_tree(
+        tmp_path: Path, placement: str) -> None:
+    venv, overlay, home, name = _overlay(tmp_path, placement)
     args = [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
             "-rfE", *(f"{TESTS}/{f}" for f in FILES),
             *(f"--deselect={TESTS}/{t}" for t in NOT_APPLICABLE
@@ -96,3 +103,24 @@ def test_jaatos_provider_tests_pass_on_the_folder_in_jaatos_tree(
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     passed = re.search(r"(\d+) passed", summary)
     assert passed and int(passed.group(1)) > 400, summary
+
+
+@pytest.mark.parametrize("placement", ["beside", "over"])
+def test_jaato_scaffold_validate_knows_every_variable_of_the_folder(
+        tmp_path: Path, placement: str) -> None:
+    from shared.plugins.model_provider.github_models.env import ENV_FILE, ENV_KEYS
+
+    venv, overlay, home, name = _overlay(tmp_path, placement)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    settings = {key: "x" for key in (*ENV_KEYS, ENV_FILE) if key.startswith("JAATO_")}
+    (workspace / ".env").write_text("".join(f"{k}={v}\n" for k, v in {
+        "JAATO_PROVIDER": name, "MODEL_NAME": "openai/gpt-4o", **settings}.items()),
+        encoding="utf-8")
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "jaato_server.shared.scaffold",
+                           "validate", str(workspace), "--json"], cwd=workspace,
+                          capture_output=True, text=True, timeout=600, check=False,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(home),
+                               "PYTHONPATH": str(overlay)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == []  # no unknown provider, no "not read" variable

@@ -137,3 +137,20 @@ def test_jaatos_extra_keys_are_listed_and_other_unknown_keys_still_warned(
     assert [r.name for r in warnings] == [PACKAGE_LOGGER]
     assert "tempratur" in warnings[0].getMessage()
     assert "session_id" not in warnings[0].getMessage()
+
+
+def test_every_variable_the_provider_reads_is_read_by_name_where_jaato_scaffold_looks() -> None:
+    import ast
+    import inspect
+
+    from shared.plugins.model_provider.github_models import env_reads
+    from shared.plugins.model_provider.github_models.env import ENV_FILE, ENV_KEYS
+
+    tree = ast.parse(inspect.getsource(env_reads))
+    read = {node.args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get" and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "environ" and isinstance(node.args[0], ast.Constant)}
+    assert read == {*ENV_KEYS, ENV_FILE}
+    everything = {k: "v" for k in (*ENV_KEYS, ENV_FILE, "HOME")}
+    assert env_reads.provider_environment(everything) == {k: "v" for k in (*ENV_KEYS, ENV_FILE)}

@@ -52,6 +52,7 @@ from .endpoints import (
     resolve_endpoint,
     resolve_endpoint_profile,
 )
+from .env_reads import provider_environment
 from .errors import ConfigurationError, token_not_found, token_type_of
 from .service_facts import LEGACY_HOST
 from .setting_checks import (
@@ -190,7 +191,7 @@ def resolve_settings(
         TokenNotFoundError: No token in config, environment or ``.env`` (lists each place).
         ConfigurationError: A setting is malformed (bad URL, org login, number, flag).
     """
-    env = os.environ if environ is None else environ
+    env = provider_environment(os.environ if environ is None else environ)
     if config is not None and not (hasattr(config, "extra") and hasattr(config, "api_key")):
         raise ConfigurationError(
             what="Checking the provider configuration",
