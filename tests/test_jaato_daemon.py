@@ -4,7 +4,8 @@ socket (started here, in its own folder and HOME), the ``jaato`` headless client
 
 - each workspace's requests carry its own organization, never the one in the daemon's folder;
 - a streamed reply reaches the client; a tool call jaato runs goes back to the model;
-- no warning about jaato's own ``extra`` keys, and the token appears in no output or log.
+- no warning about jaato's own ``extra`` keys, and the token appears in no output or log;
+- a small jaato-eval 0.3.4 task runs on the plugin through the same daemon.
 
 Nothing of jaato is mocked. Without Python 3.12 the module is skipped with the reason.
 """
@@ -12,6 +13,7 @@ Nothing of jaato is mocked. Without Python 3.12 the module is skipped with the r
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ def emu() -> Iterator[Emulator]:
     emulator.start()
     emulator.add_org("alpha")
     emulator.add_org("beta")
+    emulator.add_org("gamma")
     try:
         yield emulator
     finally:
@@ -47,7 +50,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory, emu: Emulator) -> Iterator[
                     "daemon cannot be tested here")
     venv = venvs.ensure_venv(target, interpreter)
     wheel = venvs.build_wheel(tmp_path_factory.mktemp("daemon-wheel"))
-    venvs.pip(venv, "install", "--quiet", "--force-reinstall", "--no-deps", str(wheel))
+    venvs.pip(venv, "uninstall", "--yes", "--quiet", venvs.DIST)
+    venvs.pip(venv, "install", "--quiet", str(wheel))  # with its dependencies, on a fresh venv
     root = tmp_path_factory.mktemp("daemon")
     env = {"PATH": "/usr/bin:/bin", "NO_PROXY": "127.0.0.1,localhost", "LANG": "C.UTF-8"}
     served = Daemon(venv, root, env)
@@ -118,3 +122,38 @@ def test_two_workspaces_in_one_daemon_stream_and_run_a_tool_each_with_its_own_se
     written = _everything_written(daemon)
     assert "ignoring unknown ProviderConfig.extra keys" not in written
     assert TEST_TOKEN not in written + hello.stderr + tool.stderr + hello.log + tool.log
+
+
+def test_a_jaato_eval_task_runs_on_the_plugin_through_the_daemon(
+        daemon: Daemon, emu: Emulator) -> None:
+    task = daemon.root / "tasks" / "hello"
+    (task / "fixture").mkdir(parents=True)
+    (task / "jaato" / "profiles").mkdir(parents=True)
+    # jaato-eval writes each arm's .env itself (JAATO_PROFILE_SET only): the provider's
+    # settings travel in the profile, as jaato's plugin_configs (ProviderConfig.extra)
+    (task / "fixture" / "README").write_text("an empty project\n", encoding="utf-8")
+    (task / "jaato" / "profiles" / "gh.json").write_text(json.dumps({
+        "name": "gh", "description": "the plugin on the emulator",
+        "provider": "github_models_ext", "model": "openai/gpt-4o", "plugins": [],
+        "plugin_configs": {"github_models_ext": {
+            "api_key": TEST_TOKEN, "endpoint": emu.inference_url, "organization": "gamma",
+            "enforce_tier_limits": False}}}), encoding="utf-8")
+    (task / "task.yaml").write_text("\n".join([
+        "id: hello", "description: one prompt, graded by a script",
+        "environment:", "  fixture: fixture", "  config_root: jaato",
+        "harness:", "  profile: gh", "input:", '  prompt: "Say hello from eval"',
+        "graders:", "  - kind: script", '    run: "test -f .env"']) + "\n", encoding="utf-8")
+    out = daemon.root / "results.jsonl"
+    done = subprocess.run(
+        [str(daemon.venv / "bin" / "jaato-eval"), "run", str(daemon.root / "tasks"),
+         "--socket", str(daemon.socket), "--out", str(out),
+         "--workspaces", str(daemon.root / "eval-workspaces"), "--arm-timeout", "240"],
+        cwd=daemon.root, env={**daemon.env, "HOME": str(daemon.home)}, capture_output=True,
+        text=True, timeout=400, check=False)
+    assert out.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    (arm,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert arm["state"] == "PASS", (arm, done.stdout[-3000:])
+    assert (arm["provider"], arm["model"]) == ("github_models_ext", "openai/gpt-4o"), arm
+    assert arm["usage"]["spend_total_tokens"] > 0, arm
+    assert _chats(emu, "gamma"), [r.path for r in emu.requests]
+    assert TEST_TOKEN not in done.stdout + done.stderr + out.read_text()
