@@ -145,6 +145,19 @@ def test_jaato_runs_its_agent_loop_on_the_installed_plugin(jaato: Jaato, emulato
                          for r in chats)
 
 
+def test_the_installed_package_logs_under_its_own_name(jaato: Jaato, tmp_path: Path) -> None:
+    probe = ("import jaato_github_models.env as e, jaato_github_models.transport as t\n"
+             "import jaato_github_models.cli as c\n"
+             "print(e.logger.name, t.http_logger.name, c._LOGGER)\n")
+    done = subprocess.run([jaato.python, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path, env={"PATH": os.environ.get("PATH", ""),
+                                             "HOME": str(tmp_path)}, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # not shared.plugins.model_provider..., which reads like one of jaato's own modules
+    assert done.stdout.split() == ["jaato_github_models", "jaato_github_models.http",
+                                   "jaato_github_models"]
+
+
 def test_the_cli_and_scripts_beside_jaato_get_the_same_types_as_anywhere(
         jaato: Jaato, emulator: Any, tmp_path: Path) -> None:
     # jaato installed but not running: the package's own types (jaato's only once jaato runs)
