@@ -98,19 +98,23 @@ def run_driver(jaato: Jaato, emulator: Any, tmp_path: Path, provider: str,
     return summary
 
 
-def assert_agent_loop(summary: dict[str, Any], module: str) -> None:
+def assert_agent_loop(summary: dict[str, Any], module: str, name: str) -> None:
     resolved = summary["provider_resolution"]
     assert resolved["found"], resolved
     assert resolved["class"] == f"{module}.provider.GitHubModelsProvider"
+    assert resolved["name"] == name  # what jaato records as the provider of each model turn
     assert summary["auth"]["verify_auth"] is True, summary["auth"]
-    for name, streaming in (("tool", False), ("tool_stream", True)):
-        turn = summary[name]
+    for scenario, streaming in (("tool", False), ("tool_stream", True)):
+        turn = summary[scenario]
         assert turn["error"] is None, turn
         assert turn["tool_args"] == [{"city": "Paris"}], turn  # jaato ran the tool, once
         assert turn["history"][1:3] == ['model: call get_weather({"city": "Paris"})',
                                         "tool: result get_weather error=False"], turn["history"]
         assert turn["final_text"].startswith('Tool results: get_weather -> {"city": "Paris"')
         assert (turn["model_chunks"] > 10) is streaming, turn["model_chunks"]
+        recorded = turn["history_providers"]
+        assert recorded == [name] or (recorded == ["None"] and summary["host"]["versions"][
+            "jaato-server"] == "0.15.0"), recorded  # 0.15's Message has no provider field
         completes = [c for c in turn["provider_calls"] if c["method"] == "complete"]
         assert [c["returned"]["outcome"] for c in completes] == ["tool_use", "response"]
     cancel = summary["cancel"]
@@ -133,12 +137,25 @@ def test_pip_install_beside_jaato_overwrites_none_of_its_files(jaato: Jaato) -> 
 def test_jaato_runs_its_agent_loop_on_the_installed_plugin(jaato: Jaato, emulator: Any,
                                                            tmp_path: Path) -> None:
     summary = run_driver(jaato, emulator, tmp_path, ENTRY_POINT_NAME)
-    assert_agent_loop(summary, "jaato_github_models")
+    assert_agent_loop(summary, "jaato_github_models", ENTRY_POINT_NAME)
     assert summary["host"]["versions"]["jaato-server"] == jaato.target.version
     # requests went through the plugin: the emulator saw its user agent and the bearer token
     chats = [r for r in emulator.requests if r.path.endswith("/chat/completions")]
     assert chats and all(r.headers["user-agent"].startswith("jaato-github-models/")
                          for r in chats)
+
+
+def test_the_installed_package_logs_under_its_own_name(jaato: Jaato, tmp_path: Path) -> None:
+    probe = ("import jaato_github_models.env as e, jaato_github_models.transport as t\n"
+             "import jaato_github_models.cli as c\n"
+             "print(e.logger.name, t.http_logger.name, c._LOGGER)\n")
+    done = subprocess.run([jaato.python, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path, env={"PATH": os.environ.get("PATH", ""),
+                                             "HOME": str(tmp_path)}, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # not shared.plugins.model_provider..., which reads like one of jaato's own modules
+    assert done.stdout.split() == ["jaato_github_models", "jaato_github_models.http",
+                                   "jaato_github_models"]
 
 
 def test_the_cli_and_scripts_beside_jaato_get_the_same_types_as_anywhere(
@@ -247,8 +264,31 @@ def test_the_folder_copied_over_jaatos_github_models_runs_the_same_loop(
     shutil.copytree(FOLDER, mp / "github_models", ignore=shutil.ignore_patterns("__pycache__"))
     summary = run_driver(jaato, emulator, tmp_path, "github_models", pythonpath=str(overlay))
     prefix = "jaato_server.shared" if root == "jaato_server" else "shared"
-    assert_agent_loop(summary, f"{prefix}.plugins.model_provider.github_models")
+    assert_agent_loop(summary, f"{prefix}.plugins.model_provider.github_models", "github_models")
 
+
+def test_the_folder_copied_beside_jaatos_own_runs_under_its_name_and_leaves_jaatos_intact(
+        jaato: Jaato, emulator: Any, tmp_path: Path) -> None:
+    venvs.pip(jaato.venv, "uninstall", "--yes", "--quiet", venvs.DIST)
+    sp = venvs.site_packages(jaato.venv)
+    root = "jaato_server" if (sp / "jaato_server").is_dir() else "shared"
+    overlay = tmp_path / "overlay"
+    shutil.copytree(sp / root, overlay / root, ignore=shutil.ignore_patterns("__pycache__"))
+    host = overlay / root / ("shared" if root == "jaato_server" else "")
+    mp = host / "plugins" / "model_provider"
+    jaatos_own = sorted(p.name for p in (mp / "github_models").iterdir()
+                        if p.name != "__pycache__")
+    shutil.copytree(FOLDER, mp / ENTRY_POINT_NAME, ignore=shutil.ignore_patterns("__pycache__"))
+    summary = run_driver(jaato, emulator, tmp_path, ENTRY_POINT_NAME, pythonpath=str(overlay))
+    prefix = "jaato_server.shared" if root == "jaato_server" else "shared"
+    assert_agent_loop(summary, f"{prefix}.plugins.model_provider.{ENTRY_POINT_NAME}",
+                      ENTRY_POINT_NAME)
+    # jaato's own github_models (and its Copilot OAuth module) is still the one of that name
+    assert sorted(p.name for p in (mp / "github_models").iterdir()
+                  if p.name != "__pycache__") == jaatos_own
+    assert "oauth.py" in jaatos_own
+    assert summary["provider_resolution"]["others"]["github_models"] == (
+        f"{prefix}.plugins.model_provider.github_models.provider")
 
 def _version(wheel: Path) -> str:
     return wheel.name.split("-")[1]

@@ -339,6 +339,10 @@ def run_tool_turn(host: dict[str, Any], workspace: str, streaming: bool) -> dict
         "model_chunks": len(model_chunks),
         "output_sources": sorted({s for s, _, _ in outputs}),
         "history": history_summary(client),
+        # the provider name jaato records on each model turn (jaato 1.x; None on 0.15)
+        "history_providers": sorted({str(getattr(m, "provider", None)) for m in
+                                     client.get_history()
+                                     if getattr(getattr(m, "role", None), "value", "") == "model"}),
         "usage": usage_summary(client),
         "seconds": round(elapsed, 3),
     }
@@ -462,8 +466,13 @@ def main() -> int:
     }
     recorder = CallRecorder()
     if factory is not None and os.environ.get("DRIVER_TRACE", "1") == "1":
-        cls = type(factory())
+        instance = factory()
+        cls = type(instance)
         summary["provider_resolution"]["class"] = f"{cls.__module__}.{cls.__qualname__}"
+        summary["provider_resolution"]["name"] = getattr(instance, "name", None)
+        summary["provider_resolution"]["others"] = {
+            name: f"{type(f()).__module__}" for name, f in factories.items()
+            if name.startswith("github_models") and name != provider_name}
         pkg = sys.modules.get(cls.__module__.rsplit(".", 1)[0])
         for const in ("PROVIDER_CAPABILITIES", "PROVIDER_KNOBS", "PROVIDER_AUTH_RESOLUTION"):
             summary["provider_resolution"][const + "_declared"] = hasattr(pkg, const)

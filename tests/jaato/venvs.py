@@ -30,13 +30,20 @@ class Target:
 
     version: str
     python: str  # "3.11"
+    # Further PyPI releases installed beside jaato-server (the daemon tests' client and eval).
+    companions: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return "v" + self.version.replace(".", "_")
 
 
-TARGETS = (Target("0.15.0", "3.11"), Target("1.2.0", "3.12"))
+TARGETS = (Target("0.15.0", "3.11"),
+           Target("1.2.0", "3.12", ("jaato-tui==1.0.2", "jaato-eval==0.3.4",
+                                    # to run the provider tests shipped in jaato's wheel
+                                    "pytest==9.2.0", "pytest-asyncio==1.5.0")))
+# The release the daemon tests and jaato's own provider tests run on.
+DAEMON_TARGET = TARGETS[1]
 
 
 def find_python(minor: str) -> str | None:
@@ -70,7 +77,8 @@ def ensure_venv(target: Target, interpreter: str) -> Path:
     """The venv of ``target`` with jaato-server installed (built on first use)."""
     venv = VENV_ROOT / target.key
     stamp = venv / ".jaato-ready"
-    wanted = f"jaato-server=={target.version} on {target.python}\n"
+    wanted = " ".join([f"jaato-server=={target.version}", *target.companions])
+    wanted += f" on {target.python}\n"
     if stamp.exists() and stamp.read_text() == wanted and (venv / "bin" / "python").exists():
         return venv
     shutil.rmtree(venv, ignore_errors=True)
@@ -78,7 +86,7 @@ def ensure_venv(target: Target, interpreter: str) -> Path:
     print(f"\n[jaato] building {venv} ({wanted.strip()}) ...", file=sys.stderr, flush=True)
     _run([interpreter, "-m", "venv", str(venv)])
     _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-          f"jaato-server=={target.version}"])
+          f"jaato-server=={target.version}", *target.companions])
     stamp.write_text(wanted)
     return venv
 

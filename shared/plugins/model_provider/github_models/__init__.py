@@ -68,8 +68,8 @@ __all__ = ["PROVIDER_AUTH_RESOLUTION", "PROVIDER_CAPABILITIES", "PROVIDER_KNOBS"
            "PROVIDER_QUIRKS", "Catalog", "EmbeddingResult", "EmbeddingUsage",
            "GitHubModelsProvider", "LiveCatalog", "ManualClock",
            "ModelInfo", "RateStoreError", "Settings", "UnknownModelError", "UsageCost",
-           "__version__", "create_provider", "enable_live_catalog", "resolve_settings",
-           "static_catalog"]
+           "__version__", "create_ext_provider", "create_provider", "enable_live_catalog",
+           "resolve_settings", "static_catalog"]
 
 __version__ = "0.3.0.dev0"  # between releases: the next version (CHANGELOG.md [Unreleased])
 
@@ -132,7 +132,6 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("catalog_ttl", "float", None, "live catalog freshness, seconds"),
         KnobSpec("auth", "str", "key", "key, or entra (DefaultAzureCredential)"),
         KnobSpec("auth_scope", "str", None, "Entra token scope (Cognitive Services default)"),
-        KnobSpec("credential", "object", None, "an azure-identity TokenCredential"),
         KnobSpec("tracing", "str", None, "otel: OpenTelemetry GenAI spans and metrics"),
         KnobSpec("rate_store", "str", None, "redis://… shared rate limits across processes"),
         KnobSpec("rate_store_strict", "bool", False, "fail instead of pacing alone"),
@@ -167,6 +166,9 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
     ), description="request defaults, as jaato profiles nest them"),
 ))
 
+# ``credential`` (an azure-identity TokenCredential object) is a setting of ProviderConfig.extra
+# for code, not a knob: jaato's knob types are bool, dict, float, int, list and str only.
+
 PROVIDER_QUIRKS = frozenset()  # type: ignore[var-annotated]  # scaffold evaluates plain assignments
 
 PROVIDER_AUTH_RESOLUTION = (
@@ -184,6 +186,22 @@ def create_provider(config: ProviderConfig | None = None) -> GitHubModelsProvide
     from .provider import GitHubModelsProvider
 
     provider = GitHubModelsProvider()
+    if config is not None:
+        provider.initialize(config)
+    return provider
+
+
+def create_ext_provider(config: ProviderConfig | None = None) -> GitHubModelsProvider:
+    """``create_provider`` for the ``github_models_ext`` entry point: the provider reports (and
+    jaato records in its history) the name it was configured by.
+
+    Raises:
+        GitHubModelsError: (subclasses) when ``config`` is given and initialization fails.
+    """
+    from .provider import GitHubModelsProvider
+
+    provider = GitHubModelsProvider()
+    provider.registered_name = "github_models_ext"
     if config is not None:
         provider.initialize(config)
     return provider

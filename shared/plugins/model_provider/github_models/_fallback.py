@@ -217,9 +217,9 @@ class ProviderConfig:
     auth_method: str | None = None
 
     def __repr__(self) -> str:
-        from .masking import mask_secret, scrub_config_value
+        from .masking import redacted, scrub_config_value
 
         extra = {k: scrub_config_value(k, v) for k, v in self.extra.items()}
-        return f"ProviderConfig(api_key={mask_secret(self.api_key)!r}, extra={extra!r})"
+        return f"ProviderConfig(api_key={redacted(self.api_key)!r}, extra={extra!r})"
 
     __str__ = __repr__

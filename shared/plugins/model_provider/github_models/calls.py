@@ -48,7 +48,7 @@ __all__ = [
     "warn_if_deprecated",
 ]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 CHAT_PATH = "/chat/completions"
 
 _deprecation_warned = False

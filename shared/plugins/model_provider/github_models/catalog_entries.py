@@ -19,7 +19,7 @@ from .masking import SecretMasker
 
 __all__ = ["MAX_CATALOG_BYTES", "MAX_ENTRIES", "MAX_TEXT", "clean_entries"]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 
 MAX_ENTRIES = 2000
 """Models kept from one answer (the service listed fewer than 100)."""

@@ -38,7 +38,7 @@ __all__ = ["DEFAULT_MODEL", "PROG", "build_parser", "main"]
 
 PROG = "jaato-github-models"
 DEFAULT_MODEL = "openai/gpt-4o"
-_LOGGER = "shared.plugins.model_provider"
+_LOGGER = __name__.rpartition(".")[0]  # the package: jaato_github_models when installed
 
 Command = Callable[[argparse.Namespace, Console], int]
 

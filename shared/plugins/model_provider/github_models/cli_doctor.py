@@ -298,7 +298,7 @@ class Doctor:
 
     def _ping(self, provider: GitHubModelsProvider, model: str, is_chosen: bool) -> None:
         capture = _Capture()
-        logger = logging.getLogger("shared.plugins.model_provider")
+        logger = logging.getLogger(__name__.rpartition(".")[0])
         logger.addHandler(capture)
         try:
             provider.generate("ping", max_tokens=1)

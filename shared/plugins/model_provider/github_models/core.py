@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "ProviderCore"]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+
+# The name jaato knows this provider by, which it records in a session's history: the folder's
+# own name when the folder is copied into jaato's tree (``github_models`` over jaato's own,
+# ``github_models_ext`` beside it: jaato's directory scan registers a provider under its
+# ``name``), else ``github_models``. The ``github_models_ext`` entry point sets its own.
+_FOLDER = __name__.rpartition(".")[0].rpartition(".")[2]
+DEFAULT_NAME = _FOLDER if _FOLDER.startswith("github_models") else "github_models"
 
 
 class ProviderCore(Accounting):
@@ -63,14 +70,16 @@ class ProviderCore(Accounting):
         self._defaults: dict[str, Any] = {}
         self._session_now: ChatSession | None = None  # built at first use (cold start)
         self._last_usage = TokenUsage()
+        self.registered_name = DEFAULT_NAME
         self._usage_now: UsageTracker | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
     @property
     def name(self) -> str:
-        """``"github_models"``."""
-        return "github_models"
+        """The name jaato loaded the provider by: ``"github_models"``, or
+        ``"github_models_ext"`` (its entry point, or the folder copied beside jaato's own)."""
+        return self.registered_name
 
     def __repr__(self) -> str:
         from .url_secrets import strip_url_secrets

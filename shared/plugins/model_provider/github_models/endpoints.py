@@ -32,7 +32,7 @@ ENV_ENTERPRISE = "JAATO_GITHUB_ENTERPRISE"
 ENV_ENDPOINT = "JAATO_GITHUB_ENDPOINT"
 ENV_ENDPOINT_KIND = "JAATO_GITHUB_ENDPOINT_KIND"
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 _EXAMPLE = "'https://<resource>.services.ai.azure.com/models'"
 
 

@@ -18,7 +18,9 @@ never written into ``os.environ``) > defaults.
 - transport: ``extra["transport"]`` > ``JAATO_GITHUB_TRANSPORT`` > ``azure-core``
   (``azure-ai-inference``: the retired SDK's client, an extra); ``extra["client"]`` /
   ``extra["async_client"]``: a ``ChatCompletionsClient`` every request goes through;
-- .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` > ``.env`` from the cwd upwards;
+- .env file: ``extra["env_file"]`` > ``JAATO_GITHUB_ENV_FILE`` (relative: to the workspace) >
+  ``<workspace>/.env`` when jaato gives the session a ``workspace_path`` (never the daemon's
+  cwd then) > ``.env`` from the cwd upwards; parsed files are cached per path until they change;
 - shared rate limits: ``extra["rate_store"]`` > ``JAATO_GITHUB_RATE_STORE`` > off (a
   ``redis://``/``rediss://`` URL; ``rate_store_strict`` / ``JAATO_GITHUB_RATE_STORE_STRICT``:
   fail instead of falling back to in-process pacing when the store is unreachable);
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,7 @@ from .endpoints import (
     resolve_endpoint,
     resolve_endpoint_profile,
 )
+from .env_reads import provider_environment
 from .errors import ConfigurationError, token_not_found, token_type_of
 from .service_facts import LEGACY_HOST
 from .setting_checks import (
@@ -115,13 +119,24 @@ SETTING_KEYS = frozenset({
     "rate_store_strict", "transport", "client", "async_client",
 })
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+# Keys jaato-server itself stamps onto ProviderConfig.extra (jaato 1.2's
+# JaatoRuntime._inject_session_extras and its subagent profiles), not user settings: accepted
+# silently. ``workspace_path`` also decides which .env is read (see resolve_settings).
+JAATO_EXTRA_KEYS = frozenset({"workspace_path", "config_root", "session_id", "app_identity",
+                              "quirks"})
+
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 
 
-def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
+def _find_dotenv(explicit: str | None, cwd: Path, workspace: Path | None) -> Path | None:
     if explicit is not None:
         path = Path(explicit).expanduser()
+        if workspace is not None and not path.is_absolute():
+            path = workspace / path  # a session's relative env_file is its workspace's
         return path if path.is_file() else None
+    if workspace is not None:  # jaato's daemon: the session's workspace, never the daemon's cwd
+        candidate = workspace / ".env"
+        return candidate if candidate.is_file() else None
     for folder in (cwd, *cwd.parents):
         candidate = folder / ".env"
         if candidate.is_file():
@@ -129,8 +144,40 @@ def _find_dotenv(explicit: str | None, cwd: Path) -> Path | None:
     return None
 
 
+# Parsed .env files, per path (one daemon serves many workspaces): re-read when the file changes.
+_DOTENV_CACHE: dict[Path, tuple[tuple[int, int], dict[str, str]]] = {}
+_DOTENV_LOCK = threading.Lock()
+
+
 def _read_dotenv(path: Path | None) -> dict[str, str]:
-    return read_dotenv(path, ENV_FILE)
+    if path is None:
+        return {}
+    try:
+        stat = path.stat()
+        key, stamp = path.resolve(), (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return read_dotenv(path, ENV_FILE)  # raises the clear error
+    with _DOTENV_LOCK:
+        cached = _DOTENV_CACHE.get(key)
+    if cached is not None and cached[0] == stamp:
+        return dict(cached[1])
+    values = read_dotenv(path, ENV_FILE)
+    with _DOTENV_LOCK:
+        _DOTENV_CACHE[key] = (stamp, dict(values))
+    return values
+
+
+def _workspace(extra: Mapping[str, Any]) -> Path | None:
+    """The session's workspace jaato's daemon stamps on ``extra`` (None when absent)."""
+    raw = extra.get("workspace_path")
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, (str, os.PathLike)):
+        raise ConfigurationError(
+            what="Checking extra['workspace_path']", why=f"it is {type(raw).__name__}, not a "
+            "path", fix="pass the workspace folder as text (jaato's daemon does)",
+            setting="workspace_path")
+    return Path(raw).expanduser()
 
 
 def resolve_settings(
@@ -150,7 +197,7 @@ def resolve_settings(
         TokenNotFoundError: No token in config, environment or ``.env`` (lists each place).
         ConfigurationError: A setting is malformed (bad URL, org login, number, flag).
     """
-    env = os.environ if environ is None else environ
+    env = provider_environment(os.environ if environ is None else environ)
     if config is not None and not (hasattr(config, "extra") and hasattr(config, "api_key")):
         raise ConfigurationError(
             what="Checking the provider configuration",
@@ -162,6 +209,7 @@ def resolve_settings(
             what="Checking ProviderConfig.extra", why=f"it is {type(raw_extra).__name__}, not a "
             "mapping", fix="pass extra={'endpoint': ..., ...}", setting="extra")
     extra: Mapping[str, Any] = dict(raw_extra or {})
+    workspace = _workspace(extra)
     env_file_setting = extra.get("env_file", env.get(ENV_FILE))
     dotenv_path: Path | None = None
     dotenv: dict[str, str] = {}
@@ -170,7 +218,7 @@ def resolve_settings(
     explicit = None if dotenv_disabled or env_file_setting in (None, True) else str(
         env_file_setting)
     if not dotenv_disabled:
-        dotenv_path = _find_dotenv(explicit, cwd or Path.cwd())
+        dotenv_path = _find_dotenv(explicit, cwd or Path.cwd(), workspace)
         if explicit is not None and dotenv_path is None:
             logger.warning("%s names %s, which %s: no .env file is read", where, explicit,
                            path_problem(Path(explicit).expanduser()) or "cannot be used")
@@ -215,6 +263,8 @@ def resolve_settings(
             dotenv_state = f"disabled by {where}"
         elif explicit is not None and dotenv_path is None:
             dotenv_state = f"{where}={explicit} not found"
+        elif dotenv_path is None and workspace is not None:
+            dotenv_state = f"no .env file in the session's workspace {workspace}"
         elif dotenv_path is None:
             dotenv_state = "no .env file found from " + str(cwd or Path.cwd()) + " upwards"
         else:

@@ -49,7 +49,7 @@ __all__ = [
     "enable_live_catalog",
 ]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 
 CACHE_DIR_NAME = "jaato-github-models"
 _FILE_VERSION = 2  # 1 held the answer verbatim: such a file is ignored, then replaced

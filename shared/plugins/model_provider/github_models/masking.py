@@ -55,6 +55,12 @@ def mask_secret(secret: str | None) -> str:
     return mask_of(secret) if secret else "<none>"
 
 
+def redacted(secret: str | None) -> str:
+    """A credential as a repr shows it: its type prefix and jaato's ``<redacted>`` marker
+    (``ghp_… <redacted>``), ``<none>`` when unset."""
+    return f"{mask_of(secret)} <redacted>" if secret else "<none>"
+
+
 def looks_secret(key: str) -> bool:
     """Whether a setting's name says it holds a credential."""
     k = key.lower()

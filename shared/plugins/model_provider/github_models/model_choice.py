@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["choose_model"]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 _warned_models: set[str] = set()
 
 

@@ -53,7 +53,7 @@ from .pacing_windows import (
 if TYPE_CHECKING:
     import asyncio
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 
 __all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit", "limits_with_overrides"]
 

@@ -243,7 +243,10 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         transient. None for exceptions that are not this provider's."""
         from .retry import classify_for_framework
 
-        return classify_for_framework(exc)
+        verdict = classify_for_framework(exc)
+        if verdict is not None:
+            return verdict
+        return None  # not this provider's: jaato's shared classifier decides
 
     def get_retry_after(self, exc: Exception) -> float | None:
         """The server's requested wait (seconds) for a transient error, else None."""

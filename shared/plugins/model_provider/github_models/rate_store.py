@@ -67,6 +67,10 @@ class StoreLocation:
     display: str
     password: str | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        shown = "<redacted>" if self.password else "<none>"
+        return f"StoreLocation(display={self.display!r}, url='<redacted>', password={shown!r})"
+
     def scrub(self, text: str) -> str:
         """``text`` with the password (plain or URL-quoted) replaced by ``***``."""
         if self.password:

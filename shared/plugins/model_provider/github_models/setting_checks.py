@@ -33,7 +33,7 @@ __all__ = [
     "read_dotenv",
 ]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _GITHUB_WEB_HOSTS = frozenset({"github.com", "www.github.com"})
 

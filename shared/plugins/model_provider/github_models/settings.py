@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .masking import mask_secret
+from .masking import mask_secret, redacted
 from .profiles import EndpointProfile
 from .service_facts import RETIRED_HOSTS
 from .url_secrets import strip_url_secrets
@@ -72,7 +72,7 @@ class Settings:
             if f.name in ("endpoint", "base_endpoint"):
                 value = strip_url_secrets(value)  # a key can hide in the path or query too
             shown.append(f"{f.name}={value!r}")
-        return f"Settings(token={mask_secret(self.token)!r}, {', '.join(shown)})"
+        return f"Settings(token={redacted(self.token)!r}, {', '.join(shown)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled settings carry the token's shown form (``ghp_…``), the store URL with its

@@ -44,7 +44,7 @@ from .rate_store import (
 if TYPE_CHECKING:
     from .env import Settings
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 
 __all__ = ["SharedPacer", "shared_pacer_for"]
 

@@ -346,12 +346,8 @@ class Operation:
         if self.text:
             parts.append({"type": "text", "content": "".join(self.text)})
         for call in self.tool_calls.values():
-            try:
-                arguments: Any = json.loads(call["arguments"] or "{}")
-            except ValueError:
-                arguments = call["arguments"]
             parts.append({"type": "tool_call", "id": call["id"], "name": call["name"],
-                          "arguments": arguments})
+                          "arguments": _span_arguments(call["arguments"])})
         reason = self.finish_reasons.get(0)
         return {"role": "assistant", "parts": parts,
                 **({"finish_reason": reason} if reason else {})}
@@ -389,3 +385,13 @@ def _message(m: Mapping[str, Any]) -> dict[str, Any]:
         parts.append({"type": "tool_call", "id": call.get("id"), "name": fn.get("name"),
                       "arguments": fn.get("arguments")})
     return {"role": role, "parts": parts}
+
+
+def _span_arguments(raw: str | None) -> Any:
+    """A tool call's arguments as the span shows them: the decoded object, or the raw text
+    when it is not JSON (the text is kept as is; nothing is built from the failure)."""
+    try:
+        return json.loads(raw or "{}")
+    except ValueError:
+        pass
+    return raw

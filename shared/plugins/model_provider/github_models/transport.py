@@ -91,7 +91,7 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
 
 # The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
 # own logger, quiet unless asked for: set this logger to INFO to see every request.
-http_logger = logging.getLogger("shared.plugins.model_provider.github_models.http")
+http_logger = logging.getLogger(__name__.rpartition(".")[0] + ".http")
 if http_logger.level == logging.NOTSET:  # a level the application already chose stays
     http_logger.setLevel(logging.WARNING)
 

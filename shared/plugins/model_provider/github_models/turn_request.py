@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["PreparedTurn", "TurnState", "check_stream_arguments", "parts_message", "prepare",
            "refuse_images", "tool_results_message", "user_text"]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 
 
 class TurnState:

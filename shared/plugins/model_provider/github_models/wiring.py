@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .env import SETTING_KEYS, Settings, resolve_settings
+from .env import JAATO_EXTRA_KEYS, SETTING_KEYS, Settings, resolve_settings
 from .masking import SecretMasker, scrub_causes
 from .options import OPTION_NAMES, validate_options
 from .service_facts import RETIREMENT_DATE
@@ -26,9 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["build_runner", "key_from_extra", "request_defaults", "resolve",
            "warn_about_endpoint"]
 
-logger = logging.getLogger("shared.plugins.model_provider.github_models")
-# keys jaato-server itself puts into ProviderConfig.extra (not user settings)
-_FRAMEWORK_KEYS = frozenset({"workspace_path", "config_root"})
+logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
 
 
 def key_from_extra(config: ProviderConfig | None) -> ProviderConfig | None:
@@ -85,7 +83,7 @@ def request_defaults(config: ProviderConfig | None, settings: Settings) -> dict[
                            ", ".join(both))
         extra = {**extra, **nested}
     unknown = sorted(k for k in extra if k not in SETTING_KEYS and k not in OPTION_NAMES
-                     and k not in _FRAMEWORK_KEYS and k != "max_completion_tokens")
+                     and k not in JAATO_EXTRA_KEYS and k != "max_completion_tokens")
     if unknown:
         logger.warning("ignoring unknown ProviderConfig.extra keys: %s", ", ".join(unknown))
     return validate_options({k: v for k, v in extra.items()

@@ -54,6 +54,17 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=10_000,
         help="requests kept in memory (default 10000)",
     )
+    parser.add_argument(
+        "--script",
+        metavar="FILE",
+        help="serve the replies of this JSON Lines file in order (text, tool calls, errors, "
+        "faults), then answer as usual",
+    )
+    parser.add_argument(
+        "--request-log",
+        metavar="FILE",
+        help="write every request (credentials redacted) to this JSON Lines file as it arrives",
+    )
     return parser
 
 
@@ -71,6 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     for token in args.token:
         emulator.add_token(token)
+    from .script_file import RequestLogWriter, ScriptError, load_script
+
+    try:
+        for reply, model in load_script(args.script) if args.script else ():
+            emulator.script(reply, model=model)
+        if args.request_log:
+            emulator.log_requests_to(RequestLogWriter(args.request_log))
+    except (ScriptError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     done = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

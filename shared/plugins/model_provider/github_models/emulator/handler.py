@@ -86,6 +86,11 @@ class _Call:
     embeddings: bool = False
     v1: bool = False
 
+    def __repr__(self) -> str:  # the bearer token never shows (jaato's credential hygiene)
+        token = "<redacted>" if self.token else "<none>"
+        return (f"_Call(rid={self.rid!r}, legacy={self.legacy}, token={token!r}, "
+                f"foundry={self.foundry})")
+
 
 class RequestHandler:
     """The aiohttp low-level handler: one coroutine per request."""

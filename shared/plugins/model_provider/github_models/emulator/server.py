@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -238,6 +238,10 @@ class Emulator:
         """A snapshot of the requests received so far, oldest first."""
         with self._state.lock:
             return list(self._state.log)
+
+    def log_requests_to(self, listener: Callable[[RecordedRequest], None] | None) -> None:
+        """Hand each request, as the log records it, to ``listener`` too (None: stop)."""
+        self._state.on_record = listener
 
     def clear_requests(self) -> None:
         """Empty the request log."""

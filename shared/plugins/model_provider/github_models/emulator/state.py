@@ -289,6 +289,7 @@ class EmulatorState:
         self.limiter = RateLimiter(clock)
         self.scripts: deque[tuple[str | None, Reply]] = deque()
         self.log: deque[RecordedRequest] = deque(maxlen=request_log_limit)
+        self.on_record: Callable[[RecordedRequest], None] | None = None  # e.g. a log file
         self._serial = 0
         # Entra mode: only bearer tokens "<prefix><id>.<expires_on>" that have not expired
         self.entra_prefix: str | None = None
@@ -371,9 +372,12 @@ class EmulatorState:
             return list(self.tokens)
 
     def record(self, request: RecordedRequest) -> None:
-        """Append to the request log."""
+        """Append to the request log (and hand it to ``on_record``, if set)."""
         with self.lock:
             self.log.append(request)
+            listener = self.on_record
+        if listener is not None:
+            listener(request)
 
     def set_overrides(self, overrides: Mapping[str, TierLimits] | None) -> None:
         """Replace per-tier limit overrides."""
