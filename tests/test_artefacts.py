@@ -38,7 +38,7 @@ METADATA = (f"Metadata-Version: 2.4\nName: jaato-github-models\nVersion: {__vers
             "License-Expression: MIT\nLicense-File: LICENSE\n\n")
 ENTRY_POINTS = ("[console_scripts]\njaato-github-models = jaato_github_models._entry:main\n\n"
                 "[jaato.model_providers]\ngithub_models = jaato_github_models:create_provider\n"
-                "github_models_ext = jaato_github_models:create_provider\n")
+                "github_models_ext = jaato_github_models:create_ext_provider\n")
 
 
 def test_the_license_is_the_mit_text() -> None:

@@ -95,7 +95,7 @@ def wheel_problems(wheel: Path, version: str, source: Path = SOURCE,
         problems += _metadata_problems(metadata.decode(), version, "wheel METADATA")
     entry_points = read.get(f"{dist_info}entry_points.txt", b"").decode()
     for line in ("github_models = jaato_github_models:create_provider",
-                 "github_models_ext = jaato_github_models:create_provider",
+                 "github_models_ext = jaato_github_models:create_ext_provider",
                  "jaato-github-models = jaato_github_models._entry:main"):
         if line not in entry_points:
             problems.append(f"entry_points.txt lacks {line!r}")

@@ -22,7 +22,7 @@ def provider_environment(environ: Mapping[str, str]) -> dict[str, str]:
         "JAATO_GITHUB_ENTERPRISE": environ.get("JAATO_GITHUB_ENTERPRISE"),  # env: enterprise
         "JAATO_GITHUB_ENDPOINT": environ.get("JAATO_GITHUB_ENDPOINT"),  # env: inference URL
         "JAATO_GITHUB_ENDPOINT_KIND": environ.get(
-            "JAATO_GITHUB_ENDPOINT_KIND"),  # env: github, legacy, foundry, gateway or auto
+            "JAATO_GITHUB_ENDPOINT_KIND"),  # env: openai_v1, github, foundry, gateway, auto ...
         "JAATO_GITHUB_TIMEOUT": environ.get("JAATO_GITHUB_TIMEOUT"),  # env: read timeout, s
         "JAATO_GITHUB_MAX_RETRIES": environ.get("JAATO_GITHUB_MAX_RETRIES"),  # env: retries
         "JAATO_GITHUB_PACING": environ.get("JAATO_GITHUB_PACING"),  # env: free-tier pacing
@@ -36,5 +36,7 @@ def provider_environment(environ: Mapping[str, str]) -> dict[str, str]:
         "JAATO_GITHUB_RATE_STORE_STRICT": environ.get(
             "JAATO_GITHUB_RATE_STORE_STRICT"),  # env: fail instead of pacing alone
         "JAATO_GITHUB_ENV_FILE": environ.get("JAATO_GITHUB_ENV_FILE"),  # env: the .env to read
+        "JAATO_GITHUB_TRANSPORT": environ.get(
+            "JAATO_GITHUB_TRANSPORT"),  # env: azure-core or azure-ai-inference
     }
     return {name: value for name, value in found.items() if value is not None}
