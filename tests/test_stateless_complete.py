@@ -232,11 +232,12 @@ def test_auth_info_capabilities_and_contracts_tell_the_truth(make_provider: Any)
     assert PROVIDER_CAPABILITIES.user_message_images and PROVIDER_CAPABILITIES.thinking
     layers = {layer.layer: {k.name for k in layer.knobs} for layer in PROVIDER_KNOBS.layers}
     # jaato reads a top-level `modalities` as the model's input modalities: the request option
-    # of that name (output modalities) is declared only in api_params; `credential` is an
-    # object, which jaato's knob types (bool, dict, float, int, list, str) cannot declare
+    # of that name (output modalities) is declared only in api_params; `credential`, `client`
+    # and `async_client` are objects, which jaato's knob types (bool, dict, float, int, list,
+    # str) cannot declare
     assert layers["top_level"] == (SETTING_KEYS | OPTION_NAMES | {"api_key",
                                                                   "max_completion_tokens"}
-                                   ) - {"modalities", "credential"}
+                                   ) - {"modalities", "credential", "client", "async_client"}
     assert layers["api_params"] == OPTION_NAMES | {"max_completion_tokens"}
 
 

@@ -136,8 +136,6 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("rate_store", "str", None, "redis://… shared rate limits across processes"),
         KnobSpec("rate_store_strict", "bool", False, "fail instead of pacing alone"),
         KnobSpec("transport", "str", "azure-core", "azure-core, or azure-ai-inference (extra)"),
-        KnobSpec("client", "object", None, "a ChatCompletionsClient requests go through"),
-        KnobSpec("async_client", "object", None, "an aio ChatCompletionsClient for async calls"),
         KnobSpec("temperature", "float"),
         KnobSpec("top_p", "float"),
         KnobSpec("max_tokens", "int"),
