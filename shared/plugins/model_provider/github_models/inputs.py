@@ -25,7 +25,7 @@ import enum
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -269,11 +269,12 @@ def check_sendable(body: Mapping[str, Any]) -> None:
 
 
 def check_history(messages: Sequence[Any], param: str = "history", *,
-                  parsed: bool = False) -> None:
+                  parsed: bool = False, known: Callable[[Any], bool] | None = None) -> None:
     """Check restored history the way new turns are checked, so it can always be sent.
 
     ``parsed``: the messages were just read from JSON text that holds no NaN and no lone
-    surrogate, so arguments and results need only their depth checked.
+    surrogate, so arguments and results need only their depth checked. ``known``: messages it
+    accepts were checked before with the same content (the conversion cache) and are skipped.
 
     Raises:
         InvalidRequestError: A message that is not a Message, an unknown role, a part of the
@@ -283,7 +284,11 @@ def check_history(messages: Sequence[Any], param: str = "history", *,
     from ._host import Role
 
     roles = {r.value for r in Role}
+    members = set(Role)
     for i, message in enumerate(messages):
+        if (known is not None and type(getattr(message, "parts", None)) is list
+                and getattr(message, "role", None) in members and known(message)):
+            continue  # the fast path: content seen (and checked) before
         where = f"history message {i}"
         role = getattr(message, "role", None)
         role = getattr(role, "value", role)
@@ -340,10 +345,16 @@ def check_conversation(messages: Sequence[Any], param: str = "history") -> None:
     fix = "restore the history as serialize_history wrote it, or start a new session"
     pending: set[str] = set()
     for i, message in enumerate(messages):
+        calls: list[Any] = []
+        results: list[Any] = []
+        for part in message.parts:
+            if part.function_call is not None:
+                calls.append(part.function_call)
+            if part.function_response is not None:
+                results.append(part.function_response)
+        if not calls and not results and not pending:
+            continue  # plain text with nothing pending: nothing to check
         role = getattr(getattr(message, "role", None), "value", getattr(message, "role", None))
-        calls = [p.function_call for p in message.parts if p.function_call is not None]
-        results = [p.function_response for p in message.parts
-                   if p.function_response is not None]
         if role == "model" and calls:
             ids = [c.id for c in calls]
             if any(not cid for cid in ids) or len(set(ids)) != len(ids):

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
-from .converters import message_to_wire, tools_to_wire
+from .converters import tools_to_wire
 from .errors import InvalidRequestError
 from .inputs import check_conversation, check_history, check_text, check_tools
-from .tokens import estimate_message_tokens, estimate_tools_tokens
+from .tokens import estimate_tools_tokens
 from .usage import UsageTracker
+from .wire_cache import WireCache, shared_cache
 
 if TYPE_CHECKING:
     import asyncio
@@ -36,13 +37,24 @@ class ChatSession:
         history: Sequence[Message] | None = None,
         *,
         attributed_to: str | None = None,
+        stateless: bool = False,
     ) -> None:
+        """Raises InvalidRequestError: bad tools, system instruction or history.
+
+        ``stateless``: the session serves one call right away (``complete()``), so what the
+        history check found in the conversion cache is kept for that call's conversion.
+        """
         # checked here, so a session never holds what a later send could not encode
         check_tools(tools or ())
         if system_instruction is not None:
             check_text(system_instruction, "the system instruction", "system_instruction")
+        self.cache: WireCache = shared_cache
+        # id(message) -> (message, wire, tokens) found by the history check, for a stateless
+        # call's conversion (the message is kept so its id cannot be reused meanwhile)
+        self._found: dict[int, tuple[Message, list[dict[str, Any]], int]] = {}
         if history:
-            check_history(history)
+            # content converted before was checked before: only the rest is checked again
+            check_history(history, known=self._finder(stateless))
             check_conversation(history)
         self.system_instruction = system_instruction or None
         self.tools: list[ToolSchema] = list(tools or ())
@@ -54,9 +66,6 @@ class ChatSession:
         self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())
         self.tools_tokens = estimate_tools_tokens(self.wire_tools)
-        # id(message) -> (message, wire messages, estimated tokens): a turn converts only what
-        # is new. The message is kept in the entry so an id is never reused while cached.
-        self._wire_cache: dict[int, tuple[Message, list[dict[str, Any]], int, tuple[Any, ...]]] = {}
 
     def async_lock(self) -> asyncio.Lock:
         """The lock held for a whole async turn, one per event loop (an ``asyncio.Lock``
@@ -69,19 +78,31 @@ class ChatSession:
             lock = self._alocks[loop] = asyncio.Lock()
         return lock
 
-    def converted(self, message: Message) -> tuple[list[dict[str, Any]], int]:
-        """The wire form of a history message and its token estimate (cached)."""
-        mark = _fingerprint(message)
-        entry = self._wire_cache.get(id(message))
-        if entry is not None and entry[0] is message and entry[3] == mark:
-            return entry[1], entry[2]
-        wire = message_to_wire(message)
-        tokens = estimate_message_tokens(wire)
-        if len(self._wire_cache) > 4 * len(self.history) + 64:  # drop entries of old sessions
-            live = {id(m) for m in self.history}
-            self._wire_cache = {k: v for k, v in self._wire_cache.items() if k in live}
-        self._wire_cache[id(message)] = (message, wire, tokens, mark)
-        return wire, tokens
+    def converted(self, message: Message) -> tuple[list[dict[str, Any]], int, bool]:
+        """The wire form of a history message, its token estimate, and whether that wire form
+        is known to encode (cached by content, shared by every session: see ``wire_cache``).
+
+        Raises:
+            TypeError, ValueError, RecursionError: A value that cannot be converted.
+        """
+        found = self._found.pop(id(message), None)
+        if found is not None and found[0] is message:
+            return found[1], found[2], True
+        return self.cache.convert(message)
+
+    def _finder(self, keep: bool) -> Callable[[Any], bool]:
+        """The history check's ``known`` test: whether a message's content is cached (and,
+        with ``keep``, remember the entry for ``converted``)."""
+        get, found = self.cache.get, self._found
+
+        def known(message: Any) -> bool:
+            entry = get(message)
+            if entry is None:
+                return False
+            if keep:
+                found[id(message)] = (message, entry[0], entry[1])
+            return True
+        return known
 
     def commit(self, messages: Sequence[Message]) -> None:
         """Append a finished turn to the history."""
@@ -96,13 +117,6 @@ class ChatSession:
         if Role(last.role) is not Role.MODEL:
             return []
         return [p.function_call for p in last.parts if p.function_call is not None]
-
-
-def _fingerprint(message: Message) -> tuple[Any, ...]:
-    """Identity of a message's contents: an in-place edit (a redacted text, a truncated tool
-    result) changes it, so the cached wire form is rebuilt."""
-    return (message.role, *((id(p), id(p.text), id(p.function_call), id(p.function_response),
-                             id(p.inline_data)) for p in message.parts))
 
 
 def order_tool_results(pending: Sequence[FunctionCall], results: Sequence[ToolResult]
