@@ -99,3 +99,18 @@ def test_a_stateful_session_sends_its_history_as_edited_in_place(
     first, second = sent_messages(emulator)
     assert first[0]["content"] == "Oslo?" and second[0]["content"] == "Where is Oslo?"
     assert second[1:5] == first[1:5]
+
+
+def test_the_cache_is_bounded_and_keeps_what_is_used() -> None:
+    from shared.plugins.model_provider.github_models.wire_cache import WireCache
+
+    cache = WireCache(max_entries=3)
+    messages = [user(f"message {i}") for i in range(3)]
+    for message in messages:
+        assert cache.convert(message)[2] is True
+    assert cache.get(messages[0]) is not None  # used: now the most recent
+    cache.convert(user("message 3"))
+    assert len(cache) == 3
+    assert cache.get(messages[1]) is None  # the least recently used went first
+    wire, tokens = cache.get(copy.deepcopy(messages[0])) or ([], 0)
+    assert wire == [{"role": "user", "content": "message 0"}] and tokens > 0

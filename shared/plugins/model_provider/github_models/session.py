@@ -63,8 +63,9 @@ class ChatSession:
         self.usage = UsageTracker(attributed_to)
         self.lock = threading.RLock()  # short: snapshots and commits only
         self.turn_lock = threading.RLock()  # held for a whole sync turn (one at a time)
-        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary())
+        # made on first async use: most sessions never need one (a WeakKeyDictionary is ~1 KB)
+        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] | None
+        self._alocks = None
         self.tools_tokens = estimate_tools_tokens(self.wire_tools)
 
     def async_lock(self) -> asyncio.Lock:
@@ -73,9 +74,13 @@ class ChatSession:
         import asyncio
 
         loop = asyncio.get_running_loop()
-        lock = self._alocks.get(loop)
+        with self.lock:
+            if self._alocks is None:
+                self._alocks = weakref.WeakKeyDictionary()
+            locks = self._alocks
+        lock = locks.get(loop)
         if lock is None:
-            lock = self._alocks[loop] = asyncio.Lock()
+            lock = locks[loop] = asyncio.Lock()
         return lock
 
     def converted(self, message: Message) -> tuple[list[dict[str, Any]], int, bool]:

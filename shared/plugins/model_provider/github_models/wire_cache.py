@@ -4,18 +4,20 @@ jaato's stateless path (``complete()``) hands over the whole conversation on eve
 fresh list (often of fresh ``Message`` objects) with the same content. Converting and
 estimating 1,000 messages again each turn cost several times what the HTTP call costs, so the
 result is cached by *content*: the key is built from the message's role and the values of its
-parts (texts and ids as they are, call arguments and tool results by their ``marshal`` bytes), so an
-edited message (a redacted text, a truncated tool result) simply misses, whatever its identity.
+parts (texts and ids as they are; call arguments and tool results by their ``marshal`` bytes,
+or a 128-bit BLAKE2b digest of those when long), so an edited message (a redacted text, a
+truncated tool result) simply misses, whatever its identity.
 
 One cache per process, shared by every provider and session: conversion is pure, so the same
-content always gives the same wire form. It is bounded (oldest entries dropped first) and holds
-no secret (only conversation content, never logged). Entries are stored only after their wire
-form encodes as UTF-8 JSON without NaN, so a hit needs no second check before sending. The
-cached wire dicts are shared: callers must copy, never mutate them.
+content always gives the same wire form. It is bounded (least recently used entries dropped
+first, ``MAX_ENTRIES``) and holds no secret (only conversation content, never logged). Entries
+are stored only after their wire form encodes as UTF-8 JSON without NaN, so a hit needs no
+second check before sending. The cached wire dicts are shared: callers copy, never mutate them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import marshal
 import threading
@@ -28,7 +30,8 @@ from .wire_request import message_to_wire
 
 __all__ = ["MAX_ENTRIES", "WireCache", "content_key", "shared_cache"]
 
-MAX_ENTRIES = 16_384
+MAX_ENTRIES = 2048  # one entry per message: room for two 1,000-message conversations
+_DIGEST_ABOVE = 64
 _RESULT_EXTRAS = ("model_suffix", "untrusted", "untrusted_source")
 Wire = list[dict[str, Any]]
 
@@ -40,9 +43,16 @@ def _value_key(value: Any) -> Hashable:
     if value is None or type(value) is str:
         return value
     try:
-        return marshal.dumps(value, 2)  # version 2: no back-references, so deterministic
+        data = marshal.dumps(value, 2)  # version 2: no back-references, so deterministic
     except ValueError:
-        return (type(value), repr(value))
+        data = repr(value).encode("utf-8", "surrogatepass")
+        return (type(value), data if len(data) <= _DIGEST_ABOVE else _digest(data))
+    return data if len(data) <= _DIGEST_ABOVE else _digest(data)
+
+
+def _digest(data: bytes) -> bytes:
+    """128 bits of BLAKE2b: a long value is not kept twice (a collision is ~2**-128)."""
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _blob_key(blob: Any) -> Hashable:
@@ -86,7 +96,7 @@ def content_key(message: Message) -> Hashable | None:
 
 
 class WireCache:
-    """Content key -> (wire messages, estimated tokens), bounded, oldest dropped first.
+    """Content key -> (wire messages, estimated tokens), bounded, least recently used dropped.
 
     Args:
         max_entries: How many distinct messages are kept.
@@ -94,21 +104,38 @@ class WireCache:
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
-        self._entries: dict[Hashable, tuple[Wire, int]] = {}
+        # plain text messages keep only their estimate (their wire form is rebuilt in ~1 µs,
+        # which saves ~300 bytes an entry); the others keep (wire form, estimate)
+        self._entries: dict[Hashable, int | tuple[Wire, int]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, message: Message) -> tuple[Wire, int] | None:
-        """The cached wire form and estimate of ``message``'s content, or None."""
+        """The wire form and estimate of ``message`` when its content is cached, else None.
+
+        Raises:
+            TypeError, ValueError, RecursionError: see ``convert``.
+        """
         key = content_key(message)
         if key is None:
             return None
+        return self._hit(key, message)
+
+    def _hit(self, key: Hashable, message: Message) -> tuple[Wire, int] | None:
+        entries = self._entries
         try:
-            return self._entries.get(key)
-        except TypeError:  # an unhashable value somewhere in the key
+            entry = entries.get(key)
+        except TypeError:  # an unhashable value somewhere in the key: never cached
             return None
+        if entry is None:
+            return None
+        if entries.pop(key, None) is not None:  # now the most recently used
+            entries[key] = entry
+        if type(entry) is int:
+            return message_to_wire(message), entry
+        return entry  # type: ignore[return-value]
 
     def convert(self, message: Message) -> tuple[Wire, int, bool]:
         """The wire form of ``message``, its token estimate, and whether it came from (or went
@@ -120,21 +147,22 @@ class WireCache:
         """
         key = content_key(message)
         if key is not None:
-            try:
-                entry = self._entries.get(key)
-            except TypeError:  # an unhashable value somewhere in the key: never cached
-                key = entry = None
-            if entry is not None:
-                return entry[0], entry[1], True
+            hit = self._hit(key, message)
+            if hit is not None:
+                return hit[0], hit[1], True
         wire = message_to_wire(message)
         tokens = estimate_message_tokens(wire)
         if key is None or not _sendable(wire):
             return wire, tokens, False
+        plain = all(k is None or type(k) is str for k in key[1:])  # type: ignore[index]
         with self._lock:
             entries = self._entries
-            while len(entries) >= self.max_entries:
-                entries.pop(next(iter(entries)), None)  # the oldest first (insertion order)
-            entries[key] = (wire, tokens)
+            try:
+                while len(entries) >= self.max_entries:
+                    entries.pop(next(iter(entries)), None)  # least recently used first
+                entries[key] = tokens if plain else (wire, tokens)
+            except (RuntimeError, TypeError):  # changed meanwhile by a hit; unhashable key
+                pass
         return wire, tokens, True
 
     def clear(self) -> None:
