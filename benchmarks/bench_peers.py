@@ -14,7 +14,10 @@ clients take turns (interleaved rounds) and every ratio is taken within this run
 - memory: 1,000 conversations of 20 messages (18 of history + one turn) vs the same
   histories as plain wire dicts (``tracemalloc``).
 
-    python benchmarks/bench_peers.py [--quick]      # --quick: about a minute
+    python benchmarks/bench_peers.py [--quick] [--out STEM]   # --quick: under a minute
+
+Results: ``benchmarks/results/STEM.{json,md}`` (default stem ``peers``). To measure another
+checkout's provider with this benchmark, put it first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -45,13 +48,12 @@ from _common import (
     BenchResult,
     EmulatorProcess,
     Target,
-    environment,
     make_provider,
     measure,
     median,
     ratio,
-    render_markdown,
     stopwatch,
+    write_results,
 )
 from bench_history import build_history
 
@@ -322,6 +324,20 @@ def run(emu: EmulatorProcess | None, quick: bool) -> BenchResult:
     return result
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``--quick``; ``--out STEM`` writes ``benchmarks/results/STEM.{json,md}``."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="about a minute")
+    parser.add_argument("--out", default="peers", help="results file stem (default: peers)")
+    args = parser.parse_args(argv)
+    result = run(None, args.quick)
+    json_path, _, text = write_results([result], args.quick, path_stem=args.out)
+    print(text)
+    print(f"written: {json_path}", file=sys.stderr)
+    return 0
+
+
 if __name__ == "__main__":
-    quick_run = "--quick" in sys.argv[1:]
-    print(render_markdown([run(None, quick_run)], environment(), quick_run))
+    sys.exit(main())

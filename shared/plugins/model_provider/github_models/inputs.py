@@ -25,7 +25,7 @@ import enum
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -269,12 +269,12 @@ def check_sendable(body: Mapping[str, Any]) -> None:
 
 
 def check_history(messages: Sequence[Any], param: str = "history", *,
-                  parsed: bool = False, known: Callable[[Any], bool] | None = None) -> None:
+                  parsed: bool = False, known: Container[int] = ()) -> None:
     """Check restored history the way new turns are checked, so it can always be sent.
 
     ``parsed``: the messages were just read from JSON text that holds no NaN and no lone
-    surrogate, so arguments and results need only their depth checked. ``known``: messages it
-    accepts were checked before with the same content (the conversion cache) and are skipped.
+    surrogate, so arguments and results need only their depth checked. ``known``: ids of messages
+    whose content was checked before (found in the conversion cache); they are skipped.
 
     Raises:
         InvalidRequestError: A message that is not a Message, an unknown role, a part of the
@@ -284,10 +284,8 @@ def check_history(messages: Sequence[Any], param: str = "history", *,
     from ._host import Role
 
     roles = {r.value for r in Role}
-    members = set(Role)
     for i, message in enumerate(messages):
-        if (known is not None and type(getattr(message, "parts", None)) is list
-                and getattr(message, "role", None) in members and known(message)):
+        if id(message) in known and type(getattr(message, "parts", None)) is list:
             continue  # the fast path: content seen (and checked) before
         where = f"history message {i}"
         role = getattr(message, "role", None)
@@ -345,9 +343,14 @@ def check_conversation(messages: Sequence[Any], param: str = "history") -> None:
     fix = "restore the history as serialize_history wrote it, or start a new session"
     pending: set[str] = set()
     for i, message in enumerate(messages):
+        parts = message.parts
+        if not pending and len(parts) == 1:
+            only = parts[0]
+            if only.function_call is None and only.function_response is None:
+                continue  # one plain part with nothing pending: nothing to check
         calls: list[Any] = []
         results: list[Any] = []
-        for part in message.parts:
+        for part in parts:
             if part.function_call is not None:
                 calls.append(part.function_call)
             if part.function_response is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
@@ -54,8 +54,11 @@ class ChatSession:
         self._found: dict[int, tuple[Message, list[dict[str, Any]], int]] = {}
         if history:
             # content converted before was checked before: only the rest is checked again
-            check_history(history, known=self._finder(stateless))
+            found = self.cache.lookup_many(history)
+            check_history(history, known=found)
             check_conversation(history)
+            if stateless:
+                self._found = found
         self.system_instruction = system_instruction or None
         self.tools: list[ToolSchema] = list(tools or ())
         self.wire_tools: list[dict[str, Any]] = tools_to_wire(self.tools)
@@ -94,20 +97,6 @@ class ChatSession:
         if found is not None and found[0] is message:
             return found[1], found[2], True
         return self.cache.convert(message)
-
-    def _finder(self, keep: bool) -> Callable[[Any], bool]:
-        """The history check's ``known`` test: whether a message's content is cached (and,
-        with ``keep``, remember the entry for ``converted``)."""
-        get, found = self.cache.get, self._found
-
-        def known(message: Any) -> bool:
-            entry = get(message)
-            if entry is None:
-                return False
-            if keep:
-                found[id(message)] = (message, entry[0], entry[1])
-            return True
-        return known
 
     def commit(self, messages: Sequence[Message]) -> None:
         """Append a finished turn to the history."""

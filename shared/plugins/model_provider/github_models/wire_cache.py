@@ -17,11 +17,12 @@ second check before sending. The cached wire dicts are shared: callers copy, nev
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import marshal
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 from ._host import Message
@@ -65,6 +66,13 @@ def _blob_key(blob: Any) -> Hashable:
     return (mime, data)
 
 
+@functools.cache
+def _class_extras(cls: type) -> bool:
+    """Whether ``cls`` defines one of the extras at class level (a default, a property), so
+    reading the instance ``__dict__`` is not enough."""
+    return any(hasattr(cls, name) for name in _RESULT_EXTRAS)
+
+
 def _part_key(part: Any) -> Hashable:
     call, result, inline = part.function_call, part.function_response, part.inline_data
     if call is None and result is None and inline is None:
@@ -76,7 +84,7 @@ def _part_key(part: Any) -> Hashable:
         atts = result.attachments
         # jaato's steering suffix and untrusted marking change what is sent: part of the key
         extra = getattr(result, "__dict__", None)
-        if extra is None or "model_suffix" not in extra:
+        if extra is None or _class_extras(result.__class__):
             extra = {name: getattr(result, name, None) for name in _RESULT_EXTRAS}
         result_key = (
             result.call_id, result.name, _value_key(result.result), result.is_error,
@@ -85,7 +93,7 @@ def _part_key(part: Any) -> Hashable:
     return (part.text, call_key, result_key, None if inline is None else _blob_key(inline))
 
 
-def content_key(message: Message) -> Hashable | None:
+def content_key(message: Message) -> tuple[Any, ...] | None:
     """The cache key of ``message``'s content, or None when it cannot be keyed (not a
     well-formed Message, or a value that is not hashable); such messages are never cached."""
     try:
@@ -112,6 +120,34 @@ class WireCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def lookup_many(self, messages: Iterable[Message]
+                    ) -> dict[int, tuple[Message, Wire, int]]:
+        """``id(message) -> (message, wire form, estimate)`` for the messages whose content is
+        cached (the message is kept so its id cannot be reused while the result lives).
+
+        Raises:
+            TypeError, ValueError, RecursionError: see ``convert``.
+        """
+        out: dict[int, tuple[Message, Wire, int]] = {}
+        entries = self._entries
+        for message in messages:
+            key = content_key(message)
+            if key is None:
+                continue
+            try:
+                entry = entries.pop(key, None)  # and put back last: now the most recently used
+            except TypeError:  # an unhashable value somewhere in the key: never cached
+                continue
+            if entry is None:
+                continue
+            entries[key] = entry
+            if type(entry) is int:
+                out[id(message)] = (message, _plain_wire(key, message), entry)
+            else:
+                wire, tokens = entry  # type: ignore[misc]
+                out[id(message)] = (message, wire, tokens)
+        return out
+
     def get(self, message: Message) -> tuple[Wire, int] | None:
         """The wire form and estimate of ``message`` when its content is cached, else None.
 
@@ -123,7 +159,7 @@ class WireCache:
             return None
         return self._hit(key, message)
 
-    def _hit(self, key: Hashable, message: Message) -> tuple[Wire, int] | None:
+    def _hit(self, key: tuple[Any, ...], message: Message) -> tuple[Wire, int] | None:
         entries = self._entries
         try:
             entry = entries.get(key)
@@ -134,7 +170,7 @@ class WireCache:
         if entries.pop(key, None) is not None:  # now the most recently used
             entries[key] = entry
         if type(entry) is int:
-            return message_to_wire(message), entry
+            return _plain_wire(key, message), entry
         return entry  # type: ignore[return-value]
 
     def convert(self, message: Message) -> tuple[Wire, int, bool]:
@@ -154,7 +190,7 @@ class WireCache:
         tokens = estimate_message_tokens(wire)
         if key is None or not _sendable(wire):
             return wire, tokens, False
-        plain = all(k is None or type(k) is str for k in key[1:])  # type: ignore[index]
+        plain = all(k is None or type(k) is str for k in key[1:])
         with self._lock:
             entries = self._entries
             try:
@@ -169,6 +205,19 @@ class WireCache:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+
+
+def _plain_wire(key: tuple[Any, ...], message: Message) -> Wire:
+    """The wire form of a plain text message, rebuilt from its key (what ``message_to_wire``
+    gives for one text part of a user or model message; the rest goes through it)."""
+    if len(key) == 2:
+        role, text = key
+        if type(text) is str:
+            if role == "user":
+                return [{"role": "user", "content": text}]
+            if role == "model":
+                return [{"role": "assistant", "content": text}] if text else []
+    return message_to_wire(message)
 
 
 def _sendable(wire: Wire) -> bool:
