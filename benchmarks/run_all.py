@@ -30,6 +30,7 @@ import bench_cold_start
 import bench_goodput
 import bench_history
 import bench_latency
+import bench_peers
 import bench_shared_quota
 import bench_sse_lines
 import bench_streaming
@@ -49,6 +50,7 @@ BENCHMARKS: dict[str, tuple[Callable[..., BenchResult], bool]] = {
     "tracing": (bench_tracing.run, True),
     "shared_quota": (bench_shared_quota.run, False),
     "sse_lines": (bench_sse_lines.run, False),
+    "peers": (bench_peers.run, False),
 }
 DOCS = REPO / "docs" / "performance.md"
 SECTION = "## Results"

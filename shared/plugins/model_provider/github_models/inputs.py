@@ -25,7 +25,7 @@ import enum
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -287,11 +287,12 @@ def check_sendable(body: Mapping[str, Any]) -> None:
 
 
 def check_history(messages: Sequence[Any], param: str = "history", *,
-                  parsed: bool = False) -> None:
+                  parsed: bool = False, known: Container[int] = ()) -> None:
     """Check restored history the way new turns are checked, so it can always be sent.
 
     ``parsed``: the messages were just read from JSON text that holds no NaN and no lone
-    surrogate, so arguments and results need only their depth checked.
+    surrogate, so arguments and results need only their depth checked. ``known``: ids of messages
+    whose content was checked before (found in the conversion cache); they are skipped.
 
     Raises:
         InvalidRequestError: A message that is not a Message, an unknown role, a part of the
@@ -302,6 +303,8 @@ def check_history(messages: Sequence[Any], param: str = "history", *,
 
     roles = {r.value for r in Role}
     for i, message in enumerate(messages):
+        if id(message) in known and type(getattr(message, "parts", None)) is list:
+            continue  # the fast path: content seen (and checked) before
         where = f"history message {i}"
         role = getattr(message, "role", None)
         role = getattr(role, "value", role)
@@ -358,10 +361,21 @@ def check_conversation(messages: Sequence[Any], param: str = "history") -> None:
     fix = "restore the history as serialize_history wrote it, or start a new session"
     pending: set[str] = set()
     for i, message in enumerate(messages):
+        parts = message.parts
+        if not pending and len(parts) == 1:
+            only = parts[0]
+            if only.function_call is None and only.function_response is None:
+                continue  # one plain part with nothing pending: nothing to check
+        calls: list[Any] = []
+        results: list[Any] = []
+        for part in parts:
+            if part.function_call is not None:
+                calls.append(part.function_call)
+            if part.function_response is not None:
+                results.append(part.function_response)
+        if not calls and not results and not pending:
+            continue  # plain text with nothing pending: nothing to check
         role = getattr(getattr(message, "role", None), "value", getattr(message, "role", None))
-        calls = [p.function_call for p in message.parts if p.function_call is not None]
-        results = [p.function_response for p in message.parts
-                   if p.function_response is not None]
         if role == "model" and calls:
             ids = [c.id for c in calls]
             if any(not cid for cid in ids) or len(set(ids)) != len(ids):

@@ -121,13 +121,13 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                     param="messages")
             # what follows the last model turn is this turn's input; what precedes it is history
             # that trim_history may shorten, as in a stateful session
-            split = max((i + 1 for i, m in enumerate(messages) if Role(m.role) is Role.MODEL),
-                        default=0)
+            split = next((i + 1 for i in range(len(messages) - 1, -1, -1)
+                          if Role(messages[i].role) is Role.MODEL), 0)
             new = list(messages[split:]) or list(messages)
             history = list(messages[:split]) if messages[split:] else []
             if any(p.inline_data is not None for m in new for p in m.parts):
                 self.check_image_input()
-            session = ChatSession(system_instruction, tools, history)
+            session = ChatSession(system_instruction, tools, history, stateless=True)
             response = run_turn(self, session, new, response_schema, options, stream,
                                 record=False)
         except GitHubModelsError as exc:

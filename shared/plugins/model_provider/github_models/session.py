@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
-from .converters import message_to_wire, tools_to_wire
+from .converters import tools_to_wire
 from .errors import InvalidRequestError
 from .inputs import check_conversation, check_history, check_text, check_tools, tool_list
-from .tokens import estimate_message_tokens, estimate_tools_tokens
+from .tokens import estimate_tools_tokens
 from .usage import UsageTracker
+from .wire_cache import WireCache, shared_cache
 
 if TYPE_CHECKING:
     import asyncio
@@ -36,15 +37,29 @@ class ChatSession:
         history: Sequence[Message] | None = None,
         *,
         attributed_to: str | None = None,
+        stateless: bool = False,
     ) -> None:
+        """Raises InvalidRequestError: bad tools, system instruction or history.
+
+        ``stateless``: the session serves one call right away (``complete()``), so what the
+        history check found in the conversion cache is kept for that call's conversion.
+        """
         # checked here, so a session never holds what a later send could not encode
         tools = tool_list(tools)  # an iterator is read once, here
         check_tools(tools)
         if system_instruction is not None:
             check_text(system_instruction, "the system instruction", "system_instruction")
+        self.cache: WireCache = shared_cache
+        # id(message) -> (message, wire, tokens) found by the history check, for a stateless
+        # call's conversion (the message is kept so its id cannot be reused meanwhile)
+        self._found: dict[int, tuple[Message, list[dict[str, Any]], int]] = {}
         if history:
-            check_history(history)
+            # content converted before was checked before: only the rest is checked again
+            found = self.cache.lookup_many(history)
+            check_history(history, known=found)
             check_conversation(history)
+            if stateless:
+                self._found = found
         self.system_instruction = system_instruction or None
         self.tools: list[ToolSchema] = list(tools or ())
         self.wire_tools: list[dict[str, Any]] = tools_to_wire(self.tools)
@@ -52,12 +67,10 @@ class ChatSession:
         self.usage = UsageTracker(attributed_to)
         self.lock = threading.RLock()  # short: snapshots and commits only
         self.turn_lock = threading.RLock()  # held for a whole sync turn (one at a time)
-        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary())
+        # made on first async use: most sessions never need one (a WeakKeyDictionary is ~1 KB)
+        self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] | None
+        self._alocks = None
         self.tools_tokens = estimate_tools_tokens(self.wire_tools)
-        # id(message) -> (message, wire messages, estimated tokens): a turn converts only what
-        # is new. The message is kept in the entry so an id is never reused while cached.
-        self._wire_cache: dict[int, tuple[Message, list[dict[str, Any]], int, tuple[Any, ...]]] = {}
 
     def async_lock(self) -> asyncio.Lock:
         """The lock held for a whole async turn, one per event loop (an ``asyncio.Lock``
@@ -65,24 +78,26 @@ class ChatSession:
         import asyncio
 
         loop = asyncio.get_running_loop()
-        lock = self._alocks.get(loop)
+        with self.lock:
+            if self._alocks is None:
+                self._alocks = weakref.WeakKeyDictionary()
+            locks = self._alocks
+        lock = locks.get(loop)
         if lock is None:
-            lock = self._alocks[loop] = asyncio.Lock()
+            lock = locks[loop] = asyncio.Lock()
         return lock
 
-    def converted(self, message: Message) -> tuple[list[dict[str, Any]], int]:
-        """The wire form of a history message and its token estimate (cached)."""
-        mark = _fingerprint(message)
-        entry = self._wire_cache.get(id(message))
-        if entry is not None and entry[0] is message and entry[3] == mark:
-            return entry[1], entry[2]
-        wire = message_to_wire(message)
-        tokens = estimate_message_tokens(wire)
-        if len(self._wire_cache) > 4 * len(self.history) + 64:  # drop entries of old sessions
-            live = {id(m) for m in self.history}
-            self._wire_cache = {k: v for k, v in self._wire_cache.items() if k in live}
-        self._wire_cache[id(message)] = (message, wire, tokens, mark)
-        return wire, tokens
+    def converted(self, message: Message) -> tuple[list[dict[str, Any]], int, bool]:
+        """The wire form of a history message, its token estimate, and whether that wire form
+        is known to encode (cached by content, shared by every session: see ``wire_cache``).
+
+        Raises:
+            TypeError, ValueError, RecursionError: A value that cannot be converted.
+        """
+        found = self._found.pop(id(message), None)
+        if found is not None and found[0] is message:
+            return found[1], found[2], True
+        return self.cache.convert(message)
 
     def commit(self, messages: Sequence[Message]) -> None:
         """Append a finished turn to the history."""
@@ -97,13 +112,6 @@ class ChatSession:
         if Role(last.role) is not Role.MODEL:
             return []
         return [p.function_call for p in last.parts if p.function_call is not None]
-
-
-def _fingerprint(message: Message) -> tuple[Any, ...]:
-    """Identity of a message's contents: an in-place edit (a redacted text, a truncated tool
-    result) changes it, so the cached wire form is rebuilt."""
-    return (message.role, *((id(p), id(p.text), id(p.function_call), id(p.function_response),
-                             id(p.inline_data)) for p in message.parts))
 
 
 def order_tool_results(pending: Sequence[FunctionCall], results: Sequence[ToolResult]

@@ -196,7 +196,7 @@ def prepare(state: TurnState, session: ChatSession, new: list[Message],
     with session.lock:
         history = list(session.history)
     try:
-        wire_messages = fit(state, session, history, new)
+        wire_messages, checked = fit(state, session, history, new)
     except (TypeError, ValueError, RecursionError) as exc:  # a history edited in place
         raise InvalidRequestError(
             what="Converting the conversation history", why=f"it holds a value that cannot "
@@ -209,7 +209,9 @@ def prepare(state: TurnState, session: ChatSession, new: list[Message],
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-    check_sendable(body)  # the last net: nothing that cannot be encoded is ever sent
+    # the last net: nothing that cannot be encoded is ever sent (cached history was checked
+    # when it was cached, so only the rest of the body is encoded here)
+    check_sendable({**body, "messages": [m for m in wire_messages if id(m) not in checked]})
     return PreparedTurn(session, new, schema, body, state.model, state.limits_key, record)
 
 
@@ -252,8 +254,9 @@ def request_options(state: TurnState, schema: dict[str, Any] | None,
 
 
 def fit(state: TurnState, session: ChatSession, history: list[Message], new: list[Message]
-        ) -> list[dict[str, Any]]:
-    """Wire messages that fit the input cap, trimming the oldest exchanges when allowed.
+        ) -> tuple[list[dict[str, Any]], set[int]]:
+    """Wire messages that fit the input cap, trimming the oldest exchanges when allowed, and
+    the ids of those among them already known to encode (cached history, see wire_cache).
 
     An exchange starts at a user text message, so a tool call is never sent without its
     results. What is sent shrinks; the stored history keeps everything.
@@ -269,7 +272,7 @@ def fit(state: TurnState, session: ChatSession, history: list[Message], new: lis
     system = session.system_instruction
     fixed = (REPLY_PRIMING + session.tools_tokens + sum(t for _, t in fresh)
              + (estimate_tokens(system) + MESSAGE_OVERHEAD if system else 0))
-    start, estimate = oldest_to_keep(history, [t for _, t in converted], fixed, limit,
+    start, estimate = oldest_to_keep(history, [t for _, t, _ in converted], fixed, limit,
                                      trim=state.settings.trim_history)
     if limit and estimate > limit:
         raise too_large(
@@ -277,5 +280,8 @@ def fit(state: TurnState, session: ChatSession, history: list[Message], new: lis
             window=info.max_input_tokens if info else None)
     if start:
         logger.info("dropped the %d oldest messages to fit %d tokens", start, limit)
-    return assemble_messages([w for w, _ in converted[start:]] + [w for w, _ in fresh],
-                             session.system_instruction, supports_system=supports_system)
+    kept = converted[start:]
+    checked = {id(item) for wire, _, ok in kept if ok for item in wire}
+    return assemble_messages([w for w, _, _ in kept] + [w for w, _ in fresh],
+                             session.system_instruction, supports_system=supports_system
+                             ), checked
