@@ -221,3 +221,20 @@ def test_the_emulator_flag_enforce_tier_limits_makes_the_server_enforce_them(
     finally:
         server.terminate()
         server.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("url", [
+    "https://res.openai.azure.com/x;sig=LEAKED0123456789abcdef/openai/deployments/prod"
+    "/chat/completions",
+    "https://res.openai.azure.com/openai/deployments/prod;LEAKED0123456789abcdef"
+    "/chat/completions",
+])
+def test_the_deployment_url_refusal_quotes_no_path_parameters(url: str) -> None:
+    # ';params' can carry a key: the refusal's v1 URL and model name are built without them
+    provider = GitHubModelsProvider()
+    with pytest.raises(E.ConfigurationError) as caught:
+        provider.initialize(ProviderConfig(api_key=KEY, extra={"endpoint": url}))
+    error = caught.value
+    assert "LEAKED" not in str(error) and "LEAKED" not in repr(error)
+    assert "https://res.openai.azure.com/openai/v1/" in error.fix or "/x/openai/v1/" in error.fix
+    assert "'prod'" in error.fix

@@ -126,6 +126,7 @@ def resolve_endpoint_profile(base: str, organization: str | None,
         fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as {_EXAMPLE}") from cause
 
 
+_PATH_PARAMS = re.compile(r";[^/]*")
 _DEPLOYMENT_PATH = re.compile(r"^(?P<prefix>.*?)/openai/deployments/(?P<name>[^/]+)(?:/.*)?$",
                               re.IGNORECASE)
 
@@ -137,7 +138,8 @@ def _refuse_deployment_url(base: str, scheme: str, host: str, port: int | None,
     Raises:
         ConfigurationError: Always for such a URL, naming the v1 URL and the model to use.
     """
-    found = _DEPLOYMENT_PATH.match(path)
+    # ';params' of any segment can carry a key: the v1 URL and the model are built without them
+    found = _DEPLOYMENT_PATH.match(_PATH_PARAMS.sub("", path))
     if found is None:
         return
     name = unquote(found.group("name"))
