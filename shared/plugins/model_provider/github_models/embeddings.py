@@ -187,7 +187,12 @@ def _result(plan: EmbedPlan, answers: list[BatchAnswer]) -> EmbeddingResult:
     vectors = [v for a in answers for v in a.vectors]
     usage = EmbeddingUsage(sum(a.prompt_tokens for a in answers),
                            sum(a.total_tokens for a in answers))
-    return EmbeddingResult(vectors, answers[0].model or plan.wire_id, usage, len(answers))
+    model = answers[0].model or plan.wire_id
+    if plan.context.secrets:  # the service's own text: an echo of the key must not come out
+        from .masking import SecretMasker
+
+        model = SecretMasker(s for s in plan.context.secrets if s).scrub(model)
+    return EmbeddingResult(vectors, model, usage, len(answers))
 
 
 def _send_one(runner: CallRunner, plan: EmbedPlan, body: Mapping[str, Any], size: int
