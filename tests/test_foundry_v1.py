@@ -238,3 +238,22 @@ def test_the_deployment_url_refusal_quotes_no_path_parameters(url: str) -> None:
     assert "LEAKED" not in str(error) and "LEAKED" not in repr(error)
     assert "https://res.openai.azure.com/openai/v1/" in error.fix or "/x/openai/v1/" in error.fix
     assert "'prod'" in error.fix
+
+
+def test_the_key_pasted_as_the_deployment_name_is_in_no_log_line_or_error(
+        emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    # a key pasted where the deployment name goes: the warning about a name the catalog does
+    # not know, the refusal of a malformed id and the service's 404 all quote the name
+    with caplog.at_level(logging.WARNING, logger="shared.plugins.model_provider.github_models"):
+        provider = make(emulator.v1_url, f"dep-{KEY}")
+        try:
+            with pytest.raises(E.ModelNotFoundError) as caught:
+                provider.send_message("hi")
+            with pytest.raises(E.ConfigurationError) as refused:
+                provider.connect(f"{KEY}\x07x")
+        finally:
+            provider.shutdown()
+    assert "is not in the catalog" in caplog.text
+    body = KEY[len("foundry-"):]
+    for text in (caplog.text, str(caught.value), str(refused.value)):
+        assert body not in text
