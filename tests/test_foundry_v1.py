@@ -228,6 +228,10 @@ def test_the_emulator_flag_enforce_tier_limits_makes_the_server_enforce_them(
     "/chat/completions",
     "https://res.openai.azure.com/openai/deployments/prod;LEAKED0123456789abcdef"
     "/chat/completions",
+    # percent-encoded ';' and '?' decode to the same after the name is unquoted
+    "https://res.openai.azure.com/openai/deployments/prod%3Bsig%3DLEAKED0123456789"
+    "/chat/completions",
+    "https://res.openai.azure.com/openai/deployments/prod%3Fsig%3DLEAKED0123456789",
 ])
 def test_the_deployment_url_refusal_quotes_no_path_parameters(url: str) -> None:
     # ';params' can carry a key: the refusal's v1 URL and model name are built without them
@@ -237,7 +241,7 @@ def test_the_deployment_url_refusal_quotes_no_path_parameters(url: str) -> None:
     error = caught.value
     assert "LEAKED" not in str(error) and "LEAKED" not in repr(error)
     assert "https://res.openai.azure.com/openai/v1/" in error.fix or "/x/openai/v1/" in error.fix
-    assert "'prod'" in error.fix
+    assert "'prod'" in error.fix or "your deployment's name" in error.fix
 
 
 def test_the_key_pasted_as_the_deployment_name_is_in_no_log_line_or_error(

@@ -127,6 +127,7 @@ def resolve_endpoint_profile(base: str, organization: str | None,
 
 
 _PATH_PARAMS = re.compile(r";[^/]*")
+_DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DEPLOYMENT_PATH = re.compile(r"^(?P<prefix>.*?)/openai/deployments/(?P<name>[^/]+)(?:/.*)?$",
                               re.IGNORECASE)
 
@@ -145,13 +146,20 @@ def _refuse_deployment_url(base: str, scheme: str, host: str, port: int | None,
     name = unquote(found.group("name"))
     netloc = host if port is None else f"{host}:{port}"
     v1 = f"{scheme}://{netloc}{found.group('prefix')}/openai/v1/"
+    # a name Azure allows (letters, digits, '-', '_', '.') is quoted; anything else (an
+    # encoded ';' or '?' with what follows) may carry a key, and is not a deployment's name
+    valid = _DEPLOYMENT_NAME.fullmatch(name) is not None
+    use = (f"the model {name!r} (connect({name!r}) or JAATO_GITHUB_MODEL={name})" if valid else
+           "your deployment's name as the model (connect('<deployment>') or "
+           "JAATO_GITHUB_MODEL=<deployment>)")
+    shown = (strip_url_secrets(base) if valid else
+             f"{scheme}://{netloc}{found.group('prefix')}/openai/deployments/…")
     raise ConfigurationError(
         what="Checking the endpoint setting",
-        why=f"{strip_url_secrets(base)!r} is an Azure OpenAI deployment URL (dated api-version, "
+        why=f"{shown!r} is an Azure OpenAI deployment URL (dated api-version, "
             "one deployment per URL); the provider speaks Foundry's OpenAI v1 route, where the "
             "deployment is the model id",
-        fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to {v1} and use the model "
-            f"{name!r} (connect({name!r}) or JAATO_GITHUB_MODEL={name})",
+        fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to {v1} and use {use}",
         setting="endpoint")
 
 
