@@ -261,3 +261,26 @@ def test_the_key_pasted_as_the_deployment_name_is_in_no_log_line_or_error(
     body = KEY[len("foundry-"):]
     for text in (caplog.text, str(caught.value), str(refused.value)):
         assert body not in text
+
+
+def test_path_parameters_on_the_endpoint_are_dropped_like_a_query(
+        emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    # ';api-key=...' on the base URL would ride in every request's URL (and the HTTP log's
+    # "Request URL" line) and hide the v1 kind: dropped with a warning, as a query is
+    with caplog.at_level(logging.WARNING, logger="shared.plugins.model_provider.github_models"):
+        provider = make(emulator.v1_url + ";api-key=LEAKED0123456789abcdef")
+    try:
+        assert provider.settings.profile.kind == "openai_v1"
+        assert provider.send_message("hi").text == "Echo: hi"
+    finally:
+        provider.shutdown()
+    assert "ignoring" in caplog.text and "LEAKED" not in caplog.text
+    (sent,) = chats(emulator)
+    assert sent.path == "/openai/v1/chat/completions"
+
+
+def test_path_parameters_before_the_v1_segments_keep_the_path() -> None:
+    url = "https://res.openai.azure.com/x;sig=LEAKED0123456789/openai/v1"
+    settings = resolve_settings(ProviderConfig(api_key=KEY, extra={"endpoint": url}), environ={})
+    assert settings.endpoint == "https://res.openai.azure.com/x/openai/v1"
+    assert settings.profile.kind == "openai_v1"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .errors import ConfigurationError
 from .profiles import ENDPOINT_KINDS, EndpointProfile, profile_for_url, profile_named
@@ -163,6 +163,13 @@ def _refuse_deployment_url(base: str, scheme: str, host: str, port: int | None,
         setting="endpoint")
 
 
+def _clean(parts: SplitResult) -> str:
+    """The URL without user info, query, fragment and ';params' of any path segment (the shared
+    sanitiser cuts the path at its first ';', which would lose the segments after it)."""
+    return strip_url_secrets(urlunsplit(parts._replace(path=_PATH_PARAMS.sub("", parts.path))
+                                        )).rstrip("/")
+
+
 def _checked_url(base: str) -> str:
     """``base`` as a clean http(s) URL: no user info, query, fragment or /chat/completions.
 
@@ -181,17 +188,19 @@ def _checked_url(base: str) -> str:
     pre = urlsplit(url)
     _ = pre.port  # urllib checks the port only when it is read: bad ports raise here
     _refuse_deployment_url(base, pre.scheme, pre.hostname or "", pre.port, pre.path)
-    if pre.query and pre.path.rstrip("/").lower().endswith("/openai/v1"):
+    if pre.query and _PATH_PARAMS.sub("", pre.path).rstrip("/").lower().endswith("/openai/v1"):
         # v1 takes no api-version: a pasted one is dropped (never sent, never sent twice)
         logger.warning("ignoring the query string of the configured endpoint (%s): Foundry's "
                        "OpenAI v1 route takes no api-version; set the endpoint to the URL "
                        "without it", strip_url_secrets(url))
-        url = strip_url_secrets(url).rstrip("/")
-    elif pre.username or pre.password or pre.query:
-        # user info or a query can hold a key: never keep it (nor show it); keys go in api_key
-        logger.warning("ignoring the user info / query string of the configured endpoint; "
-                       "pass the key as ProviderConfig.api_key or GITHUB_TOKEN instead")
-        url = strip_url_secrets(url).rstrip("/")
+        url = _clean(pre)
+    elif pre.username or pre.password or pre.query or ";" in pre.path:
+        # user info, a query or ';params' can hold a key: never keep it (nor show it, nor send
+        # it in every request's URL); keys go in api_key
+        logger.warning("ignoring the user info / query string / ';' path parameters of the "
+                       "configured endpoint; pass the key as ProviderConfig.api_key or "
+                       "GITHUB_TOKEN instead")
+        url = _clean(pre)
     if url.endswith("/chat/completions"):
         url = url[: -len("/chat/completions")].rstrip("/")
     parts = urlsplit(url)
