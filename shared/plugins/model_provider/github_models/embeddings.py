@@ -184,6 +184,21 @@ def _connection_error(failure: TransportFailure, context: ErrorContext) -> GitHu
 
 
 def _result(plan: EmbedPlan, answers: list[BatchAnswer]) -> EmbeddingResult:
+    """The answers as one result.
+
+    Raises:
+        ServiceUnavailableError: The requests' vectors are of different lengths (each answer
+            was checked on its own; one call's vectors must agree too).
+    """
+    lengths = sorted({len(a.vectors[0]) for a in answers if a.vectors})
+    if len(lengths) > 1:
+        raise ServiceUnavailableError(
+            what="Reading the embeddings responses",
+            why=f"the endpoint answered the call's {len(answers)} requests with vectors of "
+                f"different lengths ({', '.join(map(str, lengths))} floats)",
+            fix="check that every request reaches the same embeddings deployment (a gateway "
+                "or load balancer may mix models), or embed fewer texts per call",
+            status=200, context=plan.context)
     vectors = [v for a in answers for v in a.vectors]
     usage = EmbeddingUsage(sum(a.prompt_tokens for a in answers),
                            sum(a.total_tokens for a in answers))
