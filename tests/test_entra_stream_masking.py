@@ -1,5 +1,6 @@
 """An Entra ID token issued while a streamed request is on its way (an async credential's first
-token) is masked in what ``on_chunk`` and ``on_thinking`` receive, as the key always is."""
+token; a sync one replaced by the request, as after a 401) is masked in what ``on_chunk`` and
+``on_thinking`` receive, as the key always is."""
 
 from __future__ import annotations
 
@@ -57,3 +58,44 @@ def test_the_first_async_entra_token_echoed_in_a_stream_is_masked(emulator: Emul
     assert "thought" in "".join(thoughts) and "text" in "".join(chunks)
     for shown in ("".join(chunks), "".join(thoughts), reply.text, reply.thinking):
         assert token not in shown
+
+
+
+class FixedTokens:
+    """A sync credential issuing the given tokens in order (so a test can script their echo)."""
+
+    def __init__(self, *tokens: tuple[str, int]) -> None:
+        self._tokens = list(tokens)
+        self.issued: list[str] = []
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        token, expires_on = self._tokens.pop(0)
+        self.issued.append(token)
+        return AccessToken(token, expires_on)
+
+
+def test_a_token_replaced_during_a_sync_stream_and_echoed_is_masked(emulator: Emulator) -> None:
+    # the token fetched before the stream has expired, so the request fetches a fresh one
+    # (as after a 401): issued after the stream's maskers were made
+    now = int(time.time())
+    stale, fresh = f"firstQ7w1x9.{now - 60}", f"KpZr3VbN8sLm2Xy.{now + 3600}"
+    emulator.require_entra_tokens("")  # any '<id>.<expiry>' is accepted until it expires
+    emulator.script(Reply.text(f"text {fresh} end", reasoning=f"thought {fresh} end",
+                               chunk_size=5))
+    credential = FixedTokens((stale, now - 60), (fresh, now + 3600))
+    provider = GitHubModelsProvider()
+    provider.initialize(ProviderConfig(extra={"endpoint": emulator.v1_url, "timeout": 10,
+                                              "credential": credential}))
+    provider.connect("gpt-4o")
+    chunks: list[str] = []
+    thoughts: list[str] = []
+    try:
+        reply = provider.send_message_streaming("hi", chunks.append, on_thinking=thoughts.append)
+    finally:
+        provider.shutdown()
+    assert credential.issued == [stale, fresh]
+    assert "text" in "".join(chunks) and "thought" in "".join(thoughts)
+    for shown in ("".join(chunks), "".join(thoughts), reply.text, reply.thinking):
+        assert fresh not in shown and fresh[:12] not in shown
