@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from shared import Message, Part, Role
+from shared.plugins.model_provider.github_models import errors as E
 from shared.plugins.model_provider.github_models.emulator import Emulator
 
 JAATO_PROMPT = 19_000  # jaato 1.2's own prompt (system + tool schemas), about 19k tokens
@@ -145,3 +146,19 @@ def test_a_live_catalog_entry_without_limits_is_unknown_not_invented(tmp_path: A
             assert sent_cap(chat_requests(emu)[-1].body) is None
         finally:
             provider.shutdown()
+
+
+def test_both_spellings_of_the_cap_with_different_values_are_refused(
+        make_provider: Any, emulator: Emulator) -> None:
+    provider = make_provider("openai/o3-mini")
+    provider.send_message("first")
+    before, sent = provider.get_history(), len(emulator.requests)
+    with pytest.raises(E.InvalidRequestError) as caught:
+        provider.send_message("x", max_tokens=500, max_completion_tokens=600)
+    assert "only one of max_tokens and max_completion_tokens" in caught.value.fix
+    with pytest.raises(E.InvalidRequestError):
+        provider.set_options(max_tokens=500, max_completion_tokens=600)
+    assert provider.get_history() == before and len(emulator.requests) == sent
+    provider.send_message("same", max_tokens=700, max_completion_tokens=700)  # one cap: fine
+    assert emulator.requests[-1].body["max_completion_tokens"] == 700
+    assert provider.get_max_output_tokens() == 25000  # per call: the default stays

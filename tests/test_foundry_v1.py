@@ -221,3 +221,66 @@ def test_the_emulator_flag_enforce_tier_limits_makes_the_server_enforce_them(
     finally:
         server.terminate()
         server.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("url", [
+    "https://res.openai.azure.com/x;sig=LEAKED0123456789abcdef/openai/deployments/prod"
+    "/chat/completions",
+    "https://res.openai.azure.com/openai/deployments/prod;LEAKED0123456789abcdef"
+    "/chat/completions",
+    # percent-encoded ';' and '?' decode to the same after the name is unquoted
+    "https://res.openai.azure.com/openai/deployments/prod%3Bsig%3DLEAKED0123456789"
+    "/chat/completions",
+    "https://res.openai.azure.com/openai/deployments/prod%3Fsig%3DLEAKED0123456789",
+])
+def test_the_deployment_url_refusal_quotes_no_path_parameters(url: str) -> None:
+    # ';params' can carry a key: the refusal's v1 URL and model name are built without them
+    provider = GitHubModelsProvider()
+    with pytest.raises(E.ConfigurationError) as caught:
+        provider.initialize(ProviderConfig(api_key=KEY, extra={"endpoint": url}))
+    error = caught.value
+    assert "LEAKED" not in str(error) and "LEAKED" not in repr(error)
+    assert "https://res.openai.azure.com/openai/v1/" in error.fix or "/x/openai/v1/" in error.fix
+    assert "'prod'" in error.fix or "your deployment's name" in error.fix
+
+
+def test_the_key_pasted_as_the_deployment_name_is_in_no_log_line_or_error(
+        emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    # a key pasted where the deployment name goes: the warning about a name the catalog does
+    # not know, the refusal of a malformed id and the service's 404 all quote the name
+    with caplog.at_level(logging.WARNING, logger="shared.plugins.model_provider.github_models"):
+        provider = make(emulator.v1_url, f"dep-{KEY}")
+        try:
+            with pytest.raises(E.ModelNotFoundError) as caught:
+                provider.send_message("hi")
+            with pytest.raises(E.ConfigurationError) as refused:
+                provider.connect(f"{KEY}\x07x")
+        finally:
+            provider.shutdown()
+    assert "is not in the catalog" in caplog.text
+    body = KEY[len("foundry-"):]
+    for text in (caplog.text, str(caught.value), str(refused.value)):
+        assert body not in text
+
+
+def test_path_parameters_on_the_endpoint_are_dropped_like_a_query(
+        emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    # ';api-key=...' on the base URL would ride in every request's URL (and the HTTP log's
+    # "Request URL" line) and hide the v1 kind: dropped with a warning, as a query is
+    with caplog.at_level(logging.WARNING, logger="shared.plugins.model_provider.github_models"):
+        provider = make(emulator.v1_url + ";api-key=LEAKED0123456789abcdef")
+    try:
+        assert provider.settings.profile.kind == "openai_v1"
+        assert provider.send_message("hi").text == "Echo: hi"
+    finally:
+        provider.shutdown()
+    assert "ignoring" in caplog.text and "LEAKED" not in caplog.text
+    (sent,) = chats(emulator)
+    assert sent.path == "/openai/v1/chat/completions"
+
+
+def test_path_parameters_before_the_v1_segments_keep_the_path() -> None:
+    url = "https://res.openai.azure.com/x;sig=LEAKED0123456789/openai/v1"
+    settings = resolve_settings(ProviderConfig(api_key=KEY, extra={"endpoint": url}), environ={})
+    assert settings.endpoint == "https://res.openai.azure.com/x/openai/v1"
+    assert settings.profile.kind == "openai_v1"

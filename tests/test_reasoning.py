@@ -154,3 +154,16 @@ def test_jaatos_thinking_config_becomes_reasoning_effort(make_provider: Any,
     provider.send_message("z")
     tail = [r.body.get("reasoning_effort") for r in chat_requests(emulator)[-2:]]
     assert tail == ["low", None]
+
+
+@pytest.mark.parametrize("callback", ["on_thinking", "on_function_call"])
+def test_complete_refuses_a_callback_that_is_not_callable_before_sending(
+        make_provider: Any, emulator: Emulator, callback: str) -> None:
+    # without on_chunk, nothing streams: the callbacks are called only after the reply came
+    # (billed), so a bad one must be refused before the request, as the stream's are
+    provider = make_provider("microsoft/Phi-4-reasoning")
+    result = provider.complete([Message(role=Role.USER, parts=[Part(text="hi")])],
+                               **{callback: "not a function"})
+    assert isinstance(result.error, E.InvalidRequestError)
+    assert callback in str(result.error)
+    assert chat_requests(emulator) == []

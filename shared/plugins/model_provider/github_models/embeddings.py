@@ -184,10 +184,30 @@ def _connection_error(failure: TransportFailure, context: ErrorContext) -> GitHu
 
 
 def _result(plan: EmbedPlan, answers: list[BatchAnswer]) -> EmbeddingResult:
+    """The answers as one result.
+
+    Raises:
+        ServiceUnavailableError: The requests' vectors are of different lengths (each answer
+            was checked on its own; one call's vectors must agree too).
+    """
+    lengths = sorted({len(a.vectors[0]) for a in answers if a.vectors})
+    if len(lengths) > 1:
+        raise ServiceUnavailableError(
+            what="Reading the embeddings responses",
+            why=f"the endpoint answered the call's {len(answers)} requests with vectors of "
+                f"different lengths ({', '.join(map(str, lengths))} floats)",
+            fix="check that every request reaches the same embeddings deployment (a gateway "
+                "or load balancer may mix models), or embed fewer texts per call",
+            status=200, context=plan.context)
     vectors = [v for a in answers for v in a.vectors]
     usage = EmbeddingUsage(sum(a.prompt_tokens for a in answers),
                            sum(a.total_tokens for a in answers))
-    return EmbeddingResult(vectors, answers[0].model or plan.wire_id, usage, len(answers))
+    model = answers[0].model or plan.wire_id
+    if plan.context.secrets:  # the service's own text: an echo of the key must not come out
+        from .masking import SecretMasker
+
+        model = SecretMasker(s for s in plan.context.secrets if s).scrub(model)
+    return EmbeddingResult(vectors, model, usage, len(answers))
 
 
 def _send_one(runner: CallRunner, plan: EmbedPlan, body: Mapping[str, Any], size: int

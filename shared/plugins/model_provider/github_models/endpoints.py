@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .errors import ConfigurationError
 from .profiles import ENDPOINT_KINDS, EndpointProfile, profile_for_url, profile_named
@@ -126,6 +126,8 @@ def resolve_endpoint_profile(base: str, organization: str | None,
         fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to a URL such as {_EXAMPLE}") from cause
 
 
+_PATH_PARAMS = re.compile(r";[^/]*")
+_DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DEPLOYMENT_PATH = re.compile(r"^(?P<prefix>.*?)/openai/deployments/(?P<name>[^/]+)(?:/.*)?$",
                               re.IGNORECASE)
 
@@ -137,20 +139,35 @@ def _refuse_deployment_url(base: str, scheme: str, host: str, port: int | None,
     Raises:
         ConfigurationError: Always for such a URL, naming the v1 URL and the model to use.
     """
-    found = _DEPLOYMENT_PATH.match(path)
+    # ';params' of any segment can carry a key: the v1 URL and the model are built without them
+    found = _DEPLOYMENT_PATH.match(_PATH_PARAMS.sub("", path))
     if found is None:
         return
     name = unquote(found.group("name"))
     netloc = host if port is None else f"{host}:{port}"
     v1 = f"{scheme}://{netloc}{found.group('prefix')}/openai/v1/"
+    # a name Azure allows (letters, digits, '-', '_', '.') is quoted; anything else (an
+    # encoded ';' or '?' with what follows) may carry a key, and is not a deployment's name
+    valid = _DEPLOYMENT_NAME.fullmatch(name) is not None
+    use = (f"the model {name!r} (connect({name!r}) or JAATO_GITHUB_MODEL={name})" if valid else
+           "your deployment's name as the model (connect('<deployment>') or "
+           "JAATO_GITHUB_MODEL=<deployment>)")
+    shown = (strip_url_secrets(base) if valid else
+             f"{scheme}://{netloc}{found.group('prefix')}/openai/deployments/…")
     raise ConfigurationError(
         what="Checking the endpoint setting",
-        why=f"{strip_url_secrets(base)!r} is an Azure OpenAI deployment URL (dated api-version, "
+        why=f"{shown!r} is an Azure OpenAI deployment URL (dated api-version, "
             "one deployment per URL); the provider speaks Foundry's OpenAI v1 route, where the "
             "deployment is the model id",
-        fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to {v1} and use the model "
-            f"{name!r} (connect({name!r}) or JAATO_GITHUB_MODEL={name})",
+        fix=f"set {ENV_ENDPOINT} (or extra['endpoint']) to {v1} and use {use}",
         setting="endpoint")
+
+
+def _clean(parts: SplitResult) -> str:
+    """The URL without user info, query, fragment and ';params' of any path segment (the shared
+    sanitiser cuts the path at its first ';', which would lose the segments after it)."""
+    return strip_url_secrets(urlunsplit(parts._replace(path=_PATH_PARAMS.sub("", parts.path))
+                                        )).rstrip("/")
 
 
 def _checked_url(base: str) -> str:
@@ -171,17 +188,19 @@ def _checked_url(base: str) -> str:
     pre = urlsplit(url)
     _ = pre.port  # urllib checks the port only when it is read: bad ports raise here
     _refuse_deployment_url(base, pre.scheme, pre.hostname or "", pre.port, pre.path)
-    if pre.query and pre.path.rstrip("/").lower().endswith("/openai/v1"):
+    if pre.query and _PATH_PARAMS.sub("", pre.path).rstrip("/").lower().endswith("/openai/v1"):
         # v1 takes no api-version: a pasted one is dropped (never sent, never sent twice)
         logger.warning("ignoring the query string of the configured endpoint (%s): Foundry's "
                        "OpenAI v1 route takes no api-version; set the endpoint to the URL "
                        "without it", strip_url_secrets(url))
-        url = strip_url_secrets(url).rstrip("/")
-    elif pre.username or pre.password or pre.query:
-        # user info or a query can hold a key: never keep it (nor show it); keys go in api_key
-        logger.warning("ignoring the user info / query string of the configured endpoint; "
-                       "pass the key as ProviderConfig.api_key or GITHUB_TOKEN instead")
-        url = strip_url_secrets(url).rstrip("/")
+        url = _clean(pre)
+    elif pre.username or pre.password or pre.query or ";" in pre.path:
+        # user info, a query or ';params' can hold a key: never keep it (nor show it, nor send
+        # it in every request's URL); keys go in api_key
+        logger.warning("ignoring the user info / query string / ';' path parameters of the "
+                       "configured endpoint; pass the key as ProviderConfig.api_key or "
+                       "GITHUB_TOKEN instead")
+        url = _clean(pre)
     if url.endswith("/chat/completions"):
         url = url[: -len("/chat/completions")].rstrip("/")
     parts = urlsplit(url)

@@ -24,6 +24,17 @@ logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installe
 _warned_models: set[str] = set()
 
 
+def _shown(settings: Settings, model: str) -> str:
+    """``model`` as a log line or an error may quote it: a key pasted as the model (or a
+    deployment name holding it) masked."""
+    secrets = tuple(s for s in settings.secrets() if s)
+    if not secrets:
+        return model
+    from .masking import SecretMasker
+
+    return SecretMasker(secrets).scrub(model)
+
+
 def choose_model(settings: Settings, catalog: Callable[[], Catalog], live_catalog: Any, model: str,
                  error_context: Callable[[str], ErrorContext]
                  ) -> tuple[ModelInfo | None, str, str]:
@@ -44,7 +55,8 @@ def choose_model(settings: Settings, catalog: Callable[[], Catalog], live_catalo
                                  fix="pass an id such as 'openai/gpt-4o'")
     if len(model) > 256 or not model.isprintable():
         raise ConfigurationError(
-            what="Selecting a model", why=f"the model id {model[:60]!r} is longer than 256 "
+            what="Selecting a model", why=f"the model id {_shown(settings, model)[:60]!r} is "
+            "longer than 256 "
             "characters or holds a line break or control character",
             fix="pass an id such as 'openai/gpt-4o' (or your deployment's name)",
             setting="model")
@@ -62,6 +74,7 @@ def choose_model(settings: Settings, catalog: Callable[[], Catalog], live_catalo
     if info is None and model.lower() not in _warned_models:
         _warned_models.add(model.lower())
         logger.warning("model %r is not in the catalog; sending it as given (its context "
-                       "window is unknown: reported as 0, and no reply cap is sent)", model)
+                       "window is unknown: reported as 0, and no reply cap is sent)",
+                       _shown(settings, model))
     chosen = info.id if info is not None else model
     return info, model, settings.profile.wire_model_id(chosen, model)

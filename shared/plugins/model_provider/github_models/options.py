@@ -169,7 +169,8 @@ def validate_options(options: Mapping[str, Any], profile: EndpointProfile | None
 
     Raises:
         InvalidRequestError: An unknown option or a value out of its documented range (the
-            error names the kind of endpoint whose range it is).
+            error names the kind of endpoint whose range it is); ``max_tokens`` and
+            ``max_completion_tokens`` with different values.
     """
     specs = _specs_for(profile, any_endpoint)
     out: dict[str, Any] = {}
@@ -181,7 +182,12 @@ def validate_options(options: Mapping[str, Any], profile: EndpointProfile | None
         if spec is None:
             raise _bad(name, value, "it is not a known generation option",
                        "use one of " + ", ".join(sorted(OPTION_NAMES)))
-        out[key] = _CHECKERS[spec.kind](name, value, spec)
+        checked = _CHECKERS[spec.kind](name, value, spec)
+        if key in out and out[key] != checked:  # both spellings of the one reply cap
+            raise _bad(name, value, f"max_tokens={out[key]!r} was given too, and both name the "
+                       "one reply cap (the model decides which goes on the wire)",
+                       "pass only one of max_tokens and max_completion_tokens")
+        out[key] = checked
     return out
 
 

@@ -119,6 +119,13 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                     what="Checking the messages", why="the list is empty",
                     fix="pass the conversation so far, ending with the user's turn",
                     param="messages")
+            for name, callback in (("on_thinking", on_thinking),
+                                   ("on_function_call", on_function_call)):
+                # called after the reply came (billed) when nothing streams: refused up front
+                if callback is not None and not callable(callback):
+                    raise InvalidRequestError(
+                        what=f"Checking {name}", why=f"it is {type(callback).__name__}, not a "
+                        "callable", fix="pass a function, or None", param=name)
             # what follows the last model turn is this turn's input; what precedes it is history
             # that trim_history may shorten, as in a stateful session
             split = next((i + 1 for i in range(len(messages) - 1, -1, -1)

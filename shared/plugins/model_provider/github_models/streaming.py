@@ -374,6 +374,14 @@ class MaskedAccumulator(StreamAccumulator):
             self.masker.flush()
             self.thinking_masker.flush()
 
+    def renew(self, masker: SecretMasker, thinking_masker: SecretMasker) -> str:
+        """Switch to maskers that know more secrets; what the old ones held back goes through
+        the new ones (the reasoning to ``on_thinking``); returns the text now safe to show."""
+        held, held_thought = self.masker.flush(), self.thinking_masker.flush()
+        self.masker, self.thinking_masker = masker, thinking_masker
+        self.show_thinking(held_thought)
+        return masker.feed(held) if held else ""
+
     def show_thinking(self, piece: str) -> None:
         """Hand reasoning text (masked, held back like text) to ``on_thinking``."""
         shown = self.thinking_masker.feed(piece) if piece else ""

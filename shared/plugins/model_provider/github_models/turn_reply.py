@@ -73,20 +73,29 @@ def stream_sink(settings: Settings, secrets: Callable[[], tuple[str, ...]],
     cache = settings.token_cache
     if prefetch and cache is not None and not cache.is_async:
         if cancel_token is None:
-            cache.token()
+            cache.token()  # the Entra token the request will carry (cached), so it is masked too
         else:
             cache.token_unless(lambda: cancel_token.is_cancelled)
-    acc = MaskedAccumulator(SecretMasker(secrets()), on_chunk, on_thinking,
-                            SecretMasker(secrets()))
+    known = [secrets()]
+    acc = MaskedAccumulator(SecretMasker(known[0]), on_chunk, on_thinking,
+                            SecretMasker(known[0]))
 
     def on_event(event: dict[str, Any]) -> str:
+        now = secrets()
+        if now != known[0]:
+            # an Entra token issued after the maskers were built (an async credential's token
+            # is fetched as the request goes; a 401 brings a fresh one): mask it from here on
+            known[0] = now
+            carried = acc.renew(SecretMasker(now), SecretMasker(now))
+        else:
+            carried = ""
         try:
             text = acc.feed(event)
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             raise StreamProtocolError(
                 f"the stream sent a chunk of an unexpected shape ({exc})") from exc
         acc.show_thinking(acc.thinking_added)
-        shown = acc.masker.feed(text) if text else ""
+        shown = carried + (acc.masker.feed(text) if text else "")
         if shown:
             on_chunk(shown)
         if event.get("usage") and on_usage is not None and acc.usage is not None:
