@@ -78,7 +78,11 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
         response.close()
         raise body_too_large(declared, declared=True)
     if declared is not None and "content-encoding" not in headers:
-        return bytes(response.read())  # the usual case: a declared, small, plain body
+        raw = _raw_body(response)  # the usual case: a declared, small, plain body
+        if raw is not None:  # read from urllib3 at once (azure-core's read: 4 KiB blocks)
+            with _urllib3_errors():
+                return bytes(raw.read())
+        return bytes(response.read())
     blocks: list[bytes] = []
     total = 0
     for block in response.iter_bytes():
@@ -141,26 +145,36 @@ def _available_blocks(response: Any, headers: Mapping[str, str]) -> Iterator[byt
     """
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return None
-    internal = getattr(response, "_internal_response", None)
-    raw = getattr(internal, "raw", None)
-    if raw is None or not hasattr(raw, "read1"):
-        return None
-    return _read1_blocks(raw)
+    raw = _raw_body(response)
+    return None if raw is None else _read1_blocks(raw)
 
 
-def _read1_blocks(raw: Any) -> Iterator[bytes]:
+def _raw_body(response: Any) -> Any:
+    """The urllib3 response under a requests-backed azure-core response, or None."""
+    raw = getattr(getattr(response, "_internal_response", None), "raw", None)
+    return raw if raw is not None and hasattr(raw, "read1") else None
+
+
+@contextlib.contextmanager
+def _urllib3_errors() -> Iterator[None]:
+    """urllib3's read errors as the azure-core errors azure-core's own reader raises."""
     from azure.core import exceptions as az
     from urllib3 import exceptions as u3
 
+    try:
+        yield
+    except u3.ReadTimeoutError as exc:
+        raise az.ServiceResponseTimeoutError(str(exc)) from exc
+    except (u3.ProtocolError, u3.IncompleteRead) as exc:
+        raise az.IncompleteReadError(str(exc)) from exc
+    except u3.HTTPError as exc:
+        raise az.ServiceResponseError(str(exc)) from exc
+
+
+def _read1_blocks(raw: Any) -> Iterator[bytes]:
     while True:
-        try:
+        with _urllib3_errors():
             block = raw.read1(65536)
-        except u3.ReadTimeoutError as exc:  # mapped as azure-core maps them
-            raise az.ServiceResponseTimeoutError(str(exc)) from exc
-        except (u3.ProtocolError, u3.IncompleteRead) as exc:
-            raise az.IncompleteReadError(str(exc)) from exc
-        except u3.HTTPError as exc:
-            raise az.ServiceResponseError(str(exc)) from exc
         if not block:
             return
         yield bytes(block)
@@ -333,21 +347,15 @@ class SyncTransport:
     """The sync HTTP client of one provider (thread-safe, reused): see ``clients.py``."""
 
     def __init__(self, settings: Settings) -> None:
-        from .clients import build_sync_client
+        from .clients import build_requests_session, build_sync_client
 
         self._settings = settings
         self._session: Any = None
         transport = None
         if settings.client is None:
-            import requests
             from azure.core.pipeline.transport import RequestsTransport
 
-            self._session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(
-                pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
-            self._session.mount("http://", adapter)
-            self._session.mount("https://", adapter)
-            self._session.trust_env = False  # proxies are resolved once, in _policies
+            self._session = build_requests_session(settings)
             transport = RequestsTransport(session=self._session, session_owner=False,
                                           connection_timeout=settings.connect_timeout,
                                           read_timeout=settings.read_timeout)
