@@ -4,6 +4,7 @@ the same headers and body framing, a cookie the server set, the proxy from the e
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -78,3 +79,23 @@ def test_the_proxy_from_the_environment_goes_through_the_lean_path(
         line, headers, _ = _parse(proxy.requests[0])
     assert line.startswith("POST http://models.example.test/inference/chat/completions")
     assert headers["host"] == "models.example.test"
+
+
+def test_the_http_log_is_written_only_while_its_logger_is_on(
+        emulator: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from shared.plugins.model_provider import github_models
+
+    name = github_models.__name__ + ".http"
+    provider = _provider(emulator.inference_url)
+    try:
+        with caplog.at_level(logging.WARNING, logger=name):
+            provider.send_message("quiet")
+        assert [r for r in caplog.records if r.name == name] == []
+        with caplog.at_level(logging.INFO, logger=name):
+            provider.send_message("logged")
+        logged = "\n".join(r.getMessage() for r in caplog.records if r.name == name)
+    finally:
+        provider.shutdown()
+    assert "/chat/completions" in logged and "'POST'" in logged
+    assert "Response status: 200" in logged
+    assert TEST_TOKEN not in logged and "REDACTED" in logged  # the key header, redacted

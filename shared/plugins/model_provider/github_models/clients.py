@@ -19,12 +19,14 @@ Still supported, never imported unless asked for:
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from .env import Settings
 
 __all__ = ["absolute_url", "build_async_client", "build_requests_session", "build_sync_client",
-           "check_async_credential"]
+           "check_async_credential", "request_policy"]
 
 _URL_CACHE_SIZE = 64  # distinct request URLs one provider sends: a handful
 
@@ -35,6 +37,38 @@ def absolute_url(endpoint: str, url: str) -> str:
     if "://" in url:
         return url
     return endpoint.rstrip("/") + "/" + url.lstrip("/")
+
+
+def request_policy(headers: Mapping[str, str], *, proxies: dict[str, str] | None = None,
+                   log: Any = None) -> Any:
+    """One azure-core policy that does, per request, what ``HeadersPolicy``,
+    ``UserAgentPolicy``, ``AzureKeyCredentialPolicy`` and ``ProxyPolicy`` each did as a
+    pipeline step of their own: set the fixed ``headers`` and the ``proxies`` option. With
+    ``log`` (an ``HttpLoggingPolicy``) it also runs that policy, only while its logger is on
+    for INFO, so a quiet log costs one level check instead of a step (issue 23)."""
+    from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+    fixed = dict(headers)
+
+    def logging_on() -> bool:
+        return log is not None and log.logger.isEnabledFor(logging.INFO)
+
+    class RequestPolicy(SansIOHTTPPolicy[Any, Any]):
+        def __repr__(self) -> str:  # names only: a value can be the key
+            return f"RequestPolicy(headers={sorted(fixed)!r})"
+
+        def on_request(self, request: Any) -> None:
+            request.http_request.headers.update(fixed)
+            if proxies and "proxies" not in request.context.options:
+                request.context.options["proxies"] = proxies
+            if logging_on():
+                log.on_request(request)
+
+        def on_response(self, request: Any, response: Any) -> None:
+            if "logger" in request.context and logging_on():  # logged its request
+                log.on_response(request, response)
+
+    return RequestPolicy()
 
 
 def build_requests_session(settings: Settings) -> Any:

@@ -291,36 +291,29 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
     Left out on purpose: the SDK's retry policy (we own retries), redirects (a POST is not
     redirected), content decoding (we parse bodies), tracing, and network-trace logging (it
     prints the token). The duplicate ``api-key`` header goes only to non-GitHub hosts (Azure
-    AI model inference / Foundry authenticate with it). With Entra ID auth the key policies
-    give way to a bearer policy over the provider's one token cache (``auth.py``).
+    AI model inference / Foundry authenticate with it). With Entra ID auth the key headers
+    give way to a bearer policy over the provider's one token cache (``auth.py``). The fixed
+    headers, the proxy and (with a key) the HTTP log are one step: ``clients.request_policy``.
     """
-    from azure.core.credentials import AzureKeyCredential
-    from azure.core.pipeline.policies import (
-        AzureKeyCredentialPolicy,
-        HeadersPolicy,
-        HttpLoggingPolicy,
-        ProxyPolicy,
-        UserAgentPolicy,
-    )
+    from azure.core.pipeline.policies import HttpLoggingPolicy
 
-    policies: list[Any] = []
+    from .clients import request_policy
+
+    headers: dict[str, str] = {}
     if settings.profile.sends_api_version:
-        policies.append(HeadersPolicy({API_VERSION_HEADER: GITHUB_API_VERSION}))
-    policies.append(UserAgentPolicy(base_user_agent=settings.user_agent or USER_AGENT,
-                                    user_agent_use_env=False))
-    if settings.token_cache is not None:
-        from .auth import async_bearer_policy, bearer_policy
-
-        policies.append((async_bearer_policy if aio else bearer_policy)(settings.token_cache))
-    else:
-        credential = AzureKeyCredential(settings.token)
-        for header, prefix in settings.profile.key_headers:
-            policies.append(AzureKeyCredentialPolicy(credential, header, prefix=prefix))
+        headers[API_VERSION_HEADER] = GITHUB_API_VERSION
+    headers["User-Agent"] = settings.user_agent or USER_AGENT
     proxy = resolve_proxy(settings.endpoint) if settings.use_env_proxies else None
-    if proxy:
-        policies.append(ProxyPolicy(proxies={"http": proxy, "https": proxy}))
-    policies.append(HttpLoggingPolicy(logger=http_logger))
-    return policies
+    proxies = {"http": proxy, "https": proxy} if proxy else None
+    log = HttpLoggingPolicy(logger=http_logger)
+    if settings.token_cache is None:
+        for header, prefix in settings.profile.key_headers:
+            headers[header] = f"{prefix} {settings.token}" if prefix else settings.token
+        return [request_policy(headers, proxies=proxies, log=log)]
+    from .auth import async_bearer_policy, bearer_policy
+
+    bearer = (async_bearer_policy if aio else bearer_policy)(settings.token_cache)
+    return [request_policy(headers, proxies=proxies), bearer, log]
 
 
 def request_params(settings: Settings) -> dict[str, str]:
