@@ -326,12 +326,21 @@ def request_params(settings: Settings) -> dict[str, str]:
     return {}
 
 
+_QUERY_URLS: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+
 def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
     from azure.core.rest import HttpRequest
 
+    key = (url, tuple(params.items()))
+    full = _QUERY_URLS.get(key)
+    if full is None:  # azure-core merges the query into the URL: once per URL, not per request
+        full = HttpRequest(method, url, params=dict(params)).url
+        if len(_QUERY_URLS) < 256:
+            _QUERY_URLS[key] = full
     if body is None:
-        return HttpRequest(method, url, params=dict(params))
-    return HttpRequest(method, url, params=dict(params),
+        return HttpRequest(method, full)
+    return HttpRequest(method, full,
                        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
                        headers={"Content-Type": "application/json"})
 
