@@ -201,7 +201,7 @@ def run_sequential(endpoint: str, quick: bool, result: BenchResult) -> None:
     r = ratio(stats[keep[0]], base)
     result.targets.append(Target("send_message median", f"≤ {GOALS['send_message']}× raw httpx",
                                  f"{r:.3f}×", r <= GOALS["send_message"],
-                                 "the transport is another branch's; measured here as is"))
+                                 "transport: docs/performance.md, issue 23"))
 
 
 def run_streaming(endpoint: str, quick: bool, result: BenchResult) -> None:
@@ -244,7 +244,7 @@ def run_async(endpoint: str, quick: bool, result: BenchResult) -> None:
     r = ratio(rates[(bench_async.AGENERATE, 64)][0], base)
     result.targets.append(Target("agenerate x64 requests/s", f"≥ {GOALS['agenerate']}× raw "
                                  "aiohttp", f"{r:.3f}×", r >= GOALS["agenerate"],
-                                 "the transport is another branch's; measured here as is"))
+                                 "transport: docs/performance.md, issue 23"))
 
 
 def _conversation(c: int) -> list[Any]:

@@ -78,7 +78,11 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
         response.close()
         raise body_too_large(declared, declared=True)
     if declared is not None and "content-encoding" not in headers:
-        return bytes(response.read())  # the usual case: a declared, small, plain body
+        raw = _raw_body(response)  # the usual case: a declared, small, plain body
+        if raw is not None:  # read from urllib3 at once (azure-core's read: 4 KiB blocks)
+            with _urllib3_errors():
+                return bytes(raw.read())
+        return bytes(response.read())
     blocks: list[bytes] = []
     total = 0
     for block in response.iter_bytes():
@@ -141,26 +145,36 @@ def _available_blocks(response: Any, headers: Mapping[str, str]) -> Iterator[byt
     """
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return None
-    internal = getattr(response, "_internal_response", None)
-    raw = getattr(internal, "raw", None)
-    if raw is None or not hasattr(raw, "read1"):
-        return None
-    return _read1_blocks(raw)
+    raw = _raw_body(response)
+    return None if raw is None else _read1_blocks(raw)
 
 
-def _read1_blocks(raw: Any) -> Iterator[bytes]:
+def _raw_body(response: Any) -> Any:
+    """The urllib3 response under a requests-backed azure-core response, or None."""
+    raw = getattr(getattr(response, "_internal_response", None), "raw", None)
+    return raw if raw is not None and hasattr(raw, "read1") else None
+
+
+@contextlib.contextmanager
+def _urllib3_errors() -> Iterator[None]:
+    """urllib3's read errors as the azure-core errors azure-core's own reader raises."""
     from azure.core import exceptions as az
     from urllib3 import exceptions as u3
 
+    try:
+        yield
+    except u3.ReadTimeoutError as exc:
+        raise az.ServiceResponseTimeoutError(str(exc)) from exc
+    except (u3.ProtocolError, u3.IncompleteRead) as exc:
+        raise az.IncompleteReadError(str(exc)) from exc
+    except u3.HTTPError as exc:
+        raise az.ServiceResponseError(str(exc)) from exc
+
+
+def _read1_blocks(raw: Any) -> Iterator[bytes]:
     while True:
-        try:
+        with _urllib3_errors():
             block = raw.read1(65536)
-        except u3.ReadTimeoutError as exc:  # mapped as azure-core maps them
-            raise az.ServiceResponseTimeoutError(str(exc)) from exc
-        except (u3.ProtocolError, u3.IncompleteRead) as exc:
-            raise az.IncompleteReadError(str(exc)) from exc
-        except u3.HTTPError as exc:
-            raise az.ServiceResponseError(str(exc)) from exc
         if not block:
             return
         yield bytes(block)
@@ -277,36 +291,29 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
     Left out on purpose: the SDK's retry policy (we own retries), redirects (a POST is not
     redirected), content decoding (we parse bodies), tracing, and network-trace logging (it
     prints the token). The duplicate ``api-key`` header goes only to non-GitHub hosts (Azure
-    AI model inference / Foundry authenticate with it). With Entra ID auth the key policies
-    give way to a bearer policy over the provider's one token cache (``auth.py``).
+    AI model inference / Foundry authenticate with it). With Entra ID auth the key headers
+    give way to a bearer policy over the provider's one token cache (``auth.py``). The fixed
+    headers, the proxy and (with a key) the HTTP log are one step: ``clients.request_policy``.
     """
-    from azure.core.credentials import AzureKeyCredential
-    from azure.core.pipeline.policies import (
-        AzureKeyCredentialPolicy,
-        HeadersPolicy,
-        HttpLoggingPolicy,
-        ProxyPolicy,
-        UserAgentPolicy,
-    )
+    from azure.core.pipeline.policies import HttpLoggingPolicy
 
-    policies: list[Any] = []
+    from .clients import request_policy
+
+    headers: dict[str, str] = {}
     if settings.profile.sends_api_version:
-        policies.append(HeadersPolicy({API_VERSION_HEADER: GITHUB_API_VERSION}))
-    policies.append(UserAgentPolicy(base_user_agent=settings.user_agent or USER_AGENT,
-                                    user_agent_use_env=False))
-    if settings.token_cache is not None:
-        from .auth import async_bearer_policy, bearer_policy
-
-        policies.append((async_bearer_policy if aio else bearer_policy)(settings.token_cache))
-    else:
-        credential = AzureKeyCredential(settings.token)
-        for header, prefix in settings.profile.key_headers:
-            policies.append(AzureKeyCredentialPolicy(credential, header, prefix=prefix))
+        headers[API_VERSION_HEADER] = GITHUB_API_VERSION
+    headers["User-Agent"] = settings.user_agent or USER_AGENT
     proxy = resolve_proxy(settings.endpoint) if settings.use_env_proxies else None
-    if proxy:
-        policies.append(ProxyPolicy(proxies={"http": proxy, "https": proxy}))
-    policies.append(HttpLoggingPolicy(logger=http_logger))
-    return policies
+    proxies = {"http": proxy, "https": proxy} if proxy else None
+    log = HttpLoggingPolicy(logger=http_logger)
+    if settings.token_cache is None:
+        for header, prefix in settings.profile.key_headers:
+            headers[header] = f"{prefix} {settings.token}" if prefix else settings.token
+        return [request_policy(headers, proxies=proxies, log=log)]
+    from .auth import async_bearer_policy, bearer_policy
+
+    bearer = (async_bearer_policy if aio else bearer_policy)(settings.token_cache)
+    return [request_policy(headers, proxies=proxies), bearer, log]
 
 
 def request_params(settings: Settings) -> dict[str, str]:
@@ -319,12 +326,21 @@ def request_params(settings: Settings) -> dict[str, str]:
     return {}
 
 
+_QUERY_URLS: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+
 def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -> Any:
     from azure.core.rest import HttpRequest
 
+    key = (url, tuple(params.items()))
+    full = _QUERY_URLS.get(key)
+    if full is None:  # azure-core merges the query into the URL: once per URL, not per request
+        full = HttpRequest(method, url, params=dict(params)).url
+        if len(_QUERY_URLS) < 256:
+            _QUERY_URLS[key] = full
     if body is None:
-        return HttpRequest(method, url, params=dict(params))
-    return HttpRequest(method, url, params=dict(params),
+        return HttpRequest(method, full)
+    return HttpRequest(method, full,
                        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
                        headers={"Content-Type": "application/json"})
 
@@ -333,21 +349,15 @@ class SyncTransport:
     """The sync HTTP client of one provider (thread-safe, reused): see ``clients.py``."""
 
     def __init__(self, settings: Settings) -> None:
-        from .clients import build_sync_client
+        from .clients import build_requests_session, build_sync_client
 
         self._settings = settings
         self._session: Any = None
         transport = None
         if settings.client is None:
-            import requests
             from azure.core.pipeline.transport import RequestsTransport
 
-            self._session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(
-                pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
-            self._session.mount("http://", adapter)
-            self._session.mount("https://", adapter)
-            self._session.trust_env = False  # proxies are resolved once, in _policies
+            self._session = build_requests_session(settings)
             transport = RequestsTransport(session=self._session, session_owner=False,
                                           connection_timeout=settings.connect_timeout,
                                           read_timeout=settings.read_timeout)
