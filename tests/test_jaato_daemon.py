@@ -25,7 +25,9 @@ from tests.conftest import TEST_TOKEN
 from tests.jaato import venvs
 from tests.jaato.daemon import Daemon
 
-pytestmark = pytest.mark.jaato
+# jaato-server and its clients bound their own waits (240 s each); a busy machine can take
+# longer than the suite-wide 120 s for two workspaces (a daemon warm-up is ~20 s per runner)
+pytestmark = [pytest.mark.jaato, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
