@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from shared.plugins.model_provider.github_models.streaming import (
@@ -93,6 +93,8 @@ def test_accumulator_reassembles_parallel_tool_calls_and_usage() -> None:
 
 @given(st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=20),
        st.integers(min_value=1, max_value=50))
+@example(pieces=["\r"], size=1)  # whitespace the <think> splitter holds back at the start
+@example(pieces=["<th"], size=3)  # a possible tag, never completed
 def test_any_text_survives_any_block_split(pieces: list[str], size: int) -> None:
     body = sse(*[chunk(content=p) for p in pieces])
     acc = StreamAccumulator()

@@ -323,8 +323,9 @@ class StreamAccumulator:
 
     @property
     def text(self) -> str:
-        """All text so far (a held half-pair, never completed, as U+FFFD)."""
-        return "".join(self.text_parts) + repair_text(self._held)
+        """All text so far (a held half-pair, never completed, as U+FFFD; what the ``<think>``
+        splitter holds back as a possible tag counts as the text it is until then)."""
+        return "".join(self.text_parts) + self._think.held_text + repair_text(self._held)
 
     @property
     def finish_reason(self) -> FinishReason:

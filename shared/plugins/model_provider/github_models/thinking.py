@@ -68,6 +68,12 @@ class ThinkSplitter:
                 buf = ""
         return text, thinking
 
+    @property
+    def held_text(self) -> str:
+        """What is held back that ``flush`` would hand on as text (a possible tag at the start
+        of the reply; nothing while inside a block)."""
+        return "" if self._state == "think" else self._pending
+
     def flush(self) -> tuple[str, str]:
         """What was held back, at the end of the reply: an unfinished tag is what it looked
         like (text before the block, thinking inside it)."""
