@@ -24,7 +24,7 @@ from shared.plugins.model_provider.github_models.catalog import (
     UnknownModelError,
     static_catalog,
 )
-from shared.plugins.model_provider.github_models.limits import FREE_TIER_LIMITS
+from shared.plugins.model_provider.github_models.common.limits import FREE_TIER_LIMITS
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

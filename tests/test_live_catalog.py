@@ -14,7 +14,7 @@ from shared.plugins.model_provider.github_models.catalog import (
     MAX_COMPLETION_TOKENS,
     static_catalog,
 )
-from shared.plugins.model_provider.github_models.clock import ManualClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock
 from shared.plugins.model_provider.github_models.errors import (
     ConfigurationError,
     ServiceRetiredError,

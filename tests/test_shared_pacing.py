@@ -16,10 +16,10 @@ import pytest
 
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
-from shared.plugins.model_provider.github_models.clock import ScaledClock
+from shared.plugins.model_provider.github_models.common.clock import ScaledClock
+from shared.plugins.model_provider.github_models.common.limits import TierLimits
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from shared.plugins.model_provider.github_models.errors import ConfigurationError, RateLimitError
-from shared.plugins.model_provider.github_models.limits import TierLimits
 from shared.plugins.model_provider.github_models.rate_store import (
     RateStore,
     RateStoreError,

@@ -143,7 +143,7 @@ def test_every_variable_the_provider_reads_is_read_by_name_where_jaato_scaffold_
     import ast
     import inspect
 
-    from shared.plugins.model_provider.github_models import env_reads
+    from shared.plugins.model_provider.github_models.common import env_reads
     from shared.plugins.model_provider.github_models.env import ENV_FILE, ENV_KEYS
 
     tree = ast.parse(inspect.getsource(env_reads))

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ._contracts import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
     from ._host import ProviderConfig
     from .catalog import Catalog, ModelInfo, UnknownModelError, static_catalog
-    from .clock import ManualClock
+    from .common.clock import ManualClock
     from .embeddings import EmbeddingResult, EmbeddingUsage
     from .env import resolve_settings
     from .live_catalog import LiveCatalog, enable_live_catalog
@@ -87,7 +87,7 @@ _NAMES = LazyNames(__name__, lazy={
     "resolve_settings": ".env:resolve_settings",
     "Settings": ".settings:Settings",
     "UsageCost": ".pricing:UsageCost",
-    "ManualClock": ".clock:ManualClock",
+    "ManualClock": ".common.clock:ManualClock",
     "EmbeddingResult": ".embeddings:EmbeddingResult",
     "EmbeddingUsage": ".embeddings:EmbeddingUsage",
     "RateStoreError": ".rate_store:RateStoreError",

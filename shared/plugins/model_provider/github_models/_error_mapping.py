@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from .common.lazy_re import LazyPattern
 from .error_body import WireError, decode_body, parse_error_body, parse_token_counts
-from .lazy_re import LazyPattern
 
 __all__ = [
     "BODY_KEEP_CHARS",

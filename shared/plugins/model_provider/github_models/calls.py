@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._host import CancelToken
 from .calls_stream import cancel_check, end_of_body, feed_block
-from .clock import Clock, sleep_unless
+from .common.clock import Clock, sleep_unless
+from .common.service_facts import RETIREMENT_DATE
 from .errors import (
     ErrorContext,
     GitHubModelsError,
@@ -29,7 +30,6 @@ from .errors import (
 )
 from .pacing import Pacer
 from .retry import RetryPolicy, retry_delay
-from .service_facts import RETIREMENT_DATE
 from .streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 from .transport import (
     HttpResult,

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .masking import SecretMasker
+from .common.masking import SecretMasker
 
 __all__ = ["MAX_CATALOG_BYTES", "MAX_ENTRIES", "MAX_TEXT", "clean_entries"]
 

@@ -30,6 +30,7 @@ from .cli_output import (
     render_checklist,
     token_type_label,
 )
+from .common.masking import mask_secret
 from .errors import (
     GitHubModelsError,
     ModelNotFoundError,
@@ -37,7 +38,6 @@ from .errors import (
     ServiceRetiredError,
     TokenNotFoundError,
 )
-from .masking import mask_secret
 from .rate_store import RateStoreError
 from .setting_checks import path_problem
 

@@ -196,7 +196,7 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
     Raises:
         InvalidRequestError: Unreadable, too large, or not an image.
     """
-    from .url_secrets import strip_url_secrets
+    from .common.url_secrets import strip_url_secrets
 
     what = f"Reading the attachment {strip_url_secrets(spec) if '://' in spec else spec}"
     try:

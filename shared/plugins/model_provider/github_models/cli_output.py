@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .masking import SecretMasker
+from .common.masking import SecretMasker
 
 __all__ = [
     "FAIL",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .calls import CallRunner
     from .calls_async import AsyncCallRunner
     from .catalog import Catalog, ModelInfo
-    from .clock import Clock
+    from .common.clock import Clock
     from .env import Settings
     from .errors import ErrorContext
     from .pacing import Pacer
@@ -82,7 +82,7 @@ class ProviderCore(Accounting):
         return self.registered_name
 
     def __repr__(self) -> str:
-        from .url_secrets import strip_url_secrets
+        from .common.url_secrets import strip_url_secrets
 
         endpoint = strip_url_secrets(self._settings.endpoint) if self._settings else None
         return f"GitHubModelsProvider(endpoint={endpoint!r}, model={self._model!r})"
@@ -96,7 +96,7 @@ class ProviderCore(Accounting):
             InvalidRequestError: A default request option out of its documented range.
         """
         from . import wiring  # the request machinery loads when it is first needed
-        from .clock import MonotonicClock
+        from .common.clock import MonotonicClock
         from .session import ChatSession
         from .usage import UsageTracker
 
@@ -403,7 +403,7 @@ class ProviderCore(Accounting):
         """The pacer/limits row of the selected model (its own row for custom models)."""
         if self._info is None:
             return None
-        from .limits import limits_key
+        from .common.limits import limits_key
 
         return limits_key(self._model, self._info.tier)
 
@@ -432,7 +432,7 @@ class ProviderCore(Accounting):
         try:
             yield
         except Exception as exc:
-            from .masking import SecretMasker, scrub_causes
+            from .common.masking import SecretMasker, scrub_causes
 
             scrub_causes(exc, SecretMasker(self.secrets()))
             raise

@@ -109,7 +109,7 @@ def plan_embed(provider: GitHubModelsProvider, runner: CallRunner, texts: object
         InvalidRequestError: A chat model; bad texts, ``dimensions`` or ``encoding_format``.
         ContextLimitError: An input over the model's window or the per-request budget.
     """
-    from .limits import limits_key
+    from .common.limits import limits_key
     from .model_choice import choose_model
     from .tokens import estimate_tokens
 
@@ -204,7 +204,7 @@ def _result(plan: EmbedPlan, answers: list[BatchAnswer]) -> EmbeddingResult:
                            sum(a.total_tokens for a in answers))
     model = answers[0].model or plan.wire_id
     if plan.context.secrets:  # the service's own text: an echo of the key must not come out
-        from .masking import SecretMasker
+        from .common.masking import SecretMasker
 
         model = SecretMasker(s for s in plan.context.secrets if s).scrub(model)
     return EmbeddingResult(vectors, model, usage, len(answers))

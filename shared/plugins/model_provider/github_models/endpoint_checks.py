@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .calls import CHAT_PATH
+from .common.url_secrets import strip_url_secrets
 from .errors import (
     ConfigurationError,
     ModelNotFoundError,
@@ -15,7 +16,6 @@ from .errors import (
     error_from_response,
 )
 from .transport import TransportFailure
-from .url_secrets import strip_url_secrets
 
 if TYPE_CHECKING:
     from .errors import ErrorContext

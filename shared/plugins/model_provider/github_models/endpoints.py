@@ -11,10 +11,10 @@ import re
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
+from .common.url_secrets import strip_url_secrets
 from .errors import ConfigurationError
 from .profiles import ENDPOINT_KINDS, EndpointProfile, profile_for_url, profile_named
 from .setting_checks import github_name
-from .url_secrets import strip_url_secrets
 
 __all__ = [
     "ENV_ENDPOINT",

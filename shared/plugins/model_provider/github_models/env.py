@@ -45,6 +45,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._host import ProviderConfig
+from .common.env_reads import provider_environment
+from .common.service_facts import LEGACY_HOST
+from .common.url_secrets import strip_url_secrets
 from .endpoints import (
     ENV_ENDPOINT,
     ENV_ENDPOINT_KIND,
@@ -56,9 +59,7 @@ from .endpoints import (
     resolve_endpoint,
     resolve_endpoint_profile,
 )
-from .env_reads import provider_environment
 from .errors import ConfigurationError, token_not_found, token_type_of
-from .service_facts import LEGACY_HOST
 from .setting_checks import (
     API_VERSION_RE,
     FALSE_WORDS,
@@ -71,7 +72,6 @@ from .setting_checks import (
     read_dotenv,
 )
 from .settings import Settings
-from .url_secrets import strip_url_secrets
 
 __all__ = [
     "DEFAULT_ENDPOINT",

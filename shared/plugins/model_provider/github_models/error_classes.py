@@ -103,7 +103,7 @@ class GitHubModelsError(Exception):
                     pieces.append(secret[len(prefix):])
         if not pieces:
             return
-        from .masking import SecretMasker  # standard library only; loaded on a first failure
+        from .common.masking import SecretMasker  # standard library only; loaded on a first failure
 
         masker = SecretMasker(s for s in secrets if len(s) >= 8)
 

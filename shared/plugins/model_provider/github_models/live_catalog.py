@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from .catalog import Catalog, static_catalog
 from .catalog_entries import MAX_CATALOG_BYTES, clean_entries
-from .clock import Clock, MonotonicClock
+from .common.clock import Clock, MonotonicClock
 
 __all__ = [
     "CACHE_DIR_NAME",

@@ -30,7 +30,7 @@ def _shown(settings: Settings, model: str) -> str:
     secrets = tuple(s for s in settings.secrets() if s)
     if not secrets:
         return model
-    from .masking import SecretMasker
+    from .common.masking import SecretMasker
 
     return SecretMasker(secrets).scrub(model)
 

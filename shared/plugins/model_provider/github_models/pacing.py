@@ -33,9 +33,9 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from .clock import Clock, MonotonicClock, asleep_unless, sleep_unless
+from .common.clock import Clock, MonotonicClock, asleep_unless, sleep_unless
+from .common.limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
 from .errors import RateLimitError
-from .limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
 from .pacing_refusals import pacing_refusal
 from .pacing_windows import (
     DAY,

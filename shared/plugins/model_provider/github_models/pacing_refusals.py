@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from .common.limits import TierLimits
 from .errors import RateLimitError
-from .limits import TierLimits
 from .pacing_windows import DAY, MINUTE
 
 __all__ = ["pacing_refusal"]

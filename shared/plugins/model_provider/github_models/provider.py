@@ -226,7 +226,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         probe_credentials(runner.transport, self._wire_id or "openai/gpt-4o-mini",
                           self.error_context())
         if on_message is not None:
-            from .url_secrets import strip_url_secrets  # ;params can hold a key, as a query
+            from .common.url_secrets import strip_url_secrets  # ;params can hold a key, as a query
 
             on_message(f"{strip_url_secrets(settings.endpoint)}: credentials accepted "
                        f"({self.get_auth_info()})")
@@ -236,7 +236,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         """Where the credential came from, token masked (``ghp_…``), or the Entra credential."""
         if self._settings is None:
             return ""
-        from .masking import mask_secret
+        from .common.masking import mask_secret
 
         s = self._settings
         if s.token_cache is not None:

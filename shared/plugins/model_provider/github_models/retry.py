@@ -21,13 +21,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from .common.lazy_re import LazyPattern
 from .errors import (
     GitHubModelsError,
     ProviderConnectionError,
     RateLimitError,
     ServiceUnavailableError,
 )
-from .lazy_re import LazyPattern
 
 __all__ = ["DEFAULT_RETRY_STATUSES", "RATE_LIMIT_TYPES", "RateLimitText", "RetryPolicy",
            "backoff_delay", "classify_for_framework", "framework_retry_after", "is_transient",

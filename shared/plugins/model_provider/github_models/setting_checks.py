@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .common.limits import TierLimits
+from .common.url_secrets import strip_url_secrets
 from .errors import ConfigurationError
-from .limits import TierLimits
-from .url_secrets import strip_url_secrets
 
 __all__ = [
     "API_VERSION_RE",

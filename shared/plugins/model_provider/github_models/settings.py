@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .masking import mask_secret, redacted
+from .common.masking import mask_secret, redacted
+from .common.service_facts import RETIRED_HOSTS
+from .common.url_secrets import strip_url_secrets
 from .profiles import EndpointProfile
-from .service_facts import RETIRED_HOSTS
-from .url_secrets import strip_url_secrets
 
 __all__ = ["Settings"]
 

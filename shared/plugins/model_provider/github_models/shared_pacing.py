@@ -26,9 +26,9 @@ from contextlib import suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .clock import Clock, asleep_unless, sleep_unless
+from .common.clock import Clock, asleep_unless, sleep_unless
+from .common.limits import TierLimits
 from .errors import RateLimitError
-from .limits import TierLimits
 from .pacing import DAY, MINUTE, Pacer, Permit
 from .pacing_windows import MARGIN, wake
 from .rate_store import (

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._host import FinishReason, FunctionCall, TokenUsage, unreadable_call
+from .common.masking import SecretMasker
 from .converters import (
     content_text,
     finish_reason_from_wire,
@@ -19,7 +20,6 @@ from .converters import (
     unique_call_ids,
     usage_from_wire,
 )
-from .masking import SecretMasker
 from .thinking import ThinkSplitter
 from .wire_check import check_chunk, loads_json, repair_text
 from .wire_reply import reasoning_text

@@ -70,7 +70,7 @@ class Telemetry:
         """``text`` with the credentials masked: the key, the Entra tokens issued, and anything
         shaped like a token."""
         from ._error_mapping import scrub
-        from .masking import SecretMasker
+        from .common.masking import SecretMasker
 
         return scrub(SecretMasker(self.settings.secrets()).scrub(text))
 

@@ -356,7 +356,7 @@ class SyncTransport:
         self.closed = False
 
     def __repr__(self) -> str:
-        from .url_secrets import strip_url_secrets  # ;params can hold a key
+        from .common.url_secrets import strip_url_secrets  # ;params can hold a key
 
         return f"SyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._host import FinishReason, Reply, TokenUsage, make_usage
+from .common.masking import SecretMasker, mask_response
 from .converters import response_from_wire
 from .errors import ServiceUnavailableError, StructuredOutputError
-from .masking import SecretMasker, mask_response
 from .streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
 from .tokens import estimate_request_tokens, estimate_tokens
 from .wire_check import WireShapeError, loads_json

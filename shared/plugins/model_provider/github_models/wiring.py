@@ -12,15 +12,15 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .common.masking import SecretMasker, scrub_causes
+from .common.service_facts import RETIREMENT_DATE
 from .env import JAATO_EXTRA_KEYS, SETTING_KEYS, Settings, resolve_settings
-from .masking import SecretMasker, scrub_causes
 from .options import OPTION_NAMES, validate_options
-from .service_facts import RETIREMENT_DATE
 
 if TYPE_CHECKING:
     from ._host import ProviderConfig
     from .calls import CallRunner
-    from .clock import Clock
+    from .common.clock import Clock
     from .errors import ErrorContext
 
 __all__ = ["build_runner", "key_from_extra", "request_defaults", "resolve",
@@ -93,7 +93,7 @@ def request_defaults(config: ProviderConfig | None, settings: Settings) -> dict[
 
 def warn_about_endpoint(settings: Settings) -> None:
     """Log an organization the endpoint cannot bill, and a retired GitHub Models host."""
-    from .url_secrets import strip_url_secrets  # ;params can hold a key, as a query
+    from .common.url_secrets import strip_url_secrets  # ;params can hold a key, as a query
 
     shown = strip_url_secrets(settings.endpoint)
     if settings.organization and not settings.org_path_applied:
