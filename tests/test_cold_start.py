@@ -16,12 +16,11 @@ from shared.plugins.model_provider.github_models.conversation import Conversatio
 
 PKG = "shared.plugins.model_provider.github_models"
 
-# loaded at initialize / connect / the first call, never by load_provider alone
-REQUEST_PATH = ("turn_request", "turn_reply", "session", "converters", "options", "inputs",
-                "streaming", "tokens", "wire_check", "pricing", "limits", "calls", "calls_async",
-                "transport", "transport_async", "retry", "errors", "_error_mapping",
-                "_error_messages", "env", "catalog", "pacing", "wiring", "model_choice",
-                "masking", "usage")
+# An allow-list: the only package modules `load_provider` may load (the rest of the request
+# path loads at initialize / connect / the first call). A new module imported at load time fails
+# here until it is added on purpose (benchmarks/bench_cold_start.py measures what it costs).
+LOAD_PROVIDER_MAY_LOAD = frozenset({"", "._contracts", "._host", "._public", ".accounting", ".core",
+                                    ".provider", ".turn"})
 
 
 def _modules_after(code: str) -> set[str]:
@@ -32,10 +31,11 @@ def _modules_after(code: str) -> set[str]:
     return set(json.loads(out.splitlines()[-1]))
 
 
-def test_load_provider_loads_none_of_the_request_path() -> None:
+def test_load_provider_loads_only_the_allowed_modules() -> None:
     loaded = _modules_after("from shared import load_provider; load_provider('github_models')")
     assert f"{PKG}.provider" in loaded and f"{PKG}.turn" in loaded
-    early = sorted(m for m in REQUEST_PATH if f"{PKG}.{m}" in loaded)
+    relative = {m.removeprefix(PKG) for m in loaded}
+    early = sorted(relative - LOAD_PROVIDER_MAY_LOAD)
     assert early == [], f"loaded by load_provider, should wait for first use: {early}"
 
 
