@@ -20,8 +20,8 @@ from shared.plugins.model_provider.github_models.errors import (
     model_not_found,
     token_not_found,
 )
-from shared.plugins.model_provider.github_models.fitting import too_large
 from shared.plugins.model_provider.github_models.options import adapt_for_model, validate_options
+from shared.plugins.model_provider.github_models.wire.fitting import too_large
 
 from .test_cli import TOKEN, chat_requests, cli_env, run_cli
 

@@ -21,7 +21,7 @@ from shared.plugins.model_provider.github_models.errors import (
     ConfigurationError,
     InvalidRequestError,
 )
-from shared.plugins.model_provider.github_models.rate_store import parse_store_url
+from shared.plugins.model_provider.github_models.pacing.rate_store import parse_store_url
 from tests.adversarial.conftest import PROFILE, TOKEN
 
 PROPERTY = settings.get_profile(PROFILE)

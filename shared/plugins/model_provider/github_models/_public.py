@@ -9,7 +9,7 @@ name that moved keeps working from its old place for one minor version, with a
 Use it from a package ``__init__`` (docs/public-api.md)::
 
     _names = LazyNames(__name__, lazy={"static_catalog": ".catalog:static_catalog"},
-                       moved={"old_name": Moved("jaato_github_models.catalog:static_catalog",
+                       moved={"old_name": Moved("jaato_github_models.models.catalog:static_catalog",
                                                 removed_in="0.4.0")})
 
     def __getattr__(name: str) -> Any:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._host import Message, TokenUsage
     from .calls import CallRunner
-    from .catalog import ModelInfo
-    from .session import ChatSession
-    from .usage import UsageTotals, UsageTracker
+    from .models.catalog import ModelInfo
+    from .wire.session import ChatSession
+    from .wire.usage import UsageTotals, UsageTracker
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "Accounting", "AccountingState", "input_cap", "output_cap"]
 
@@ -76,7 +76,7 @@ class Accounting:
 
     def count_tokens(self, content: str) -> int:
         """Estimate the tokens of ``content`` (no tokenizer download; see ``tokens.py``)."""
-        from .tokens import estimate_tokens
+        from .wire.tokens import estimate_tokens
 
         return estimate_tokens(content)
 
@@ -135,13 +135,13 @@ class Accounting:
 
     def serialize_history(self, history: list[Message]) -> str:
         """History as JSON text (lossless, tool calls and results included)."""
-        from .converters import history_to_json
+        from .wire.converters import history_to_json
 
         return history_to_json(history)
 
     def deserialize_history(self, data: str) -> list[Message]:
         """The inverse of ``serialize_history``. Raises ValueError on malformed data."""
-        from .converters import history_from_json
+        from .wire.converters import history_from_json
 
         return history_from_json(data)
 

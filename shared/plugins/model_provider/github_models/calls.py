@@ -28,15 +28,15 @@ from .errors import (
     error_from_response,
     error_from_stream_event,
 )
-from .pacing import Pacer
+from .pacing.pacing import Pacer
 from .retry import RetryPolicy, retry_delay
-from .streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 from .transport import (
     HttpResult,
     StreamHandle,
     SyncTransport,
     TransportFailure,
 )
+from .wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 
 if TYPE_CHECKING:
     pass

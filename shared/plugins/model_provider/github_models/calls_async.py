@@ -12,8 +12,8 @@ from .calls import CHAT_PATH, CallRunner, total_tokens, warn_if_deprecated
 from .calls_stream import cancel_check, end_of_body, feed_block
 from .common.clock import asleep_unless
 from .errors import GitHubModelsError, error_from_response
-from .streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 from .transport import TransportFailure
+from .wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 
 if TYPE_CHECKING:
     from ._host import CancelToken

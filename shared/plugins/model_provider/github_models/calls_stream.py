@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .streaming import SSEParser, StreamCancelled
 from .transport import TransportFailure
+from .wire.streaming import SSEParser, StreamCancelled
 
 if TYPE_CHECKING:
     from ._host import CancelToken

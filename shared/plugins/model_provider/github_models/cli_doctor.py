@@ -38,7 +38,7 @@ from .errors import (
     ServiceRetiredError,
     TokenNotFoundError,
 )
-from .rate_store import RateStoreError
+from .pacing.rate_store import RateStoreError
 from .setting_checks import path_problem
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ class Doctor:
         """
         if provider.settings.catalog_url is None:
             return None
-        from .catalog import Catalog
+        from .models.catalog import Catalog
 
         try:
             entries = provider.fetch_catalog_entries()

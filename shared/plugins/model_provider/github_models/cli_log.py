@@ -368,7 +368,7 @@ def _create_private(path: Path) -> None:
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    from .wire_check import loads_json
+    from .common.wire_check import loads_json
 
     for key in ("options", "tool_calls"):
         value: Any = None

@@ -48,7 +48,7 @@ def option_key(name: str) -> str:
 
 def parse_option_value(text: str) -> Any:
     """JSON when ``text`` parses as JSON (and is not absurdly nested), else the text itself."""
-    from .wire_check import loads_json
+    from .common.wire_check import loads_json
 
     try:
         return loads_json(text)
@@ -84,8 +84,8 @@ def load_schema(spec: str) -> dict[str, Any]:
     """
     from contextlib import suppress
 
+    from .common.wire_check import loads_json
     from .setting_checks import path_problem
-    from .wire_check import loads_json
 
     inline = spec.lstrip().startswith(("{", "["))  # JSON text, never a file name to stat
     path = Path(spec)

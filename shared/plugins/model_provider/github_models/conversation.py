@@ -15,8 +15,8 @@ from .turn import Messaging, OnChunk, OnUsage
 if TYPE_CHECKING:
     from ._host import Message
     from .core import ProviderCore
-    from .session import ChatSession
-    from .usage import UsageTotals
+    from .wire.session import ChatSession
+    from .wire.usage import UsageTotals
 
 __all__ = ["Conversation", "OnChunk", "OnUsage"]
 

@@ -23,15 +23,15 @@ if TYPE_CHECKING:
     from .async_runners import AsyncRunners
     from .calls import CallRunner
     from .calls_async import AsyncCallRunner
-    from .catalog import Catalog, ModelInfo
     from .common.clock import Clock
     from .env import Settings
     from .errors import ErrorContext
-    from .pacing import Pacer
-    from .pricing import ModelPricing
-    from .session import ChatSession
+    from .models.catalog import Catalog, ModelInfo
+    from .models.pricing import ModelPricing
+    from .pacing.pacing import Pacer
     from .turn_request import TurnState
-    from .usage import UsageTracker
+    from .wire.session import ChatSession
+    from .wire.usage import UsageTracker
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "ProviderCore"]
 
@@ -97,8 +97,8 @@ class ProviderCore(Accounting):
         """
         from . import wiring  # the request machinery loads when it is first needed
         from .common.clock import MonotonicClock
-        from .session import ChatSession
-        from .usage import UsageTracker
+        from .wire.session import ChatSession
+        from .wire.usage import UsageTracker
 
         config = wiring.key_from_extra(config)
         settings = wiring.resolve(config, self._environ)
@@ -115,7 +115,7 @@ class ProviderCore(Accounting):
         previous, self._model, self._info, self._wire_id = self._requested, None, None, ""
         self.live_catalog = None
         if settings.catalog_mode == "live":
-            from .live_catalog import enable_live_catalog
+            from .models.live_catalog import enable_live_catalog
 
             self.live_catalog = enable_live_catalog(self, ttl=settings.catalog_ttl,
                                                     background=True)
@@ -203,7 +203,7 @@ class ProviderCore(Accounting):
     def catalog(self) -> Catalog:
         """The model catalog in use."""
         if self._catalog is None:
-            from .catalog import static_catalog
+            from .models.catalog import static_catalog
 
             self._catalog = static_catalog()
         return self._catalog
@@ -287,7 +287,7 @@ class ProviderCore(Accounting):
         Raises:
             InvalidRequestError: Two tools share a name.
         """
-        from .session import ChatSession
+        from .wire.session import ChatSession
 
         org = self._settings.organization if self._settings else None
         self._session = ChatSession(system_instruction, tools, history, attributed_to=org)
@@ -311,7 +311,7 @@ class ProviderCore(Accounting):
     def _session(self) -> ChatSession:
         """The default session (the framework's ``create_session``), built at first use."""
         if self._session_now is None:
-            from .session import ChatSession
+            from .wire.session import ChatSession
 
             org = self._settings.organization if self._settings else None
             self._session_now = ChatSession(attributed_to=org)
@@ -325,7 +325,7 @@ class ProviderCore(Accounting):
     def _usage(self) -> UsageTracker:
         """Provider-wide usage totals, built at first use."""
         if self._usage_now is None:
-            from .usage import UsageTracker
+            from .wire.usage import UsageTracker
 
             self._usage_now = UsageTracker()
         return self._usage_now

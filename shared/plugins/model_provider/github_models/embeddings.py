@@ -111,7 +111,7 @@ def plan_embed(provider: GitHubModelsProvider, runner: CallRunner, texts: object
     """
     from .common.limits import limits_key
     from .model_choice import choose_model
-    from .tokens import estimate_tokens
+    from .wire.tokens import estimate_tokens
 
     settings = provider.settings
     chosen = model if model is not None else provider.model_name

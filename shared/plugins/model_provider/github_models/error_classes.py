@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from . import _error_mapping as _m
+from .common.wire_check import repair_text
 from .error_context import ErrorContext
-from .wire_check import repair_text
 
 __all__ = [
     "ConfigurationError",

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigurationError, model_not_found
 
 if TYPE_CHECKING:
-    from .catalog import Catalog, ModelInfo
     from .env import Settings
     from .errors import ErrorContext
+    from .models.catalog import Catalog, ModelInfo
 
 __all__ = ["choose_model"]
 

@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # the request path loads at the first call (cold start: issue
     )
     from .conversation import Conversation
     from .embeddings import EmbeddingResult
-    from .session import ChatSession
     from .turn import OnChunk, OnUsage
+    from .wire.session import ChatSession
 
 __all__ = ["GitHubModelsProvider"]
 
@@ -71,7 +71,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
             InvalidRequestError: Two tools share a name.
         """
         from .conversation import Conversation
-        from .session import ChatSession
+        from .wire.session import ChatSession
 
         org = self._settings.organization if self._settings else None
         return Conversation(self, ChatSession(system_instruction, tools, history,
@@ -106,8 +106,8 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         """
         from .errors import GitHubModelsError, InvalidRequestError
         from .retry import is_transient
-        from .session import ChatSession
         from .turn import run_turn
+        from .wire.session import ChatSession
 
         options: dict[str, Any] = {} if tool_choice is None else {"tool_choice": tool_choice}
         stream = None
@@ -273,7 +273,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         (``thinking.effort_for``: enabled with a budget up to 4096 -> low, up to 16384 ->
         medium, more -> high; disabled -> none sent, the model's default). A
         ``reasoning_effort`` set as an option wins. Raises nothing."""
-        from .thinking import effort_for
+        from .wire.thinking import effort_for
 
         self.thinking_config = config
         self.thinking_effort = effort_for(config)

@@ -83,7 +83,7 @@ class Settings:
 
         store = self.rate_store
         if store:  # a password in the store URL stays behind too: the shown form travels
-            from .rate_store import _mask_userinfo
+            from .pacing.rate_store import _mask_userinfo
 
             store = _mask_userinfo(store)
         safe = dataclasses.replace(self, token=mask_secret(self.token), token_cache=None,

@@ -123,7 +123,7 @@ class HttpResult:
 
     def json(self) -> Any:
         """The body parsed as JSON. Raises ValueError when it is not JSON or absurdly nested."""
-        from .wire_check import loads_json
+        from .common.wire_check import loads_json
 
         return loads_json(self.body)
 

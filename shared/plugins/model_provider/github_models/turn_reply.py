@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from ._host import FinishReason, Reply, TokenUsage, make_usage
 from .common.masking import SecretMasker, mask_response
-from .converters import response_from_wire
+from .common.wire_check import WireShapeError, loads_json
 from .errors import ServiceUnavailableError, StructuredOutputError
-from .streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
-from .tokens import estimate_request_tokens, estimate_tokens
-from .wire_check import WireShapeError, loads_json
+from .wire.converters import response_from_wire
+from .wire.streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
+from .wire.tokens import estimate_request_tokens, estimate_tokens
 
 if TYPE_CHECKING:
     from ._host import CancelToken

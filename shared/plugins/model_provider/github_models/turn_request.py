@@ -12,23 +12,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._host import Message, Part, Role, ToolResult
-from .converters import assemble_messages, message_to_wire
 from .errors import InvalidRequestError
-from .fitting import oldest_to_keep, too_large
-from .inputs import (
+from .options import adapt_for_model, validate_options
+from .wire.converters import assemble_messages, message_to_wire
+from .wire.fitting import oldest_to_keep, too_large
+from .wire.inputs import (
     check_image,
     check_json_value,
     check_sendable,
     check_text,
     check_tool_results,
 )
-from .options import adapt_for_model, validate_options
-from .session import ChatSession, order_tool_results, tool_message
-from .tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, estimate_message_tokens, estimate_tokens
+from .wire.session import ChatSession, order_tool_results, tool_message
+from .wire.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, estimate_message_tokens, estimate_tokens
 
 if TYPE_CHECKING:
-    from .catalog import ModelInfo
     from .env import Settings
+    from .models.catalog import ModelInfo
 
 __all__ = ["PreparedTurn", "TurnState", "check_stream_arguments", "parts_message", "prepare",
            "refuse_images", "tool_results_message", "user_text"]

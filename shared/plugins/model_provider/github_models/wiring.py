@@ -118,7 +118,7 @@ def build_runner(settings: Settings, clock: Clock,
     """The sync call runner: the pacer (shared through a rate store when one is set), the
     retry policy and the transport, all from ``settings``."""
     from .calls import CallRunner
-    from .pacing import Pacer, limits_with_overrides
+    from .pacing.pacing import Pacer, limits_with_overrides
     from .retry import RetryPolicy
     from .transport import SyncTransport
 
@@ -127,7 +127,7 @@ def build_runner(settings: Settings, clock: Clock,
     limits = limits_with_overrides(settings.rate_limit_overrides)
     pacer: Pacer
     if settings.rate_store and settings.pacing:  # one quota shared by many processes
-        from .shared_pacing import shared_pacer_for
+        from .pacing.shared_pacing import shared_pacer_for
 
         pacer = shared_pacer_for(settings, limits, clock)
     else:

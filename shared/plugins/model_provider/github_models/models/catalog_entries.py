@@ -15,11 +15,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .common.masking import SecretMasker
+from ..common.masking import SecretMasker
 
 __all__ = ["MAX_CATALOG_BYTES", "MAX_ENTRIES", "MAX_TEXT", "clean_entries"]
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 MAX_ENTRIES = 2000
 """Models kept from one answer (the service listed fewer than 100)."""
@@ -102,6 +102,6 @@ def _is_count(value: Any) -> bool:
 
 
 def _scrub(text: str, masker: SecretMasker) -> str:
-    from ._error_mapping import scrub  # anything shaped like a token, known or not
+    from .._error_mapping import scrub  # anything shaped like a token, known or not
 
     return scrub(masker.scrub(text))

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..common.clock import Clock, MonotonicClock
 from .catalog import Catalog, static_catalog
 from .catalog_entries import MAX_CATALOG_BYTES, clean_entries
-from .common.clock import Clock, MonotonicClock
 
 __all__ = [
     "CACHE_DIR_NAME",
@@ -49,7 +49,7 @@ __all__ = [
     "enable_live_catalog",
 ]
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 CACHE_DIR_NAME = "jaato-github-models"
 _FILE_VERSION = 2  # 1 held the answer verbatim: such a file is ignored, then replaced
@@ -291,7 +291,7 @@ class LiveCatalog:
             return None
         import stat
 
-        from .wire_check import loads_json
+        from ..common.wire_check import loads_json
 
         try:
             info = path.stat()

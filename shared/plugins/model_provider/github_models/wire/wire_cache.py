@@ -25,7 +25,7 @@ import threading
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-from ._host import Message
+from .._host import Message
 from .tokens import estimate_message_tokens
 from .wire_request import message_to_wire
 

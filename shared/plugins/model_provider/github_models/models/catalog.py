@@ -205,5 +205,6 @@ def static_catalog() -> Catalog:
         OSError: the data file is missing from the installation.
         ValueError: the data file is not valid JSON.
     """
-    text = resources.files(f"{__package__}.data").joinpath("catalog.json").read_text("utf-8")
+    package = __name__.rsplit(".", 2)[0]  # this module is <package>.models.catalog
+    text = resources.files(f"{package}.data").joinpath("catalog.json").read_text("utf-8")
     return Catalog.from_api(json.loads(text), source="static model catalog")

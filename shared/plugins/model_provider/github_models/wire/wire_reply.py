@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._host import FinishReason, FunctionCall, Reply, TokenUsage, make_usage, unreadable_call
-from .thinking import split_think
-from .wire_check import (
+from .._host import FinishReason, FunctionCall, Reply, TokenUsage, make_usage, unreadable_call
+from ..common.wire_check import (
     MAX_JSON_DEPTH,
     check_completion,
     json_depth,
@@ -19,6 +18,7 @@ from .wire_check import (
     repair_json,
     repair_text,
 )
+from .thinking import split_think
 
 __all__ = [
     "content_text",

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._host import FinishReason, FunctionCall, TokenUsage, unreadable_call
-from .common.masking import SecretMasker
+from .._host import FinishReason, FunctionCall, TokenUsage, unreadable_call
+from ..common.masking import SecretMasker
+from ..common.wire_check import check_chunk, loads_json, repair_text
 from .converters import (
     content_text,
     finish_reason_from_wire,
@@ -21,7 +22,6 @@ from .converters import (
     usage_from_wire,
 )
 from .thinking import ThinkSplitter
-from .wire_check import check_chunk, loads_json, repair_text
 from .wire_reply import reasoning_text
 
 __all__ = [

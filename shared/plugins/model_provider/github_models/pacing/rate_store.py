@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from .common.limits import TierLimits
-from .errors import ConfigurationError, GitHubModelsError
+from ..common.limits import TierLimits
+from ..errors import ConfigurationError, GitHubModelsError
 from .rate_store_lua import ACQUIRE, BLOCK, BUDGET, RELEASE, SUFFIXES
 
 __all__ = [
@@ -144,7 +144,7 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
 def _mask_userinfo(text: str) -> str:
     """The store URL as shown: the one sanitiser (no user info, query or fragment: a password
     can hide in any of them), with ``:***@`` where a password was given."""
-    from .common.url_secrets import strip_url_secrets
+    from ..common.url_secrets import strip_url_secrets
 
     shown = strip_url_secrets(text)
     scheme, sep, rest = shown.partition("://")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .common.limits import TierLimits
-from .errors import RateLimitError
+from ..common.limits import TierLimits
+from ..errors import RateLimitError
 from .pacing_windows import DAY, MINUTE
 
 __all__ = ["pacing_refusal"]

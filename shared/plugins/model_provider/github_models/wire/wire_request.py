@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ._host import Message, Part, Role, ToolResult, ToolSchema, render_for_model
+from .._host import Message, Part, Role, ToolResult, ToolSchema, render_for_model
 
 __all__ = [
     "assemble_messages",

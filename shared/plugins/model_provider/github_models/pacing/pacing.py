@@ -33,9 +33,9 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
-from .common.clock import Clock, MonotonicClock, asleep_unless, sleep_unless
-from .common.limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
-from .errors import RateLimitError
+from ..common.clock import Clock, MonotonicClock, asleep_unless, sleep_unless
+from ..common.limits import FREE_TIER_LIMITS, TierLimits, limits_for_tier
+from ..errors import RateLimitError
 from .pacing_refusals import pacing_refusal
 from .pacing_windows import (
     DAY,
@@ -53,7 +53,7 @@ from .pacing_windows import (
 if TYPE_CHECKING:
     import asyncio
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 __all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit", "limits_with_overrides"]
 
@@ -77,7 +77,7 @@ def limits_with_overrides(overrides: Mapping[str, Mapping[str, Any]]) -> dict[st
         try:
             limits[tier] = limits_for_tier(tier).with_overrides(tier=tier, **changes)
         except TypeError as exc:
-            from .errors import ConfigurationError
+            from ..errors import ConfigurationError
 
             raise ConfigurationError(
                 what=f"Checking extra['rate_limits'][{tier!r}]", why=str(exc),
@@ -299,7 +299,7 @@ class Pacer:
         prompt estimate plus the completion cap (``max_tokens``, else the tier's output cap)."""
         if limits.tokens_per_minute is None or body is None:
             return 0
-        from .tokens import estimate_request_tokens
+        from ..wire.tokens import estimate_request_tokens
 
         cap = body.get("max_completion_tokens") or body.get("max_tokens")
         if not isinstance(cap, int):

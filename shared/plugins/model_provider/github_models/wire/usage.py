@@ -11,8 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._host import TokenUsage, input_tokens
-from .pricing import ModelPricing, token_units
+from .._host import TokenUsage, input_tokens
+from ..models.pricing import ModelPricing, token_units
 
 __all__ = ["UsageTotals", "UsageTracker"]
 
@@ -34,7 +34,7 @@ class UsageTotals:
     @property
     def cost_usd(self) -> float:
         """Estimated USD for the priced requests (token units x $0.00001)."""
-        from .pricing import TOKEN_UNIT_PRICE_USD
+        from ..models.pricing import TOKEN_UNIT_PRICE_USD
 
         return self.token_units * TOKEN_UNIT_PRICE_USD
 

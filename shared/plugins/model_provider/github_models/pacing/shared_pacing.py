@@ -26,9 +26,9 @@ from contextlib import suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .common.clock import Clock, asleep_unless, sleep_unless
-from .common.limits import TierLimits
-from .errors import RateLimitError
+from ..common.clock import Clock, asleep_unless, sleep_unless
+from ..common.limits import TierLimits
+from ..errors import RateLimitError
 from .pacing import DAY, MINUTE, Pacer, Permit
 from .pacing_windows import MARGIN, wake
 from .rate_store import (
@@ -42,9 +42,9 @@ from .rate_store import (
 )
 
 if TYPE_CHECKING:
-    from .env import Settings
+    from ..env import Settings
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 __all__ = ["SharedPacer", "shared_pacer_for"]
 

@@ -29,8 +29,8 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from .errors import InvalidRequestError
-from .wire_check import MAX_JSON_DEPTH, json_depth
+from ..common.wire_check import MAX_JSON_DEPTH, json_depth
+from ..errors import InvalidRequestError
 
 __all__ = [
     "IMAGE_TYPES",
@@ -299,7 +299,7 @@ def check_history(messages: Sequence[Any], param: str = "history", *,
             wrong type, text with lone surrogates, a call or result that is not JSON, a bad
             image.
     """
-    from ._host import Role
+    from .._host import Role
 
     roles = {r.value for r in Role}
     for i, message in enumerate(messages):

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._host import FunctionCall, Message, Part, Role, ToolResult
-from .wire_check import loads_json
+from .._host import FunctionCall, Message, Part, Role, ToolResult
+from ..common.wire_check import loads_json
 from .wire_request import inline_fields
 
 __all__ = [
@@ -56,7 +56,7 @@ def _b64(text: Any) -> bytes:
 
 
 def _part_from_dict(data: Mapping[str, Any]) -> Part:
-    from ._host import Attachment
+    from .._host import Attachment
 
     fc = data.get("function_call")
     fr = data.get("function_response")
@@ -148,7 +148,7 @@ def history_from_json(data: str) -> list[Message]:
         messages = [message_from_dict(m) for m in items]
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(f"serialized history has a malformed message: {exc!r}") from exc
-    from .errors import InvalidRequestError
+    from ..errors import InvalidRequestError
     from .inputs import check_history
 
     text = data if isinstance(data, str) else bytes(data).decode("utf-8", "replace")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._host import Message, Role
-from .errors import ContextLimitError
+from .._host import Message, Role
+from ..errors import ContextLimitError
 
 __all__ = ["exchange_starts", "oldest_to_keep", "too_large"]
 
