@@ -96,7 +96,7 @@ def run(emu: EmulatorProcess | None, quick: bool) -> BenchResult:
     """Round-trip time and memory of the provider's history JSON vs plain json on dicts."""
     del emu  # no network
     from shared.plugins.model_provider.github_models import GitHubModelsProvider
-    from shared.plugins.model_provider.github_models.wire.converters import (
+    from shared.plugins.model_provider.github_models.converters import (
         HISTORY_FORMAT,
         message_to_dict,
     )

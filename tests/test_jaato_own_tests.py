@@ -53,7 +53,7 @@ NOT_APPLICABLE_OVER = (
     "test_media_output_contract.py::TestContractIsUniversal::"
     "test_provider_answers_output_capability[github_models]",
     "test_unreadable_tool_args_are_not_executed.py::"
-    "test_every_provider_decodes_through_the_shared_parser[github_models/wire/converters.py]",
+    "test_every_provider_decodes_through_the_shared_parser[github_models/converters.py]",
     "test_unreadable_tool_args_are_not_executed.py::"
     "test_every_provider_decodes_through_the_shared_parser[github_models/provider.py]",
 )

@@ -427,7 +427,7 @@ def test_models_without_system_messages_get_it_in_the_first_user_turn(
 
 def test_wire_messages_match_a_fresh_conversion_on_every_turn(emulator: Any,
                                                               make_provider: Any) -> None:
-    from shared.plugins.model_provider.github_models.wire.converters import messages_to_wire
+    from shared.plugins.model_provider.github_models.converters import messages_to_wire
 
     provider = make_provider()
     provider.create_session("sys", tools=[WEATHER])

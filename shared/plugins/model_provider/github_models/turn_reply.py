@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from ._host import FinishReason, Reply, TokenUsage, make_usage
 from .common.masking import SecretMasker, mask_response
 from .common.wire_check import WireShapeError, loads_json
+from .converters import response_from_wire
 from .errors import ServiceUnavailableError, StructuredOutputError
-from .wire.converters import response_from_wire
 from .wire.streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
 from .wire.tokens import estimate_request_tokens, estimate_tokens
 

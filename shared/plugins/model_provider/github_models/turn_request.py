@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._host import Message, Part, Role, ToolResult
+from .converters import assemble_messages, message_to_wire
 from .errors import InvalidRequestError
 from .options import adapt_for_model, validate_options
-from .wire.converters import assemble_messages, message_to_wire
 from .wire.fitting import oldest_to_keep, too_large
 from .wire.inputs import (
     check_image,

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
+from ..converters import tools_to_wire
 from ..errors import InvalidRequestError
-from .converters import tools_to_wire
 from .inputs import check_conversation, check_history, check_text, check_tools, tool_list
 from .tokens import estimate_tools_tokens
 from .usage import UsageTracker

@@ -14,7 +14,7 @@ from typing import Any
 from .._host import FinishReason, FunctionCall, TokenUsage, unreadable_call
 from ..common.masking import SecretMasker
 from ..common.wire_check import check_chunk, loads_json, repair_text
-from .converters import (
+from ..converters import (
     content_text,
     finish_reason_from_wire,
     parse_arguments,
