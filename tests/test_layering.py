@@ -25,13 +25,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "shared" / "plugins" / "model_pr
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("common", frozenset({"common.", "data", "_contracts", "_public", "_host", "_fallback",
                           "telemetry_names", "yaml_input"})),
-    ("endpoints", frozenset({"profile_base", "profiles", "profiles_foundry"})),
+    ("endpoints", frozenset({"kinds."})),
     ("errors", frozenset({"_error_mapping", "error_body", "error_context", "error_classes",
                           "error_factories", "errors", "_error_facts", "_error_messages",
                           "_access_messages", "retry"})),
     ("models", frozenset({"models."})),
-    ("config", frozenset({"setting_checks", "settings", "endpoints", "env", "options", "auth",
-                          "transport_setting", "model_choice"})),
+    ("config", frozenset({"config."})),
     # converters.py stays at the top: jaato's own tests pin github_models/converters.py
     ("wire", frozenset({"wire.", "converters"})),
     ("pacing", frozenset({"pacing."})),

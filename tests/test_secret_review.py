@@ -16,8 +16,8 @@ import pytest
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models import errors as E
+from shared.plugins.model_provider.github_models.config.env import resolve_settings
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
-from shared.plugins.model_provider.github_models.env import resolve_settings
 from tests.conftest import TEST_TOKEN
 
 from .entra_credentials import PREFIX, ExpiringTestCredential

@@ -14,7 +14,7 @@ import pytest
 
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
-from shared.plugins.model_provider.github_models.env import resolve_settings
+from shared.plugins.model_provider.github_models.config.env import resolve_settings
 from shared.plugins.model_provider.github_models.errors import ConfigurationError
 from shared.plugins.model_provider.github_models.pacing.rate_store import parse_store_url
 

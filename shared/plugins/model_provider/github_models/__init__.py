@@ -44,14 +44,14 @@ if TYPE_CHECKING:
     from ._contracts import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
     from ._host import ProviderConfig
     from .common.clock import ManualClock
+    from .config.env import resolve_settings
+    from .config.settings import Settings
     from .embeddings import EmbeddingResult, EmbeddingUsage
-    from .env import resolve_settings
     from .models.catalog import Catalog, ModelInfo, UnknownModelError, static_catalog
     from .models.live_catalog import LiveCatalog, enable_live_catalog
     from .models.pricing import UsageCost
     from .pacing.rate_store import RateStoreError
     from .provider import GitHubModelsProvider
-    from .settings import Settings
 else:
     try:  # jaato-server's own classes, when this folder sits in its model_provider/ tree
         from ..base import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
@@ -84,8 +84,8 @@ _NAMES = LazyNames(__name__, lazy={
     "static_catalog": ".models.catalog:static_catalog",
     "LiveCatalog": ".models.live_catalog:LiveCatalog",
     "enable_live_catalog": ".models.live_catalog:enable_live_catalog",
-    "resolve_settings": ".env:resolve_settings",
-    "Settings": ".settings:Settings",
+    "resolve_settings": ".config.env:resolve_settings",
+    "Settings": ".config.settings:Settings",
     "UsageCost": ".models.pricing:UsageCost",
     "ManualClock": ".common.clock:ManualClock",
     "EmbeddingResult": ".embeddings:EmbeddingResult",

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ._error_facts import Diagnosis, Facts
-from .profiles import PAT_URL
+from .kinds.profiles import PAT_URL
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext

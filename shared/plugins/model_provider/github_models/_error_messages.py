@@ -17,7 +17,7 @@ from . import _error_mapping as m
 from ._access_messages import ENTRA_ADVICE, disabled, permission, token_invalid
 from ._error_facts import Diagnosis
 from ._error_facts import Facts as _Facts
-from .profiles import GitHubProfile
+from .kinds.profiles import GitHubProfile
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext

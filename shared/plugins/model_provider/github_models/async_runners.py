@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .calls import CallRunner
     from .calls_async import AsyncCallRunner
-    from .env import Settings
+    from .config.env import Settings
 
 __all__ = ["AsyncRunners"]
 

@@ -31,6 +31,7 @@ from .cli_output import (
     token_type_label,
 )
 from .common.masking import mask_secret
+from .config.setting_checks import path_problem
 from .errors import (
     GitHubModelsError,
     ModelNotFoundError,
@@ -39,10 +40,9 @@ from .errors import (
     TokenNotFoundError,
 )
 from .pacing.rate_store import RateStoreError
-from .setting_checks import path_problem
 
 if TYPE_CHECKING:
-    from .env import Settings
+    from .config.env import Settings
     from .provider import GitHubModelsProvider
 
 __all__ = ["Check", "Doctor", "run_doctor"]
@@ -164,7 +164,7 @@ class Doctor:
     def _own_settings_valid(self) -> bool:
         """Resolve the settings as configured; on an error, FAIL and skip the rest."""
         from ._host import ProviderConfig
-        from .env import resolve_settings
+        from .config.env import resolve_settings
 
         try:
             resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(self.extra)),
@@ -179,7 +179,7 @@ class Doctor:
     def _without_token(self, extra: Mapping[str, Any]) -> None:
         """The checks that need no token (.env, endpoint, organization), with a placeholder."""
         from ._host import ProviderConfig
-        from .env import resolve_settings
+        from .config.env import resolve_settings
 
         try:
             settings = resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(extra)),

@@ -188,7 +188,7 @@ class LogStore:
         self.busy_timeout = busy_timeout
         self._scrub = scrub or (lambda text: text)
         if self.path.exists() and not self.path.is_file():  # /dev/null, a folder, a FIFO
-            from .setting_checks import path_problem
+            from .config.setting_checks import path_problem
 
             raise LogStoreError(f"Opening the conversation log {self.path}",
                                 f"the path {path_problem(self.path)}",

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._host import Part
+from .config.options import OPTION_NAMES, validate_options
 from .errors import InvalidRequestError
-from .options import OPTION_NAMES, validate_options
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES",
@@ -85,7 +85,7 @@ def load_schema(spec: str) -> dict[str, Any]:
     from contextlib import suppress
 
     from .common.wire_check import loads_json
-    from .setting_checks import path_problem
+    from .config.setting_checks import path_problem
 
     inline = spec.lstrip().startswith(("{", "["))  # JSON text, never a file name to stat
     path = Path(spec)

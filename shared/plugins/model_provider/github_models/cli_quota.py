@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .cli_output import FAIL, PASS, SKIP, Console
 
 if TYPE_CHECKING:
-    from .env import Settings
+    from .config.env import Settings
     from .provider import GitHubModelsProvider
 
 __all__ = ["add_quota_command", "budget_report", "run_quota", "store_check"]

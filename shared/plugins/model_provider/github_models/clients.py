@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .env import Settings
+from .config.env import Settings
 
 __all__ = ["absolute_url", "build_async_client", "build_sync_client", "check_async_credential"]
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .calls import CallRunner
     from .calls_async import AsyncCallRunner
     from .common.clock import Clock
-    from .env import Settings
+    from .config.env import Settings
     from .errors import ErrorContext
     from .models.catalog import Catalog, ModelInfo
     from .models.pricing import ModelPricing
@@ -220,7 +220,7 @@ class ProviderCore(Accounting):
             ModelNotFoundError: Unknown id on a GitHub-shaped endpoint (with close matches).
         """
         del skip_model_test
-        from .model_choice import choose_model
+        from .config.model_choice import choose_model
 
         settings = self.settings
         info, model, self._wire_id = choose_model(settings, lambda: self.catalog,
@@ -303,7 +303,7 @@ class ProviderCore(Accounting):
         Raises:
             InvalidRequestError: An unknown option or a value out of range.
         """
-        from .options import validate_options
+        from .config.options import validate_options
 
         self._defaults.update(validate_options(options, self.settings.profile))
 

@@ -110,7 +110,7 @@ def plan_embed(provider: GitHubModelsProvider, runner: CallRunner, texts: object
         ContextLimitError: An input over the model's window or the per-request budget.
     """
     from .common.limits import limits_key
-    from .model_choice import choose_model
+    from .config.model_choice import choose_model
     from .wire.tokens import estimate_tokens
 
     settings = provider.settings

@@ -18,8 +18,8 @@ from .errors import (
 from .transport import TransportFailure
 
 if TYPE_CHECKING:
+    from .config.settings import Settings
     from .errors import ErrorContext
-    from .settings import Settings
     from .transport import SyncTransport
 
 __all__ = ["fetch_catalog", "probe_credentials"]

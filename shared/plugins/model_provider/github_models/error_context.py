@@ -10,7 +10,7 @@ from typing import Any
 
 from .common.service_facts import RETIREMENT_DATE
 from .common.url_secrets import strip_url_secrets
-from .profiles import EndpointProfile, profile_for_url
+from .kinds.profiles import EndpointProfile, profile_for_url
 
 __all__ = ["RETIREMENT_DATE", "ErrorContext"]
 

@@ -26,7 +26,7 @@ from .error_classes import (
     TokenPermissionError,
 )
 from .error_context import ErrorContext
-from .profiles import PAT_URL
+from .kinds.profiles import PAT_URL
 
 __all__ = [
     "error_from_connection",

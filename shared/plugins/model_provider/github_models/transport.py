@@ -28,7 +28,7 @@ from typing import Any
 
 from . import __version__
 from .azure_boundary import TransportFailure, failure_from_azure
-from .env import Settings
+from .config.env import Settings
 from .errors import GitHubModelsError
 
 __all__ = [
@@ -295,7 +295,7 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
     policies.append(UserAgentPolicy(base_user_agent=settings.user_agent or USER_AGENT,
                                     user_agent_use_env=False))
     if settings.token_cache is not None:
-        from .auth import async_bearer_policy, bearer_policy
+        from .config.auth import async_bearer_policy, bearer_policy
 
         policies.append((async_bearer_policy if aio else bearer_policy)(settings.token_cache))
     else:

@@ -26,7 +26,7 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
-    from .env import Settings
+    from .config.env import Settings
 
 __all__ = ["AsyncStreamHandle", "AsyncTransport"]
 

@@ -21,7 +21,7 @@ from .wire.tokens import estimate_request_tokens, estimate_tokens
 
 if TYPE_CHECKING:
     from ._host import CancelToken
-    from .env import Settings
+    from .config.env import Settings
     from .errors import ErrorContext
 
 __all__ = ["masked", "parse_structured", "release_on_failure", "reply_from_body",

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._host import Message, Part, Role, ToolResult
+from .config.options import adapt_for_model, validate_options
 from .converters import assemble_messages, message_to_wire
 from .errors import InvalidRequestError
-from .options import adapt_for_model, validate_options
 from .wire.fitting import oldest_to_keep, too_large
 from .wire.inputs import (
     check_image,
@@ -27,7 +27,7 @@ from .wire.session import ChatSession, order_tool_results, tool_message
 from .wire.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, estimate_message_tokens, estimate_tokens
 
 if TYPE_CHECKING:
-    from .env import Settings
+    from .config.env import Settings
     from .models.catalog import ModelInfo
 
 __all__ = ["PreparedTurn", "TurnState", "check_stream_arguments", "parts_message", "prepare",

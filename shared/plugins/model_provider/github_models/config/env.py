@@ -44,10 +44,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._host import ProviderConfig
-from .common.env_reads import provider_environment
-from .common.service_facts import LEGACY_HOST
-from .common.url_secrets import strip_url_secrets
+from .._host import ProviderConfig
+from ..common.env_reads import provider_environment
+from ..common.service_facts import LEGACY_HOST
+from ..common.url_secrets import strip_url_secrets
+from ..errors import ConfigurationError, token_not_found, token_type_of
 from .endpoints import (
     ENV_ENDPOINT,
     ENV_ENDPOINT_KIND,
@@ -59,7 +60,6 @@ from .endpoints import (
     resolve_endpoint,
     resolve_endpoint_profile,
 )
-from .errors import ConfigurationError, token_not_found, token_type_of
 from .setting_checks import (
     API_VERSION_RE,
     FALSE_WORDS,
@@ -125,7 +125,7 @@ SETTING_KEYS = frozenset({
 JAATO_EXTRA_KEYS = frozenset({"workspace_path", "config_root", "session_id", "app_identity",
                               "quirks"})
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 
 def _find_dotenv(explicit: str | None, cwd: Path, workspace: Path | None) -> Path | None:

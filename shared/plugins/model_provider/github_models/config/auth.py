@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._error_messages import ENTRA_ADVICE
-from .errors import ConfigurationError, TokenInvalidError
-from .profiles import ENTRA_SCOPE
+from .._error_messages import ENTRA_ADVICE
+from ..errors import ConfigurationError, TokenInvalidError
+from ..kinds.profiles import ENTRA_SCOPE
 
 __all__ = [
     "DEFAULT_SCOPE",

@@ -11,7 +11,7 @@ import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = ["INFERENCE_EXTRA", "TRANSPORTS", "handed_clients", "transport_setting"]
 

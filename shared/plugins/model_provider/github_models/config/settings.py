@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .common.masking import mask_secret, redacted
-from .common.service_facts import RETIRED_HOSTS
-from .common.url_secrets import strip_url_secrets
-from .profiles import EndpointProfile
+from ..common.masking import mask_secret, redacted
+from ..common.service_facts import RETIRED_HOSTS
+from ..common.url_secrets import strip_url_secrets
+from ..kinds.profiles import EndpointProfile
 
 __all__ = ["Settings"]
 
@@ -83,7 +83,7 @@ class Settings:
 
         store = self.rate_store
         if store:  # a password in the store URL stays behind too: the shown form travels
-            from .pacing.rate_store import _mask_userinfo
+            from ..pacing.rate_store import _mask_userinfo
 
             store = _mask_userinfo(store)
         safe = dataclasses.replace(self, token=mask_secret(self.token), token_cache=None,

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .common.limits import TierLimits
-from .common.url_secrets import strip_url_secrets
-from .errors import ConfigurationError
+from ..common.limits import TierLimits
+from ..common.url_secrets import strip_url_secrets
+from ..errors import ConfigurationError
 
 __all__ = [
     "API_VERSION_RE",
@@ -33,7 +33,7 @@ __all__ = [
     "read_dotenv",
 ]
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 _LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _GITHUB_WEB_HOSTS = frozenset({"github.com", "www.github.com"})
 

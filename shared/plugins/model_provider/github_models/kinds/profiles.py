@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from .common.service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
+from ..common.service_facts import GITHUB_MODELS_HOST, LEGACY_HOST, RETIREMENT_DATE
 from .profile_base import (
     ENTRA_SCOPE,
     OPENAI_RANGES,
@@ -113,8 +113,8 @@ class GitHubProfile(EndpointProfile):
         present = re.search(r"/orgs/([^/]+)$", prefix)
         if present:  # logins ignore case
             if present.group(1).lower() != organization.lower():
-                from .common.url_secrets import strip_url_secrets
-                from .errors import ConfigurationError
+                from ..common.url_secrets import strip_url_secrets
+                from ..errors import ConfigurationError
 
                 raise ConfigurationError(
                     what="Checking the endpoint against the organization setting",

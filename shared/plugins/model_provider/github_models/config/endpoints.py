@@ -11,9 +11,9 @@ import re
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from .common.url_secrets import strip_url_secrets
-from .errors import ConfigurationError
-from .profiles import ENDPOINT_KINDS, EndpointProfile, profile_for_url, profile_named
+from ..common.url_secrets import strip_url_secrets
+from ..errors import ConfigurationError
+from ..kinds.profiles import ENDPOINT_KINDS, EndpointProfile, profile_for_url, profile_named
 from .setting_checks import github_name
 
 __all__ = [
@@ -32,7 +32,7 @@ ENV_ENTERPRISE = "JAATO_GITHUB_ENTERPRISE"
 ENV_ENDPOINT = "JAATO_GITHUB_ENDPOINT"
 ENV_ENDPOINT_KIND = "JAATO_GITHUB_ENDPOINT_KIND"
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 _EXAMPLE = "'https://<resource>.services.ai.azure.com/models'"
 
 

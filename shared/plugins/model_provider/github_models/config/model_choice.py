@@ -11,16 +11,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError, model_not_found
+from ..errors import ConfigurationError, model_not_found
 
 if TYPE_CHECKING:
+    from ..errors import ErrorContext
+    from ..models.catalog import Catalog, ModelInfo
     from .env import Settings
-    from .errors import ErrorContext
-    from .models.catalog import Catalog, ModelInfo
 
 __all__ = ["choose_model"]
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 _warned_models: set[str] = set()
 
 
@@ -30,7 +30,7 @@ def _shown(settings: Settings, model: str) -> str:
     secrets = tuple(s for s in settings.secrets() if s)
     if not secrets:
         return model
-    from .common.masking import SecretMasker
+    from ..common.masking import SecretMasker
 
     return SecretMasker(secrets).scrub(model)
 

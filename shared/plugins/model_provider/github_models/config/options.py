@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidRequestError
-from .profiles import ENDPOINT_KINDS, EndpointProfile, profile_named
+from ..errors import InvalidRequestError
+from ..kinds.profiles import ENDPOINT_KINDS, EndpointProfile, profile_named
 
 __all__ = ["OPTION_NAMES", "adapt_for_model", "validate_options"]
 
