@@ -12,15 +12,15 @@ import subprocess
 import sys
 
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
-from shared.plugins.model_provider.github_models.conversation import Conversation
+from shared.plugins.model_provider.github_models.turn.conversation import Conversation
 
 PKG = "shared.plugins.model_provider.github_models"
 
 # An allow-list: the only package modules `load_provider` may load (the rest of the request
 # path loads at initialize / connect / the first call). A new module imported at load time fails
 # here until it is added on purpose (benchmarks/bench_cold_start.py measures what it costs).
-LOAD_PROVIDER_MAY_LOAD = frozenset({"", "._contracts", "._host", "._public", ".accounting", ".core",
-                                    ".provider", ".turn"})
+LOAD_PROVIDER_MAY_LOAD = frozenset({"", "._contracts", "._host", "._public", ".provider", ".turn",
+                                    ".turn.accounting", ".turn.core", ".turn.turn"})
 
 
 def _modules_after(code: str) -> set[str]:
@@ -33,7 +33,7 @@ def _modules_after(code: str) -> set[str]:
 
 def test_load_provider_loads_only_the_allowed_modules() -> None:
     loaded = _modules_after("from shared import load_provider; load_provider('github_models')")
-    assert f"{PKG}.provider" in loaded and f"{PKG}.turn" in loaded
+    assert f"{PKG}.provider" in loaded and f"{PKG}.turn.turn" in loaded
     relative = {m.removeprefix(PKG) for m in loaded}
     early = sorted(relative - LOAD_PROVIDER_MAY_LOAD)
     assert early == [], f"loaded by load_provider, should wait for first use: {early}"

@@ -21,8 +21,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models import telemetry as T
 from shared.plugins.model_provider.github_models import telemetry_names as N
+from shared.plugins.model_provider.github_models.calls import telemetry as T
 from shared.plugins.model_provider.github_models.common.clock import ManualClock
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from shared.plugins.model_provider.types import CancelToken, FinishReason, ToolResult, ToolSchema

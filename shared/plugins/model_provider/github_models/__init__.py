@@ -43,10 +43,10 @@ from ._public import LazyNames
 if TYPE_CHECKING:
     from ._contracts import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
     from ._host import ProviderConfig
+    from .calls.embeddings import EmbeddingResult, EmbeddingUsage
     from .common.clock import ManualClock
     from .config.env import resolve_settings
     from .config.settings import Settings
-    from .embeddings import EmbeddingResult, EmbeddingUsage
     from .models.catalog import Catalog, ModelInfo, UnknownModelError, static_catalog
     from .models.live_catalog import LiveCatalog, enable_live_catalog
     from .models.pricing import UsageCost
@@ -88,8 +88,8 @@ _NAMES = LazyNames(__name__, lazy={
     "Settings": ".config.settings:Settings",
     "UsageCost": ".models.pricing:UsageCost",
     "ManualClock": ".common.clock:ManualClock",
-    "EmbeddingResult": ".embeddings:EmbeddingResult",
-    "EmbeddingUsage": ".embeddings:EmbeddingUsage",
+    "EmbeddingResult": ".calls.embeddings:EmbeddingResult",
+    "EmbeddingUsage": ".calls.embeddings:EmbeddingUsage",
     "RateStoreError": ".pacing.rate_store:RateStoreError",
 })
 

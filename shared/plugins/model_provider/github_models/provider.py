@@ -25,8 +25,8 @@ from ._host import (
     TurnResult,
     response_calls,
 )
-from .core import ProviderCore
-from .turn import Messaging
+from .turn.core import ProviderCore
+from .turn.turn import Messaging
 
 if TYPE_CHECKING:  # the request path loads at the first call (cold start: issue 10 item 6)
     from ._host import (
@@ -35,9 +35,9 @@ if TYPE_CHECKING:  # the request path loads at the first call (cold start: issue
         Message,
         ToolSchema,
     )
-    from .conversation import Conversation
-    from .embeddings import EmbeddingResult
-    from .turn import OnChunk, OnUsage
+    from .calls.embeddings import EmbeddingResult
+    from .turn.conversation import Conversation
+    from .turn.turn import OnChunk, OnUsage
     from .wire.session import ChatSession
 
 __all__ = ["GitHubModelsProvider"]
@@ -70,7 +70,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         Raises:
             InvalidRequestError: Two tools share a name.
         """
-        from .conversation import Conversation
+        from .turn.conversation import Conversation
         from .wire.session import ChatSession
 
         org = self._settings.organization if self._settings else None
@@ -106,7 +106,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         """
         from .errors import GitHubModelsError, InvalidRequestError
         from .retry import is_transient
-        from .turn import run_turn
+        from .turn.turn import run_turn
         from .wire.session import ChatSession
 
         options: dict[str, Any] = {} if tool_choice is None else {"tool_choice": tool_choice}
@@ -173,7 +173,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
             GitHubModelsError: (a subclass) what the service answered, after retries (401,
                 403, 404 unknown model or deployment, 413, 429 ...).
         """
-        from .embeddings import plan_embed, run_embed
+        from .calls.embeddings import plan_embed, run_embed
 
         with self.scrubbed_errors():
             runner = self._require_runner()
@@ -184,7 +184,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                      dimensions: int | None = None, encoding_format: str = "float"
                      ) -> EmbeddingResult:
         """Async :meth:`embed` (the running loop's client; same checks and errors)."""
-        from .embeddings import plan_embed, run_aembed
+        from .calls.embeddings import plan_embed, run_aembed
 
         with self.scrubbed_errors():
             plan = plan_embed(self, self._require_runner(), texts, model, dimensions,
@@ -221,7 +221,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                 probe.shutdown()
         runner = self._require_runner()
         settings = self.settings
-        from .endpoint_checks import probe_credentials
+        from .calls.endpoint_checks import probe_credentials
 
         probe_credentials(runner.transport, self._wire_id or "openai/gpt-4o-mini",
                           self.error_context())

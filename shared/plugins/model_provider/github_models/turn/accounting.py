@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._host import Message, TokenUsage
-    from .calls import CallRunner
-    from .models.catalog import ModelInfo
-    from .wire.session import ChatSession
-    from .wire.usage import UsageTotals, UsageTracker
+    from .._host import Message, TokenUsage
+    from ..calls.calls import CallRunner
+    from ..models.catalog import ModelInfo
+    from ..wire.session import ChatSession
+    from ..wire.usage import UsageTotals, UsageTracker
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "Accounting", "AccountingState", "input_cap", "output_cap"]
 
@@ -76,7 +76,7 @@ class Accounting:
 
     def count_tokens(self, content: str) -> int:
         """Estimate the tokens of ``content`` (no tokenizer download; see ``tokens.py``)."""
-        from .wire.tokens import estimate_tokens
+        from ..wire.tokens import estimate_tokens
 
         return estimate_tokens(content)
 
@@ -135,13 +135,13 @@ class Accounting:
 
     def serialize_history(self, history: list[Message]) -> str:
         """History as JSON text (lossless, tool calls and results included)."""
-        from .converters import history_to_json
+        from ..converters import history_to_json
 
         return history_to_json(history)
 
     def deserialize_history(self, data: str) -> list[Message]:
         """The inverse of ``serialize_history``. Raises ValueError on malformed data."""
-        from .converters import history_from_json
+        from ..converters import history_from_json
 
         return history_from_json(data)
 
@@ -197,6 +197,6 @@ class Accounting:
 
     def capabilities(self) -> Any:
         """jaato's ``ProviderCapabilities`` for this provider (``PROVIDER_CAPABILITIES``)."""
-        from . import PROVIDER_CAPABILITIES
+        from .. import PROVIDER_CAPABILITIES
 
         return PROVIDER_CAPABILITIES

@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._host import Message, Part, ProviderResponse, Role, TokenUsage
+from .._host import Message, Part, ProviderResponse, Role, TokenUsage
 
 if TYPE_CHECKING:
-    from ._host import CancelToken, Reply, ToolResult
+    from .._host import CancelToken, Reply, ToolResult
+    from ..wire.session import ChatSession
     from .core import ProviderCore
     from .turn_request import PreparedTurn, TurnState
-    from .wire.session import ChatSession
 
 __all__ = ["Messaging", "OnChunk", "OnUsage", "arun_turn", "run_turn"]
 
@@ -60,7 +60,7 @@ class Messaging:
         session (``one_shot``: on a blank session, nothing recorded)."""
         core, session = self._turn_on()
         if one_shot:
-            from .wire.session import ChatSession
+            from ..wire.session import ChatSession
 
             session = ChatSession()
         new = [_new_message(kind, given, core, session)]
@@ -72,7 +72,7 @@ class Messaging:
         """Async :meth:`_session_turn`."""
         core, session = self._turn_on()
         if one_shot:
-            from .wire.session import ChatSession
+            from ..wire.session import ChatSession
 
             session = ChatSession()
         new = [_new_message(kind, given, core, session)]
@@ -199,10 +199,10 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
     Raises:
         GitHubModelsError: (a subclass) before any request, or what the service answered.
     """
-    from .errors import GitHubModelsError
+    from ..errors import GitHubModelsError
+    from ..wire.streaming import StreamCancelled
     from .turn_reply import release_on_failure, reply_from_body, reply_from_stream, stream_sink
     from .turn_request import check_stream_arguments, prepare
-    from .wire.streaming import StreamCancelled
 
     if stream is not None:
         check_stream_arguments(*stream[:3], on_thinking=stream[3])
@@ -239,10 +239,10 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
     Raises:
         GitHubModelsError: (a subclass) before any request, or what the service answered.
     """
-    from .errors import GitHubModelsError
+    from ..errors import GitHubModelsError
+    from ..wire.streaming import StreamCancelled
     from .turn_reply import release_on_failure, reply_from_body, reply_from_stream, stream_sink
     from .turn_request import check_stream_arguments, prepare
-    from .wire.streaming import StreamCancelled
 
     if stream is not None:
         check_stream_arguments(*stream[:3], on_thinking=stream[3])
@@ -285,7 +285,7 @@ def finish(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply: Repl
         StructuredOutputError: A ``response_schema`` reply that is not JSON (usage still
             counted: it was billed).
     """
-    from .errors import StructuredOutputError
+    from ..errors import StructuredOutputError
     from .turn_reply import masked, parse_structured
 
     reply = masked(reply, core.secrets())
@@ -313,8 +313,8 @@ def count_usage(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply:
     """Add the reply's usage to the provider's totals and, when recorded, the session's."""
     pricing = state.info.pricing if state.info else None
     if pricing is not None:  # cost_usd where the pricing table knows the model
-        from ._host import input_tokens, set_cost
-        from .models.pricing import cost_usd
+        from .._host import input_tokens, set_cost
+        from ..models.pricing import cost_usd
 
         all_in, cached = input_tokens(reply.usage)
         set_cost(reply.usage, cost_usd(pricing, all_in, reply.usage.output_tokens, cached))

@@ -15,11 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._host import CancelToken
-from .calls_stream import cancel_check, end_of_body, feed_block
-from .common.clock import Clock, sleep_unless
-from .common.service_facts import RETIREMENT_DATE
-from .errors import (
+from .._host import CancelToken
+from ..common.clock import Clock, sleep_unless
+from ..common.service_facts import RETIREMENT_DATE
+from ..errors import (
     ErrorContext,
     GitHubModelsError,
     RateLimitError,
@@ -28,15 +27,16 @@ from .errors import (
     error_from_response,
     error_from_stream_event,
 )
-from .pacing.pacing import Pacer
-from .retry import RetryPolicy, retry_delay
-from .transport import (
+from ..pacing.pacing import Pacer
+from ..retry import RetryPolicy, retry_delay
+from ..transport import (
     HttpResult,
     StreamHandle,
     SyncTransport,
     TransportFailure,
 )
-from .wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
+from ..wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
+from .calls_stream import cancel_check, end_of_body, feed_block
 
 if TYPE_CHECKING:
     pass
@@ -48,7 +48,7 @@ __all__ = [
     "warn_if_deprecated",
 ]
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 CHAT_PATH = "/chat/completions"
 
 _deprecation_warned = False

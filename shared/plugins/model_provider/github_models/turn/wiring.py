@@ -12,21 +12,21 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .common.masking import SecretMasker, scrub_causes
-from .common.service_facts import RETIREMENT_DATE
-from .config.env import JAATO_EXTRA_KEYS, SETTING_KEYS, Settings, resolve_settings
-from .config.options import OPTION_NAMES, validate_options
+from ..common.masking import SecretMasker, scrub_causes
+from ..common.service_facts import RETIREMENT_DATE
+from ..config.env import JAATO_EXTRA_KEYS, SETTING_KEYS, Settings, resolve_settings
+from ..config.options import OPTION_NAMES, validate_options
 
 if TYPE_CHECKING:
-    from ._host import ProviderConfig
-    from .calls import CallRunner
-    from .common.clock import Clock
-    from .errors import ErrorContext
+    from .._host import ProviderConfig
+    from ..calls.calls import CallRunner
+    from ..common.clock import Clock
+    from ..errors import ErrorContext
 
 __all__ = ["build_runner", "key_from_extra", "request_defaults", "resolve",
            "warn_about_endpoint"]
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 
 def key_from_extra(config: ProviderConfig | None) -> ProviderConfig | None:
@@ -58,7 +58,7 @@ def resolve(config: ProviderConfig | None, environ: Mapping[str, str] | None) ->
         secrets = tuple(s for s in (key if isinstance(key, str) else None,
                                     env.get("GITHUB_TOKEN")) if s)
         scrub_causes(exc, SecretMasker(secrets))
-        from .errors import GitHubModelsError
+        from ..errors import GitHubModelsError
 
         if isinstance(exc, GitHubModelsError) and secrets:  # ... and out of the message
             exc._redact(tuple(s.strip() for s in secrets))  # a setting's text may quote it
@@ -93,7 +93,7 @@ def request_defaults(config: ProviderConfig | None, settings: Settings) -> dict[
 
 def warn_about_endpoint(settings: Settings) -> None:
     """Log an organization the endpoint cannot bill, and a retired GitHub Models host."""
-    from .common.url_secrets import strip_url_secrets  # ;params can hold a key, as a query
+    from ..common.url_secrets import strip_url_secrets  # ;params can hold a key, as a query
 
     shown = strip_url_secrets(settings.endpoint)
     if settings.organization and not settings.org_path_applied:
@@ -117,17 +117,17 @@ def build_runner(settings: Settings, clock: Clock,
                  error_context: Callable[[], ErrorContext]) -> CallRunner:
     """The sync call runner: the pacer (shared through a rate store when one is set), the
     retry policy and the transport, all from ``settings``."""
-    from .calls import CallRunner
-    from .pacing.pacing import Pacer, limits_with_overrides
-    from .retry import RetryPolicy
-    from .transport import SyncTransport
+    from ..calls.calls import CallRunner
+    from ..pacing.pacing import Pacer, limits_with_overrides
+    from ..retry import RetryPolicy
+    from ..transport import SyncTransport
 
     # the pacer never waits longer than a retry may (max_retry_wait): a longer server
     # pause or window fails fast with the time it ends, as documented
     limits = limits_with_overrides(settings.rate_limit_overrides)
     pacer: Pacer
     if settings.rate_store and settings.pacing:  # one quota shared by many processes
-        from .pacing.shared_pacing import shared_pacer_for
+        from ..pacing.shared_pacing import shared_pacer_for
 
         pacer = shared_pacer_for(settings, limits, clock)
     else:

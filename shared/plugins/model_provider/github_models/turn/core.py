@@ -16,32 +16,32 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
-from ._host import Message, ProviderConfig, TokenUsage, ToolSchema
+from .._host import Message, ProviderConfig, TokenUsage, ToolSchema
 from .accounting import DEFAULT_CONTEXT_LIMIT, Accounting, AccountingState, input_cap
 
 if TYPE_CHECKING:
+    from ..calls.calls import CallRunner
+    from ..calls.calls_async import AsyncCallRunner
+    from ..common.clock import Clock
+    from ..config.env import Settings
+    from ..errors import ErrorContext
+    from ..models.catalog import Catalog, ModelInfo
+    from ..models.pricing import ModelPricing
+    from ..pacing.pacing import Pacer
+    from ..wire.session import ChatSession
+    from ..wire.usage import UsageTracker
     from .async_runners import AsyncRunners
-    from .calls import CallRunner
-    from .calls_async import AsyncCallRunner
-    from .common.clock import Clock
-    from .config.env import Settings
-    from .errors import ErrorContext
-    from .models.catalog import Catalog, ModelInfo
-    from .models.pricing import ModelPricing
-    from .pacing.pacing import Pacer
     from .turn_request import TurnState
-    from .wire.session import ChatSession
-    from .wire.usage import UsageTracker
 
 __all__ = ["DEFAULT_CONTEXT_LIMIT", "ProviderCore"]
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 # The name jaato knows this provider by, which it records in a session's history: the folder's
 # own name when the folder is copied into jaato's tree (``github_models`` over jaato's own,
 # ``github_models_ext`` beside it: jaato's directory scan registers a provider under its
 # ``name``), else ``github_models``. The ``github_models_ext`` entry point sets its own.
-_FOLDER = __name__.rpartition(".")[0].rpartition(".")[2]
+_FOLDER = __name__.rsplit(".", 2)[0].rpartition(".")[2]  # <folder>.turn.core
 DEFAULT_NAME = _FOLDER if _FOLDER.startswith("github_models") else "github_models"
 
 
@@ -82,7 +82,7 @@ class ProviderCore(Accounting):
         return self.registered_name
 
     def __repr__(self) -> str:
-        from .common.url_secrets import strip_url_secrets
+        from ..common.url_secrets import strip_url_secrets
 
         endpoint = strip_url_secrets(self._settings.endpoint) if self._settings else None
         return f"GitHubModelsProvider(endpoint={endpoint!r}, model={self._model!r})"
@@ -95,10 +95,10 @@ class ProviderCore(Accounting):
             ConfigurationError: A malformed setting (endpoint, organization, timeout ...).
             InvalidRequestError: A default request option out of its documented range.
         """
+        from ..common.clock import MonotonicClock
+        from ..wire.session import ChatSession
+        from ..wire.usage import UsageTracker
         from . import wiring  # the request machinery loads when it is first needed
-        from .common.clock import MonotonicClock
-        from .wire.session import ChatSession
-        from .wire.usage import UsageTracker
 
         config = wiring.key_from_extra(config)
         settings = wiring.resolve(config, self._environ)
@@ -115,7 +115,7 @@ class ProviderCore(Accounting):
         previous, self._model, self._info, self._wire_id = self._requested, None, None, ""
         self.live_catalog = None
         if settings.catalog_mode == "live":
-            from .models.live_catalog import enable_live_catalog
+            from ..models.live_catalog import enable_live_catalog
 
             self.live_catalog = enable_live_catalog(self, ttl=settings.catalog_ttl,
                                                     background=True)
@@ -176,7 +176,7 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called.
         """
         if self._settings is None:
-            from .errors import ConfigurationError
+            from ..errors import ConfigurationError
 
             raise ConfigurationError(
                 what="Using the provider", why="initialize() has not been called",
@@ -186,7 +186,7 @@ class ProviderCore(Accounting):
     def error_context(self, model: str | None = None) -> ErrorContext:
         """What an error of this provider's requests says about where it happened (secrets
         masked)."""
-        from .errors import ErrorContext
+        from ..errors import ErrorContext
 
         s = self.settings
         return ErrorContext(
@@ -203,7 +203,7 @@ class ProviderCore(Accounting):
     def catalog(self) -> Catalog:
         """The model catalog in use."""
         if self._catalog is None:
-            from .models.catalog import static_catalog
+            from ..models.catalog import static_catalog
 
             self._catalog = static_catalog()
         return self._catalog
@@ -220,7 +220,7 @@ class ProviderCore(Accounting):
             ModelNotFoundError: Unknown id on a GitHub-shaped endpoint (with close matches).
         """
         del skip_model_test
-        from .config.model_choice import choose_model
+        from ..config.model_choice import choose_model
 
         settings = self.settings
         info, model, self._wire_id = choose_model(settings, lambda: self.catalog,
@@ -258,7 +258,7 @@ class ProviderCore(Accounting):
             ConfigurationError: Not initialized, or the endpoint has no catalog (not GitHub-shaped).
             GitHubModelsError: (a subclass) what the service answered (410 when retired ...).
         """
-        from .endpoint_checks import fetch_catalog
+        from ..calls.endpoint_checks import fetch_catalog
 
         settings, runner = self.settings, self._runner
         return fetch_catalog(runner.transport if runner is not None else None, settings,
@@ -287,7 +287,7 @@ class ProviderCore(Accounting):
         Raises:
             InvalidRequestError: Two tools share a name.
         """
-        from .wire.session import ChatSession
+        from ..wire.session import ChatSession
 
         org = self._settings.organization if self._settings else None
         self._session = ChatSession(system_instruction, tools, history, attributed_to=org)
@@ -303,7 +303,7 @@ class ProviderCore(Accounting):
         Raises:
             InvalidRequestError: An unknown option or a value out of range.
         """
-        from .config.options import validate_options
+        from ..config.options import validate_options
 
         self._defaults.update(validate_options(options, self.settings.profile))
 
@@ -311,7 +311,7 @@ class ProviderCore(Accounting):
     def _session(self) -> ChatSession:
         """The default session (the framework's ``create_session``), built at first use."""
         if self._session_now is None:
-            from .wire.session import ChatSession
+            from ..wire.session import ChatSession
 
             org = self._settings.organization if self._settings else None
             self._session_now = ChatSession(attributed_to=org)
@@ -325,7 +325,7 @@ class ProviderCore(Accounting):
     def _usage(self) -> UsageTracker:
         """Provider-wide usage totals, built at first use."""
         if self._usage_now is None:
-            from .wire.usage import UsageTracker
+            from ..wire.usage import UsageTracker
 
             self._usage_now = UsageTracker()
         return self._usage_now
@@ -355,7 +355,7 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called.
         """
         if self._runner is None:
-            from .errors import ConfigurationError
+            from ..errors import ConfigurationError
 
             raise ConfigurationError(
                 what="Sending a request", why="the provider is not initialized",
@@ -370,7 +370,7 @@ class ProviderCore(Accounting):
         """
         runner = self._runner
         if runner is None or self._model is None:
-            from .errors import ConfigurationError
+            from ..errors import ConfigurationError
 
             raise ConfigurationError(
                 what="Sending a request",
@@ -403,7 +403,7 @@ class ProviderCore(Accounting):
         """The pacer/limits row of the selected model (its own row for custom models)."""
         if self._info is None:
             return None
-        from .common.limits import limits_key
+        from ..common.limits import limits_key
 
         return limits_key(self._model, self._info.tier)
 
@@ -432,7 +432,7 @@ class ProviderCore(Accounting):
         try:
             yield
         except Exception as exc:
-            from .common.masking import SecretMasker, scrub_causes
+            from ..common.masking import SecretMasker, scrub_causes
 
             scrub_causes(exc, SecretMasker(self.secrets()))
             raise

@@ -12,9 +12,9 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .calls import CallRunner
-    from .calls_async import AsyncCallRunner
-    from .config.env import Settings
+    from ..calls.calls import CallRunner
+    from ..calls.calls_async import AsyncCallRunner
+    from ..config.env import Settings
 
 __all__ = ["AsyncRunners"]
 
@@ -44,8 +44,8 @@ class AsyncRunners(weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "AsyncCa
         loop = asyncio.get_running_loop()
         arunner = self.get(loop)
         if arunner is None:
-            from .calls_async import AsyncCallRunner
-            from .transport_async import AsyncTransport
+            from ..calls.calls_async import AsyncCallRunner
+            from ..transport_async import AsyncTransport
 
             arunner = AsyncCallRunner(runner, AsyncTransport(settings))
             self[loop] = arunner

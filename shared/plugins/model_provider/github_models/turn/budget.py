@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models.catalog import ModelInfo
+    from ..models.catalog import ModelInfo
 
 __all__ = ["DEFAULT_REASONING_REPLY_TOKENS", "DEFAULT_REPLY_TOKENS", "context_window",
            "reply_cap"]

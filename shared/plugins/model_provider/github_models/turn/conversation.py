@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 from .turn import Messaging, OnChunk, OnUsage
 
 if TYPE_CHECKING:
-    from ._host import Message
+    from .._host import Message
+    from ..wire.session import ChatSession
+    from ..wire.usage import UsageTotals
     from .core import ProviderCore
-    from .wire.session import ChatSession
-    from .wire.usage import UsageTotals
 
 __all__ = ["Conversation", "OnChunk", "OnUsage"]
 

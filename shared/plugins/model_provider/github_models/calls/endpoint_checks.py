@@ -6,21 +6,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .calls import CHAT_PATH
-from .common.url_secrets import strip_url_secrets
-from .errors import (
+from ..common.url_secrets import strip_url_secrets
+from ..errors import (
     ConfigurationError,
     ModelNotFoundError,
     ServiceUnavailableError,
     error_from_connection,
     error_from_response,
 )
-from .transport import TransportFailure
+from ..transport import TransportFailure
+from .calls import CHAT_PATH
 
 if TYPE_CHECKING:
-    from .config.settings import Settings
-    from .errors import ErrorContext
-    from .transport import SyncTransport
+    from ..config.settings import Settings
+    from ..errors import ErrorContext
+    from ..transport import SyncTransport
 
 __all__ = ["fetch_catalog", "probe_credentials"]
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .transport import TransportFailure
-from .wire.streaming import SSEParser, StreamCancelled
+from ..transport import TransportFailure
+from ..wire.streaming import SSEParser, StreamCancelled
 
 if TYPE_CHECKING:
-    from ._host import CancelToken
+    from .._host import CancelToken
 
 __all__ = ["cancel_check", "end_of_body", "feed_block"]
 

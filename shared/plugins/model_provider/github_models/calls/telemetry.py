@@ -27,10 +27,10 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import telemetry_names as N
-from .config.env import Settings
-from .errors import ConfigurationError
-from .telemetry_names import CAPTURE_CONTENT_ENV, SEMCONV_VERSION
+from .. import telemetry_names as N
+from ..config.env import Settings
+from ..errors import ConfigurationError
+from ..telemetry_names import CAPTURE_CONTENT_ENV, SEMCONV_VERSION
 
 __all__ = ["CAPTURE_CONTENT_ENV", "SEMCONV_VERSION", "Operation", "Telemetry"]
 
@@ -69,8 +69,8 @@ class Telemetry:
     def hide(self, text: str) -> str:
         """``text`` with the credentials masked: the key, the Entra tokens issued, and anything
         shaped like a token."""
-        from ._error_mapping import scrub
-        from .common.masking import SecretMasker
+        from .._error_mapping import scrub
+        from ..common.masking import SecretMasker
 
         return scrub(SecretMasker(self.settings.secrets()).scrub(text))
 
@@ -92,7 +92,7 @@ class Telemetry:
         self._trace, self._context = trace, context
         self.client_kind = SpanKind.CLIENT
         self._status, self._error_code = Status, StatusCode.ERROR
-        from . import __version__  # the package's one version string
+        from .. import __version__  # the package's one version string
 
         self.tracer = trace.get_tracer(N.INSTRUMENTATION_NAME, __version__)
         meter = metrics.get_meter(N.INSTRUMENTATION_NAME, __version__)

@@ -11,29 +11,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._host import Message, Part, Role, ToolResult
-from .config.options import adapt_for_model, validate_options
-from .converters import assemble_messages, message_to_wire
-from .errors import InvalidRequestError
-from .wire.fitting import oldest_to_keep, too_large
-from .wire.inputs import (
+from .._host import Message, Part, Role, ToolResult
+from ..config.options import adapt_for_model, validate_options
+from ..converters import assemble_messages, message_to_wire
+from ..errors import InvalidRequestError
+from ..wire.fitting import oldest_to_keep, too_large
+from ..wire.inputs import (
     check_image,
     check_json_value,
     check_sendable,
     check_text,
     check_tool_results,
 )
-from .wire.session import ChatSession, order_tool_results, tool_message
-from .wire.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, estimate_message_tokens, estimate_tokens
+from ..wire.session import ChatSession, order_tool_results, tool_message
+from ..wire.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, estimate_message_tokens, estimate_tokens
 
 if TYPE_CHECKING:
-    from .config.env import Settings
-    from .models.catalog import ModelInfo
+    from ..config.env import Settings
+    from ..models.catalog import ModelInfo
 
 __all__ = ["PreparedTurn", "TurnState", "check_stream_arguments", "parts_message", "prepare",
            "refuse_images", "tool_results_message", "user_text"]
 
-logger = logging.getLogger(__name__.rpartition(".")[0])  # the package, installed or not
+logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 
 class TurnState:

@@ -16,6 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..errors import (
+    ConfigurationError,
+    GitHubModelsError,
+    InvalidRequestError,
+    ServiceUnavailableError,
+    error_from_response,
+)
+from ..transport import HttpResult, TransportFailure
 from .embed_inputs import (
     ENCODING_FORMATS,
     BatchAnswer,
@@ -25,20 +33,12 @@ from .embed_inputs import (
     read_batch,
     spec_for,
 )
-from .errors import (
-    ConfigurationError,
-    GitHubModelsError,
-    InvalidRequestError,
-    ServiceUnavailableError,
-    error_from_response,
-)
-from .transport import HttpResult, TransportFailure
 
 if TYPE_CHECKING:
+    from ..errors import ErrorContext
+    from ..provider import GitHubModelsProvider
     from .calls import CallRunner
     from .calls_async import AsyncCallRunner
-    from .errors import ErrorContext
-    from .provider import GitHubModelsProvider
 
 __all__ = [
     "EMBEDDINGS_PATH",
@@ -109,9 +109,9 @@ def plan_embed(provider: GitHubModelsProvider, runner: CallRunner, texts: object
         InvalidRequestError: A chat model; bad texts, ``dimensions`` or ``encoding_format``.
         ContextLimitError: An input over the model's window or the per-request budget.
     """
-    from .common.limits import limits_key
-    from .config.model_choice import choose_model
-    from .wire.tokens import estimate_tokens
+    from ..common.limits import limits_key
+    from ..config.model_choice import choose_model
+    from ..wire.tokens import estimate_tokens
 
     settings = provider.settings
     chosen = model if model is not None else provider.model_name
@@ -175,7 +175,7 @@ def _answer(result: HttpResult, expected: int, context: ErrorContext
 
 
 def _connection_error(failure: TransportFailure, context: ErrorContext) -> GitHubModelsError:
-    from .errors import error_from_connection
+    from ..errors import error_from_connection
 
     error = error_from_connection(failure.kind, failure.detail, context,
                                   response_started=failure.response_started)
@@ -204,7 +204,7 @@ def _result(plan: EmbedPlan, answers: list[BatchAnswer]) -> EmbeddingResult:
                            sum(a.total_tokens for a in answers))
     model = answers[0].model or plan.wire_id
     if plan.context.secrets:  # the service's own text: an echo of the key must not come out
-        from .common.masking import SecretMasker
+        from ..common.masking import SecretMasker
 
         model = SecretMasker(s for s in plan.context.secrets if s).scrub(model)
     return EmbeddingResult(vectors, model, usage, len(answers))
