@@ -41,15 +41,15 @@ def test_load_provider_loads_only_the_allowed_modules() -> None:
 
 def test_importing_errors_compiles_no_pattern_and_loads_no_retry() -> None:
     code = (f"import re\nimport {PKG}.errors\n"
-            f"from {PKG} import _error_mapping as m\n"
+            f"from {PKG}.failures import _error_mapping as m\n"
             "assert all(p._compiled is None for p, _ in m._SECRET_PATTERNS)")
     loaded = _modules_after(code)
-    assert f"{PKG}.retry" not in loaded
+    assert f"{PKG}.failures.retry" not in loaded
 
 
 def test_the_429_readers_live_in_retry_and_stay_importable_from_error_mapping() -> None:
-    from shared.plugins.model_provider.github_models import _error_mapping, retry
-    from shared.plugins.model_provider.github_models._error_mapping import (
+    from shared.plugins.model_provider.github_models.failures import _error_mapping, retry
+    from shared.plugins.model_provider.github_models.failures._error_mapping import (
         parse_retry_after,
         rate_limit_type,
     )
@@ -62,7 +62,7 @@ def test_the_429_readers_live_in_retry_and_stay_importable_from_error_mapping() 
 
 
 def test_lazy_patterns_match_like_compiled_ones() -> None:
-    from shared.plugins.model_provider.github_models._error_mapping import scrub
+    from shared.plugins.model_provider.github_models.failures._error_mapping import scrub
 
     assert scrub("key ghp_abcdefghijklmnop1234 here") == "key ghp_… here"
 

@@ -27,8 +27,8 @@ from ..errors import (
     error_from_response,
     error_from_stream_event,
 )
+from ..failures.retry import RetryPolicy, retry_delay
 from ..pacing.pacing import Pacer
-from ..retry import RetryPolicy, retry_delay
 from ..transport import (
     HttpResult,
     StreamHandle,

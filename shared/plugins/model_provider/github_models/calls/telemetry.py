@@ -69,8 +69,8 @@ class Telemetry:
     def hide(self, text: str) -> str:
         """``text`` with the credentials masked: the key, the Entra tokens issued, and anything
         shaped like a token."""
-        from .._error_mapping import scrub
         from ..common.masking import SecretMasker
+        from ..failures._error_mapping import scrub
 
         return scrub(SecretMasker(self.settings.secrets()).scrub(text))
 

@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._error_messages import ENTRA_ADVICE
 from ..errors import ConfigurationError, TokenInvalidError
+from ..failures._error_messages import ENTRA_ADVICE
 from ..kinds.profiles import ENTRA_SCOPE
 
 __all__ = [

@@ -118,8 +118,8 @@ def build_runner(settings: Settings, clock: Clock,
     """The sync call runner: the pacer (shared through a rate store when one is set), the
     retry policy and the transport, all from ``settings``."""
     from ..calls.calls import CallRunner
+    from ..failures.retry import RetryPolicy
     from ..pacing.pacing import Pacer, limits_with_overrides
-    from ..retry import RetryPolicy
     from ..transport import SyncTransport
 
     # the pacer never waits longer than a retry may (max_retry_wait): a longer server

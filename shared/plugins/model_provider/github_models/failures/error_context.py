@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .common.service_facts import RETIREMENT_DATE
-from .common.url_secrets import strip_url_secrets
-from .kinds.profiles import EndpointProfile, profile_for_url
+from ..common.service_facts import RETIREMENT_DATE
+from ..common.url_secrets import strip_url_secrets
+from ..kinds.profiles import EndpointProfile, profile_for_url
 
 __all__ = ["RETIREMENT_DATE", "ErrorContext"]
 

@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ..common.wire_check import repair_text
 from . import _error_mapping as _m
-from .common.wire_check import repair_text
 from .error_context import ErrorContext
 
 __all__ = [
@@ -103,7 +103,9 @@ class GitHubModelsError(Exception):
                     pieces.append(secret[len(prefix):])
         if not pieces:
             return
-        from .common.masking import SecretMasker  # standard library only; loaded on a first failure
+        from ..common.masking import (
+            SecretMasker,  # standard library only; loaded on a first failure
+        )
 
         masker = SecretMasker(s for s in secrets if len(s) >= 8)
 
@@ -339,6 +341,6 @@ class StructuredOutputError(GitHubModelsError):
 
 
 # The classes' public home is ``errors`` (tests, pickles and reprs name it): say so.
-_PUBLIC_MODULE = __name__.rpartition(".")[0] + ".errors"
+_PUBLIC_MODULE = __name__.rsplit(".", 2)[0] + ".errors"  # <package>.failures.error_classes
 for _name in __all__:
     globals()[_name].__module__ = _PUBLIC_MODULE

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..kinds.profiles import PAT_URL
 from ._error_facts import Diagnosis, Facts
-from .kinds.profiles import PAT_URL
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext

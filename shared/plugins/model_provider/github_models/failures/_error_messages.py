@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..kinds.profiles import GitHubProfile
 from . import _error_mapping as m
 from ._access_messages import ENTRA_ADVICE, disabled, permission, token_invalid
 from ._error_facts import Diagnosis
 from ._error_facts import Facts as _Facts
-from .kinds.profiles import GitHubProfile
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .common.lazy_re import LazyPattern
+from ..common.lazy_re import LazyPattern
 
 __all__ = ["WireError", "decode_body", "parse_error_body", "parse_token_counts"]
 

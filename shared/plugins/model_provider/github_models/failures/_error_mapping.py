@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .common.lazy_re import LazyPattern
+from ..common.lazy_re import LazyPattern
 from .error_body import WireError, decode_body, parse_error_body, parse_token_counts
 
 __all__ = [

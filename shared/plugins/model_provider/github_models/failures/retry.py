@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from .common.lazy_re import LazyPattern
-from .errors import (
+from ..common.lazy_re import LazyPattern
+from ..errors import (
     GitHubModelsError,
     ProviderConnectionError,
     RateLimitError,

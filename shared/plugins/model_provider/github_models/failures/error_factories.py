@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from ..kinds.profiles import PAT_URL
 from . import _error_mapping as _m
 from .error_classes import (
     ContentFilterError,
@@ -26,7 +27,6 @@ from .error_classes import (
     TokenPermissionError,
 )
 from .error_context import ErrorContext
-from .kinds.profiles import PAT_URL
 
 __all__ = [
     "error_from_connection",
