@@ -49,7 +49,7 @@ RPM = 15  # openai/gpt-4o-mini is in the "low" tier: 15 requests a minute, 5 con
 
 def serve(scale: float, port: int, log_limit: int) -> int:
     """Run a rate-limited emulator on a scaled clock; answer ``stats`` lines on stdin."""
-    from shared.plugins.model_provider.github_models.clock import ScaledClock
+    from shared.plugins.model_provider.github_models.common.clock import ScaledClock
     from shared.plugins.model_provider.github_models.emulator import Emulator
     from shared.plugins.model_provider.github_models.emulator.handler import RequestHandler
 
@@ -90,7 +90,7 @@ def paced_provider(endpoint: str, token: str, scale: float, pacing: bool) -> Any
     """A provider on a ``ScaledClock(scale)``, connected to the low-tier model."""
     from shared import ProviderConfig
     from shared.plugins.model_provider.github_models import GitHubModelsProvider
-    from shared.plugins.model_provider.github_models.clock import ScaledClock
+    from shared.plugins.model_provider.github_models.common.clock import ScaledClock
 
     provider = GitHubModelsProvider(clock=ScaledClock(scale))
     provider.initialize(ProviderConfig(api_key=token, extra={

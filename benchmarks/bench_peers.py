@@ -124,7 +124,7 @@ def history_clients(endpoint: str, size: int, samples: int
     from azure.core.credentials import AzureKeyCredential
     from openai import OpenAI
 
-    from shared.plugins.model_provider.github_models.wire_request import messages_to_wire
+    from shared.plugins.model_provider.github_models.wire.wire_request import messages_to_wire
     from shared.plugins.model_provider.types import Message, Part, Role
 
     history = [*build_history(size - 1), Message(role=Role.USER, parts=[Part(text=PROMPT)])]
@@ -256,7 +256,7 @@ def _conversation(c: int) -> list[Any]:
 
 def run_memory(endpoint: str, quick: bool, result: BenchResult) -> None:
     """1,000 conversations x 20 messages held by the provider vs plain dicts."""
-    from shared.plugins.model_provider.github_models.wire_request import messages_to_wire
+    from shared.plugins.model_provider.github_models.wire.wire_request import messages_to_wire
 
     count = 1000
     provider = make_provider(endpoint, enforce_tier_limits=False)

@@ -43,7 +43,7 @@ def blocks_for(size: int) -> list[bytes]:
 
 
 def parse_ms(blocks: list[bytes]) -> float:
-    from shared.plugins.model_provider.github_models.streaming import SSEParser
+    from shared.plugins.model_provider.github_models.wire.streaming import SSEParser
 
     parser = SSEParser()
     start = time.perf_counter()

@@ -20,7 +20,7 @@ from typing import Any
 def run(job: dict[str, Any]) -> dict[str, Any]:
     from shared import ProviderConfig
     from shared.plugins.model_provider.github_models import GitHubModelsProvider
-    from shared.plugins.model_provider.github_models.clock import ScaledClock
+    from shared.plugins.model_provider.github_models.common.clock import ScaledClock
 
     clock = ScaledClock(job["factor"])
     extra: dict[str, Any] = {"endpoint": job["endpoint"], "pacing": True, "timeout": 5,

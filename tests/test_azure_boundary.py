@@ -16,7 +16,7 @@ import urllib3.exceptions
 from azure.core import exceptions as az
 
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.clock import ManualClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock
 from shared.plugins.model_provider.github_models.transport import (
     TransportFailure,
     failure_from_azure,

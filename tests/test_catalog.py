@@ -18,13 +18,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.plugins.model_provider.github_models.catalog import (
+from shared.plugins.model_provider.github_models.common.limits import FREE_TIER_LIMITS
+from shared.plugins.model_provider.github_models.models.catalog import (
     Catalog,
     ModelInfo,
     UnknownModelError,
     static_catalog,
 )
-from shared.plugins.model_provider.github_models.limits import FREE_TIER_LIMITS
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -12,6 +12,10 @@ import pytest
 
 from shared import CancelToken, ProviderConfig, load_provider
 from shared.plugins.model_provider.github_models.cli_advice import cli_terms
+from shared.plugins.model_provider.github_models.config.options import (
+    adapt_for_model,
+    validate_options,
+)
 from shared.plugins.model_provider.github_models.emulator import Reply
 from shared.plugins.model_provider.github_models.errors import (
     ErrorContext,
@@ -20,8 +24,7 @@ from shared.plugins.model_provider.github_models.errors import (
     model_not_found,
     token_not_found,
 )
-from shared.plugins.model_provider.github_models.fitting import too_large
-from shared.plugins.model_provider.github_models.options import adapt_for_model, validate_options
+from shared.plugins.model_provider.github_models.wire.fitting import too_large
 
 from .test_cli import TOKEN, chat_requests, cli_env, run_cli
 

@@ -18,8 +18,8 @@ from shared.plugins.model_provider.github_models.cli_options import (
     parse_option_value,
     request_options,
 )
+from shared.plugins.model_provider.github_models.config.options import validate_options
 from shared.plugins.model_provider.github_models.errors import InvalidRequestError
-from shared.plugins.model_provider.github_models.options import validate_options
 
 from .test_cli import chat_requests, run_cli
 

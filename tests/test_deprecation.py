@@ -123,7 +123,7 @@ def test_the_package_uses_it_and_stays_cheap_to_import() -> None:
     code = (f"import sys, {pkg} as p\n"
             f"before = {{m for m in sys.modules if m.startswith('{pkg}.')}}\n"
             "p.static_catalog, p.enable_live_catalog\n"
-            f"print(sorted(before), '{pkg}.catalog' in sys.modules)")
+            f"print(sorted(before), '{pkg}.models.catalog' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert "catalog" not in out.split("]")[0] and out.strip().endswith("True")

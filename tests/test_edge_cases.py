@@ -13,7 +13,7 @@ import pytest
 from shared import CancelToken, FinishReason, ProviderConfig, ToolResult, ToolSchema
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.clock import ManualClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 
 from .conftest import TEST_TOKEN

@@ -317,7 +317,7 @@ def test_emulator_refuses_what_the_client_would(emulator: Any, make_provider: An
 
 
 def test_embeddings_are_paced_on_the_embeddings_tier(emulator: Any, make_provider: Any) -> None:
-    from shared.plugins.model_provider.github_models.clock import ManualClock
+    from shared.plugins.model_provider.github_models.common.clock import ManualClock
 
     provider = make_provider(None, clock=ManualClock(), pacing=True, max_retry_wait=1)
     for i in range(15):  # the embeddings tier: 15 requests a minute

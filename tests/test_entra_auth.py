@@ -20,9 +20,9 @@ import pytest
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.auth import DEFAULT_SCOPE, TokenCache
+from shared.plugins.model_provider.github_models.config.auth import DEFAULT_SCOPE, TokenCache
+from shared.plugins.model_provider.github_models.config.env import resolve_settings
 from shared.plugins.model_provider.github_models.emulator import Emulator
-from shared.plugins.model_provider.github_models.env import resolve_settings
 
 from .entra_credentials import PREFIX, AsyncExpiringTestCredential, ExpiringTestCredential
 
@@ -268,7 +268,7 @@ def test_missing_azure_identity_is_a_clear_error() -> None:
     code = (
         "import sys; sys.modules['azure.identity'] = None\n"
         "from shared import ProviderConfig\n"
-        "from shared.plugins.model_provider.github_models.env import resolve_settings\n"
+        "from shared.plugins.model_provider.github_models.config.env import resolve_settings\n"
         "from shared.plugins.model_provider.github_models.errors import ConfigurationError\n"
         "try:\n"
         "    resolve_settings(ProviderConfig(extra={'auth': 'entra'}), environ={})\n"

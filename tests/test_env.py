@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared import ProviderConfig
-from shared.plugins.model_provider.github_models.env import (
+from shared.plugins.model_provider.github_models.config.env import (
     DEFAULT_ENDPOINT,
     normalize_organization,
     resolve_endpoint,

@@ -16,9 +16,9 @@ import pytest
 from shared import ProviderConfig, ToolSchema
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models import errors as E
+from shared.plugins.model_provider.github_models.config.env import resolve_settings
 from shared.plugins.model_provider.github_models.emulator import Emulator
 from shared.plugins.model_provider.github_models.emulator.replies import Reply
-from shared.plugins.model_provider.github_models.env import resolve_settings
 
 from .entra_credentials import PREFIX, AsyncExpiringTestCredential, ExpiringTestCredential
 

@@ -102,7 +102,7 @@ def test_a_stateful_session_sends_its_history_as_edited_in_place(
 
 
 def test_the_cache_is_bounded_and_keeps_what_is_used() -> None:
-    from shared.plugins.model_provider.github_models.wire_cache import WireCache
+    from shared.plugins.model_provider.github_models.wire.wire_cache import WireCache
 
     cache = WireCache(max_entries=3)
     messages = [user(f"message {i}") for i in range(3)]

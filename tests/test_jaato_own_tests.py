@@ -108,7 +108,7 @@ def test_jaatos_provider_tests_pass_on_the_folder_in_jaatos_tree(
 @pytest.mark.parametrize("placement", ["beside", "over"])
 def test_jaato_scaffold_validate_knows_every_variable_of_the_folder(
         tmp_path: Path, placement: str) -> None:
-    from shared.plugins.model_provider.github_models.env import ENV_FILE, ENV_KEYS
+    from shared.plugins.model_provider.github_models.config.env import ENV_FILE, ENV_KEYS
 
     venv, overlay, home, name = _overlay(tmp_path, placement)
     workspace = tmp_path / "ws"

@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from shared.plugins.model_provider.github_models.catalog import (
-    MAX_COMPLETION_TOKENS,
-    static_catalog,
-)
-from shared.plugins.model_provider.github_models.clock import ManualClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock
 from shared.plugins.model_provider.github_models.errors import (
     ConfigurationError,
     ServiceRetiredError,
 )
-from shared.plugins.model_provider.github_models.live_catalog import (
+from shared.plugins.model_provider.github_models.models.catalog import (
+    MAX_COMPLETION_TOKENS,
+    static_catalog,
+)
+from shared.plugins.model_provider.github_models.models.live_catalog import (
     LiveCatalog,
     default_cache_path,
     enable_live_catalog,

@@ -10,12 +10,12 @@ from typing import Any
 
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
-from shared.plugins.model_provider.github_models.catalog_entries import (
+from shared.plugins.model_provider.github_models.emulator import Emulator
+from shared.plugins.model_provider.github_models.models.catalog_entries import (
     MAX_CATALOG_BYTES,
     MAX_ENTRIES,
 )
-from shared.plugins.model_provider.github_models.emulator import Emulator
-from shared.plugins.model_provider.github_models.live_catalog import (
+from shared.plugins.model_provider.github_models.models.live_catalog import (
     LiveCatalog,
     enable_live_catalog,
 )

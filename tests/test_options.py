@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from shared.plugins.model_provider.github_models.config.options import (
+    adapt_for_model,
+    validate_options,
+)
 from shared.plugins.model_provider.github_models.errors import InvalidRequestError
-from shared.plugins.model_provider.github_models.options import adapt_for_model, validate_options
 
 
 @pytest.mark.parametrize(("name", "value"), [

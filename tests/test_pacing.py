@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import pytest
 
-from shared.plugins.model_provider.github_models.clock import ManualClock, ScaledClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock, ScaledClock
+from shared.plugins.model_provider.github_models.common.limits import TierLimits
 from shared.plugins.model_provider.github_models.errors import RateLimitError
-from shared.plugins.model_provider.github_models.limits import TierLimits
-from shared.plugins.model_provider.github_models.pacing import Pacer, Permit
+from shared.plugins.model_provider.github_models.pacing.pacing import Pacer, Permit
 
 
 def max_in_window(starts: Sequence[float], window: float = 60.0) -> int:
@@ -317,8 +317,8 @@ def test_waiting_for_a_busy_concurrency_slot_is_capped_too() -> None:
 
 
 def test_custom_models_get_their_own_documented_rows() -> None:
-    from shared.plugins.model_provider.github_models.limits import limits_key
-    from shared.plugins.model_provider.github_models.pacing import limits_with_overrides
+    from shared.plugins.model_provider.github_models.common.limits import limits_key
+    from shared.plugins.model_provider.github_models.pacing.pacing import limits_with_overrides
 
     pacer = Pacer()
     row = pacer.limits_for(limits_key("xai/grok-3-mini", "custom"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.plugins.model_provider.github_models.clock import ManualClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock
+from shared.plugins.model_provider.github_models.common.limits import TierLimits
 from shared.plugins.model_provider.github_models.errors import RateLimitError
-from shared.plugins.model_provider.github_models.limits import TierLimits
-from shared.plugins.model_provider.github_models.pacing import Pacer
+from shared.plugins.model_provider.github_models.pacing.pacing import Pacer
 
 LIMITS = {"t": TierLimits("t", None, None, None, None, None, tokens_per_minute=1000)}
 BODY = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 600}

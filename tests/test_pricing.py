@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.plugins.model_provider.github_models.catalog import static_catalog
-from shared.plugins.model_provider.github_models.pricing import (
+from shared.plugins.model_provider.github_models.models.catalog import static_catalog
+from shared.plugins.model_provider.github_models.models.pricing import (
     TOKEN_UNIT_PRICE_USD,
     ModelPricing,
     UsageCost,

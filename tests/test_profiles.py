@@ -10,12 +10,12 @@ import pytest
 
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import errors as E
+from shared.plugins.model_provider.github_models.config.env import resolve_settings
+from shared.plugins.model_provider.github_models.config.options import validate_options
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
-from shared.plugins.model_provider.github_models.env import resolve_settings
-from shared.plugins.model_provider.github_models.error_context import ErrorContext
 from shared.plugins.model_provider.github_models.errors import error_from_response
-from shared.plugins.model_provider.github_models.options import validate_options
-from shared.plugins.model_provider.github_models.profiles import (
+from shared.plugins.model_provider.github_models.failures.error_context import ErrorContext
+from shared.plugins.model_provider.github_models.kinds.profiles import (
     ENDPOINT_KINDS,
     EndpointProfile,
     profile_for_url,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.plugins.model_provider.github_models import env, errors
+from shared.plugins.model_provider.github_models import errors
+from shared.plugins.model_provider.github_models.config import env
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = (ROOT / "docs" / "public-api.md").read_text()

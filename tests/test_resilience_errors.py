@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared.plugins.model_provider.github_models import calls
 from shared.plugins.model_provider.github_models import errors as E
+from shared.plugins.model_provider.github_models.calls import calls
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "wire_errors.json").read_text("utf-8"))

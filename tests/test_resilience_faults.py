@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.clock import ManualClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from shared.plugins.model_provider.types import Role, ToolResult, ToolSchema
 

@@ -17,7 +17,7 @@ import pytest
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.clock import ScaledClock
+from shared.plugins.model_provider.github_models.common.clock import ScaledClock
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from tests.conftest import TEST_TOKEN
 

@@ -14,7 +14,7 @@ from shared.plugins.model_provider.github_models.errors import (
     error_from_connection,
     error_from_response,
 )
-from shared.plugins.model_provider.github_models.retry import (
+from shared.plugins.model_provider.github_models.failures.retry import (
     RetryPolicy,
     backoff_delay,
     parse_retry_after,

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from shared import CancelToken, FinishReason
 from shared.plugins.model_provider.github_models import errors as E
 from shared.plugins.model_provider.github_models.cli_output import Console
+from shared.plugins.model_provider.github_models.common.masking import SecretMasker
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
-from shared.plugins.model_provider.github_models.masking import SecretMasker
 
 from .test_secrets import BODY, PREFIX, TOKEN, describe, leaks, run_cli
 

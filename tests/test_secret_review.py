@@ -16,8 +16,8 @@ import pytest
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models import errors as E
+from shared.plugins.model_provider.github_models.config.env import resolve_settings
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
-from shared.plugins.model_provider.github_models.env import resolve_settings
 from tests.conftest import TEST_TOKEN
 
 from .entra_credentials import PREFIX, ExpiringTestCredential
@@ -127,7 +127,7 @@ def test_an_endpoint_password_is_never_quoted(endpoint: str) -> None:
 
 
 def test_rate_store_passwords_in_the_query_or_fragment_are_masked() -> None:
-    from shared.plugins.model_provider.github_models.rate_store import _mask_userinfo
+    from shared.plugins.model_provider.github_models.pacing.rate_store import _mask_userinfo
 
     for url in ("redis://127.0.0.1:6390/0?password=PWsecret", "redis://:PWsecret@h:1/0",
                 "redis://h:1/0#PWsecret", "rediss://u:PW/secret@h:1/0"):

@@ -19,7 +19,7 @@ import pytest
 
 from shared import ProviderConfig, load_provider
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.clock import ManualClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from shared.plugins.model_provider.types import ToolResult, ToolSchema
 

@@ -16,17 +16,17 @@ import pytest
 
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
-from shared.plugins.model_provider.github_models.clock import ScaledClock
+from shared.plugins.model_provider.github_models.common.clock import ScaledClock
+from shared.plugins.model_provider.github_models.common.limits import TierLimits
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from shared.plugins.model_provider.github_models.errors import ConfigurationError, RateLimitError
-from shared.plugins.model_provider.github_models.limits import TierLimits
-from shared.plugins.model_provider.github_models.rate_store import (
+from shared.plugins.model_provider.github_models.pacing.rate_store import (
     RateStore,
     RateStoreError,
     parse_store_url,
     scope_name,
 )
-from shared.plugins.model_provider.github_models.shared_pacing import SharedPacer
+from shared.plugins.model_provider.github_models.pacing.shared_pacing import SharedPacer
 from tests.conftest import TEST_TOKEN
 from tests.store_server import StoreServer, find_server_binary
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shared.plugins.model_provider.github_models.clock import ScaledClock
+from shared.plugins.model_provider.github_models.common.clock import ScaledClock
 from shared.plugins.model_provider.github_models.emulator import Emulator
 from tests.conftest import TEST_TOKEN
 from tests.store_server import StoreServer, find_server_binary

@@ -36,9 +36,9 @@ from shared.plugins.model_provider.github_models import (
     GitHubModelsProvider,
 )
 from shared.plugins.model_provider.github_models import errors as E
+from shared.plugins.model_provider.github_models.config.env import SETTING_KEYS
+from shared.plugins.model_provider.github_models.config.options import OPTION_NAMES
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
-from shared.plugins.model_provider.github_models.env import SETTING_KEYS
-from shared.plugins.model_provider.github_models.options import OPTION_NAMES
 from tests.conftest import TEST_TOKEN
 
 WEATHER = ToolSchema(name="get_weather", description="Weather for a city", parameters={

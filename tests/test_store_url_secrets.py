@@ -14,9 +14,9 @@ import pytest
 
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
-from shared.plugins.model_provider.github_models.env import resolve_settings
+from shared.plugins.model_provider.github_models.config.env import resolve_settings
 from shared.plugins.model_provider.github_models.errors import ConfigurationError
-from shared.plugins.model_provider.github_models.rate_store import parse_store_url
+from shared.plugins.model_provider.github_models.pacing.rate_store import parse_store_url
 
 from .store_server import StoreServer, find_server_binary
 from .test_cli import TOKEN, cli_env, run_cli

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from shared.plugins.model_provider.github_models.streaming import (
+from shared.plugins.model_provider.github_models.wire.streaming import (
     SSEParser,
     StreamAccumulator,
     StreamEventError,

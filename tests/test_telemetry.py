@@ -21,9 +21,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models import telemetry as T
 from shared.plugins.model_provider.github_models import telemetry_names as N
-from shared.plugins.model_provider.github_models.clock import ManualClock
+from shared.plugins.model_provider.github_models.calls import telemetry as T
+from shared.plugins.model_provider.github_models.common.clock import ManualClock
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from shared.plugins.model_provider.types import CancelToken, FinishReason, ToolResult, ToolSchema
 
@@ -424,7 +424,7 @@ def test_tracing_without_opentelemetry_is_a_clear_error() -> None:
 
 def test_bad_tracing_value_is_refused() -> None:
     from shared import ProviderConfig
-    from shared.plugins.model_provider.github_models.env import resolve_settings
+    from shared.plugins.model_provider.github_models.config.env import resolve_settings
 
     with pytest.raises(E.ConfigurationError, match="not off or otel"):
         resolve_settings(ProviderConfig(api_key="k" * 20, extra={"tracing": "jaeger"}),
@@ -436,7 +436,7 @@ def test_bad_tracing_value_is_refused() -> None:
 
 def test_provider_names() -> None:
     from shared import ProviderConfig
-    from shared.plugins.model_provider.github_models.env import resolve_settings
+    from shared.plugins.model_provider.github_models.config.env import resolve_settings
 
     def name(endpoint: str) -> str:
         return T.provider_name(resolve_settings(

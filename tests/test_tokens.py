@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.plugins.model_provider.github_models.tokens import (
+from shared.plugins.model_provider.github_models.wire.tokens import (
     estimate_request_tokens,
     estimate_tokens,
 )

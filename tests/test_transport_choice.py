@@ -16,7 +16,7 @@ import pytest
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.env import resolve_settings
+from shared.plugins.model_provider.github_models.config.env import resolve_settings
 
 from .conftest import REPO_ROOT, TEST_TOKEN
 
@@ -109,7 +109,7 @@ def test_the_sdk_transport_from_the_environment_and_bad_values(emulator: Any,
 
 def test_sdk_transport_without_the_package_says_which_extra_to_install(
         monkeypatch: Any) -> None:
-    from shared.plugins.model_provider.github_models import transport_setting
+    from shared.plugins.model_provider.github_models.config import transport_setting
 
     monkeypatch.setattr(transport_setting, "_sdk_installed", lambda: False)
     with pytest.raises(E.ConfigurationError) as caught:

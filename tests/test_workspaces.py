@@ -12,7 +12,7 @@ import pytest
 
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
-from shared.plugins.model_provider.github_models.env import JAATO_EXTRA_KEYS
+from shared.plugins.model_provider.github_models.config.env import JAATO_EXTRA_KEYS
 from tests.conftest import TEST_TOKEN
 
 PACKAGE_LOGGER = "shared.plugins.model_provider.github_models"
@@ -143,8 +143,8 @@ def test_every_variable_the_provider_reads_is_read_by_name_where_jaato_scaffold_
     import ast
     import inspect
 
-    from shared.plugins.model_provider.github_models import env_reads
-    from shared.plugins.model_provider.github_models.env import ENV_FILE, ENV_KEYS
+    from shared.plugins.model_provider.github_models.common import env_reads
+    from shared.plugins.model_provider.github_models.config.env import ENV_FILE, ENV_KEYS
 
     tree = ast.parse(inspect.getsource(env_reads))
     read = {node.args[0].value for node in ast.walk(tree)

@@ -71,7 +71,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.plugins.model_provider.github_models.catalog import ModelInfo  # noqa: E402
+from shared.plugins.model_provider.github_models.models.catalog import ModelInfo  # noqa: E402
 
 OUTPUT = REPO / "shared/plugins/model_provider/github_models/data/catalog.json"
 DEFAULT_SHARED = REPO.parent / "shared"

@@ -1,7 +1,8 @@
 """Measure count_tokens' estimate against the real OpenAI tokenizers, on real text.
 
 The provider cannot download tokenizer vocabularies at run time, so ``count_tokens`` estimates
-(see ``github_models/tokens.py``). This developer tool measures how far off the estimate is, using
+(see ``github_models/wire/tokens.py``). This developer tool measures how far off the estimate
+is, using
 the npm package ``gpt-tokenizer`` (which bundles the o200k_base and cl100k_base encodings) as the
 reference, on the project's own docs, README and Python source (real prose and code) plus a few
 non-English paragraphs. Run it after changing the estimator and update docs/token-counting.md::
@@ -18,7 +19,7 @@ import statistics
 import subprocess
 from pathlib import Path
 
-from shared.plugins.model_provider.github_models.tokens import estimate_tokens
+from shared.plugins.model_provider.github_models.wire.tokens import estimate_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.streaming import MAX_LINE_BYTES
+from shared.plugins.model_provider.github_models.wire.streaming import MAX_LINE_BYTES
 from tests.adversarial.hostile import (
     HostileServer,
     completion_body,

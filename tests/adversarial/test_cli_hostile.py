@@ -54,10 +54,10 @@ def shell(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     "shared.plugins.model_provider.github_models.errors",
     "shared.plugins.model_provider.github_models.cli_chat",
     "shared.plugins.model_provider.github_models.provider",
-    "shared.plugins.model_provider.github_models.env",
+    "shared.plugins.model_provider.github_models.config.env",
     "shared.plugins.model_provider.github_models.transport", "requests", "azure.core",
     "azure.ai.inference",
-    "shared.plugins.model_provider.github_models.calls",
+    "shared.plugins.model_provider.github_models.calls.calls",
 ])
 def test_ctrl_c_at_each_stage_of_start_up_exits_130_without_traceback(
         emulator: Emulator, tmp_path: Path, stage: str) -> None:

@@ -21,7 +21,7 @@ from shared.plugins.model_provider.github_models.errors import (
     ConfigurationError,
     InvalidRequestError,
 )
-from shared.plugins.model_provider.github_models.rate_store import parse_store_url
+from shared.plugins.model_provider.github_models.pacing.rate_store import parse_store_url
 from tests.adversarial.conftest import PROFILE, TOKEN
 
 PROPERTY = settings.get_profile(PROFILE)
@@ -62,7 +62,7 @@ def test_no_store_url_shows_a_piece_of_its_password(password: str, user: str, ta
 @PROPERTY
 @given(password=secrets_)
 def test_no_pickled_settings_holds_the_store_password(password: str) -> None:
-    from shared.plugins.model_provider.github_models.env import resolve_settings
+    from shared.plugins.model_provider.github_models.config.env import resolve_settings
 
     settings_ = resolve_settings(ProviderConfig(api_key=TOKEN, extra={
         "rate_store": f"redis://:{password}@127.0.0.1:6379/0"}), {})

@@ -19,8 +19,8 @@ import pytest
 
 from shared import ProviderConfig, load_provider
 from shared.plugins.model_provider.github_models import errors as E
+from shared.plugins.model_provider.github_models.common.url_secrets import strip_url_secrets
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
-from shared.plugins.model_provider.github_models.url_secrets import strip_url_secrets
 from tests.adversarial.hostile import HostileServer, send_sse, sse_text_chunks
 
 BODY = "11HOSTILEsecret_Zq7wXk2mPv9LrT4sNb6YcH8dJf3GuA5eQo1iWx0tKz"

@@ -17,7 +17,7 @@ import pytest
 from shared import ProviderConfig
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
-from shared.plugins.model_provider.github_models.rate_store import (
+from shared.plugins.model_provider.github_models.pacing.rate_store import (
     RateStore,
     parse_store_url,
 )

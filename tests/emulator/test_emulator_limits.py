@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from emulator_http import CATALOG, TOKEN, Http, chat_body
 
-from shared.plugins.model_provider.github_models.clock import ManualClock, ScaledClock
+from shared.plugins.model_provider.github_models.common.clock import ManualClock, ScaledClock
+from shared.plugins.model_provider.github_models.common.limits import FREE_TIER_LIMITS
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
-from shared.plugins.model_provider.github_models.limits import FREE_TIER_LIMITS
 
 
 @pytest.fixture
@@ -180,8 +180,11 @@ def test_the_emulator_keeps_its_own_copy_of_the_published_limits() -> None:
     two copies (each written from the docs) must agree row for row."""
     import inspect
 
+    from shared.plugins.model_provider.github_models.common.limits import (
+        limits_for_tier,
+        limits_key,
+    )
     from shared.plugins.model_provider.github_models.emulator import published_limits, state
-    from shared.plugins.model_provider.github_models.limits import limits_for_tier, limits_key
 
     assert "FREE_TIER_LIMITS" not in inspect.getsource(state)
     assert "FREE_TIER_LIMITS" not in inspect.getsource(published_limits)

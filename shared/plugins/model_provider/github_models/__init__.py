@@ -43,15 +43,15 @@ from ._public import LazyNames
 if TYPE_CHECKING:
     from ._contracts import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
     from ._host import ProviderConfig
-    from .catalog import Catalog, ModelInfo, UnknownModelError, static_catalog
-    from .clock import ManualClock
-    from .embeddings import EmbeddingResult, EmbeddingUsage
-    from .env import resolve_settings
-    from .live_catalog import LiveCatalog, enable_live_catalog
-    from .pricing import UsageCost
+    from .calls.embeddings import EmbeddingResult, EmbeddingUsage
+    from .common.clock import ManualClock
+    from .config.env import resolve_settings
+    from .config.settings import Settings
+    from .models.catalog import Catalog, ModelInfo, UnknownModelError, static_catalog
+    from .models.live_catalog import LiveCatalog, enable_live_catalog
+    from .models.pricing import UsageCost
+    from .pacing.rate_store import RateStoreError
     from .provider import GitHubModelsProvider
-    from .rate_store import RateStoreError
-    from .settings import Settings
 else:
     try:  # jaato-server's own classes, when this folder sits in its model_provider/ tree
         from ..base import AuthSource, KnobLayer, KnobSpec, ProviderCapabilities, ProviderKnobs
@@ -78,19 +78,19 @@ __version__ = "0.3.0.dev0"  # between releases: the next version (CHANGELOG.md [
 # listed in `moved=` for one minor version (it then warns with its new place).
 _NAMES = LazyNames(__name__, lazy={
     "GitHubModelsProvider": ".provider:GitHubModelsProvider",
-    "Catalog": ".catalog:Catalog",
-    "ModelInfo": ".catalog:ModelInfo",
-    "UnknownModelError": ".catalog:UnknownModelError",
-    "static_catalog": ".catalog:static_catalog",
-    "LiveCatalog": ".live_catalog:LiveCatalog",
-    "enable_live_catalog": ".live_catalog:enable_live_catalog",
-    "resolve_settings": ".env:resolve_settings",
-    "Settings": ".settings:Settings",
-    "UsageCost": ".pricing:UsageCost",
-    "ManualClock": ".clock:ManualClock",
-    "EmbeddingResult": ".embeddings:EmbeddingResult",
-    "EmbeddingUsage": ".embeddings:EmbeddingUsage",
-    "RateStoreError": ".rate_store:RateStoreError",
+    "Catalog": ".models.catalog:Catalog",
+    "ModelInfo": ".models.catalog:ModelInfo",
+    "UnknownModelError": ".models.catalog:UnknownModelError",
+    "static_catalog": ".models.catalog:static_catalog",
+    "LiveCatalog": ".models.live_catalog:LiveCatalog",
+    "enable_live_catalog": ".models.live_catalog:enable_live_catalog",
+    "resolve_settings": ".config.env:resolve_settings",
+    "Settings": ".config.settings:Settings",
+    "UsageCost": ".models.pricing:UsageCost",
+    "ManualClock": ".common.clock:ManualClock",
+    "EmbeddingResult": ".calls.embeddings:EmbeddingResult",
+    "EmbeddingUsage": ".calls.embeddings:EmbeddingUsage",
+    "RateStoreError": ".pacing.rate_store:RateStoreError",
 })
 
 PROVIDER_CAPABILITIES = ProviderCapabilities(

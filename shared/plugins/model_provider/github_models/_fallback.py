@@ -217,7 +217,7 @@ class ProviderConfig:
     auth_method: str | None = None
 
     def __repr__(self) -> str:
-        from .masking import redacted, scrub_config_value
+        from .common.masking import redacted, scrub_config_value
 
         extra = {k: scrub_config_value(k, v) for k, v in self.extra.items()}
         return f"ProviderConfig(api_key={redacted(self.api_key)!r}, extra={extra!r})"

@@ -9,7 +9,7 @@ name that moved keeps working from its old place for one minor version, with a
 Use it from a package ``__init__`` (docs/public-api.md)::
 
     _names = LazyNames(__name__, lazy={"static_catalog": ".catalog:static_catalog"},
-                       moved={"old_name": Moved("jaato_github_models.catalog:static_catalog",
+                       moved={"old_name": Moved("jaato_github_models.models.catalog:static_catalog",
                                                 removed_in="0.4.0")})
 
     def __getattr__(name: str) -> Any:
@@ -27,7 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LazyNames", "Moved"]
+__all__ = ["REMOVED_IN", "LazyNames", "Moved"]
+
+REMOVED_IN = "0.4.0"
+"""The release that drops the module paths the 0.3.0 layering step moved (catalog, env ...)."""
 
 
 @dataclass(frozen=True)

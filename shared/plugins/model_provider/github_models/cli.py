@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .cli_output import Console, ConsoleLogHandler
-from .service_facts import RETIREMENT_DATE
+from .common.service_facts import RETIREMENT_DATE
 
 __all__ = ["DEFAULT_MODEL", "PROG", "build_parser", "main"]
 

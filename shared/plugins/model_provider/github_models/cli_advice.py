@@ -79,7 +79,7 @@ def first_run_message(extra: Mapping[str, Any],
     """The message for a run with no token and GitHub's retired default endpoint, or None when
     an endpoint is configured (then the token error itself is the right advice)."""
     from ._host import ProviderConfig
-    from .env import resolve_settings
+    from .config.env import resolve_settings
     from .errors import RETIREMENT_DATE, GitHubModelsError
 
     try:

@@ -66,7 +66,7 @@ def resume(store: LogStore, cid: str | None) -> dict[str, Any]:
 
 def _turn_cost(provider: GitHubModelsProvider, usage: Any) -> float | None:
     from ._host import input_tokens
-    from .pricing import TOKEN_UNIT_PRICE_USD, token_units
+    from .models.pricing import TOKEN_UNIT_PRICE_USD, token_units
 
     known = getattr(usage, "cost_usd", None)
     if known is not None:

@@ -65,7 +65,7 @@ def resolve_model(explicit: str | None, dotenv_path: str | None,
     if env.get(ENV_MODEL, "").strip():
         return env[ENV_MODEL].strip()
     if dotenv_path:
-        from .env import read_dotenv  # UTF-16 files too, and a clear error for others
+        from .config.env import read_dotenv  # UTF-16 files too, and a clear error for others
 
         value = read_dotenv(dotenv_path).get(ENV_MODEL)
         if value and value.strip():

@@ -30,6 +30,8 @@ from .cli_output import (
     render_checklist,
     token_type_label,
 )
+from .common.masking import mask_secret
+from .config.setting_checks import path_problem
 from .errors import (
     GitHubModelsError,
     ModelNotFoundError,
@@ -37,12 +39,10 @@ from .errors import (
     ServiceRetiredError,
     TokenNotFoundError,
 )
-from .masking import mask_secret
-from .rate_store import RateStoreError
-from .setting_checks import path_problem
+from .pacing.rate_store import RateStoreError
 
 if TYPE_CHECKING:
-    from .env import Settings
+    from .config.env import Settings
     from .provider import GitHubModelsProvider
 
 __all__ = ["Check", "Doctor", "run_doctor"]
@@ -164,7 +164,7 @@ class Doctor:
     def _own_settings_valid(self) -> bool:
         """Resolve the settings as configured; on an error, FAIL and skip the rest."""
         from ._host import ProviderConfig
-        from .env import resolve_settings
+        from .config.env import resolve_settings
 
         try:
             resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(self.extra)),
@@ -179,7 +179,7 @@ class Doctor:
     def _without_token(self, extra: Mapping[str, Any]) -> None:
         """The checks that need no token (.env, endpoint, organization), with a placeholder."""
         from ._host import ProviderConfig
-        from .env import resolve_settings
+        from .config.env import resolve_settings
 
         try:
             settings = resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(extra)),
@@ -256,7 +256,7 @@ class Doctor:
         """
         if provider.settings.catalog_url is None:
             return None
-        from .catalog import Catalog
+        from .models.catalog import Catalog
 
         try:
             entries = provider.fetch_catalog_entries()

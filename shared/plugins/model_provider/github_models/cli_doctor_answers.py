@@ -103,7 +103,7 @@ def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModels
 def rate_limits(doc: Recorder, provider: GitHubModelsProvider, exc: RateLimitError | None
                 ) -> None:
     """Record the rate-limit headroom (``exc``: the 429 the test request got, if any)."""
-    from .limits import limits_for_tier
+    from .common.limits import limits_for_tier
 
     s = provider.settings
     if exc is not None:

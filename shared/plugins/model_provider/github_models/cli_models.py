@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .catalog import Catalog, ModelInfo, static_catalog
 from .cli_output import Console, format_table
+from .models.catalog import Catalog, ModelInfo, static_catalog
 
 __all__ = ["model_row", "run_models"]
 
@@ -30,7 +30,7 @@ def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
     from . import create_provider
     from ._host import ProviderConfig
     from .cli_chat import connection_extra
-    from .live_catalog import enable_live_catalog
+    from .models.live_catalog import enable_live_catalog
 
     provider = create_provider(ProviderConfig(extra=connection_extra(args)))
     try:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._host import Part
+from .config.options import OPTION_NAMES, validate_options
 from .errors import InvalidRequestError
-from .options import OPTION_NAMES, validate_options
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES",
@@ -48,7 +48,7 @@ def option_key(name: str) -> str:
 
 def parse_option_value(text: str) -> Any:
     """JSON when ``text`` parses as JSON (and is not absurdly nested), else the text itself."""
-    from .wire_check import loads_json
+    from .common.wire_check import loads_json
 
     try:
         return loads_json(text)
@@ -84,8 +84,8 @@ def load_schema(spec: str) -> dict[str, Any]:
     """
     from contextlib import suppress
 
-    from .setting_checks import path_problem
-    from .wire_check import loads_json
+    from .common.wire_check import loads_json
+    from .config.setting_checks import path_problem
 
     inline = spec.lstrip().startswith(("{", "["))  # JSON text, never a file name to stat
     path = Path(spec)
@@ -196,7 +196,7 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
     Raises:
         InvalidRequestError: Unreadable, too large, or not an image.
     """
-    from .url_secrets import strip_url_secrets
+    from .common.url_secrets import strip_url_secrets
 
     what = f"Reading the attachment {strip_url_secrets(spec) if '://' in spec else spec}"
     try:

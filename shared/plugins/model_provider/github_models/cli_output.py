@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .masking import SecretMasker
+from .common.masking import SecretMasker
 
 __all__ = [
     "FAIL",
@@ -123,7 +123,7 @@ class Console:
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret masked."""
-        from ._error_mapping import scrub  # and anything shaped like a token, known or not
+        from .failures._error_mapping import scrub  # and anything shaped like a token, known or not
 
         return scrub(self._masker.scrub(text))
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .cli_output import FAIL, PASS, SKIP, Console
 
 if TYPE_CHECKING:
-    from .env import Settings
+    from .config.env import Settings
     from .provider import GitHubModelsProvider
 
 __all__ = ["add_quota_command", "budget_report", "run_quota", "store_check"]
@@ -32,7 +32,7 @@ def store_check(settings: Settings) -> tuple[str, str, str]:
     if not settings.rate_store:
         return SKIP, "no rate store: pacing is per process", _HOW
     from .errors import GitHubModelsError
-    from .rate_store import RateStore, StoreDown, parse_store_url
+    from .pacing.rate_store import RateStore, StoreDown, parse_store_url
 
     try:
         location = parse_store_url(settings.rate_store)
@@ -68,7 +68,7 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
     Raises:
         RateStoreError: A refused login; in strict mode, an unreachable store.
     """
-    from .shared_pacing import SharedPacer
+    from .pacing.shared_pacing import SharedPacer
 
     pacer = provider.pacer
     model = provider.model_name or ""
@@ -83,7 +83,7 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
     limits = pacer.limits_for(provider.limits_key())
     report: dict[str, Any] = {"store": pacer.store.location.display, "model": model,
                               "tier": limits.tier, "scope": pacer.scope_of(model)}
-    from .rate_store import StoreDown
+    from .pacing.rate_store import StoreDown
 
     try:
         use = pacer.budget(model)

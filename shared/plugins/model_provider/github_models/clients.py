@@ -23,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .env import Settings
+from .config.env import Settings
 
 __all__ = ["absolute_url", "build_async_client", "build_requests_session", "build_sync_client",
            "check_async_credential", "request_policy"]

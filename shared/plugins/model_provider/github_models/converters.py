@@ -8,14 +8,14 @@ importable from here.
 
 from __future__ import annotations
 
-from .history_json import (
+from .wire.history_json import (
     HISTORY_FORMAT,
     history_from_json,
     history_to_json,
     message_from_dict,
     message_to_dict,
 )
-from .wire_reply import (
+from .wire.wire_reply import (
     content_text,
     finish_reason_from_wire,
     parse_arguments,
@@ -23,7 +23,7 @@ from .wire_reply import (
     unique_call_ids,
     usage_from_wire,
 )
-from .wire_request import (
+from .wire.wire_request import (
     assemble_messages,
     message_to_wire,
     messages_to_wire,

@@ -30,8 +30,8 @@ surrogates become U+FFFD).
 
 from __future__ import annotations
 
-from ._error_mapping import token_type_of
-from .error_classes import (
+from .failures._error_mapping import token_type_of
+from .failures.error_classes import (
     ConfigurationError,
     ContentFilterError,
     ContextLimitError,
@@ -50,8 +50,8 @@ from .error_classes import (
     TokenNotFoundError,
     TokenPermissionError,
 )
-from .error_context import RETIREMENT_DATE, ErrorContext
-from .error_factories import (
+from .failures.error_context import RETIREMENT_DATE, ErrorContext
+from .failures.error_factories import (
     error_from_connection,
     error_from_response,
     error_from_stream_event,

@@ -191,8 +191,8 @@ def load_prompt_file(path: str | Path) -> PromptFile:
         InvalidRequestError: Unreadable, not YAML, or not in the prompt-file format.
     """
     from .cli_options import option_key
+    from .config.setting_checks import path_problem
     from .prompt_evaluators import BUILTIN_EVALUATORS
-    from .setting_checks import path_problem
     from .yaml_input import YamlInputError, load_yaml_file
 
     path = Path(path)

@@ -25,8 +25,8 @@ from ._host import (
     TurnResult,
     response_calls,
 )
-from .core import ProviderCore
-from .turn import Messaging
+from .turn.core import ProviderCore
+from .turn.turn import Messaging
 
 if TYPE_CHECKING:  # the request path loads at the first call (cold start: issue 10 item 6)
     from ._host import (
@@ -35,10 +35,10 @@ if TYPE_CHECKING:  # the request path loads at the first call (cold start: issue
         Message,
         ToolSchema,
     )
-    from .conversation import Conversation
-    from .embeddings import EmbeddingResult
-    from .session import ChatSession
-    from .turn import OnChunk, OnUsage
+    from .calls.embeddings import EmbeddingResult
+    from .turn.conversation import Conversation
+    from .turn.turn import OnChunk, OnUsage
+    from .wire.session import ChatSession
 
 __all__ = ["GitHubModelsProvider"]
 
@@ -70,8 +70,8 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         Raises:
             InvalidRequestError: Two tools share a name.
         """
-        from .conversation import Conversation
-        from .session import ChatSession
+        from .turn.conversation import Conversation
+        from .wire.session import ChatSession
 
         org = self._settings.organization if self._settings else None
         return Conversation(self, ChatSession(system_instruction, tools, history,
@@ -105,9 +105,9 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                 (after this provider's own retries), so the framework's retry layer can retry.
         """
         from .errors import GitHubModelsError, InvalidRequestError
-        from .retry import is_transient
-        from .session import ChatSession
-        from .turn import run_turn
+        from .failures.retry import is_transient
+        from .turn.turn import run_turn
+        from .wire.session import ChatSession
 
         options: dict[str, Any] = {} if tool_choice is None else {"tool_choice": tool_choice}
         stream = None
@@ -173,7 +173,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
             GitHubModelsError: (a subclass) what the service answered, after retries (401,
                 403, 404 unknown model or deployment, 413, 429 ...).
         """
-        from .embeddings import plan_embed, run_embed
+        from .calls.embeddings import plan_embed, run_embed
 
         with self.scrubbed_errors():
             runner = self._require_runner()
@@ -184,7 +184,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                      dimensions: int | None = None, encoding_format: str = "float"
                      ) -> EmbeddingResult:
         """Async :meth:`embed` (the running loop's client; same checks and errors)."""
-        from .embeddings import plan_embed, run_aembed
+        from .calls.embeddings import plan_embed, run_aembed
 
         with self.scrubbed_errors():
             plan = plan_embed(self, self._require_runner(), texts, model, dimensions,
@@ -221,12 +221,12 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                 probe.shutdown()
         runner = self._require_runner()
         settings = self.settings
-        from .endpoint_checks import probe_credentials
+        from .calls.endpoint_checks import probe_credentials
 
         probe_credentials(runner.transport, self._wire_id or "openai/gpt-4o-mini",
                           self.error_context())
         if on_message is not None:
-            from .url_secrets import strip_url_secrets  # ;params can hold a key, as a query
+            from .common.url_secrets import strip_url_secrets  # ;params can hold a key, as a query
 
             on_message(f"{strip_url_secrets(settings.endpoint)}: credentials accepted "
                        f"({self.get_auth_info()})")
@@ -236,7 +236,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         """Where the credential came from, token masked (``ghp_…``), or the Entra credential."""
         if self._settings is None:
             return ""
-        from .masking import mask_secret
+        from .common.masking import mask_secret
 
         s = self._settings
         if s.token_cache is not None:
@@ -248,7 +248,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         limit, 5xx and early connection failures transient infrastructure; per-day limits,
         credentials, policy, unknown models, bad requests and a retired endpoint are not
         transient. None for exceptions that are not this provider's."""
-        from .retry import classify_for_framework
+        from .failures.retry import classify_for_framework
 
         verdict = classify_for_framework(exc)
         if verdict is not None:
@@ -257,7 +257,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
 
     def get_retry_after(self, exc: Exception) -> float | None:
         """The server's requested wait (seconds) for a transient error, else None."""
-        from .retry import framework_retry_after
+        from .failures.retry import framework_retry_after
 
         return framework_retry_after(exc)
 
@@ -273,7 +273,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         (``thinking.effort_for``: enabled with a budget up to 4096 -> low, up to 16384 ->
         medium, more -> high; disabled -> none sent, the model's default). A
         ``reasoning_effort`` set as an option wins. Raises nothing."""
-        from .thinking import effort_for
+        from .wire.thinking import effort_for
 
         self.thinking_config = config
         self.thinking_effort = effort_for(config)

@@ -28,7 +28,7 @@ from typing import Any
 
 from . import __version__
 from .azure_boundary import TransportFailure, failure_from_azure
-from .env import Settings
+from .config.env import Settings
 from .errors import GitHubModelsError
 
 __all__ = [
@@ -127,7 +127,7 @@ class HttpResult:
 
     def json(self) -> Any:
         """The body parsed as JSON. Raises ValueError when it is not JSON or absurdly nested."""
-        from .wire_check import loads_json
+        from .common.wire_check import loads_json
 
         return loads_json(self.body)
 
@@ -310,7 +310,7 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
         for header, prefix in settings.profile.key_headers:
             headers[header] = f"{prefix} {settings.token}" if prefix else settings.token
         return [request_policy(headers, proxies=proxies, log=log)]
-    from .auth import async_bearer_policy, bearer_policy
+    from .config.auth import async_bearer_policy, bearer_policy
 
     bearer = (async_bearer_policy if aio else bearer_policy)(settings.token_cache)
     return [request_policy(headers, proxies=proxies), bearer, log]
@@ -366,7 +366,7 @@ class SyncTransport:
         self.closed = False
 
     def __repr__(self) -> str:
-        from .url_secrets import strip_url_secrets  # ;params can hold a key
+        from .common.url_secrets import strip_url_secrets  # ;params can hold a key
 
         return f"SyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 

@@ -26,7 +26,7 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
-    from .env import Settings
+    from .config.env import Settings
 
 __all__ = ["AsyncStreamHandle", "AsyncTransport"]
 
@@ -151,7 +151,7 @@ class AsyncTransport:
                              body)
 
     def __repr__(self) -> str:
-        from .url_secrets import strip_url_secrets  # ;params can hold a key
+        from .common.url_secrets import strip_url_secrets  # ;params can hold a key
 
         return f"AsyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 

@@ -9,7 +9,7 @@ so a wrong number in the provider's table shows up as a test failure instead of 
 
 from __future__ import annotations
 
-from ..limits import TierLimits
+from ..common.limits import TierLimits
 
 __all__ = ["PUBLISHED_LIMITS", "published_limits"]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..clock import Clock, MonotonicClock
-from ..limits import TierLimits
+from ..common.clock import Clock, MonotonicClock
+from ..common.limits import TierLimits
 from .handler import HandlerConfig, RequestHandler
 from .models import ModelIndex, load_catalog
 from .replies import Reply

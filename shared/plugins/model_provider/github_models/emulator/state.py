@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._error_mapping import scrub
-from ..clock import Clock
-from ..limits import TierLimits
-from ..masking import SecretMasker, mask_secret
+from ..common.clock import Clock
+from ..common.limits import TierLimits
+from ..common.masking import SecretMasker, mask_secret
+from ..failures._error_mapping import scrub
 from .published_limits import published_limits
 from .replies import Reply
 

@@ -1,0 +1,346 @@
+"""The provider's error classes (``errors`` re-exports them; see its docstring for the tree).
+
+Standard library only (plus the stdlib-only ``_error_mapping``, ``error_context`` and
+``wire_check``): no message ever shows a token, and no error keeps one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from ..common.wire_check import repair_text
+from . import _error_mapping as _m
+from .error_context import ErrorContext
+
+__all__ = [
+    "ConfigurationError",
+    "ContentFilterError",
+    "ContextLimitError",
+    "GitHubModelsError",
+    "InvalidRequestError",
+    "ModelNotFoundError",
+    "ModelsDisabledError",
+    "PayloadTooLargeError",
+    "ProviderConnectionError",
+    "RateLimitError",
+    "ServiceRetiredError",
+    "ServiceUnavailableError",
+    "StreamInterruptedError",
+    "StructuredOutputError",
+    "TokenInvalidError",
+    "TokenNotFoundError",
+    "TokenPermissionError",
+]
+
+
+def _restore(cls: type[GitHubModelsError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    obj = cls.__new__(cls)
+    Exception.__init__(obj, *args)
+    obj.__dict__.update(state)
+    return obj
+
+
+def _clean(text: str) -> str:
+    return _m.scrub(str(text)).strip().rstrip(".").strip()
+
+
+class GitHubModelsError(Exception):
+    """Base of every error this provider raises.
+
+    Attributes:
+        status: HTTP status, or None when no response was involved.
+        code: The service's error code (``unknown_model``, ``RateLimitReached`` ...).
+        request_id: From ``x-github-request-id`` (or ``apim-request-id``/``x-request-id``/
+            ``x-ms-request-id``).
+        headers: Response headers, names lower-cased, credentials masked.
+        body: The response body, scrubbed of tokens and cut to about 2 KB.
+        what, why, fix: The parts the message is built from.
+        context: The :class:`ErrorContext`, when known.
+    """
+
+    def __init__(
+        self,
+        what: str = "GitHub Models request",
+        why: str = "an unexpected error occurred",
+        fix: str = "see the error's status, code and body for details",
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: str | None = None,
+        context: ErrorContext | None = None,
+    ) -> None:
+        self.what = _clean(what)
+        self.why = _clean(why)
+        self.fix = _clean(fix)
+        self.status = status
+        self.code = _m.scrub(code)[:100] if code else None
+        self.request_id = _m.scrub(request_id)[:200] if request_id else None
+        self.headers: dict[str, str] = _m.lower_headers(headers)
+        self.body = _m.scrub(body[: _m.BODY_KEEP_CHARS * 2])[: _m.BODY_KEEP_CHARS] if body else ""
+        self.context = context
+        for name, value in list(vars(self).items()):  # printable, whatever the input held
+            if isinstance(value, str):
+                setattr(self, name, repair_text(value))
+        if context is not None and context.secrets:
+            self._redact(context.secrets)
+            # the error outlives the call (pickled to other processes, queued, logged): it keeps
+            # the context for its message data, never the credentials
+            self.context = replace(context, secrets=())
+        super().__init__(self._build_message())
+
+    def _redact(self, secrets: tuple[str, ...]) -> None:
+        """Mask echoes of the credentials in every text this error carries: literal ones, then
+        cut-off, base64 and percent-encoded ones (``masking.SecretMasker``, as in replies)."""
+        pieces = [s for s in secrets if len(s) >= 8]
+        for secret in secrets:  # the body after a known prefix leaks just as much
+            for prefix in ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-"):
+                if secret.startswith(prefix) and len(secret) - len(prefix) >= 8:
+                    pieces.append(secret[len(prefix):])
+        if not pieces:
+            return
+        from ..common.masking import (
+            SecretMasker,  # standard library only; loaded on a first failure
+        )
+
+        masker = SecretMasker(s for s in secrets if len(s) >= 8)
+
+        def clean(text: str) -> str:
+            for piece in pieces:
+                text = text.replace(piece, "…")
+            return masker.scrub(text)
+
+        for name, value in list(vars(self).items()):
+            if isinstance(value, str):
+                setattr(self, name, clean(value))
+        self.headers = {k: clean(v) for k, v in self.headers.items()}
+
+    def _build_message(self) -> str:
+        meta = []
+        if self.status is not None:
+            meta.append(f"status {self.status}")
+        if self.code:
+            meta.append(f"code {self.code}")
+        if self.request_id:
+            meta.append(f"request id {self.request_id}")
+        tail = f" [{', '.join(meta)}]" if meta else ""
+        return f"{self.what} failed: {self.why}. Fix: {self.fix}.{tail}"
+
+    @property
+    def message(self) -> str:
+        """The full message (same as ``str(exc)``)."""
+        return str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"request_id={self.request_id!r})"
+        )
+
+
+class TokenNotFoundError(GitHubModelsError):
+    """No token anywhere. ``checked`` lists each place looked at and what was found there."""
+
+    def __init__(self, *args: Any, checked: Sequence[tuple[str, str]] = (), **kw: Any) -> None:
+        self.checked = tuple((str(a), str(b)) for a, b in checked)
+        super().__init__(*args, **kw)
+
+
+class TokenInvalidError(GitHubModelsError):
+    """The endpoint rejected the credentials (401). ``token_type`` says which kind was sent."""
+
+    def __init__(self, *args: Any, token_type: str | None = None, **kw: Any) -> None:
+        self.token_type = token_type
+        super().__init__(*args, **kw)
+
+
+class TokenPermissionError(GitHubModelsError):
+    """The token is valid but lacks the ``models`` permission or SSO authorization."""
+
+    def __init__(self, *args: Any, token_type: str | None = None, **kw: Any) -> None:
+        self.token_type = token_type
+        super().__init__(*args, **kw)
+
+
+class ModelsDisabledError(GitHubModelsError):
+    """GitHub Models (or this model) is not enabled for the account, organization or enterprise."""
+
+    def __init__(self, *args: Any, settings_url: str | None = None, **kw: Any) -> None:
+        self.settings_url = settings_url
+        super().__init__(*args, **kw)
+
+
+class ModelNotFoundError(GitHubModelsError):
+    """The model id is unknown or unavailable. ``suggestions`` holds close known ids."""
+
+    def __init__(
+        self,
+        *args: Any,
+        model: str | None = None,
+        suggestions: Sequence[str] = (),
+        **kw: Any,
+    ) -> None:
+        self.model = model
+        self.suggestions: list[str] = list(suggestions)
+        super().__init__(*args, **kw)
+
+
+class RateLimitError(GitHubModelsError):
+    """A rate limit was hit: by the server (429) or by client-side pacing (status None).
+
+    Attributes:
+        retry_after: Seconds to wait before a retry may succeed, when known.
+        limit_type: ``per_minute``, ``per_day``, ``concurrent``, ``quota`` (credit or quota
+            exhausted: waiting will not help) or ``unknown``.
+        raw_limit_type: ``x-ratelimit-type`` as sent (``UserByModelByDay`` ...).
+        resets_at: When the wait ends (UTC), when known.
+        limit: The limit's size (requests per window, or concurrent requests).
+        window_seconds: The limit's window (86400 per day, 60 per minute, 0 concurrent).
+        client_side: True when our own pacer refused before sending anything.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        retry_after: float | None = None,
+        limit_type: str = "unknown",
+        raw_limit_type: str | None = None,
+        resets_at: datetime | None = None,
+        limit: int | None = None,
+        window_seconds: int | None = None,
+        client_side: bool = False,
+        **kw: Any,
+    ) -> None:
+        self.retry_after = retry_after
+        self.limit_type = limit_type
+        self.raw_limit_type = raw_limit_type
+        self.resets_at = resets_at
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self.client_side = client_side
+        super().__init__(*args, **kw)
+
+
+class ContextLimitError(GitHubModelsError):
+    """The request has too many tokens.
+
+    Attributes:
+        limit: The cap that was hit, in tokens, when known.
+        requested: Tokens the request had, when known.
+        limit_source: ``tier`` (the plan's per-request cap, 413 ``tokens_limit_reached``),
+            ``model`` (the model's context window) or ``unknown``.
+        model_window: The model's context window, when the caller knows it.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        limit: int | None = None,
+        requested: int | None = None,
+        limit_source: str = "unknown",
+        model_window: int | None = None,
+        **kw: Any,
+    ) -> None:
+        self.limit = limit
+        self.requested = requested
+        self.limit_source = limit_source
+        self.model_window = model_window
+        super().__init__(*args, **kw)
+
+
+PayloadTooLargeError = ContextLimitError
+"""jaato-server's retry layer imports this name from ``github_models.errors`` (a 413)."""
+
+
+class ServiceRetiredError(GitHubModelsError):
+    """The endpoint is retired (GitHub Models since 2026-07-30); see ``sunset`` and ``link``."""
+
+    def __init__(
+        self,
+        *args: Any,
+        sunset: str | None = None,
+        deprecation: str | None = None,
+        link: str | None = None,
+        **kw: Any,
+    ) -> None:
+        self.sunset = sunset
+        self.deprecation = deprecation
+        self.link = link
+        super().__init__(*args, **kw)
+
+
+class ContentFilterError(GitHubModelsError):
+    """The content filter blocked the prompt or reply. ``categories`` names what was flagged."""
+
+    def __init__(self, *args: Any, categories: Sequence[str] = (), **kw: Any) -> None:
+        self.categories = tuple(categories)
+        super().__init__(*args, **kw)
+
+
+class InvalidRequestError(GitHubModelsError):
+    """The request is invalid (400/422), or failed validation before sending (status None)."""
+
+    def __init__(self, *args: Any, param: str | None = None, **kw: Any) -> None:
+        self.param = param
+        super().__init__(*args, **kw)
+
+
+class ServiceUnavailableError(GitHubModelsError):
+    """The service failed (5xx). ``retry_after`` when the server asked for a wait."""
+
+    def __init__(self, *args: Any, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(*args, **kw)
+
+
+class ProviderConnectionError(GitHubModelsError):
+    """No usable response arrived.
+
+    Attributes:
+        kind: ``refused``, ``dns``, ``connect_timeout``, ``read_timeout``, ``reset``, ``tls``,
+            ``proxy``, ``stream_interrupted``, ``stream_malformed``, ``stream_error`` or ``other``.
+        retryable: True only when the failure happened before any byte of a response arrived,
+            so a retry cannot duplicate delivered output.
+    """
+
+    def __init__(self, *args: Any, kind: str = "other", retryable: bool = False, **kw: Any) -> None:
+        self.kind = kind
+        self.retryable = retryable
+        super().__init__(*args, **kw)
+
+
+class StreamInterruptedError(ProviderConnectionError):
+    """A stream broke, was malformed, or carried an error event; ``partial_text`` was delivered."""
+
+    def __init__(self, *args: Any, partial_text: str = "", **kw: Any) -> None:
+        self.partial_text = partial_text
+        super().__init__(*args, **kw)
+
+
+class ConfigurationError(GitHubModelsError):
+    """A setting is invalid (endpoint URL, organization login, unknown option). ``setting``."""
+
+    def __init__(self, *args: Any, setting: str | None = None, **kw: Any) -> None:
+        self.setting = setting
+        super().__init__(*args, **kw)
+
+
+class StructuredOutputError(GitHubModelsError):
+    """The model's reply is not valid JSON for the requested schema. ``raw_text`` is the reply."""
+
+    def __init__(self, *args: Any, raw_text: str = "", **kw: Any) -> None:
+        self.raw_text = _m.scrub(raw_text)
+        super().__init__(*args, **kw)
+
+
+# The classes' public home is ``errors`` (tests, pickles and reprs name it): say so.
+_PUBLIC_MODULE = __name__.rsplit(".", 2)[0] + ".errors"  # <package>.failures.error_classes
+for _name in __all__:
+    globals()[_name].__module__ = _PUBLIC_MODULE

@@ -1,0 +1,186 @@
+"""The import layering, read from the source with ast (nothing here imports the package).
+
+Every module belongs to one layer (the table below, lowest first). A module may import its own
+layer and the layers below it, never a higher one; the emulator imports nothing of the provider
+but the shared leaves in ``common``. A new module fails ``test_every_module_has_a_layer`` until
+it is placed on purpose.
+
+What counts: imports that run when the module loads (module level, including ``try``/``if``
+blocks), not imports under ``if TYPE_CHECKING`` (annotations only) and not imports inside a
+function (deferred on purpose, to keep start-up cheap; they are counted in
+``test_deferred_upward_imports_only_shrink``). The import graph of module-level imports has no
+cycle (``test_no_import_cycles``).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "shared" / "plugins" / "model_provider" / (
+    "github_models")
+
+# lowest first; a name ending in "." is a whole subpackage
+LAYERS: list[tuple[str, frozenset[str]]] = [
+    ("common", frozenset({"common.", "data", "_contracts", "_public", "_host", "_fallback",
+                          "telemetry_names", "yaml_input",
+                          # deprecated old paths (0.3.0 -> gone in 0.4.0): they import _public
+                          # only and resolve the moved names lazily
+                          "catalog", "live_catalog", "pricing", "env", "clock"})),
+    ("endpoints", frozenset({"kinds."})),
+    ("errors", frozenset({"failures.", "errors"})),
+    ("models", frozenset({"models."})),
+    ("config", frozenset({"config."})),
+    # converters.py stays at the top: jaato's own tests pin github_models/converters.py
+    ("wire", frozenset({"wire.", "converters"})),
+    ("pacing", frozenset({"pacing."})),
+    ("transport", frozenset({"azure_boundary", "transport", "transport_async", "clients"})),
+    ("calls", frozenset({"calls."})),
+    ("turn", frozenset({"turn."})),
+    ("provider", frozenset({"", "provider"})),
+    ("cli", frozenset({"_entry", "cli", "cli_advice", "cli_chat", "cli_chat_session",
+                       "cli_connect", "cli_doctor", "cli_doctor_answers", "cli_embed", "cli_log",
+                       "cli_logs", "cli_models", "cli_options", "cli_output", "cli_prompt",
+                       "cli_quota", "prompt_file", "prompt_evaluators"})),
+    ("emulator", frozenset({"emulator."})),
+]
+# the emulator referees the provider: of the provider it may import these layers only
+EMULATOR_MAY_IMPORT = {"common", "emulator"}
+# known breaks of the rule, each to be removed (the test fails when one is no longer needed)
+KNOWN_BREAKS: set[tuple[str, str]] = {
+    # scrub(): move it into common with the secret patterns
+    ("emulator.state", "failures._error_mapping"),
+    ("transport", ""),  # __version__ for the User-Agent: move it to a common leaf
+}
+
+
+def _modules() -> dict[str, tuple[Path, bool]]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        found[".".join(parts)] = (path, is_package)
+    return found
+
+
+MODULES = _modules()
+
+
+def _layer(module: str) -> int:
+    for index, (_, members) in enumerate(LAYERS):
+        if module in members or any(
+                m.endswith(".") and (module + ".").startswith(m) for m in members):
+            return index
+    raise AssertionError(f"module {module!r} is in no layer: add it to LAYERS in {__file__}")
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    return "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _imports(module: str) -> Iterator[tuple[str, bool]]:
+    """(imported package module, deferred?) for each relative import of ``module``."""
+    path, is_package = MODULES[module]
+    base = module.split(".") if module else []
+    if not is_package:
+        base = base[:-1]
+
+    def visit(node: ast.AST, deferred: bool) -> Iterator[tuple[str, bool]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                continue
+            inner = deferred or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if isinstance(child, ast.ImportFrom) and child.level:
+                up = base[: len(base) - (child.level - 1)] if child.level > 1 else base
+                if child.level - 1 > len(base):
+                    continue  # the host framework's modules (jaato's ..base), not ours
+                target = ".".join([*up, *([child.module] if child.module else [])])
+                for alias in child.names:
+                    name = f"{target}.{alias.name}" if target else alias.name
+                    if name in MODULES:
+                        yield name, inner
+                    elif target in MODULES:
+                        yield target, inner
+            yield from visit(child, inner)
+
+    yield from visit(ast.parse(path.read_text(encoding="utf-8")), False)
+
+
+def _breaks() -> set[tuple[str, str]]:
+    found = set()
+    for module in MODULES:
+        own = _layer(module)
+        for target, deferred in _imports(module):
+            if deferred:
+                continue
+            if _layer(target) > own:
+                found.add((module, target))
+            if LAYERS[own][0] == "emulator" and LAYERS[_layer(target)][0] not in (
+                    EMULATOR_MAY_IMPORT):
+                found.add((module, target))
+    return found
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in MODULES:
+        _layer(module)
+
+
+def test_no_module_imports_a_higher_layer() -> None:
+    found = _breaks()
+    new = sorted(found - KNOWN_BREAKS)
+    assert new == [], ("imports of a higher layer (move the shared part down, or defer the "
+                       f"import into the function that needs it): {new}")
+    fixed = sorted(KNOWN_BREAKS - found)
+    assert fixed == [], f"no longer broken, remove from KNOWN_BREAKS: {fixed}"
+
+
+def test_the_rule_sees_an_upward_import() -> None:
+    # the test must be able to fail: a leaf importing the provider is a break
+    assert _layer("common.clock") < _layer("provider")
+    assert ("emulator.state", "failures._error_mapping") in _breaks()
+
+
+def _cycle() -> list[str] | None:
+    graph = {m: sorted({t for t, deferred in _imports(m) if not deferred and t != m})
+             for m in MODULES}
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in graph:
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_no_import_cycles() -> None:
+    found = _cycle()
+    assert found is None, f"import cycle at module level: {' -> '.join(found or [])}"
+
+
+# upward imports deferred into functions: allowed for now (they keep start-up cheap), but the
+# number may only go down as the layers are cut cleaner. Today (6): accounting and telemetry read
+# the root's PROVIDER_CAPABILITIES / __version__, cli starts the emulator's main, common.masking
+# uses _error_mapping's patterns, profiles raises ConfigurationError, settings opens rate_store.
+DEFERRED_UPWARD_MOST = 6
+
+
+def test_deferred_upward_imports_only_shrink() -> None:
+    deferred = sorted({(m, t) for m in MODULES for t, d in _imports(m)
+                       if d and _layer(t) > _layer(m)})
+    assert len(deferred) <= DEFERRED_UPWARD_MOST, deferred
