@@ -47,8 +47,8 @@ _CATALOG = "/catalog/models"
 _MODELS_V1 = "/v1/models"
 _ORG_TAILS = (("inference", "chat", "completions"), ("inference", "v1", "chat", "completions"),
               ("inference", "embeddings"))
-_V1_EMBEDDINGS = "/openai/v1/embeddings"  # Foundry's v1 route: model = deployment name
-_EMBEDDINGS = frozenset({"/inference/embeddings", "/models/embeddings", _V1_EMBEDDINGS})
+# Foundry's v1 embeddings (model = deployment name) arrive through v1.py, flagged ``v1``
+_EMBEDDINGS = frozenset({"/inference/embeddings", "/models/embeddings"})
 _ERROR_KINDS = frozenset({"error", "fault"})
 _CONTENT_KINDS = frozenset({"text", "tool_calls"})
 # Advisory headers as the live service sent them on 200s (not the enforced limits).
@@ -148,7 +148,7 @@ class RequestHandler:
                 405, github_error("method_not_allowed", "Method Not Allowed"), rid, legacy
             )
         call = _Call(request, rid, legacy, extract_token(headers), body, path == _FOUNDRY,
-                     path.endswith(emb.EMBEDDINGS_TAIL), path == _V1_EMBEDDINGS)
+                     path.endswith(emb.EMBEDDINGS_TAIL))
         return await self._inference(call, org or None)
 
     # -- responses -------------------------------------------------------------------------
