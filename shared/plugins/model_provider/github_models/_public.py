@@ -23,11 +23,11 @@ from __future__ import annotations
 import importlib
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["REMOVED_IN", "LazyNames", "Moved"]
+__all__ = ["REMOVED_IN", "LazyNames", "Moved", "deprecated_module"]
 
 REMOVED_IN = "0.4.0"
 """The release that drops the module paths the 0.3.0 layering step moved (catalog, env ...)."""
@@ -97,3 +97,30 @@ class LazyNames:
     def names(self) -> list[str]:
         """Every lazy name (for ``__dir__``); moved names are left out, as deprecated."""
         return sorted(self.lazy)
+
+
+def deprecated_module(module: str, new_home: str, names: Iterable[str],
+                      removed_in: str = REMOVED_IN) -> Callable[[str], Any]:
+    """The ``__getattr__`` of an old module path whose documented ``names`` moved to
+    ``new_home`` (relative to the package, e.g. ``"models.catalog"``): each use warns.
+
+    Raises:
+        ValueError: ``new_home`` or a name is empty (checked when the old module loads).
+    """
+    package = module.rpartition(".")[0]
+    names = tuple(names)
+    if not new_home or not names or not all(names):
+        raise ValueError(f"{module}: a moved module needs its new home and the names it "
+                         f"documented, got {new_home!r}, {list(names)!r}: name both")
+    resolver = LazyNames(module, moved={
+        name: Moved(f"{package}.{new_home}:{name}", removed_in) for name in names})
+
+    def __getattr__(name: str) -> Any:
+        """A documented name of the old module, with a warning naming its new place.
+
+        Raises:
+            AttributeError: not a name this module ever documented.
+        """
+        return resolver.resolve(name)
+
+    return __getattr__

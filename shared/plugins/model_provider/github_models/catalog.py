@@ -1,27 +1,7 @@
-"""Deprecated since 0.3.0: ``catalog`` moved to ``models.catalog`` (the layering step); this module
-goes in 0.4.0. The names earlier docs showed here still resolve, with a ``DeprecationWarning``
-naming the new place; the stable home of each is the package root (docs/public-api.md)."""
+"""Deprecated since 0.3.0: ``catalog`` moved to ``models.catalog``; this path warns on
+each use and goes in 0.4.0 (the names' stable home is the package root, docs/public-api.md)."""
 
-from __future__ import annotations
+from ._public import deprecated_module
 
-from typing import Any
-
-from ._public import REMOVED_IN, LazyNames, Moved
-
-_PKG = __package__
-
-_NAMES = LazyNames(__name__, moved={
-    "static_catalog": Moved(f"{_PKG}.models.catalog:static_catalog", REMOVED_IN),
-    "Catalog": Moved(f"{_PKG}.models.catalog:Catalog", REMOVED_IN),
-    "ModelInfo": Moved(f"{_PKG}.models.catalog:ModelInfo", REMOVED_IN),
-    "UnknownModelError": Moved(f"{_PKG}.models.catalog:UnknownModelError", REMOVED_IN),
-})
-
-
-def __getattr__(name: str) -> Any:
-    """A documented name of the old ``catalog`` module, with a warning naming its new place.
-
-    Raises:
-        AttributeError: not a name this module ever documented.
-    """
-    return _NAMES.resolve(name)
+__getattr__ = deprecated_module(__name__, "models.catalog",
+                                ["static_catalog", "Catalog", "ModelInfo", "UnknownModelError"])
