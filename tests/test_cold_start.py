@@ -41,28 +41,24 @@ def test_load_provider_loads_only_the_allowed_modules() -> None:
 
 def test_importing_errors_compiles_no_pattern_and_loads_no_retry() -> None:
     code = (f"import re\nimport {PKG}.errors\n"
-            f"from {PKG}.failures import _error_mapping as m\n"
+            f"from {PKG}.common import secret_text as m\n"
             "assert all(p._compiled is None for p, _ in m._SECRET_PATTERNS)")
     loaded = _modules_after(code)
     assert f"{PKG}.failures.retry" not in loaded
 
 
-def test_the_429_readers_live_in_retry_and_stay_importable_from_error_mapping() -> None:
-    from shared.plugins.model_provider.github_models.failures import _error_mapping, retry
-    from shared.plugins.model_provider.github_models.failures._error_mapping import (
-        parse_retry_after,
-        rate_limit_type,
-    )
+def test_the_error_mapping_re_exports_nothing() -> None:
+    # the 429 readers live in retry, scrubbing in common.secret_text: import them from there
+    from shared.plugins.model_provider.github_models.failures import _error_mapping
 
-    assert parse_retry_after is retry.parse_retry_after
-    assert rate_limit_type is retry.rate_limit_type
-    assert rate_limit_type("UserByModelByDay") == "per_day"
-    assert parse_retry_after({"Retry-After": "7"}, None) == 7.0
-    assert _error_mapping.RateLimitText is retry.RateLimitText
+    for moved in ("parse_retry_after", "rate_limit_type", "RateLimitText", "scrub",
+                  "lower_headers", "token_type_of", "decode_body"):
+        assert not hasattr(_error_mapping, moved), moved
+    assert not hasattr(_error_mapping, "__getattr__")
 
 
 def test_lazy_patterns_match_like_compiled_ones() -> None:
-    from shared.plugins.model_provider.github_models.failures._error_mapping import scrub
+    from shared.plugins.model_provider.github_models.common.secret_text import scrub
 
     assert scrub("key ghp_abcdefghijklmnop1234 here") == "key ghp_… here"
 

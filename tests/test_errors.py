@@ -540,7 +540,7 @@ def test_errors_module_imports_cheaply() -> None:
 
 
 def test_scrubbing_keeps_ordinary_words_after_token_readable() -> None:
-    from shared.plugins.model_provider.github_models.failures._error_mapping import scrub
+    from shared.plugins.model_provider.github_models.common.secret_text import scrub
 
     assert scrub("the token provided is invalid") == "the token provided is invalid"
     assert scrub("Authorization: Bearer abc123def456ghi") == "Authorization: Bearer …"

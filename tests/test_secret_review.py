@@ -127,11 +127,13 @@ def test_an_endpoint_password_is_never_quoted(endpoint: str) -> None:
 
 
 def test_rate_store_passwords_in_the_query_or_fragment_are_masked() -> None:
-    from shared.plugins.model_provider.github_models.pacing.rate_store import _mask_userinfo
+    from shared.plugins.model_provider.github_models.common.url_secrets import (
+        url_shown_with_password_mark,
+    )
 
     for url in ("redis://127.0.0.1:6390/0?password=PWsecret", "redis://:PWsecret@h:1/0",
                 "redis://h:1/0#PWsecret", "rediss://u:PW/secret@h:1/0"):
-        shown = _mask_userinfo(url)
+        shown = url_shown_with_password_mark(url)
         assert "PWsecret" not in shown and "secret" not in shown.split("@")[-1]
 
 

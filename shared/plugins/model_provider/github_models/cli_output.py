@@ -123,7 +123,7 @@ class Console:
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret masked."""
-        from .failures._error_mapping import scrub  # and anything shaped like a token, known or not
+        from .common.secret_text import scrub  # and anything shaped like a token, known or not
 
         return scrub(self._masker.scrub(text))
 

@@ -30,7 +30,7 @@ surrogates become U+FFFD).
 
 from __future__ import annotations
 
-from .failures._error_mapping import token_type_of
+from .common.secret_text import token_type_of
 from .failures.error_classes import (
     ConfigurationError,
     ContentFilterError,

@@ -70,7 +70,7 @@ class Telemetry:
         """``text`` with the credentials masked: the key, the Entra tokens issued, and anything
         shaped like a token."""
         from ..common.masking import SecretMasker
-        from ..failures._error_mapping import scrub
+        from ..common.secret_text import scrub
 
         return scrub(SecretMasker(self.settings.secrets()).scrub(text))
 

@@ -279,7 +279,7 @@ def scrub_causes(exc: BaseException, masker: SecretMasker) -> BaseException:
     Returns:
         ``exc`` itself.
     """
-    from ..failures._error_mapping import scrub
+    from .secret_text import scrub
 
     seen: set[int] = set()
     current = exc.__cause__ or exc.__context__

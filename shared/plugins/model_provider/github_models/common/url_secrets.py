@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["strip_url_secrets"]
+__all__ = ["strip_url_secrets", "url_shown_with_password_mark"]
 
 # scheme? //? authority path ; the query and fragment are never matched (hence never kept)
 _URL_RE = re.compile(
@@ -46,3 +46,12 @@ def strip_url_secrets(url: object) -> str:
     authority = authority.rpartition("@")[2].lower()
     path = path.split(";", 1)[0]  # ';key=...' path parameters can carry a key too
     return f"{scheme}{slashes}{authority}{path}"
+
+
+def url_shown_with_password_mark(text: str) -> str:
+    """``strip_url_secrets(text)`` with ``:***@`` after the scheme where the URL held a secret
+    (user info, a query or a fragment: a password can hide in any): a store URL as shown."""
+    shown = strip_url_secrets(text)
+    scheme, sep, rest = shown.partition("://")
+    had_secret = "@" in text or "?" in text or "#" in text
+    return f"{scheme}://:***@{rest}" if sep and had_secret else shown

@@ -13,6 +13,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from ..common.url_secrets import strip_url_secrets
 from ..errors import ConfigurationError
+from ..kinds.profile_base import SettingConflict
 from ..kinds.profiles import ENDPOINT_KINDS, EndpointProfile, profile_for_url, profile_named
 from .setting_checks import github_name
 
@@ -115,7 +116,11 @@ def resolve_endpoint_profile(base: str, organization: str | None,
         reason = str(exc).split(" as ")[0]
     else:
         chosen = profile or profile_for_url(url)
-        endpoint, applied = chosen.endpoint_for(url, organization)
+        try:
+            endpoint, applied = chosen.endpoint_for(url, organization)
+        except SettingConflict as exc:
+            raise ConfigurationError(what=exc.what, why=exc.why, fix=exc.fix,
+                                     setting=exc.setting) from exc
         return endpoint, chosen, applied
     # raised outside the except block: urllib quotes the offending text ("... as 'PASSWORD'"),
     # so its exception must not ride along as the context; a clean one is the cause

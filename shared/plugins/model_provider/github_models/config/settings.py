@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from ..common.masking import mask_secret, redacted
 from ..common.service_facts import RETIRED_HOSTS
-from ..common.url_secrets import strip_url_secrets
+from ..common.url_secrets import strip_url_secrets, url_shown_with_password_mark
 from ..kinds.profiles import EndpointProfile
 
 __all__ = ["Settings"]
@@ -83,9 +83,7 @@ class Settings:
 
         store = self.rate_store
         if store:  # a password in the store URL stays behind too: the shown form travels
-            from ..pacing.rate_store import _mask_userinfo
-
-            store = _mask_userinfo(store)
+            store = url_shown_with_password_mark(store)
         safe = dataclasses.replace(self, token=mask_secret(self.token), token_cache=None,
                                    rate_store=store,
                                    endpoint=strip_url_secrets(self.endpoint),

@@ -19,7 +19,7 @@ from typing import Any
 from ..common.clock import Clock
 from ..common.limits import TierLimits
 from ..common.masking import SecretMasker, mask_secret
-from ..failures._error_mapping import scrub
+from ..common.secret_text import scrub
 from .published_limits import published_limits
 from .replies import Reply
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _error_mapping as m
+from ..common.secret_text import scrub
+from .error_body import WireError
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext
@@ -34,7 +35,7 @@ class Facts:
 
     status: int | None
     headers: Mapping[str, str]
-    wire: m.WireError
+    wire: WireError
     context: ErrorContext
     now: datetime | None
 
@@ -42,7 +43,7 @@ class Facts:
     def said(self) -> str:
         """The service's own words, quoted, or ''."""
         text = self.wire.message or self.wire.text.split("\n", 1)[0]
-        text = m.scrub(" ".join(text.split()))[:300]
+        text = scrub(" ".join(text.split()))[:300]
         return f" (service said: '{text}')" if text else ""
 
     @property

@@ -4,7 +4,8 @@
 Pure functions over plain data (status, lower-cased headers, body text); standard library only,
 so that ``errors`` stays cheap to import. ``errors.error_from_response`` turns the ``kind`` chosen
 here into an exception with a message. What a 429 says about its limit (type, wait, reset) is
-read in ``retry``, which decides on it; the names stay importable from here.
+read in ``retry``, which decides on it; secrets in text and headers are scrubbed by
+``common.secret_text``.
 
 Facts behind the tables (observed on the wire, see ``tests/fixtures/wire_errors.json``):
 
@@ -22,103 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import urlsplit
 
 from ..common.lazy_re import LazyPattern
-from .error_body import WireError, decode_body, parse_error_body, parse_token_counts
+from .error_body import WireError
 
-__all__ = [
-    "BODY_KEEP_CHARS",
-    "WireError",
-    "classify",
-    "decode_body",
-    "deprecation_info",
-    "endpoint_host",
-    "lower_headers",
-    "parse_error_body",
-    "parse_token_counts",
-    "request_id_of",
-    "scrub",
-    "token_type_of",
-]
-
-BODY_KEEP_CHARS = 2048
-"""How much of a response body an error keeps (after scrubbing)."""
-
-_SECRET_PATTERNS: tuple[tuple[LazyPattern, str], ...] = (
-    (LazyPattern(r"github_pat_[A-Za-z0-9_]+"), "github_pat_…"),
-    (LazyPattern(r"\b(gh[pousr]_)[A-Za-z0-9_]+"), r"\1…"),
-    (LazyPattern(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-…"),
-    # a JWT (Entra ID access tokens are JWTs): header.payload.signature, base64url
-    (LazyPattern(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"), "eyJ…"),
-    (LazyPattern(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2…"),
-    # after the word "token" only a value with digits is a credential: prose such as
-    # "the token provided is invalid" stays readable
-    (LazyPattern(r"(?i)\b(token)(\s+)(?=[A-Za-z._~+/=\-]*\d)[A-Za-z0-9._~+/=\-]{6,}"),
-     r"\1\2…"),
-    (LazyPattern(r"(?i)\b(api[-_]?key|access[-_]?token|password|secret)(\"?'?\s*[:=]\s*\"?'?)"
-                r"[A-Za-z0-9_\-.+/=]{8,}"), r"\1\2…"),
-)
-
-_SENSITIVE_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie",
-     "ocp-apim-subscription-key"}
-)
+__all__ = ["classify", "deprecation_info", "request_id_of"]
 
 _REQUEST_ID_HEADERS = ("x-github-request-id", "apim-request-id", "x-request-id", "x-ms-request-id")
-
-_TOKEN_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("github_pat_", "fine_grained_pat"),
-    ("ghp_", "classic_pat"),
-    ("ghs_", "github_app"),
-    ("ghu_", "github_app"),
-    ("gho_", "oauth"),
-)
-
-
-def scrub(text: str) -> str:
-    """Replace anything that looks like a credential with its type prefix and an ellipsis."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def token_type_of(token: str | None) -> str:
-    """The kind of GitHub credential ``token`` is, from its prefix.
-
-    Returns:
-        ``"fine_grained_pat"``, ``"classic_pat"``, ``"github_app"`` (``ghs_``/``ghu_``),
-        ``"oauth"`` or ``"unknown"``.
-    """
-    token = (token or "").strip()
-    for prefix, kind in _TOKEN_PREFIXES:
-        if token.startswith(prefix):
-            return kind
-    return "unknown"
-
-
-def endpoint_host(endpoint: str) -> str:
-    """The lower-cased host of ``endpoint`` ('' when it has none)."""
-    try:
-        return (urlsplit(endpoint.strip()).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
-def lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
-    """Headers with lower-cased names and string values; credentials replaced by ``***``."""
-    out: dict[str, str] = {}
-    if not headers:
-        return out
-    try:
-        items = list(headers.items())
-    except Exception:  # a broken mapping must not break error reporting
-        return out
-    for name, value in items:
-        key = str(name).strip().lower()
-        out[key] = "***" if key in _SENSITIVE_HEADERS else scrub(str(value))
-    return out
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:
@@ -246,17 +157,3 @@ def classify(status: int | None, headers: Mapping[str, str], wire: WireError,
         return "not_found"
     return "generic"
 
-
-_READ_BY_RETRY = frozenset({"RATE_LIMIT_TYPES", "RateLimitText", "parse_rate_limit_text",
-                            "parse_retry_after", "rate_limit_type", "resets_at"})
-
-
-def __getattr__(name: str) -> Any:
-    """Reading a 429 (its limit type, its wait, when it resets) lives in ``retry``, next to the
-    decision it feeds; these names stay importable from here (loaded on first use, so
-    importing ``errors`` does not load ``retry``)."""
-    if name in _READ_BY_RETRY:
-        from . import retry
-
-        return getattr(retry, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,11 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..common.secret_text import scrub
 from ..kinds.profiles import GitHubProfile
 from . import _error_mapping as m
 from ._access_messages import ENTRA_ADVICE, disabled, permission, token_invalid
 from ._error_facts import Diagnosis
 from ._error_facts import Facts as _Facts
+from .error_body import WireError, parse_error_body, parse_token_counts
+from .retry import parse_rate_limit_text, parse_retry_after, rate_limit_type, resets_at
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext
@@ -90,11 +93,11 @@ _RL_LABEL = {
 
 
 def _rate_limit(f: _Facts) -> Diagnosis:
-    rl = m.parse_rate_limit_text(f.all_text)
+    rl = parse_rate_limit_text(f.all_text)
     raw_type = f.headers.get("x-ratelimit-type") or rl.limit_type
-    limit_type = m.rate_limit_type(raw_type, rl.window_seconds)
-    retry_after = m.parse_retry_after(f.headers, f.all_text, f.now)
-    resets = m.resets_at(retry_after, f.headers, f.now)
+    limit_type = rate_limit_type(raw_type, rl.window_seconds)
+    retry_after = parse_retry_after(f.headers, f.all_text, f.now)
+    resets = resets_at(retry_after, f.headers, f.now)
     why = f"the endpoint's {_RL_LABEL.get(limit_type, '')}rate limit was reached"
     if limit_type == "concurrent" and rl.limit is not None:
         why += f" ({rl.limit} requests at once"
@@ -192,7 +195,7 @@ def _model_not_found(f: _Facts) -> Diagnosis:
 
 
 def _context_limit(f: _Facts) -> Diagnosis:
-    limit, requested, _model = m.parse_token_counts(f.all_text)
+    limit, requested, _model = parse_token_counts(f.all_text)
     text = f.wire.search_text
     code = (f.wire.code or "").lower()
     source = "model" if ("context length" in text or code == "context_length_exceeded") else (
@@ -253,7 +256,7 @@ def _unavailable(f: _Facts) -> Diagnosis:
         "retry after a short wait (the provider retries 500, 502, 503 and 504 itself); if it "
         f"persists, check the service's status or the proxy/gateway at "
         f"{f.context.shown_endpoint}",
-        {"retry_after": m.parse_retry_after(f.headers, None, f.now)})
+        {"retry_after": parse_retry_after(f.headers, None, f.now)})
 
 
 def _not_found(f: _Facts) -> Diagnosis:
@@ -284,7 +287,7 @@ _BUILDERS: dict[str, Callable[[_Facts], Diagnosis]] = {
 def diagnose(
     status: int | None, headers: Mapping[str, str], text: str, context: ErrorContext,
     now: datetime | None = None,
-) -> tuple[Diagnosis, m.WireError]:
+) -> tuple[Diagnosis, WireError]:
     """Classify a failure and write its text.
 
     Args:
@@ -297,7 +300,7 @@ def diagnose(
     Returns:
         The diagnosis, and the parsed body.
     """
-    wire = m.parse_error_body(text)
+    wire = parse_error_body(text)
     facts = _Facts(status, headers, wire, context, now)
     kind = m.classify(status, headers, wire, context.advice.bare_refusal_is_retirement)
     diag = _BUILDERS[kind](facts)
@@ -355,7 +358,7 @@ def connection_text(kind: str, detail: str, context: ErrorContext) -> tuple[str,
     why, fix, retryable = CONNECTION_KINDS.get(kind, CONNECTION_KINDS["other"])
     host = context.shown_endpoint
     why = why.format(host=host, hint=context.endpoint_config_hint)
-    detail = m.scrub(" ".join(str(detail).split()))[:300]
+    detail = scrub(" ".join(str(detail).split()))[:300]
     if detail:
         why += f" ({detail})"
     return why, fix.format(host=host, hint=context.endpoint_config_hint), retryable

@@ -1,6 +1,6 @@
 """The provider's error classes (``errors`` re-exports them; see its docstring for the tree).
 
-Standard library only (plus the stdlib-only ``_error_mapping``, ``error_context`` and
+Standard library only (plus the stdlib-only ``common.secret_text``, ``error_context`` and
 ``wire_check``): no message ever shows a token, and no error keeps one.
 """
 
@@ -11,9 +11,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from ..common.secret_text import lower_headers, scrub
 from ..common.wire_check import repair_text
-from . import _error_mapping as _m
 from .error_context import ErrorContext
+
+BODY_KEEP_CHARS = 2048
+"""How much of a response body an error keeps (after scrubbing)."""
 
 __all__ = [
     "ConfigurationError",
@@ -44,7 +47,7 @@ def _restore(cls: type[GitHubModelsError], args: tuple[Any, ...], state: dict[st
 
 
 def _clean(text: str) -> str:
-    return _m.scrub(str(text)).strip().rstrip(".").strip()
+    return scrub(str(text)).strip().rstrip(".").strip()
 
 
 class GitHubModelsError(Exception):
@@ -78,10 +81,10 @@ class GitHubModelsError(Exception):
         self.why = _clean(why)
         self.fix = _clean(fix)
         self.status = status
-        self.code = _m.scrub(code)[:100] if code else None
-        self.request_id = _m.scrub(request_id)[:200] if request_id else None
-        self.headers: dict[str, str] = _m.lower_headers(headers)
-        self.body = _m.scrub(body[: _m.BODY_KEEP_CHARS * 2])[: _m.BODY_KEEP_CHARS] if body else ""
+        self.code = scrub(code)[:100] if code else None
+        self.request_id = scrub(request_id)[:200] if request_id else None
+        self.headers: dict[str, str] = lower_headers(headers)
+        self.body = scrub(body[: BODY_KEEP_CHARS * 2])[: BODY_KEEP_CHARS] if body else ""
         self.context = context
         for name, value in list(vars(self).items()):  # printable, whatever the input held
             if isinstance(value, str):
@@ -336,7 +339,7 @@ class StructuredOutputError(GitHubModelsError):
     """The model's reply is not valid JSON for the requested schema. ``raw_text`` is the reply."""
 
     def __init__(self, *args: Any, raw_text: str = "", **kw: Any) -> None:
-        self.raw_text = _m.scrub(raw_text)
+        self.raw_text = scrub(raw_text)
         super().__init__(*args, **kw)
 
 

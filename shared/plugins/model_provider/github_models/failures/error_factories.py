@@ -8,8 +8,10 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from ..common.secret_text import lower_headers
 from ..kinds.profiles import PAT_URL
-from . import _error_mapping as _m
+from ._error_mapping import request_id_of
+from .error_body import decode_body
 from .error_classes import (
     ContentFilterError,
     ContextLimitError,
@@ -79,15 +81,15 @@ def error_from_response(
         table in docs/errors.md).
     """
     try:
-        low = _m.lower_headers(headers)
-        text = _m.decode_body(body)
+        low = lower_headers(headers)
+        text = decode_body(body)
         from ._error_messages import diagnose
 
         diag, wire = diagnose(status, low, text, context, now)
         cls = _CLASS_BY_KIND.get(diag.kind, GitHubModelsError)
         return cls(
             _what(context), diag.why, diag.fix, status=status,
-            code=wire.code or wire.inner_code, request_id=_m.request_id_of(low), headers=low,
+            code=wire.code or wire.inner_code, request_id=request_id_of(low), headers=low,
             body=text, context=context, **diag.attrs,
         )
     except Exception as exc:  # totality: a mapping bug must not hide the original failure
@@ -97,7 +99,7 @@ def error_from_response(
             f"({type(exc).__name__})",
             "see the error's status and body for the service's words",
             status=status if isinstance(status, int) else None,
-            body=_m.decode_body(body) if isinstance(body, str | bytes) else None,
+            body=decode_body(body) if isinstance(body, str | bytes) else None,
         )
 
 

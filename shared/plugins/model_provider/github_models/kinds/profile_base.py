@@ -12,7 +12,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["ENTRA_SCOPE", "LIST_DEPLOYMENTS", "OPENAI_RANGES", "V1_ROLE", "EndpointProfile",
-           "v1_url_for"]
+           "SettingConflict", "v1_url_for"]
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 """The audience of Azure AI model inference / Foundry and Azure OpenAI (Entra ID tokens). For
@@ -29,6 +29,16 @@ OPENAI_RANGES: Mapping[str, tuple[float, float]] = {
     "frequency_penalty": (-2.0, 2.0),
     "presence_penalty": (-2.0, 2.0),
 }
+
+class SettingConflict(ValueError):
+    """A profile refuses a setting (``what``/``why``/``fix`` and the ``setting``, as a
+    ``ConfigurationError`` takes them): ``config.endpoints`` raises that error from this one, so
+    the profiles stay below the error classes."""
+
+    def __init__(self, *, what: str, why: str, fix: str, setting: str) -> None:
+        super().__init__(f"{what}: {why}")
+        self.what, self.why, self.fix, self.setting = what, why, fix, setting
+
 
 _ROUTE_RETIRED = re.compile(
     r"\b(?:api|endpoint|route|inference|sdk)\b[^.]{0,80}\b(?:retired|deprecated|removed)\b"
@@ -107,7 +117,7 @@ class EndpointProfile:
         """``(endpoint, org_path_applied)``: where requests go for ``organization``.
 
         Raises:
-            ConfigurationError: The URL already names another organization (GitHub only).
+            SettingConflict: The URL already names another organization (GitHub only).
         """
         del organization
         return url, False

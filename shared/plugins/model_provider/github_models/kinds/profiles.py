@@ -32,6 +32,7 @@ from .profile_base import (
     ENTRA_SCOPE,
     OPENAI_RANGES,
     EndpointProfile,
+    SettingConflict,
     v1_url_for,
 )
 from .profiles_foundry import FoundryProfile, OpenAIV1Profile
@@ -103,7 +104,8 @@ class GitHubProfile(EndpointProfile):
         would bill ``X`` while reports say the configured org).
 
         Raises:
-            ConfigurationError: The URL already names another organization.
+            SettingConflict: The URL already names another organization (``config.endpoints``
+                raises it as a ``ConfigurationError``).
         """
         parts = urlsplit(url)
         path = parts.path.rstrip("/")
@@ -114,9 +116,8 @@ class GitHubProfile(EndpointProfile):
         if present:  # logins ignore case
             if present.group(1).lower() != organization.lower():
                 from ..common.url_secrets import strip_url_secrets
-                from ..errors import ConfigurationError
 
-                raise ConfigurationError(
+                raise SettingConflict(
                     what="Checking the endpoint against the organization setting",
                     why=f"the endpoint {strip_url_secrets(url)!r} already bills organization "
                         f"{present.group(1)!r}, but the organization setting is "

@@ -102,6 +102,6 @@ def _is_count(value: Any) -> bool:
 
 
 def _scrub(text: str, masker: SecretMasker) -> str:
-    from ..failures._error_mapping import scrub  # anything shaped like a token, known or not
+    from ..common.secret_text import scrub  # anything shaped like a token, known or not
 
     return scrub(masker.scrub(text))

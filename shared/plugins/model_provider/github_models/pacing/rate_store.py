@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ..common.limits import TierLimits
+from ..common.url_secrets import url_shown_with_password_mark
 from ..errors import ConfigurationError, GitHubModelsError
 from .rate_store_lua import ACQUIRE, BLOCK, BUDGET, RELEASE, SUFFIXES
 
@@ -88,7 +89,7 @@ def parse_store_url(raw: str) -> StoreLocation:
             bad port or database number; the message masks the password.
     """
     text, secrets = _quote_userinfo(raw.strip())
-    display = _mask_userinfo(text)
+    display = url_shown_with_password_mark(text)
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -139,17 +140,6 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
-
-
-def _mask_userinfo(text: str) -> str:
-    """The store URL as shown: the one sanitiser (no user info, query or fragment: a password
-    can hide in any of them), with ``:***@`` where a password was given."""
-    from ..common.url_secrets import strip_url_secrets
-
-    shown = strip_url_secrets(text)
-    scheme, sep, rest = shown.partition("://")
-    had_secret = "@" in text or "?" in text or "#" in text
-    return f"{scheme}://:***@{rest}" if sep and had_secret else shown
 
 
 def _bad_url(display: str, why: str) -> ConfigurationError:
