@@ -136,29 +136,24 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
         KnobSpec("rate_store", "str", None, "redis://… shared rate limits across processes"),
         KnobSpec("rate_store_strict", "bool", False, "fail instead of pacing alone"),
         KnobSpec("transport", "str", "azure-core", "azure-core, or azure-ai-inference (extra)"),
-        KnobSpec("temperature", "float"),
-        KnobSpec("top_p", "float"),
-        KnobSpec("max_tokens", "int"),
-        KnobSpec("max_completion_tokens", "int"),
-        KnobSpec("frequency_penalty", "float"),
-        KnobSpec("presence_penalty", "float"),
-        KnobSpec("seed", "int"),
-        KnobSpec("stop", "list"),
-        KnobSpec("response_format", "dict"),
-        KnobSpec("tool_choice", "str"),
+        # the request options, also a layer of their own below: jaato's scaffold evaluates this
+        # assignment alone, so the list is named inside it (:=) rather than in a constant
+        *(request_knobs := (
+            KnobSpec("temperature", "float"),
+            KnobSpec("top_p", "float"),
+            KnobSpec("max_tokens", "int"),
+            KnobSpec("max_completion_tokens", "int"),
+            KnobSpec("frequency_penalty", "float"),
+            KnobSpec("presence_penalty", "float"),
+            KnobSpec("seed", "int"),
+            KnobSpec("stop", "list"),
+            KnobSpec("response_format", "dict"),
+            KnobSpec("tool_choice", "str"),
+        )),
         KnobSpec("reasoning_effort", "str", None, "low, medium or high (reasoning models)"),
     ), description="connection, billing, pacing and request defaults"),
     KnobLayer("api_params", (
-        KnobSpec("temperature", "float"),
-        KnobSpec("top_p", "float"),
-        KnobSpec("max_tokens", "int"),
-        KnobSpec("max_completion_tokens", "int"),
-        KnobSpec("frequency_penalty", "float"),
-        KnobSpec("presence_penalty", "float"),
-        KnobSpec("seed", "int"),
-        KnobSpec("stop", "list"),
-        KnobSpec("response_format", "dict"),
-        KnobSpec("tool_choice", "str"),
+        *request_knobs,
         KnobSpec("modalities", "list"),
         KnobSpec("reasoning_effort", "str"),
     ), description="request defaults, as jaato profiles nest them"),
@@ -166,6 +161,8 @@ PROVIDER_KNOBS = ProviderKnobs(layers=(
 
 # ``credential`` (an azure-identity TokenCredential object) is a setting of ProviderConfig.extra
 # for code, not a knob: jaato's knob types are bool, dict, float, int, list and str only.
+
+del request_knobs
 
 PROVIDER_QUIRKS = frozenset()  # type: ignore[var-annotated]  # scaffold evaluates plain assignments
 

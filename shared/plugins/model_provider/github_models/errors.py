@@ -31,58 +31,13 @@ surrogates become U+FFFD).
 from __future__ import annotations
 
 from .common.secret_text import token_type_of
-from .failures.error_classes import (
-    ConfigurationError,
-    ContentFilterError,
-    ContextLimitError,
-    GitHubModelsError,
-    InvalidRequestError,
-    ModelNotFoundError,
-    ModelsDisabledError,
-    PayloadTooLargeError,
-    ProviderConnectionError,
-    RateLimitError,
-    ServiceRetiredError,
-    ServiceUnavailableError,
-    StreamInterruptedError,
-    StructuredOutputError,
-    TokenInvalidError,
-    TokenNotFoundError,
-    TokenPermissionError,
-)
+from .failures import error_classes as _classes
+from .failures import error_factories as _factories
+from .failures.error_classes import *  # noqa: F403 - this module is the classes' public home
 from .failures.error_context import RETIREMENT_DATE, ErrorContext
-from .failures.error_factories import (
-    error_from_connection,
-    error_from_response,
-    error_from_stream_event,
-    model_not_found,
-    token_not_found,
-)
+from .failures.error_factories import *  # noqa: F403 - and the one place to import both from
 
-__all__ = [
-    "RETIREMENT_DATE",
-    "ConfigurationError",
-    "ContentFilterError",
-    "ContextLimitError",
-    "ErrorContext",
-    "GitHubModelsError",
-    "InvalidRequestError",
-    "ModelNotFoundError",
-    "ModelsDisabledError",
-    "PayloadTooLargeError",
-    "ProviderConnectionError",
-    "RateLimitError",
-    "ServiceRetiredError",
-    "ServiceUnavailableError",
-    "StreamInterruptedError",
-    "StructuredOutputError",
-    "TokenInvalidError",
-    "TokenNotFoundError",
-    "TokenPermissionError",
-    "error_from_connection",
-    "error_from_response",
-    "error_from_stream_event",
-    "model_not_found",
-    "token_not_found",
-    "token_type_of",
-]
+# each name is listed once, where it is defined (error_classes / error_factories ``__all__``)
+__all__ = ["RETIREMENT_DATE", "ErrorContext", "token_type_of"]
+__all__ += _classes.__all__
+__all__ += _factories.__all__

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
@@ -231,46 +231,40 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
+def _number_in(name: str, value: Any, low: float, high: float, read: Callable[[Any], float],
+               kind: str, fix: str) -> Any:
+    if isinstance(value, bool):  # float(True) is 1.0: a flag is not a number
+        value = "bool"
+    try:
+        number = read(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(what=f"Checking the {name} setting",
+                                 why=f"{value!r} is not {kind}", fix=fix) from exc
+    if not low <= number <= high:
+        shown = [format(n, "g") if isinstance(n, float) else str(n) for n in (number, low, high)]
+        raise ConfigurationError(what=f"Checking the {name} setting",
+                                 why=f"{shown[0]} is outside [{shown[1]}, {shown[2]}]", fix=fix)
+    return number
+
+
 def as_float(name: str, value: Any, low: float, high: float) -> float:
-    """``value`` as a number in [low, high].
+    """``value`` as a number in [low, high] (seconds, as the fix says).
 
     Raises:
         ConfigurationError: Not a number (a bool is not one), or out of range.
     """
-    if isinstance(value, bool):  # float(True) is 1.0: a flag is not a number of seconds
-        value = "bool"
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(
-            what=f"Checking the {name} setting", why=f"{value!r} is not a number",
-            fix=f"give {name} in seconds between {low:g} and {high:g}") from exc
-    if not low <= number <= high:
-        raise ConfigurationError(
-            what=f"Checking the {name} setting", why=f"{number:g} is outside [{low:g}, {high:g}]",
-            fix=f"give {name} in seconds between {low:g} and {high:g}")
-    return number
+    fix = f"give {name} in seconds between {low:g} and {high:g}"
+    return float(_number_in(name, value, float(low), float(high), float, "a number", fix))
 
 
 def as_int(name: str, value: Any, low: int, high: int) -> int:
     """``value`` as a whole number in [low, high].
 
     Raises:
-        ConfigurationError: Not a whole number, or out of range.
+        ConfigurationError: Not a whole number (a bool is not one), or out of range.
     """
-    if isinstance(value, bool):
-        value = "bool"
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(
-            what=f"Checking the {name} setting", why=f"{value!r} is not a whole number",
-            fix=f"give {name} as a whole number between {low} and {high}") from exc
-    if not low <= number <= high:
-        raise ConfigurationError(
-            what=f"Checking the {name} setting", why=f"{number} is outside [{low}, {high}]",
-            fix=f"give {name} as a whole number between {low} and {high}")
-    return number
+    fix = f"give {name} as a whole number between {low} and {high}"
+    return int(_number_in(name, value, low, high, int, "a whole number", fix))
 
 
 def as_bool(name: str, value: Any) -> bool:
