@@ -317,8 +317,7 @@ class Pacer:
     def _acquire_sync(self, key: str, tier: str | None,
                       body: Mapping[str, Any] | None = None,
                       check: Callable[[], None] | None = None) -> Permit:
-        start = self.clock.now()
-        real_start = time.monotonic()
+        start, real_start = self.clock.now(), time.monotonic()
         if not self.enabled:
             return self._untracked(key, tier, start)
         tokens = self._estimate(body, self.limits_for(tier))
@@ -326,23 +325,37 @@ class Pacer:
             if check is not None:
                 check()
             with self._lock:
-                now = self.clock.now()
-                wait, for_release = self._try_start(key, tier, now, tokens)
-                if wait == 0 and not for_release:
-                    return self._with_tokens(self._granted_after(key, tier, now, now - start),
-                                             key, tokens)
+                permit, wait, for_release = self._try_once(key, tier, start, real_start, tokens)
+                if permit is not None:
+                    return permit
                 if for_release:
-                    self._check_slot_wait(key, tier, real_start)
                     self._released.wait(_REAL_POLL)
                     continue
-                self._announce(key, tier, wait, now)
             sleep_unless(self.clock, wait, check)
+
+    def _try_once(self, key: str, tier: str | None, start: float, real_start: float,
+                  tokens: int) -> tuple[Permit | None, float, bool]:
+        """One try, under the lock, of both acquire loops: ``(permit, 0, False)`` when granted,
+        else the wait and whether it is for a release (a wait for time is announced here).
+
+        Raises:
+            RateLimitError: waiting for a slot has taken too long (``_check_slot_wait``).
+        """
+        now = self.clock.now()
+        wait, for_release = self._try_start(key, tier, now, tokens)
+        if wait == 0 and not for_release:
+            return self._with_tokens(self._granted_after(key, tier, now, now - start),
+                                     key, tokens), 0.0, False
+        if for_release:
+            self._check_slot_wait(key, tier, real_start)
+        else:
+            self._announce(key, tier, wait, now)
+        return None, wait, for_release
 
     async def _acquire_async(self, key: str, tier: str | None,
                              body: Mapping[str, Any] | None = None,
                              check: Callable[[], None] | None = None) -> Permit:
-        start = self.clock.now()
-        real_start = time.monotonic()
+        start, real_start = self.clock.now(), time.monotonic()
         if not self.enabled:
             return self._untracked(key, tier, start)
         import asyncio
@@ -354,13 +367,10 @@ class Pacer:
                 check()
             future: asyncio.Future[None] | None = None
             with self._lock:
-                now = self.clock.now()
-                wait, for_release = self._try_start(key, tier, now, tokens)
-                if wait == 0 and not for_release:
-                    return self._with_tokens(self._granted_after(key, tier, now, now - start),
-                                             key, tokens)
+                permit, wait, for_release = self._try_once(key, tier, start, real_start, tokens)
+                if permit is not None:
+                    return permit
                 if for_release:
-                    self._check_slot_wait(key, tier, real_start)
                     future = loop.create_future()
                     # drop waiters that timed out, so a long-held slot does not grow the list
                     self._async_waiters = [w for w in self._async_waiters if not w[1].done()]
@@ -369,8 +379,6 @@ class Pacer:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(future, _REAL_POLL)
             else:
-                with self._lock:
-                    self._announce(key, tier, wait, now)
                 await asleep_unless(self.clock, wait, check)
 
     def _untracked(self, key: str, tier: str | None, now: float) -> Permit:
