@@ -47,14 +47,16 @@ def test_importing_errors_compiles_no_pattern_and_loads_no_retry() -> None:
     assert f"{PKG}.failures.retry" not in loaded
 
 
-def test_the_error_mapping_re_exports_nothing() -> None:
-    # the 429 readers live in retry, scrubbing in common.secret_text: import them from there
-    from shared.plugins.model_provider.github_models.failures import _error_mapping
+def test_a_429_is_decided_in_one_module() -> None:
+    # the kind table, the 429 readers and the retry decision live in failures/retry.py
+    from shared.plugins.model_provider.github_models.failures import retry
+    from shared.plugins.model_provider.github_models.failures.error_body import WireError
 
-    for moved in ("parse_retry_after", "rate_limit_type", "RateLimitText", "scrub",
-                  "lower_headers", "token_type_of", "decode_body"):
-        assert not hasattr(_error_mapping, moved), moved
-    assert not hasattr(_error_mapping, "__getattr__")
+    assert retry.classify(429, {}, WireError(code="insufficient_quota")) == "quota"
+    assert retry.classify(429, {}, WireError(code="RateLimitReached")) == "rate_limit"
+    assert retry.rate_limit_type("UserByModelByDay") == "per_day"
+    assert retry.parse_retry_after({"Retry-After": "7"}, None) == 7.0
+    assert not hasattr(retry, "__getattr__")
 
 
 def test_lazy_patterns_match_like_compiled_ones() -> None:

@@ -21,7 +21,7 @@ that message (status, service code, request id, lower-cased headers, a scrubbed 
     └── StructuredOutputError            reply is not valid JSON for the schema (raw_text)
 
 The classes live in ``error_classes``, the mapping in ``error_factories``; this module is the
-place to import both from. Standard library only (plus the stdlib-only ``_error_mapping``,
+place to import both from. Standard library only (plus the stdlib-only ``common.secret_text``,
 ``error_context``, ``profiles`` and ``wire_check``): the framework imports ``RateLimitError``
 from here for its own retries. No message ever shows a token, and no error keeps one
 (``pickle.dumps(exc)`` is safe to ship); every text an error carries is valid UTF-8 (lone

@@ -105,7 +105,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
                 (after this provider's own retries), so the framework's retry layer can retry.
         """
         from .errors import GitHubModelsError, InvalidRequestError
-        from .failures.retry import is_transient
+        from .failures.framework_retry import is_transient
         from .turn.turn import run_turn
         from .wire.session import ChatSession
 
@@ -248,7 +248,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
         limit, 5xx and early connection failures transient infrastructure; per-day limits,
         credentials, policy, unknown models, bad requests and a retired endpoint are not
         transient. None for exceptions that are not this provider's."""
-        from .failures.retry import classify_for_framework
+        from .failures.framework_retry import classify_for_framework
 
         verdict = classify_for_framework(exc)
         if verdict is not None:
@@ -257,7 +257,7 @@ class GitHubModelsProvider(ProviderCore, Messaging):
 
     def get_retry_after(self, exc: Exception) -> float | None:
         """The server's requested wait (seconds) for a transient error, else None."""
-        from .failures.retry import framework_retry_after
+        from .failures.framework_retry import framework_retry_after
 
         return framework_retry_after(exc)
 

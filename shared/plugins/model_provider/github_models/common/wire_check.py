@@ -195,22 +195,16 @@ def _check_choices(data: Mapping[str, Any], *, streaming: bool) -> None:
 
 
 def check_completion(data: Mapping[str, Any]) -> None:
-    """Check a non-streaming chat completion body.
-
-    Raises:
-        WireShapeError: A value has the wrong type (the message names its path).
-    """
-    _check_choices(data, streaming=False)
-    _check_usage(data.get("usage"), "usage")
-    _optional(data, "model", str, "body", "a string")
+    """Check a non-streaming chat completion body. Raises WireShapeError (naming the path)."""
+    _check_reply(data, streaming=False, where="body")
 
 
 def check_chunk(event: Mapping[str, Any]) -> None:
-    """Check one streamed ``chat.completion.chunk``.
+    """Check one streamed ``chat.completion.chunk``. Raises WireShapeError (naming the path)."""
+    _check_reply(event, streaming=True, where="chunk")
 
-    Raises:
-        WireShapeError: A value has the wrong type (the message names its path).
-    """
-    _check_choices(event, streaming=True)
-    _check_usage(event.get("usage"), "usage")
-    _optional(event, "model", str, "chunk", "a string")
+
+def _check_reply(data: Mapping[str, Any], *, streaming: bool, where: str) -> None:
+    _check_choices(data, streaming=streaming)
+    _check_usage(data.get("usage"), "usage")
+    _optional(data, "model", str, where, "a string")

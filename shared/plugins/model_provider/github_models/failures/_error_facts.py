@@ -21,7 +21,7 @@ __all__ = ["Diagnosis", "Facts"]
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
-    """The kind of a failure (see ``_error_mapping.classify``), its text and its data."""
+    """The kind of a failure (see ``retry.classify``), its text and its data."""
 
     kind: str
     why: str

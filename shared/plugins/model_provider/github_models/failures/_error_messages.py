@@ -1,6 +1,6 @@
 """What each failure means for the user: the why/fix text and the data of every error kind.
 
-``errors.error_from_response`` reads the failure with ``_error_mapping``, asks :func:`diagnose`
+``errors.error_from_response`` reads the failure with ``error_body``, asks :func:`diagnose`
 for the text and the attributes, and instantiates the class of the kind. Standard library only;
 ``ErrorContext`` and the retirement date come from ``error_context`` (never ``errors``: no cycle).
 """
@@ -15,12 +15,17 @@ from typing import TYPE_CHECKING
 
 from ..common.secret_text import scrub
 from ..kinds.profiles import GitHubProfile
-from . import _error_mapping as m
 from ._access_messages import ENTRA_ADVICE, disabled, permission, token_invalid
 from ._error_facts import Diagnosis
 from ._error_facts import Facts as _Facts
-from .error_body import WireError, parse_error_body, parse_token_counts
-from .retry import parse_rate_limit_text, parse_retry_after, rate_limit_type, resets_at
+from .error_body import WireError, deprecation_info, parse_error_body, parse_token_counts
+from .retry import (
+    classify,
+    parse_rate_limit_text,
+    parse_retry_after,
+    rate_limit_type,
+    resets_at,
+)
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext
@@ -57,7 +62,7 @@ def _retarget(hint: str) -> str:
 
 
 def _retired(f: _Facts) -> Diagnosis:
-    deprecation, sunset, link = m.deprecation_info(f.headers)
+    deprecation, sunset, link = deprecation_info(f.headers)
     brownout = bool(f.wire.code and f.wire.code.lower() == "github_models_retirement_brownout")
     known = f.context.advice.retired_why(f.status, f.context.shown_endpoint, f.said)
     if known is None and brownout:  # GitHub's own retirement code, whatever the URL
@@ -302,9 +307,9 @@ def diagnose(
     """
     wire = parse_error_body(text)
     facts = _Facts(status, headers, wire, context, now)
-    kind = m.classify(status, headers, wire, context.advice.bare_refusal_is_retirement)
+    kind = classify(status, headers, wire, context.advice.bare_refusal_is_retirement)
     diag = _BUILDERS[kind](facts)
-    deprecation, sunset, _link = m.deprecation_info(headers)
+    deprecation, sunset, _link = deprecation_info(headers)
     if kind != "retired" and (sunset or deprecation):
         note = f"Sunset {sunset}" if sunset else f"Deprecation {deprecation}"
         diag = Diagnosis(diag.kind, diag.why, diag.fix + f"; note: this endpoint announced its "

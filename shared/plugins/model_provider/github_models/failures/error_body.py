@@ -1,19 +1,30 @@
-"""Reading a failure response's body: its JSON (of any of the shapes services send) or text
-boiled down to a ``WireError`` (code, message, inner code, parameter, filtered categories), and
-the token counts a context-limit message states. Pure functions, standard library only;
-``_error_mapping`` decides what the result means.
+"""Reading a failure response: its body's JSON (of any of the shapes services send) or text
+boiled down to a ``WireError`` (code, message, inner code, parameter, filtered categories), the
+token counts a context-limit message states, and the request id and deprecation headers. Pure
+functions, standard library only; ``retry.classify`` decides what the result means.
+
+Facts behind the readers (observed on the wire, see ``tests/fixtures/wire_errors.json``):
+
+* bodies come as ``{"error": {"code", "message", "details"}}`` (often as ``text/plain``), as
+  the bare inner object, as vLLM/OpenAI-style ``{"object": "error", ...}``, as plain text, or empty;
+* 413 ``tokens_limit_reached`` reads "... Max size: 8000 tokens.";
+* before the retirement, refused requests carried ``Deprecation``/``Sunset`` headers and an
+  empty body.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ..common.lazy_re import LazyPattern
 
-__all__ = ["WireError", "decode_body", "parse_error_body", "parse_token_counts"]
+__all__ = ["WireError", "decode_body", "deprecation_info", "parse_error_body", "parse_token_counts",
+           "request_id_of"]
 
 _PARSE_CHARS = 256 * 1024  # bodies longer than this are not JSON-parsed, only searched
 
@@ -202,3 +213,32 @@ def parse_token_counts(text: str) -> tuple[int | None, int | None, str | None]:
     model = _TOO_LARGE_FOR.search(text)
     return (limit, int(requested.group(1)) if requested else None,
             model.group(1) if model else None)
+
+
+_REQUEST_ID_HEADERS = ("x-github-request-id", "apim-request-id", "x-request-id", "x-ms-request-id")
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """The request id from the first id header present (GitHub's first), else None."""
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name, "").strip()
+        if value:
+            return value[:200]
+    return None
+
+
+def deprecation_info(headers: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
+    """``(deprecation, sunset, link)`` from lower-cased headers; ``@epoch`` dates made readable."""
+    deprecation = headers.get("deprecation") or None
+    if deprecation and deprecation.startswith("@"):
+        try:
+            when = datetime.fromtimestamp(int(deprecation[1:]), UTC)
+            deprecation = when.strftime("%Y-%m-%d")
+        except (ValueError, OverflowError, OSError):
+            pass
+    sunset = headers.get("sunset") or None
+    link = None
+    found = re.search(r"<([^>]+)>\s*;\s*rel=\"?(?:deprecation|sunset)\"?", headers.get("link", ""))
+    if found:
+        link = found.group(1)
+    return deprecation, sunset, link

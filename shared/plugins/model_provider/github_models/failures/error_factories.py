@@ -10,8 +10,7 @@ from datetime import datetime
 
 from ..common.secret_text import lower_headers
 from ..kinds.profiles import PAT_URL
-from ._error_mapping import request_id_of
-from .error_body import decode_body
+from .error_body import decode_body, request_id_of
 from .error_classes import (
     ContentFilterError,
     ContextLimitError,

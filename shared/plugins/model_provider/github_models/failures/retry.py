@@ -1,5 +1,7 @@
-"""When to retry a failed request and how long to wait: policy as data, a pure function over it,
-and the reading of a 429 it decides on (which limit was hit, how long the server asks to wait).
+"""What a failure is and whether to retry it, in one place: the kind table (``classify``: status,
+codes and text -> ``rate_limit``, ``quota``, ``retired`` ...), the reading of a 429 (which limit
+was hit, how long the server asks to wait) and the retry decision over both (policy as data, a
+pure function over it). A 429 is followed here from its body to "wait N s" or "fail now".
 
 One layer owns retries (the SDK's own retry policy is off). The rules:
 
@@ -28,15 +30,15 @@ from ..errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
+from .error_body import WireError
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "RATE_LIMIT_TYPES", "RateLimitText", "RetryPolicy",
-           "backoff_delay", "classify_for_framework", "framework_retry_after", "is_transient",
-           "parse_rate_limit_text", "parse_retry_after", "rate_limit_type", "resets_at",
-           "retry_delay"]
+__all__ = ["DEFAULT_RETRY_STATUSES", "LIMITS_NEVER_RETRIED", "RATE_LIMIT_TYPES",
+           "RateLimitText", "RetryPolicy", "backoff_delay", "classify", "parse_rate_limit_text",
+           "parse_retry_after", "rate_limit_type", "resets_at", "retry_delay"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
-_NO_RETRY_LIMITS = frozenset({"per_day", "quota"})
+LIMITS_NEVER_RETRIED = frozenset({"per_day", "quota"})
 _rng = random.Random()  # jitter, not cryptography
 
 
@@ -79,10 +81,8 @@ class RetryPolicy:
         _number("base_delay", self.base_delay, 0.0, 3600.0)
         _number("max_delay", self.max_delay, 0.0, 3600.0)
         if self.max_delay < self.base_delay:
-            raise ValueError(
-                f"RetryPolicy.max_delay ({self.max_delay!r}) must be >= base_delay "
-                f"({self.base_delay!r})"
-            )
+            raise ValueError(f"RetryPolicy.max_delay ({self.max_delay!r}) must be >= base_delay "
+                             f"({self.base_delay!r})")
         _number("max_retry_after", self.max_retry_after, 0.0, 86400.0 * 7)
         _number("jitter", self.jitter, 0.0, 1.0)
         statuses = _statuses(self.retry_on_status)
@@ -98,17 +98,13 @@ def _statuses(values: Iterable[int]) -> frozenset[int]:
     try:
         statuses = frozenset(values)
     except TypeError:
-        raise ValueError(
-            f"RetryPolicy.retry_on_status must be a collection of ints, got {values!r}"
-        ) from None
-    bad = sorted(
-        repr(s) for s in statuses
-        if isinstance(s, bool) or not isinstance(s, int) or not 100 <= s <= 599
-    )
+        raise ValueError(f"RetryPolicy.retry_on_status must be a collection of ints, got "
+                         f"{values!r}") from None
+    bad = sorted(repr(s) for s in statuses
+                 if isinstance(s, bool) or not isinstance(s, int) or not 100 <= s <= 599)
     if bad:
-        raise ValueError(
-            f"RetryPolicy.retry_on_status must hold HTTP statuses (100-599), got {', '.join(bad)}"
-        )
+        raise ValueError(f"RetryPolicy.retry_on_status must hold HTTP statuses (100-599), got "
+                         f"{', '.join(bad)}")
     return statuses
 
 
@@ -150,7 +146,7 @@ def retry_delay(
     if attempt >= policy.max_attempts:
         return None
     if isinstance(error, RateLimitError):
-        if error.limit_type in _NO_RETRY_LIMITS:
+        if error.limit_type in LIMITS_NEVER_RETRIED:
             return None
         if error.status is not None and error.status not in policy.retry_on_status:
             return None
@@ -174,37 +170,105 @@ def _server_wait(
     return float(retry_after)
 
 
-def is_transient(error: BaseException) -> bool:
-    """Whether another attempt later may succeed: a per-minute or concurrency 429, a 5xx, or a
-    connection failure before any byte arrived. Per-day and quota limits, retirement,
-    credentials, policy, unknown models and bad requests are not transient."""
-    if isinstance(error, RateLimitError):
-        return error.limit_type not in _NO_RETRY_LIMITS
-    if isinstance(error, ServiceUnavailableError):
-        return error.status is None or error.status in DEFAULT_RETRY_STATUSES
-    if isinstance(error, ProviderConnectionError):
-        return error.retryable
-    return False
+# ---- what a failure is: the kind table (docs/errors.md) -------------------------------------
+# (a 429 whose body code says quota or retirement is not a rate limit: decided here, once)
+
+# GitHub's brownout code, and the codes a retired API answers with (Azure AI model inference's
+# /models route after the SDK's retirement: docs/endpoints.md, "Retirement of /models")
+_RETIRED_CODES = frozenset({"github_models_retirement_brownout", "apiretired", "api_retired",
+                            "apideprecated", "api_deprecated", "endpointretired"})
+_RATE_CODES = frozenset({"ratelimitreached", "rate_limit_exceeded", "ratelimitexceeded",
+                         "too_many_requests", "rate_limit_error"})
+_QUOTA_CODES = frozenset({"insufficient_quota", "quotaexceeded", "quota_exceeded"})
+_NOT_FOUND_CODES = frozenset({"unknown_model", "unavailable_model", "model_not_found",
+                              "deploymentnotfound", "modelnotfound"})
+_CONTEXT_CODES = frozenset({"tokens_limit_reached", "context_length_exceeded",
+                            "string_above_max_length", "request_too_large"})
+_FILTER_CODES = frozenset({"content_filter", "responsibleaipolicyviolation",
+                           "content_policy_violation"})
+
+_DISABLED_TEXT = LazyPattern(
+    r"models?\b[^.]{0,40}\b(?:is|are|has been|have been)\s+(?:disabled|not enabled)"
+    r"|account type is not (?:currently )?supported|models access|models is not available for"
+)
+_PERMISSION_TEXT = LazyPattern(
+    r"models\s*:\s*read|\bmodels\b\W{0,3}(?:permission|scope)"
+    r"|(?:permission|scope)s?\b[^.]{0,60}\bmodels\b|\bsso\b|\bsaml\b|single sign-on"
+    r"|not accessible by (?:personal access token|integration)"
+)
+_NOT_FOUND_TEXT = LazyPattern(
+    r"unknown model|unavailable model|model not found|no such model"
+    r"|\bmodel\b[^.]{0,80}(?:does not exist|was not found|not found)"
+    r"|deployment[^.]{0,60}(?:does not exist|not found)"
+)
+_CONTEXT_TEXT = LazyPattern(
+    r"maximum context length|context[_ ]length[_ ]exceeded|request body too large"
+    r"|max size: \d+ tokens"
+)
+_FILTER_TEXT = LazyPattern(
+    r"content management policy|content[_ ]filter|responsibleaipolicyviolation"
+)
+_EMPTYISH = LazyPattern(
+    r"^\s*(?:\d{3}\s*)?(?:forbidden|not found|gone|unauthorized|bad request|error)?\s*\.?\s*$", re.I
+)
 
 
-def classify_for_framework(error: BaseException) -> dict[str, bool] | None:
-    """jaato's retry classification of one of this provider's errors (None for others, so
-    the framework's own fallback decides): ``transient``, ``rate_limit``, ``infra``."""
-    if not isinstance(error, GitHubModelsError):
-        return None
-    transient = is_transient(error)
-    return {"transient": transient,
-            "rate_limit": isinstance(error, RateLimitError) and transient,
-            "infra": transient and not isinstance(error, RateLimitError)}
+def _codes(wire: WireError) -> set[str]:
+    return {c.lower() for c in (wire.code, wire.inner_code, wire.error_type) if c}
 
 
-def framework_retry_after(error: BaseException) -> float | None:
-    """The server's requested wait for a transient error, in seconds (None when unknown or
-    when the error must not be retried at all)."""
-    if not is_transient(error):
-        return None
-    wait = getattr(error, "retry_after", None)
-    return float(wait) if isinstance(wait, int | float) and wait > 0 else None
+def classify(status: int | None, headers: Mapping[str, str], wire: WireError,
+             bare_refusal_is_retirement: bool = False) -> str:
+    """Decide what a failure means; the table in docs/errors.md as code (text wins over status).
+
+    ``bare_refusal_is_retirement``: the endpoint profile says an empty 403/404 means the
+    endpoint is gone (the removed legacy host).
+
+    Returns:
+        One of ``retired``, ``rate_limit``, ``quota``, ``disabled``, ``permission``,
+        ``token_invalid``, ``model_not_found``, ``context_limit``, ``content_filter``,
+        ``invalid_request``, ``unavailable``, ``not_found``, ``generic``.
+    """
+    codes = _codes(wire)
+    text = wire.search_text
+    emptyish = not wire.code and (not text or bool(_EMPTYISH.match(wire.message or wire.text)))
+    if codes & _RETIRED_CODES or status == 410:
+        return "retired"
+    is_4xx = status is not None and 400 <= status < 500
+    if emptyish and is_4xx and status != 429 and (
+        "deprecation" in headers or "sunset" in headers
+        or (bare_refusal_is_retirement and status in (403, 404))
+    ):
+        return "retired"
+    if codes & _QUOTA_CODES:
+        return "quota"
+    if status == 429 or codes & _RATE_CODES:
+        return "rate_limit"
+    if status in (401, 403) or codes & {"unauthorized", "forbidden"}:
+        if _DISABLED_TEXT.search(text):
+            return "disabled"
+        if _PERMISSION_TEXT.search(text):
+            return "permission"
+        if status == 401 or (status is None and "unauthorized" in codes):
+            return "token_invalid"
+        return "disabled"
+    if codes & _NOT_FOUND_CODES and (status is None or is_4xx):
+        return "model_not_found"
+    if status in (400, 404, None) and _NOT_FOUND_TEXT.search(text):
+        return "model_not_found"
+    if status == 413 or codes & _CONTEXT_CODES or (
+        status in (400, None) and _CONTEXT_TEXT.search(text)
+    ):
+        return "context_limit"
+    if codes & _FILTER_CODES or (status in (400, None) and _FILTER_TEXT.search(text)):
+        return "content_filter"
+    if status in (400, 422):
+        return "invalid_request"
+    if status is not None and 500 <= status < 600:
+        return "unavailable"
+    if status == 404:
+        return "not_found"
+    return "generic"
 
 
 # ---- reading a 429: what limit it hit and how long it asks to wait ---------------------------
@@ -220,7 +284,6 @@ RATE_LIMIT_TYPES: Mapping[str, str] = {
     "userbyminute": "per_minute",
 }
 """``x-ratelimit-type`` values seen in the wild (lower-cased) and what they limit."""
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +353,19 @@ def _finite_seconds(value: str) -> float | None:
     return seconds
 
 
+def _http_date(value: str) -> datetime | None:
+    """An HTTP date (``Retry-After``, ``Date``) as an aware datetime (UTC if it names no zone)."""
+    if not value:
+        return None
+    try:
+        from email.utils import parsedate_to_datetime  # only for HTTP-date values
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def parse_retry_after(
     headers: Mapping[str, str], body_text: str | None, now: datetime | None = None
 ) -> float | None:
@@ -315,23 +391,13 @@ def parse_retry_after(
         seconds = _finite_seconds(raw)
         if seconds is not None:
             return seconds
-        try:
-            from email.utils import parsedate_to_datetime  # only for HTTP-date values
-
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            when = None
+        when = _http_date(raw)
         if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            base = now or datetime.now(UTC)
-            return max(0.0, (when - base).total_seconds())
+            return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
     remaining = _finite_seconds(low.get("x-ratelimit-timeremaining", ""))
     if remaining is not None:
         return remaining
     return parse_rate_limit_text(body_text).wait_seconds
-
-
 
 
 def resets_at(
@@ -340,16 +406,7 @@ def resets_at(
     """When a wait of ``seconds`` ends: from ``now``, else the response ``Date``, else the clock."""
     if seconds is None:
         return None
-    base = now
-    if base is None and headers.get("date"):
-        try:
-            from email.utils import parsedate_to_datetime
-
-            base = parsedate_to_datetime(headers["date"])
-        except (TypeError, ValueError, IndexError):
-            base = None
-    if base is None:
-        base = datetime.now(UTC)
+    base = now or _http_date(headers.get("date", "")) or datetime.now(UTC)
     if base.tzinfo is None:
         base = base.replace(tzinfo=UTC)
     try:
