@@ -248,13 +248,22 @@ class RequestHandler:
         if problem is not None:
             param, code, msg = problem
             return self._error(400, openai_error(code, msg, param), call.rid, call.legacy)
+        return await self._admitted(call, entry, body, keys, fault,
+                                    lambda hit: self._rate_limited(call, hit))
+
+    async def _admitted(self, call: _Call, entry: ModelEntry, body: dict[str, Any],
+                        keys: tuple[str, ...], fault: Any,
+                        refuse: Callable[[RateLimitHit], web.StreamResponse],
+                        ) -> web.StreamResponse:
+        """Answer within the emulated rate limits (both routes): ``refuse`` shapes a 429."""
+        state = self._state
         limit_key = None
         if state.rate_limits:
             limit_key = (call.token or "", entry.id.lower())
             with state.lock:
                 hit = state.limiter.acquire(limit_key, state.limits_for(entry.tier, entry.id))
             if hit is not None:
-                return self._rate_limited(call, hit)
+                return refuse(hit)
         try:
             return await self._answer(call, entry, body, keys, fault)
         finally:

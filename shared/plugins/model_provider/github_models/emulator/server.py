@@ -13,7 +13,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from aiohttp import web
 
@@ -48,6 +48,34 @@ def _quiet_bad_requests() -> None:
         server_log.addFilter(_QuietBadRequests())
 
 _STREAM_STYLES = ("openai", "azure")
+_T = TypeVar("_T")
+
+
+class _ConfigField(Generic[_T]):
+    """An emulator attribute that reads and writes the field of the same name of its handler
+    config (settable between requests); with ``choices``, a value outside them is refused."""
+
+    def __init__(self, doc: str, choices: tuple[str, ...] = ()) -> None:
+        self.__doc__, self.choices, self.name = doc, choices, ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _ConfigField[_T]: ...
+    @overload
+    def __get__(self, obj: Emulator, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: Emulator | None, owner: type | None = None) -> _T | _ConfigField[_T]:
+        if obj is None:  # on the class: the field itself (help(), docs)
+            return self
+        value: _T = getattr(obj._config, self.name)
+        return value
+
+    def __set__(self, obj: Emulator, value: _T) -> None:
+        """Raises: ValueError: ``value`` is not one of ``choices`` (when there are some)."""
+        if self.choices:
+            _check_choice(self.name, str(value), self.choices)
+        setattr(obj._config, self.name, value)
 _instances = itertools.count(1)
 _SHUTDOWN_GRACE = 0.2  # seconds the server waits for in-flight handlers before cancelling them
 
@@ -250,33 +278,13 @@ class Emulator:
 
     # -- configuration -----------------------------------------------------------------------
 
-    @property
-    def stream_style(self) -> str:
-        """``openai`` or ``azure`` (content-filter annotations); settable between requests."""
-        return self._config.stream_style
-
-    @stream_style.setter
-    def stream_style(self, style: str) -> None:
-        _check_choice("stream_style", style, _STREAM_STYLES)
-        self._config.stream_style = style
-
-    @property
-    def error_content_type(self) -> str:
-        """Content type of error bodies; settable between requests."""
-        return self._config.error_content_type
-
-    @error_content_type.setter
-    def error_content_type(self, value: str) -> None:
-        self._config.error_content_type = value
-
-    @property
-    def unknown_model_status(self) -> int:
-        """Status of ``unknown_model`` errors on the GitHub endpoints (404 or 400); settable."""
-        return self._config.unknown_model_status
-
-    @unknown_model_status.setter
-    def unknown_model_status(self, status: int) -> None:
-        self._config.unknown_model_status = status
+    stream_style: _ConfigField[str] = _ConfigField(
+        "``openai`` or ``azure`` (content-filter annotations); settable between requests.",
+        _STREAM_STYLES)
+    error_content_type: _ConfigField[str] = _ConfigField(
+        "Content type of error bodies; settable between requests.")
+    unknown_model_status: _ConfigField[int] = _ConfigField(
+        "Status of ``unknown_model`` errors on the GitHub endpoints (404 or 400); settable.")
 
     @property
     def mode(self) -> str:

@@ -25,8 +25,9 @@ from aiohttp import web
 from .policy import check_entra
 
 if TYPE_CHECKING:
-    from .handler import RequestHandler, _Call
+    from .handler import RequestHandler
     from .models import ModelEntry
+    from .state import RateLimitHit
 
 __all__ = ["V1_PREFIX", "V1Routes", "v1_error"]
 
@@ -159,27 +160,16 @@ class V1Routes:
         if problem is not None:
             param, code, msg = problem
             return v1_error(400, code, msg, param, rid=rid)
-        return await self._admitted(call, entry, body, keys, fault)
+        return await self._handler._admitted(call, entry, body, keys, fault,
+                                             lambda hit: _rate_limited(hit, call.rid))
 
-    async def _admitted(self, call: _Call, entry: ModelEntry, body: dict[str, Any],
-                        keys: tuple[str, ...], fault: Any) -> web.StreamResponse:
-        handler, state = self._handler, self._handler._state
-        limit_key = None
-        if state.rate_limits:
-            limit_key = (call.token or "", entry.id.lower())
-            with state.lock:
-                hit = state.limiter.acquire(limit_key, state.limits_for(entry.tier, entry.id))
-            if hit is not None:
-                msg = (f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
-                       f"version v1 have exceeded the rate limit of your deployment. Please "
-                       f"retry after {hit.wait} seconds.")
-                return v1_error(429, "429", msg, headers=(
-                    ("retry-after", str(hit.wait)), ("retry-after-ms", str(hit.wait * 1000)),
-                    ("x-ratelimit-remaining-requests", "0"),
-                    ("x-ratelimit-remaining-tokens", "0")), rid=call.rid)
-        try:
-            return await handler._answer(call, entry, body, keys, fault)
-        finally:
-            if limit_key is not None:
-                with state.lock:
-                    state.limiter.release(limit_key)
+
+def _rate_limited(hit: RateLimitHit, rid: str) -> web.Response:
+    """The v1 route's 429 (Azure OpenAI's wording and headers)."""
+    msg = (f"Requests to the ChatCompletions_Create Operation under Azure OpenAI API "
+           f"version v1 have exceeded the rate limit of your deployment. Please "
+           f"retry after {hit.wait} seconds.")
+    return v1_error(429, "429", msg, headers=(
+        ("retry-after", str(hit.wait)), ("retry-after-ms", str(hit.wait * 1000)),
+        ("x-ratelimit-remaining-requests", "0"),
+        ("x-ratelimit-remaining-tokens", "0")), rid=rid)
