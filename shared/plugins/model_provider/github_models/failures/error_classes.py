@@ -6,10 +6,10 @@ Standard library only (plus the stdlib-only ``common.secret_text``, ``error_cont
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from ..common.secret_text import lower_headers, scrub
 from ..common.wire_check import repair_text
@@ -64,6 +64,18 @@ class GitHubModelsError(Exception):
         context: The :class:`ErrorContext`, when known.
     """
 
+    _fields: ClassVar[dict[str, Any]] = {}
+    """A subclass's own data, ``name: default``: its annotated class attributes (and its
+    parents'), taken as keyword arguments; ``_convert`` normalises a value given."""
+    _convert: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a class's own annotations only (Python >= 3.10): the parents' come with cls._fields
+        own = {name: getattr(cls, name) for name in cls.__annotations__
+               if not name.startswith("_")}
+        cls._fields = {**cls._fields, **own}
+
     def __init__(
         self,
         what: str = "GitHub Models request",
@@ -76,7 +88,15 @@ class GitHubModelsError(Exception):
         headers: Mapping[str, str] | None = None,
         body: str | None = None,
         context: ErrorContext | None = None,
+        **data: Any,
     ) -> None:
+        unknown = sorted(set(data) - set(self._fields))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() takes no {', '.join(unknown)}: its data "
+                            f"is {', '.join(self._fields) or 'none beyond the base'}")
+        for name, default in self._fields.items():  # before the scrubbing below, which sees it
+            value = data.get(name, default)
+            setattr(self, name, self._convert[name](value) if name in self._convert else value)
         self.what = _clean(what)
         self.why = _clean(why)
         self.fix = _clean(fix)
@@ -151,48 +171,34 @@ class GitHubModelsError(Exception):
 class TokenNotFoundError(GitHubModelsError):
     """No token anywhere. ``checked`` lists each place looked at and what was found there."""
 
-    def __init__(self, *args: Any, checked: Sequence[tuple[str, str]] = (), **kw: Any) -> None:
-        self.checked = tuple((str(a), str(b)) for a, b in checked)
-        super().__init__(*args, **kw)
+    checked: tuple[tuple[str, str], ...] = ()
+    _convert: ClassVar = {"checked": lambda pairs: tuple((str(a), str(b)) for a, b in pairs)}
 
 
 class TokenInvalidError(GitHubModelsError):
     """The endpoint rejected the credentials (401). ``token_type`` says which kind was sent."""
 
-    def __init__(self, *args: Any, token_type: str | None = None, **kw: Any) -> None:
-        self.token_type = token_type
-        super().__init__(*args, **kw)
+    token_type: str | None = None
 
 
 class TokenPermissionError(GitHubModelsError):
     """The token is valid but lacks the ``models`` permission or SSO authorization."""
 
-    def __init__(self, *args: Any, token_type: str | None = None, **kw: Any) -> None:
-        self.token_type = token_type
-        super().__init__(*args, **kw)
+    token_type: str | None = None
 
 
 class ModelsDisabledError(GitHubModelsError):
     """GitHub Models (or this model) is not enabled for the account, organization or enterprise."""
 
-    def __init__(self, *args: Any, settings_url: str | None = None, **kw: Any) -> None:
-        self.settings_url = settings_url
-        super().__init__(*args, **kw)
+    settings_url: str | None = None
 
 
 class ModelNotFoundError(GitHubModelsError):
     """The model id is unknown or unavailable. ``suggestions`` holds close known ids."""
 
-    def __init__(
-        self,
-        *args: Any,
-        model: str | None = None,
-        suggestions: Sequence[str] = (),
-        **kw: Any,
-    ) -> None:
-        self.model = model
-        self.suggestions: list[str] = list(suggestions)
-        super().__init__(*args, **kw)
+    model: str | None = None
+    suggestions: Sequence[str] = ()
+    _convert: ClassVar = {"suggestions": list}
 
 
 class RateLimitError(GitHubModelsError):
@@ -209,26 +215,13 @@ class RateLimitError(GitHubModelsError):
         client_side: True when our own pacer refused before sending anything.
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        retry_after: float | None = None,
-        limit_type: str = "unknown",
-        raw_limit_type: str | None = None,
-        resets_at: datetime | None = None,
-        limit: int | None = None,
-        window_seconds: int | None = None,
-        client_side: bool = False,
-        **kw: Any,
-    ) -> None:
-        self.retry_after = retry_after
-        self.limit_type = limit_type
-        self.raw_limit_type = raw_limit_type
-        self.resets_at = resets_at
-        self.limit = limit
-        self.window_seconds = window_seconds
-        self.client_side = client_side
-        super().__init__(*args, **kw)
+    retry_after: float | None = None
+    limit_type: str = "unknown"
+    raw_limit_type: str | None = None
+    resets_at: datetime | None = None
+    limit: int | None = None
+    window_seconds: int | None = None
+    client_side: bool = False
 
 
 class ContextLimitError(GitHubModelsError):
@@ -242,20 +235,10 @@ class ContextLimitError(GitHubModelsError):
         model_window: The model's context window, when the caller knows it.
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        limit: int | None = None,
-        requested: int | None = None,
-        limit_source: str = "unknown",
-        model_window: int | None = None,
-        **kw: Any,
-    ) -> None:
-        self.limit = limit
-        self.requested = requested
-        self.limit_source = limit_source
-        self.model_window = model_window
-        super().__init__(*args, **kw)
+    limit: int | None = None
+    requested: int | None = None
+    limit_source: str = "unknown"
+    model_window: int | None = None
 
 
 PayloadTooLargeError = ContextLimitError
@@ -265,42 +248,28 @@ PayloadTooLargeError = ContextLimitError
 class ServiceRetiredError(GitHubModelsError):
     """The endpoint is retired (GitHub Models since 2026-07-30); see ``sunset`` and ``link``."""
 
-    def __init__(
-        self,
-        *args: Any,
-        sunset: str | None = None,
-        deprecation: str | None = None,
-        link: str | None = None,
-        **kw: Any,
-    ) -> None:
-        self.sunset = sunset
-        self.deprecation = deprecation
-        self.link = link
-        super().__init__(*args, **kw)
+    sunset: str | None = None
+    deprecation: str | None = None
+    link: str | None = None
 
 
 class ContentFilterError(GitHubModelsError):
     """The content filter blocked the prompt or reply. ``categories`` names what was flagged."""
 
-    def __init__(self, *args: Any, categories: Sequence[str] = (), **kw: Any) -> None:
-        self.categories = tuple(categories)
-        super().__init__(*args, **kw)
+    categories: tuple[str, ...] = ()
+    _convert: ClassVar = {"categories": tuple}
 
 
 class InvalidRequestError(GitHubModelsError):
     """The request is invalid (400/422), or failed validation before sending (status None)."""
 
-    def __init__(self, *args: Any, param: str | None = None, **kw: Any) -> None:
-        self.param = param
-        super().__init__(*args, **kw)
+    param: str | None = None
 
 
 class ServiceUnavailableError(GitHubModelsError):
     """The service failed (5xx). ``retry_after`` when the server asked for a wait."""
 
-    def __init__(self, *args: Any, retry_after: float | None = None, **kw: Any) -> None:
-        self.retry_after = retry_after
-        super().__init__(*args, **kw)
+    retry_after: float | None = None
 
 
 class ProviderConnectionError(GitHubModelsError):
@@ -313,34 +282,27 @@ class ProviderConnectionError(GitHubModelsError):
             so a retry cannot duplicate delivered output.
     """
 
-    def __init__(self, *args: Any, kind: str = "other", retryable: bool = False, **kw: Any) -> None:
-        self.kind = kind
-        self.retryable = retryable
-        super().__init__(*args, **kw)
+    kind: str = "other"
+    retryable: bool = False
 
 
 class StreamInterruptedError(ProviderConnectionError):
     """A stream broke, was malformed, or carried an error event; ``partial_text`` was delivered."""
 
-    def __init__(self, *args: Any, partial_text: str = "", **kw: Any) -> None:
-        self.partial_text = partial_text
-        super().__init__(*args, **kw)
+    partial_text: str = ""
 
 
 class ConfigurationError(GitHubModelsError):
     """A setting is invalid (endpoint URL, organization login, unknown option). ``setting``."""
 
-    def __init__(self, *args: Any, setting: str | None = None, **kw: Any) -> None:
-        self.setting = setting
-        super().__init__(*args, **kw)
+    setting: str | None = None
 
 
 class StructuredOutputError(GitHubModelsError):
     """The model's reply is not valid JSON for the requested schema. ``raw_text`` is the reply."""
 
-    def __init__(self, *args: Any, raw_text: str = "", **kw: Any) -> None:
-        self.raw_text = scrub(raw_text)
-        super().__init__(*args, **kw)
+    raw_text: str = ""
+    _convert: ClassVar = {"raw_text": scrub}
 
 
 # The classes' public home is ``errors`` (tests, pickles and reprs name it): say so.
