@@ -11,7 +11,7 @@ limits an early-format entry lacks. No I/O, no work at import time beyond compil
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = [
     "DEFAULT_MAX_INPUT_TOKENS",
@@ -52,17 +52,11 @@ class Traits:
     effort: bool = False  # takes reasoning_effort (low/medium/high)
 
 
-# OpenAI reasoning models: max_completion_tokens, no temperature, json_schema, tools, and
-# reasoning_effort (OpenAI's reasoning guide: o1, o3-mini, o3, o4-mini and the gpt-5 family;
-# not o1-mini / o1-preview).
-_OPENAI_REASONING = Traits(
-    reasoning=True,
-    token_param=MAX_COMPLETION_TOKENS,
-    temperature=False,
-    structured=True,
-    tools=True,
-    effort=True,
-)
+# OpenAI's reasoning API, every one of its models: max_completion_tokens, no temperature
+_REASONING_API = Traits(reasoning=True, token_param=MAX_COMPLETION_TOKENS, temperature=False)
+# ... and the current ones add json_schema, tools and reasoning_effort (OpenAI's reasoning guide:
+# o1, o3-mini, o3, o4-mini and the gpt-5 family; not o1-mini / o1-preview).
+_OPENAI_REASONING = replace(_REASONING_API, structured=True, tools=True, effort=True)
 _EMBEDDING = Traits(streaming=False)
 
 # Patterns match the whole lower-cased bare name (after "publisher/"); the first match wins.
@@ -73,16 +67,7 @@ _EMBEDDING = Traits(streaming=False)
 TRAIT_RULES: tuple[tuple[re.Pattern[str], Traits], ...] = tuple(
     (re.compile(pattern), traits)
     for pattern, traits in (
-        (
-            r"o1-(mini|preview)",
-            Traits(
-                reasoning=True,
-                token_param=MAX_COMPLETION_TOKENS,
-                temperature=False,
-                system=False,
-                streaming=False,
-            ),
-        ),
+        (r"o1-(mini|preview)", replace(_REASONING_API, system=False, streaming=False)),
         (r"o[134](-mini)?(-\d{4}-\d\d-\d\d)?", _OPENAI_REASONING),
         # gpt-5-chat is the non-reasoning chat model of the family: temperature works.
         (r"gpt-5-chat.*", Traits(token_param=MAX_COMPLETION_TOKENS, structured=True, tools=True)),
