@@ -13,7 +13,8 @@ import pytest
 from shared.plugins.model_provider.github_models.common.clock import ManualClock, ScaledClock
 from shared.plugins.model_provider.github_models.common.limits import TierLimits
 from shared.plugins.model_provider.github_models.errors import RateLimitError
-from shared.plugins.model_provider.github_models.pacing.pacing import Pacer, Permit
+from shared.plugins.model_provider.github_models.pacing.pacing import Pacer
+from shared.plugins.model_provider.github_models.pacing.pacing_windows import Permit
 
 
 def max_in_window(starts: Sequence[float], window: float = 60.0) -> int:

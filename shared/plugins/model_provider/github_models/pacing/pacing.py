@@ -55,10 +55,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
-__all__ = ["DAY", "MINUTE", "Pacer", "PacerStats", "Permit", "limits_with_overrides"]
+__all__ = ["Pacer", "limits_with_overrides"]
 
-# the names shared_pacing.py has always imported from here
-_MARGIN, _wake = MARGIN, wake
 ANNOUNCE_AFTER = 2.0  # clock seconds of pacing wait worth a warning
 _REAL_POLL = 0.25  # real seconds between re-checks while waiting for a concurrency slot
 

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from ..common.clock import Clock, asleep_unless, sleep_unless
 from ..common.limits import TierLimits
 from ..errors import RateLimitError
-from .pacing import DAY, MINUTE, Pacer, Permit
-from .pacing_windows import MARGIN, wake
+from .pacing import Pacer
+from .pacing_windows import DAY, MARGIN, MINUTE, Permit, wake
 from .rate_store import (
     Budget,
     Decision,
