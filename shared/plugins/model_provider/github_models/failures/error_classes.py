@@ -90,6 +90,11 @@ class GitHubModelsError(Exception):
         context: ErrorContext | None = None,
         **data: Any,
     ) -> None:
+        """The message parts and the response's facts; ``data``: the subclass's own attributes.
+
+        Raises:
+            TypeError: a keyword in ``data`` is not one of the class's attributes.
+        """
         unknown = sorted(set(data) - set(self._fields))
         if unknown:
             raise TypeError(f"{type(self).__name__}() takes no {', '.join(unknown)}: its data "
