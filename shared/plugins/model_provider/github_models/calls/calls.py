@@ -29,7 +29,7 @@ from ..errors import (
 )
 from ..failures.retry import RetryPolicy, retry_delay
 from ..pacing.pacing import Pacer
-from ..transport import (
+from ..transport.transport import (
     HttpResult,
     StreamHandle,
     SyncTransport,

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..common.clock import asleep_unless
 from ..errors import GitHubModelsError, error_from_response
-from ..transport import TransportFailure
+from ..transport.transport import TransportFailure
 from ..wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 from .calls import CHAT_PATH, CallRunner, total_tokens, warn_if_deprecated
 from .calls_stream import cancel_check, end_of_body, feed_block
 
 if TYPE_CHECKING:
     from .._host import CancelToken
-    from ..transport_async import AsyncStreamHandle, AsyncTransport
+    from ..transport.transport_async import AsyncStreamHandle, AsyncTransport
 
 __all__ = ["AsyncCallRunner"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..transport import TransportFailure
+from ..transport.transport import TransportFailure
 from ..wire.streaming import SSEParser, StreamCancelled
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from ..errors import (
     ServiceUnavailableError,
     error_from_response,
 )
-from ..transport import HttpResult, TransportFailure
+from ..transport.transport import HttpResult, TransportFailure
 from .embed_inputs import (
     ENCODING_FORMATS,
     BatchAnswer,

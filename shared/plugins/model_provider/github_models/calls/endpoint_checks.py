@@ -14,13 +14,13 @@ from ..errors import (
     error_from_connection,
     error_from_response,
 )
-from ..transport import TransportFailure
+from ..transport.transport import TransportFailure
 from .calls import CHAT_PATH
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
     from ..errors import ErrorContext
-    from ..transport import SyncTransport
+    from ..transport.transport import SyncTransport
 
 __all__ = ["fetch_catalog", "probe_credentials"]
 

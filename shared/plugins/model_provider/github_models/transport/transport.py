@@ -26,10 +26,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import __version__
+from ..common.version import __version__
+from ..config.env import Settings
+from ..errors import GitHubModelsError
 from .azure_boundary import TransportFailure, failure_from_azure
-from .config.env import Settings
-from .errors import GitHubModelsError
 
 __all__ = [
     "API_VERSION_HEADER",
@@ -95,7 +95,7 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
 
 # The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
 # own logger, quiet unless asked for: set this logger to INFO to see every request.
-http_logger = logging.getLogger(__name__.rpartition(".")[0] + ".http")
+http_logger = logging.getLogger(__name__.rsplit(".", 2)[0] + ".http")  # the package's, one level up
 if http_logger.level == logging.NOTSET:  # a level the application already chose stays
     http_logger.setLevel(logging.WARNING)
 
@@ -127,7 +127,7 @@ class HttpResult:
 
     def json(self) -> Any:
         """The body parsed as JSON. Raises ValueError when it is not JSON or absurdly nested."""
-        from .common.wire_check import loads_json
+        from ..common.wire_check import loads_json
 
         return loads_json(self.body)
 
@@ -310,7 +310,7 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
         for header, prefix in settings.profile.key_headers:
             headers[header] = f"{prefix} {settings.token}" if prefix else settings.token
         return [request_policy(headers, proxies=proxies, log=log)]
-    from .config.auth import async_bearer_policy, bearer_policy
+    from ..config.auth import async_bearer_policy, bearer_policy
 
     bearer = (async_bearer_policy if aio else bearer_policy)(settings.token_cache)
     return [request_policy(headers, proxies=proxies), bearer, log]
@@ -366,7 +366,7 @@ class SyncTransport:
         self.closed = False
 
     def __repr__(self) -> str:
-        from .common.url_secrets import strip_url_secrets  # ;params can hold a key
+        from ..common.url_secrets import strip_url_secrets  # ;params can hold a key
 
         return f"SyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 
