@@ -435,11 +435,3 @@ class SyncTransport:
             if self._session is not None:
                 self._session.close()
 
-
-def __getattr__(name: str) -> Any:
-    """``AsyncTransport``/``AsyncStreamHandle`` live in ``transport_async`` (loaded on use)."""
-    if name in ("AsyncTransport", "AsyncStreamHandle"):
-        from . import transport_async
-
-        return getattr(transport_async, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
