@@ -113,22 +113,11 @@ class CallRunner:
     """Sends requests for one provider with pacing and retries (the sync driver; the decisions
     of an attempt are methods here too, I/O-free, and ``AsyncCallRunner`` inherits them)."""
 
-    def __init__(
-        self,
-        transport: SyncTransport,
-        pacer: Pacer,
-        policy: RetryPolicy,
-        clock: Clock,
-        context: Callable[[], ErrorContext],
-        *,
-        rng: random.Random | None = None,
-        telemetry: Any = _FROM_SETTINGS,
-    ) -> None:
-        self.transport = transport
-        self.pacer = pacer
-        self.policy = policy
-        self.clock = clock
-        self.context = context
+    def __init__(self, transport: SyncTransport, pacer: Pacer, policy: RetryPolicy, clock: Clock,
+                 context: Callable[[], ErrorContext], *, rng: random.Random | None = None,
+                 telemetry: Any = _FROM_SETTINGS) -> None:
+        self.transport, self.pacer, self.policy = transport, pacer, policy
+        self.clock, self.context = clock, context  # context: what an error message may say
         self.rng = rng or random.Random()
         self.stats = RunnerStats()
         # the one instrumentation seam: None unless tracing is on (then telemetry.py, which
@@ -244,8 +233,7 @@ class CallRunner:
             ServiceUnavailableError: A 200 whose body is not a JSON object (not retried).
         """
         if result.status != 200:
-            return error_from_response(result.status, result.headers, result.body,
-                                       self.context())
+            return self.refused(result.status, result.headers, result.body)
         self.accepted(result.headers)
         try:
             data = result.json()
@@ -265,6 +253,11 @@ class CallRunner:
                 fix="check that the endpoint speaks the chat-completions protocol", status=200,
                 context=self.context())
         return data
+
+    def refused(self, status: int, headers: Mapping[str, str], body: bytes
+                ) -> GitHubModelsError:
+        """The error a non-200 answer means (``errors.error_from_response``)."""
+        return error_from_response(status, headers, body, self.context())
 
     def connection_error(self, failure: TransportFailure,
                          context: ErrorContext | None = None) -> GitHubModelsError:

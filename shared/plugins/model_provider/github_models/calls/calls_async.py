@@ -22,8 +22,7 @@ from .calls_stream import (
     StreamCall,
     end_of_body,
     feed_block,
-    pump_error,
-    refused,
+    raise_pump_error,
     stream_failure,
 )
 
@@ -102,7 +101,7 @@ class AsyncCallRunner(CallRunner):
                 if handle.status != 200:
                     data = await handle.read()
                     await handle.close()
-                    raise refused(self, handle.status, handle.headers, data)
+                    raise self.refused(handle.status, handle.headers, data)
                 self.accepted(handle.headers)
                 await self._pump(handle, call, delivered)
         except TransportFailure as failure:
@@ -145,10 +144,7 @@ class AsyncCallRunner(CallRunner):
             end_of_body(parser, call, delivered)
             await handle.drain_and_close()
         except PUMP_ERRORS as exc:
-            raised = pump_error(self, exc, call, delivered)
-            if raised is exc:
-                raise
-            raise raised from exc
+            raise_pump_error(self, exc, call, delivered)
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -2,7 +2,7 @@
 
 Shared (no I/O): :class:`StreamCall` (the call's arguments and cancel check), ``feed_block``
 (a block of the body to the SSE parser and the caller), ``end_of_body`` (how the body ended),
-``stream_failure`` and ``pump_error`` (what a broken stream or a bad event becomes). The sync
+``stream_failure`` and ``raise_pump_error`` (what a broken stream or a bad event becomes). The sync
 attempt (``run_stream``: the pacing slot, opening with a cancellable wait, the pump with a cancel
 watcher thread) goes through ``calls.run_attempts``; the async one is in ``calls_async``.
 """
@@ -12,15 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..common.clock import sleep_unless
-from ..errors import (
-    GitHubModelsError,
-    error_from_connection,
-    error_from_response,
-    error_from_stream_event,
-)
+from ..errors import GitHubModelsError, error_from_connection, error_from_stream_event
 from ..transport.azure_boundary import TransportFailure
 from ..wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
 from .calls import CHAT_PATH, CallRunner, run_attempts
@@ -29,7 +24,7 @@ if TYPE_CHECKING:
     from .._host import CancelToken
     from ..transport.transport import StreamHandle
 
-__all__ = ["StreamCall", "cancel_check", "end_of_body", "feed_block", "pump_error",
+__all__ = ["StreamCall", "cancel_check", "end_of_body", "feed_block", "raise_pump_error",
            "run_stream", "stream_failure"]
 
 PUMP_ERRORS = (StreamEventError, StreamProtocolError, TransportFailure)
@@ -139,23 +134,20 @@ def stream_failure(runner: CallRunner, failure: TransportFailure, delivered: lis
     return error
 
 
-def pump_error(runner: CallRunner, exc: Exception, call: StreamCall, delivered: list[str]
-               ) -> BaseException:
-    """What a failure while reading a stream raises: a bad event -> its error; a broken
-    connection -> ``StreamCancelled`` after a cancel, else the failure itself."""
+def raise_pump_error(runner: CallRunner, exc: Exception, call: StreamCall,
+                     delivered: list[str]) -> NoReturn:
+    """Raise what a failure while reading a stream means (called in its ``except``): a bad
+    event -> its error; a broken connection -> ``StreamCancelled`` after a cancel, else itself.
+    """
     if isinstance(exc, TransportFailure):
-        return StreamCancelled() if call.cancelled else exc
+        if not call.cancelled:
+            raise exc
+        raise StreamCancelled() from exc
     if isinstance(exc, StreamEventError):
-        return error_from_stream_event(exc.payload, runner.context(),
-                                       partial_text="".join(delivered))
-    return error_from_connection("stream_malformed", str(exc), runner.context(),
-                                 response_started=True, partial_text="".join(delivered))
-
-
-def refused(runner: CallRunner, status: int, headers: Mapping[str, str], body: bytes
-            ) -> GitHubModelsError:
-    """The error a non-200 answer to a stream means."""
-    return error_from_response(status, headers, body, runner.context())
+        raise error_from_stream_event(exc.payload, runner.context(),
+                                      partial_text="".join(delivered)) from exc
+    raise error_from_connection("stream_malformed", str(exc), runner.context(),
+                                response_started=True, partial_text="".join(delivered)) from exc
 
 
 # ---- the sync runner's attempt ----
@@ -183,7 +175,7 @@ def _attempt(runner: CallRunner, call: StreamCall) -> GitHubModelsError | None:
             if handle.status != 200:
                 data = handle.read()
                 handle.close()
-                raise refused(runner, handle.status, handle.headers, data)
+                raise runner.refused(handle.status, handle.headers, data)
             runner.accepted(handle.headers)
             _pump(runner, handle, call, delivered)
     except TransportFailure as failure:
@@ -257,10 +249,7 @@ def _pump(runner: CallRunner, handle: StreamHandle, call: StreamCall, delivered:
         end_of_body(parser, call, delivered)
         handle.drain_and_close()
     except PUMP_ERRORS as exc:
-        raised = pump_error(runner, exc, call, delivered)
-        if raised is exc:
-            raise
-        raise raised from exc
+        raise_pump_error(runner, exc, call, delivered)
     finally:
         finished.set()
         handle.close()

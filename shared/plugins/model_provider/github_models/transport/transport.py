@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..common.version import __version__
@@ -180,18 +180,29 @@ def _read1_blocks(raw: Any) -> Iterator[bytes]:
         yield bytes(block)
 
 
+@contextlib.contextmanager
+def _typed_read_failures() -> Iterator[None]:
+    """A failure while reading a started response as a ``TransportFailure`` (typed ones pass)."""
+    try:
+        yield
+    except TransportFailure:
+        raise
+    except Exception as exc:
+        raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
+
+
+@dataclass(eq=False)
 class StreamHandle:
     """An open streaming response: status, headers, and its body as byte blocks."""
 
-    def __init__(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
-        self._response = response
-        self.status = status
-        self.headers = headers
-        self._closed = False
-        # One iterator for the whole body: iter_blocks stops at [DONE] and drain_and_close
-        # reads the rest from the same iterator (azure-core refuses a second one), so the
-        # connection goes back to the pool instead of being dropped.
-        self._blocks: Iterator[bytes] | None = None
+    _response: Any = field(repr=False)
+    status: int
+    headers: Mapping[str, str] = field(repr=False)
+    _closed: bool = field(default=False, init=False)
+    # One iterator for the whole body: iter_blocks stops at [DONE] and drain_and_close reads
+    # the rest from the same iterator (azure-core refuses a second one), so the connection
+    # goes back to the pool instead of being dropped.
+    _blocks: Iterator[bytes] | None = field(default=None, init=False, repr=False)
 
     def _iterator(self) -> Iterator[bytes]:
         if self._blocks is None:
@@ -219,12 +230,8 @@ class StreamHandle:
         Raises:
             TransportFailure: A broken read, or a body over the cap.
         """
-        try:
+        with _typed_read_failures():
             return read_capped(self._response, self.headers)
-        except TransportFailure:
-            raise
-        except Exception as exc:
-            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
     def drain_and_close(self) -> None:
         """Read what is left (bounded) so the connection can be reused, then close."""
@@ -345,6 +352,15 @@ def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -
                        headers={"Content-Type": "application/json"})
 
 
+def _requests_transport(session: Any, settings: Settings) -> Any:
+    """azure-core's transport over our requests ``session`` (which it does not own)."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    return RequestsTransport(session=session, session_owner=False,
+                             connection_timeout=settings.connect_timeout,
+                             read_timeout=settings.read_timeout)
+
+
 class SyncTransport:
     """The sync HTTP client of one provider (thread-safe, reused): see ``clients.py``."""
 
@@ -352,16 +368,12 @@ class SyncTransport:
         from .clients import build_requests_session, build_sync_client
 
         self._settings = settings
-        self._session: Any = None
-        transport = None
-        if settings.client is None:
-            from azure.core.pipeline.transport import RequestsTransport
-
-            self._session = build_requests_session(settings)
-            transport = RequestsTransport(session=self._session, session_owner=False,
-                                          connection_timeout=settings.connect_timeout,
-                                          read_timeout=settings.read_timeout)
-        self._client, self._owned = build_sync_client(settings, transport)
+        # a handed-in client brings its own transport; else ours, over a lean requests session
+        self._session: Any = (None if settings.client is not None
+                              else build_requests_session(settings))
+        self._client, self._owned = build_sync_client(
+            settings, None if self._session is None else _requests_transport(self._session,
+                                                                              settings))
         self._params = request_params(settings)
         self.closed = False
 
