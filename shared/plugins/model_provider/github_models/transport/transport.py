@@ -30,6 +30,7 @@ from ..common.version import __version__
 from ..config.env import Settings
 from ..errors import GitHubModelsError
 from .azure_boundary import TransportFailure, failure_from_azure
+from .urllib3_reads import available_blocks, find_socket, raw_body, urllib3_errors
 
 __all__ = [
     "API_VERSION_HEADER",
@@ -78,9 +79,9 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
         response.close()
         raise body_too_large(declared, declared=True)
     if declared is not None and "content-encoding" not in headers:
-        raw = _raw_body(response)  # the usual case: a declared, small, plain body
+        raw = raw_body(response)  # the usual case: a declared, small, plain body
         if raw is not None:  # read from urllib3 at once (azure-core's read: 4 KiB blocks)
-            with _urllib3_errors():
+            with urllib3_errors():
                 return bytes(raw.read())
         return bytes(response.read())
     blocks: list[bytes] = []
@@ -136,50 +137,6 @@ def lower_headers(headers: Any) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
-def _available_blocks(response: Any, headers: Mapping[str, str]) -> Iterator[bytes] | None:
-    """A body that is not chunked, as the bytes that arrive (``read1``), or None.
-
-    azure-core reads fixed 4 KiB blocks: on a body without chunked encoding (read until close)
-    each block waits until it is full, so streamed text would reach ``on_chunk`` only at the
-    end. Chunked bodies already arrive chunk by chunk and keep azure-core's reader.
-    """
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return None
-    raw = _raw_body(response)
-    return None if raw is None else _read1_blocks(raw)
-
-
-def _raw_body(response: Any) -> Any:
-    """The urllib3 response under a requests-backed azure-core response, or None."""
-    raw = getattr(getattr(response, "_internal_response", None), "raw", None)
-    return raw if raw is not None and hasattr(raw, "read1") else None
-
-
-@contextlib.contextmanager
-def _urllib3_errors() -> Iterator[None]:
-    """urllib3's read errors as the azure-core errors azure-core's own reader raises."""
-    from azure.core import exceptions as az
-    from urllib3 import exceptions as u3
-
-    try:
-        yield
-    except u3.ReadTimeoutError as exc:
-        raise az.ServiceResponseTimeoutError(str(exc)) from exc
-    except (u3.ProtocolError, u3.IncompleteRead) as exc:
-        raise az.IncompleteReadError(str(exc)) from exc
-    except u3.HTTPError as exc:
-        raise az.ServiceResponseError(str(exc)) from exc
-
-
-def _read1_blocks(raw: Any) -> Iterator[bytes]:
-    while True:
-        with _urllib3_errors():
-            block = raw.read1(65536)
-        if not block:
-            return
-        yield bytes(block)
-
-
 @contextlib.contextmanager
 def _typed_read_failures() -> Iterator[None]:
     """A failure while reading a started response as a ``TransportFailure`` (typed ones pass)."""
@@ -206,7 +163,7 @@ class StreamHandle:
 
     def _iterator(self) -> Iterator[bytes]:
         if self._blocks is None:
-            self._blocks = _available_blocks(self._response, self.headers) or iter(
+            self._blocks = available_blocks(self._response, self.headers) or iter(
                 self._response.iter_bytes())
         return self._blocks
 
@@ -250,7 +207,7 @@ class StreamHandle:
     def abort(self) -> None:
         """Stop a stream now, from any thread: shut the socket so a blocked read returns."""
         self._closed = True
-        sock = _find_socket(self._response)
+        sock = find_socket(self._response)
         if sock is not None:
             try:
                 import socket
@@ -265,17 +222,6 @@ class StreamHandle:
         self._closed = True
         with contextlib.suppress(Exception):  # closing twice or on a dead socket is harmless
             self._response.close()
-
-
-def _find_socket(response: Any) -> Any:
-    """Best effort: the socket under a requests/urllib3 response, for a prompt cancel."""
-    obj = getattr(response, "_internal_response", None) or getattr(
-        response, "internal_response", None)
-    raw = getattr(obj, "raw", None)
-    fp = getattr(raw, "_fp", None)
-    fp = getattr(fp, "fp", None)
-    raw_io = getattr(fp, "raw", None)
-    return getattr(raw_io, "_sock", None)
 
 
 def resolve_proxy(url: str) -> str | None:
