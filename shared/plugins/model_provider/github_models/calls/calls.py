@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._host import CancelToken
-from ..common.clock import Clock
+from ..common.clock import Clock, sleep_unless
 from ..errors import (
     ErrorContext,
     GitHubModelsError,
@@ -33,17 +33,17 @@ from ..errors import (
 from ..failures.retry import RetryPolicy, retry_delay
 from ..pacing.pacing import Pacer
 from ..transport.azure_boundary import TransportFailure
-from ..transport.transport import HttpResult, SyncTransport
+from ..transport.transport import CHAT_PATH, HttpResult, SyncTransport
 from .bookkeeping import RunnerStats, telemetry_for, total_tokens, warn_if_deprecated
+from .calls_stream import StreamCall, stream_attempt
 
 if TYPE_CHECKING:
     from ..pacing.pacing import Permit
 
-__all__ = ["CHAT_PATH", "CallRunner", "Send", "Sleep", "arun_attempts", "attempt_loop",
+__all__ = ["CallRunner", "Send", "Sleep", "arun_attempts", "attempt_loop",
            "run_attempts"]
 
 logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
-CHAT_PATH = "/chat/completions"
 T = TypeVar("T")
 NextDelay = Callable[[GitHubModelsError, int], float]
 
@@ -175,14 +175,16 @@ class CallRunner:
             StreamCancelled: The cancel token fired (partial output stays with the caller).
             GitHubModelsError: (a subclass) on failure.
         """
-        from .calls_stream import StreamCall, run_stream  # the sync stream steps: on use
-
         if self.telemetry is None:
-            return run_stream(self, StreamCall.of(body, on_event, key, tier, cancel_token,
-                                                  on_attempt))
+            return self._stream(StreamCall.of(body, on_event, key, tier, cancel_token,
+                                              on_attempt))
         with self.telemetry.operation(body, streaming=True) as op:
-            run_stream(self, StreamCall.of(body, op.observe(on_event), key, tier, cancel_token,
-                                           op.attempt(on_attempt)))
+            self._stream(StreamCall.of(body, op.observe(on_event), key, tier, cancel_token,
+                                       op.attempt(on_attempt)))
+
+    def _stream(self, call: StreamCall) -> None:
+        run_attempts(lambda: stream_attempt(self, call), self.delays(call.key, call.tier),
+                     lambda seconds: sleep_unless(self.clock, seconds, call.check))
 
     # ---- what an attempt decides (no I/O) ----
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..common.clock import asleep_unless
 from ..errors import ErrorContext, GitHubModelsError
 from ..transport.azure_boundary import TransportFailure
+from ..transport.transport import CHAT_PATH
 from ..wire.streaming import SSEParser
-from .calls import CHAT_PATH, CallRunner, Read, arun_attempts
+from .calls import CallRunner, Read, arun_attempts
 from .calls_stream import (
     PUMP_ERRORS,
     StreamCall,

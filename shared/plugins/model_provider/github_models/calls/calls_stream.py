@@ -2,9 +2,10 @@
 
 Shared (no I/O): :class:`StreamCall` (the call's arguments and cancel check), ``feed_block``
 (a block of the body to the SSE parser and the caller), ``end_of_body`` (how the body ended),
-``stream_failure`` and ``raise_pump_error`` (what a broken stream or a bad event becomes). The sync
-attempt (``run_stream``: the pacing slot, opening with a cancellable wait, the pump with a cancel
-watcher thread) goes through ``calls.run_attempts``; the async one is in ``calls_async``.
+``stream_failure`` and ``raise_pump_error`` (what a broken stream or a bad event becomes).
+The sync attempt (``stream_attempt``: the pacing slot, opening with a cancellable wait, the
+pump with a cancel watcher thread) is driven by ``calls.run_attempts``; the async one is in
+``calls_async``.
 """
 
 from __future__ import annotations
@@ -14,18 +15,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ..common.clock import sleep_unless
 from ..errors import GitHubModelsError, error_from_connection, error_from_stream_event
 from ..transport.azure_boundary import TransportFailure
+from ..transport.transport import CHAT_PATH
 from ..wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
-from .calls import CHAT_PATH, CallRunner, run_attempts
 
 if TYPE_CHECKING:
     from .._host import CancelToken
     from ..transport.transport import StreamHandle
+    from .calls import CallRunner
 
 __all__ = ["StreamCall", "cancel_check", "end_of_body", "feed_block", "raise_pump_error",
-           "run_stream", "stream_failure"]
+           "stream_attempt", "stream_failure"]
 
 PUMP_ERRORS = (StreamEventError, StreamProtocolError, TransportFailure)
 
@@ -152,18 +153,13 @@ def raise_pump_error(runner: CallRunner, exc: Exception, call: StreamCall,
 
 # ---- the sync runner's attempt ----
 
-def run_stream(runner: CallRunner, call: StreamCall) -> None:
-    """Stream with the runner's pacing and retries (``calls.run_attempts``).
+def stream_attempt(runner: CallRunner, call: StreamCall) -> GitHubModelsError | None:
+    """One attempt of a sync stream (``calls.run_attempts`` drives it): None when it finished,
+    else the error it ended with.
 
     Raises:
         StreamCancelled: The cancel token fired.
-        GitHubModelsError: (a subclass) on failure.
     """
-    run_attempts(lambda: _attempt(runner, call), runner.delays(call.key, call.tier),
-                 lambda seconds: sleep_unless(runner.clock, seconds, call.check))
-
-
-def _attempt(runner: CallRunner, call: StreamCall) -> GitHubModelsError | None:
     delivered = call.begin()
     try:
         with runner.pacer.slot(call.key, call.tier, call.body, call.check) as permit:

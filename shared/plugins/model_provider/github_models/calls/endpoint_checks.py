@@ -14,8 +14,7 @@ from ..errors import (
     error_from_connection,
     error_from_response,
 )
-from ..transport.transport import TransportFailure
-from .calls import CHAT_PATH
+from ..transport.transport import CHAT_PATH, TransportFailure
 
 if TYPE_CHECKING:
     from ..config.settings import Settings

@@ -34,6 +34,7 @@ from .urllib3_reads import available_blocks, find_socket, raw_body, urllib3_erro
 
 __all__ = [
     "API_VERSION_HEADER",
+    "CHAT_PATH",
     "GITHUB_API_VERSION",
     "HttpResult",
     "StreamHandle",
@@ -42,6 +43,7 @@ __all__ = [
     "failure_from_azure",
 ]
 
+CHAT_PATH = "/chat/completions"  # the chat-completions route, under the endpoint
 GITHUB_API_VERSION = "2022-11-28"
 API_VERSION_HEADER = "X-GitHub-Api-Version"
 USER_AGENT = f"jaato-github-models/{__version__}"
