@@ -73,7 +73,7 @@ def test_the_cli_prints_the_same_version() -> None:
 
 def test_the_packaged_version_is_read_from_the_package() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'version = { attr = "jaato_github_models.__version__" }' in pyproject
+    assert 'version = { attr = "jaato_github_models.common.version.__version__" }' in pyproject
 
 
 # --- the change notes -------------------------------------------------------------------------

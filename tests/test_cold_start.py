@@ -19,7 +19,8 @@ PKG = "shared.plugins.model_provider.github_models"
 # An allow-list: the only package modules `load_provider` may load (the rest of the request
 # path loads at initialize / connect / the first call). A new module imported at load time fails
 # here until it is added on purpose (benchmarks/bench_cold_start.py measures what it costs).
-LOAD_PROVIDER_MAY_LOAD = frozenset({"", "._contracts", "._host", "._public", ".provider", ".turn",
+LOAD_PROVIDER_MAY_LOAD = frozenset({"", "._contracts", "._host", "._public", ".common",
+                                    ".common.version", ".provider", ".turn",
                                     ".turn.accounting", ".turn.core", ".turn.turn"})
 
 

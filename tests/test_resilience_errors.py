@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.calls import calls
+from shared.plugins.model_provider.github_models.calls import bookkeeping
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "wire_errors.json").read_text("utf-8"))
@@ -410,7 +410,7 @@ def test_error_content_type_application_json() -> None:
 def test_deprecation_headers_on_success_warn_once_per_process(
         emulator: Emulator, make_provider: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(calls, "_deprecation_warned", False)
+    monkeypatch.setattr(bookkeeping, "_deprecation_warned", False)
     caplog.set_level(logging.WARNING, logger=PROVIDER_LOGGER)
     first = make_provider("gpt-4o", endpoint=emulator.url)
     second = make_provider("gpt-4o", endpoint=emulator.url)

@@ -41,10 +41,10 @@ _FORBIDDEN = re.compile(r"(^|/)(__pycache__|tests?|\.venv[^/]*|\.git|build|dist)
 
 
 def _version() -> str:
-    text = (SOURCE / "__init__.py").read_text()
-    match = re.search(r'^__version__ = "([^"]+)"', text, re.M)
+    leaf = SOURCE / "common" / "version.py"  # pyproject's dynamic version reads the same line
+    match = re.search(r'^__version__ = "([^"]+)"', leaf.read_text(), re.M)
     if not match:
-        raise SystemExit(f"no __version__ = \"...\" line in {SOURCE / '__init__.py'}")
+        raise SystemExit(f"no __version__ = \"...\" line in {leaf}")
     return match.group(1)
 
 

@@ -55,7 +55,7 @@ def shell(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     "shared.plugins.model_provider.github_models.cli_chat",
     "shared.plugins.model_provider.github_models.provider",
     "shared.plugins.model_provider.github_models.config.env",
-    "shared.plugins.model_provider.github_models.transport", "requests", "azure.core",
+    "shared.plugins.model_provider.github_models.transport.transport", "requests", "azure.core",
     "azure.ai.inference",
     "shared.plugins.model_provider.github_models.calls.calls",
 ])

@@ -71,7 +71,7 @@ __all__ = ["PROVIDER_AUTH_RESOLUTION", "PROVIDER_CAPABILITIES", "PROVIDER_KNOBS"
            "__version__", "create_ext_provider", "create_provider", "enable_live_catalog",
            "resolve_settings", "static_catalog"]
 
-__version__ = "0.3.0.dev0"  # between releases: the next version (CHANGELOG.md [Unreleased])
+from .common.version import __version__  # the one version string (a leaf: transport reads it too)
 
 # The stable home of the documented names (docs/public-api.md): imported on first use, so
 # `load_provider` loads none of them. A documented name that moves inside the package is

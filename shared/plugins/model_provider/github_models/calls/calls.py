@@ -1,23 +1,27 @@
-"""Running one request: pacing, the one retry layer, error mapping, deprecation warnings.
+"""Running one request: the attempt loop (written once, I/O-free), its drivers, and ``CallRunner``.
 
-The provider builds a body; this module sends it and returns parsed JSON (or feeds stream events
-to a callback). Transport failures and non-2xx answers become the provider's error classes here,
-through ``errors.error_from_response`` / ``errors.error_from_connection``. Retries follow
-``retry.retry_delay``; a stream is retried only while nothing had been delivered to the caller.
+``attempt_loop`` is a generator, sans-IO as h11 is for httpcore: it yields :class:`Send` (make one
+attempt, send its outcome back) and :class:`Sleep` (wait, then resume) and returns the first
+outcome that is not an error. Whether and when to retry is one call, :meth:`CallRunner.next_delay`
+(``failures/retry.py`` decides; a 429 is also told to the pacer). :func:`run_attempts` and
+:func:`arun_attempts` only carry the actions out. What differs between the sync and async API
+stays in one attempt's I/O: the pacing slot (thread-safe or asyncio), the transport (requests or
+aiohttp), cancelling (a socket shutdown from a watcher thread, or a task) and reading a stream
+(``calls_stream`` for the sync side, ``calls_async`` for the async one). Transport failures and
+non-2xx answers become the provider's error classes here (``errors.error_from_response`` /
+``error_from_connection``); a stream is retried only while nothing reached the caller.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._host import CancelToken
 from ..common.clock import Clock, sleep_unless
-from ..common.service_facts import RETIREMENT_DATE
 from ..errors import (
     ErrorContext,
     GitHubModelsError,
@@ -25,130 +29,103 @@ from ..errors import (
     ServiceUnavailableError,
     error_from_connection,
     error_from_response,
-    error_from_stream_event,
 )
 from ..failures.retry import RetryPolicy, retry_delay
 from ..pacing.pacing import Pacer
-from ..transport import (
-    HttpResult,
-    StreamHandle,
-    SyncTransport,
-    TransportFailure,
-)
-from ..wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
-from .calls_stream import cancel_check, end_of_body, feed_block
+from ..transport.azure_boundary import TransportFailure
+from ..transport.transport import CHAT_PATH, HttpResult, SyncTransport
+from .bookkeeping import RunnerStats, telemetry_for, total_tokens, warn_if_deprecated
+from .calls_stream import StreamCall, stream_attempt
 
 if TYPE_CHECKING:
-    pass
+    from ..pacing.pacing_windows import Permit
 
-__all__ = [
-    "CallRunner",
-    "RunnerStats",
-    "StreamCancelled",
-    "warn_if_deprecated",
-]
+__all__ = ["CallRunner", "Send", "Sleep", "arun_attempts", "attempt_loop",
+           "run_attempts"]
 
 logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
-CHAT_PATH = "/chat/completions"
-
-_deprecation_warned = False
-_deprecation_lock = threading.Lock()
+T = TypeVar("T")
+NextDelay = Callable[[GitHubModelsError, int], float]
 
 
-def warn_if_deprecated(headers: Mapping[str, str]) -> None:
-    """Log one warning per process when a successful response carries Deprecation/Sunset."""
-    global _deprecation_warned
-    if "deprecation" not in headers and "sunset" not in headers:
-        return
-    with _deprecation_lock:
-        if _deprecation_warned:
-            return
-        _deprecation_warned = True
-    logger.warning(
-        "The endpoint announces its retirement (Deprecation: %s, Sunset: %s%s). GitHub Models was "
-        "retired on " + RETIREMENT_DATE + ": point JAATO_GITHUB_ENDPOINT (or extra['endpoint']) at "
-        "a working endpoint (GitHub Enterprise Server, Microsoft Foundry / Azure AI model "
-        "inference, or an OpenAI-compatible gateway).",
-        headers.get("deprecation", "-"), headers.get("sunset", "-"),
-        f", see {headers['link']}" if headers.get("link") else "")
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Make attempt number ``attempt`` and send its outcome (a result or an error) back."""
+
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+def attempt_loop(next_delay: NextDelay) -> Generator[Send | Sleep, object, object]:
+    """Attempts until one does not fail; ``next_delay`` raises the error when no retry is left."""
+    attempt = 0
+    while True:
+        attempt += 1
+        outcome = yield Send(attempt)
+        if not isinstance(outcome, GitHubModelsError):
+            return outcome
+        yield Sleep(next_delay(outcome, attempt))
+
+
+def run_attempts(once: Callable[[], T | GitHubModelsError], next_delay: NextDelay,
+                 sleep: Callable[[float], None]) -> T:
+    """Drive :func:`attempt_loop` with blocking calls. Raises the last attempt's error."""
+    loop = attempt_loop(next_delay)
+    try:
+        action = next(loop)
+        while True:
+            if isinstance(action, Send):
+                action = loop.send(once())
+            else:
+                sleep(action.seconds)
+                action = next(loop)
+    except StopIteration as done:
+        return cast(T, done.value)
+
+
+async def arun_attempts(once: Callable[[], Awaitable[T | GitHubModelsError]],
+                        next_delay: NextDelay, sleep: Callable[[float], Awaitable[None]]) -> T:
+    """Drive :func:`attempt_loop` on the event loop. Raises the last attempt's error."""
+    loop = attempt_loop(next_delay)
+    try:
+        action = next(loop)
+        while True:
+            if isinstance(action, Send):
+                action = loop.send(await once())
+            else:
+                await sleep(action.seconds)
+                action = next(loop)
+    except StopIteration as done:
+        return cast(T, done.value)
 
 
 _FROM_SETTINGS: Any = object()  # CallRunner(telemetry=...) default: build it if tracing is on
-
-
-def _telemetry_for(transport: Any) -> Any:
-    """A ``telemetry.Telemetry`` when the transport's settings turn tracing on, else None.
-
-    Raises:
-        ConfigurationError: tracing is on but opentelemetry-api is not installed.
-    """
-    settings = getattr(transport, "settings", None)
-    if getattr(settings, "tracing", "off") != "otel":
-        return None
-    from .telemetry import Telemetry  # only now: nothing of OpenTelemetry loads when off
-
-    return Telemetry(settings)  # type: ignore[arg-type]
-
-
-def total_tokens(result: HttpResult) -> int | None:
-    """``usage.total_tokens`` of a 200 body, else None (the estimate then stays counted)."""
-    if result.status != 200:
-        return None
-    try:
-        usage = result.json().get("usage")
-        total = usage.get("total_tokens") if isinstance(usage, dict) else None
-    except (ValueError, AttributeError):
-        return None
-    return total if isinstance(total, int) and total >= 0 else None
-
-
-@dataclass
-class RunnerStats:
-    """Counters shared by a provider's sync runner and its async runners (one per loop)."""
-
-    requests_sent: int = 0
-    retries: int = 0
-    last_headers: Mapping[str, str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def sent(self) -> None:
-        """Count one request put on the wire."""
-        with self.lock:
-            self.requests_sent += 1
-
-    def retried(self) -> None:
-        """Count one retry."""
-        with self.lock:
-            self.retries += 1
+Read = Callable[[HttpResult], "T | GitHubModelsError"]  # a response -> its value, or its error
 
 
 class CallRunner:
-    """Sends requests for one provider with pacing and retries."""
+    """Sends requests for one provider with pacing and retries (the sync driver; the decisions
+    of an attempt are methods here too, I/O-free, and ``AsyncCallRunner`` inherits them)."""
 
-    def __init__(
-        self,
-        transport: SyncTransport,
-        pacer: Pacer,
-        policy: RetryPolicy,
-        clock: Clock,
-        context: Callable[[], ErrorContext],
-        *,
-        rng: random.Random | None = None,
-        telemetry: Any = _FROM_SETTINGS,
-    ) -> None:
-        self.transport = transport
-        self.pacer = pacer
-        self.policy = policy
-        self.clock = clock
-        self.context = context
+    def __init__(self, transport: SyncTransport, pacer: Pacer, policy: RetryPolicy, clock: Clock,
+                 context: Callable[[], ErrorContext], *, rng: random.Random | None = None,
+                 telemetry: Any = _FROM_SETTINGS) -> None:
+        self.transport, self.pacer, self.policy = transport, pacer, policy
+        self.clock, self.context = clock, context  # context: what an error message may say
         self.rng = rng or random.Random()
         self.stats = RunnerStats()
         # the one instrumentation seam: None unless tracing is on (then telemetry.py, which
         # alone imports OpenTelemetry, wraps each request in a span)
-        self.telemetry: Any = (_telemetry_for(transport) if telemetry is _FROM_SETTINGS
+        self.telemetry: Any = (telemetry_for(transport) if telemetry is _FROM_SETTINGS
                                else telemetry)
 
-    # ---- non-streaming ----
+    # ---- the sync driver ----
 
     def complete(self, body: Mapping[str, Any], *, key: str, tier: str | None) -> dict[str, Any]:
         """POST a chat completion and return the parsed JSON body.
@@ -157,62 +134,66 @@ class CallRunner:
             GitHubModelsError: (a subclass) once retries are exhausted or not allowed.
         """
         if self.telemetry is None:
-            return self._complete(body, key=key, tier=tier)
+            return self.post(CHAT_PATH, body, self.ok_or_error, key=key, tier=tier, paced=body)
         with self.telemetry.operation(body, streaming=False) as op:
-            return op.completed(self._complete(body, key=key, tier=tier))  # type: ignore[no-any-return]
+            return op.completed(self.post(  # type: ignore[no-any-return]
+                CHAT_PATH, body, self.ok_or_error, key=key, tier=tier, paced=body))
 
-    def _complete(self, body: Mapping[str, Any], *, key: str, tier: str | None
-                  ) -> dict[str, Any]:
-        attempt = 0
-        while True:
-            attempt += 1
+    def post(self, path: str, body: Mapping[str, Any], read: Read[T], *, key: str,
+             tier: str | None, paced: Mapping[str, Any] | None = None,
+             context: ErrorContext | None = None) -> T:
+        """POST ``body`` to ``path`` with pacing and retries; ``read`` maps each response.
+
+        ``paced`` is the body a tokens-per-minute budget estimates (and then counts the reply's
+        real usage); ``context`` words a connection failure (default: the runner's).
+
+        Raises:
+            GitHubModelsError: (a subclass) once retries are exhausted or not allowed.
+        """
+        def once() -> T | GitHubModelsError:
             try:
-                with self.pacer.slot(key, tier, body) as permit:
+                with self.pacer.slot(key, tier, paced) as permit:
                     self.count_sent(permit.waited)
-                    result = self.transport.post(CHAT_PATH, body)
-                    permit.refused = result.status == 429
-                    if permit.tokens:  # a tokens-per-minute budget: count the real usage
-                        permit.used_tokens = total_tokens(result)
-                outcome = self.ok_or_error(result)
-                if isinstance(outcome, dict):
-                    return outcome
-                error = outcome
+                    result = self.transport.post(path, body)
+                    self.answered(permit, result.status, result)
             except TransportFailure as failure:
-                error = self.connection_error(failure)
-            self._sleep_or_raise(error, attempt, key, tier)
+                return self.connection_error(failure, context)
+            return read(result)
 
-    def _parse_ok(self, result: HttpResult) -> dict[str, Any]:
-        try:
-            data = result.json()
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
-            raise ServiceUnavailableError(
-                what="Reading the chat completion response",
-                why=f"the endpoint answered 200 with a body that is not JSON "
-                    f"({result.body[:80]!r})",
-                fix="check that the endpoint is a chat-completions API (not a web page or proxy "
-                    "login) and that JAATO_GITHUB_ENDPOINT is right",
-                status=200, context=self.context(),  # masks an echoed key in the excerpt
-            ) from exc
-        if not isinstance(data, dict):
-            raise ServiceUnavailableError(
-                what="Reading the chat completion response",
-                why="the endpoint answered 200 with JSON that is not an object",
-                fix="check that the endpoint speaks the chat-completions protocol", status=200,
-                context=self.context())
-        return data
+        return run_attempts(once, self.delays(key, tier), self.clock.sleep)
 
-    def connection_error(self, failure: TransportFailure) -> GitHubModelsError:
-        error = error_from_connection(failure.kind, failure.detail, self.context(),
-                                      response_started=failure.response_started)
-        error.__cause__ = failure
-        return error
+    def stream(self, body: Mapping[str, Any], on_event: Callable[[dict[str, Any]], str], *,
+               key: str, tier: str | None, cancel_token: CancelToken | None = None,
+               on_attempt: Callable[[], None] | None = None) -> None:
+        """POST a streaming completion, calling ``on_event`` for each chunk until ``[DONE]``.
 
-    def _sleep_or_raise(self, error: GitHubModelsError, attempt: int, key: str,
-                        tier: str | None) -> None:
-        self.clock.sleep(self.next_delay(error, attempt, key, tier))
+        ``on_attempt`` runs before every attempt, so a retry starts from a clean slate.
+        ``on_event`` returns the text it delivered to the caller; once any was delivered, a
+        failure is no longer retried (the caller has seen partial output).
+
+        Raises:
+            StreamCancelled: The cancel token fired (partial output stays with the caller).
+            GitHubModelsError: (a subclass) on failure.
+        """
+        if self.telemetry is None:
+            return self._stream(StreamCall.of(body, on_event, key, tier, cancel_token,
+                                              on_attempt))
+        with self.telemetry.operation(body, streaming=True) as op:
+            self._stream(StreamCall.of(body, op.observe(on_event), key, tier, cancel_token,
+                                       op.attempt(on_attempt)))
+
+    def _stream(self, call: StreamCall) -> None:
+        run_attempts(lambda: stream_attempt(self, call), self.delays(call.key, call.tier),
+                     lambda seconds: sleep_unless(self.clock, seconds, call.check))
+
+    # ---- what an attempt decides (no I/O) ----
+
+    def delays(self, key: str, tier: str | None) -> NextDelay:
+        """:meth:`next_delay` for one call's pacing key, as :func:`attempt_loop` asks it."""
+        return lambda error, attempt: self.next_delay(error, attempt, key, tier)
 
     def next_delay(self, error: GitHubModelsError, attempt: int, key: str,
-                    tier: str | None) -> float:
+                   tier: str | None) -> float:
         """How long to wait before the next attempt; raises ``error`` when none is allowed."""
         delay = (retry_delay(error, attempt, self.policy, rng=self.rng)
                  if attempt < self.policy.max_attempts else None)
@@ -235,176 +216,55 @@ class CallRunner:
         if waited and self.telemetry is not None:
             self.telemetry.paced(waited)
 
-    def ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:
-        """A 200's parsed body, or the mapped error for any other status."""
-        if result.status == 200:
-            self.stats.last_headers = result.headers
-            warn_if_deprecated(result.headers)
-            return self._parse_ok(result)
-        return error_from_response(result.status, result.headers, result.body, self.context())
+    def answered(self, permit: Permit, status: int, result: HttpResult | None = None) -> None:
+        """Tell the pacing slot how the request was answered: a 429 or not, and with a
+        tokens-per-minute budget and a whole ``result``, the tokens really used."""
+        permit.refused = status == 429
+        if result is not None and permit.tokens:
+            permit.used_tokens = total_tokens(result)
 
-    def stream_failure(self, failure: TransportFailure, delivered: list[str]
-                        ) -> GitHubModelsError:
-        # For a stream what matters is whether the caller saw text: a cut before any text
-        # (even after headers or tool-call deltas) is safe to retry from scratch.
-        kind, detail = failure.kind, failure.detail
-        if delivered and not kind.startswith("stream_"):
-            # whatever broke it (a read timeout, a reset), the caller holds partial text
-            kind, detail = "stream_interrupted", f"{failure.kind}: {failure.detail}"
-        error = error_from_connection(
-            kind, detail, self.context(),
-            response_started=bool(delivered), partial_text="".join(delivered))
+    def accepted(self, headers: Mapping[str, str]) -> None:
+        """Keep a 200's headers (rate-limit readings); warn once about a retirement notice."""
+        self.stats.last_headers = headers
+        warn_if_deprecated(headers)
+
+    def ok_or_error(self, result: HttpResult) -> dict[str, Any] | GitHubModelsError:
+        """A 200's parsed body, or the mapped error for any other status.
+
+        Raises:
+            ServiceUnavailableError: A 200 whose body is not a JSON object (not retried).
+        """
+        if result.status != 200:
+            return self.refused(result.status, result.headers, result.body)
+        self.accepted(result.headers)
+        try:
+            data = result.json()
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
+            raise ServiceUnavailableError(
+                what="Reading the chat completion response",
+                why=f"the endpoint answered 200 with a body that is not JSON "
+                    f"({result.body[:80]!r})",
+                fix="check that the endpoint is a chat-completions API (not a web page or proxy "
+                    "login) and that JAATO_GITHUB_ENDPOINT is right",
+                status=200, context=self.context(),  # masks an echoed key in the excerpt
+            ) from exc
+        if not isinstance(data, dict):
+            raise ServiceUnavailableError(
+                what="Reading the chat completion response",
+                why="the endpoint answered 200 with JSON that is not an object",
+                fix="check that the endpoint speaks the chat-completions protocol", status=200,
+                context=self.context())
+        return data
+
+    def refused(self, status: int, headers: Mapping[str, str], body: bytes
+                ) -> GitHubModelsError:
+        """The error a non-200 answer means (``errors.error_from_response``)."""
+        return error_from_response(status, headers, body, self.context())
+
+    def connection_error(self, failure: TransportFailure,
+                         context: ErrorContext | None = None) -> GitHubModelsError:
+        """The error for a request that got no usable response (``context``: the runner's)."""
+        error = error_from_connection(failure.kind, failure.detail, context or self.context(),
+                                      response_started=failure.response_started)
         error.__cause__ = failure
         return error
-
-    def event_error(self, exc: Exception, delivered: list[str]) -> GitHubModelsError:
-        if isinstance(exc, StreamEventError):
-            return error_from_stream_event(exc.payload, self.context(),
-                                           partial_text="".join(delivered))
-        return error_from_connection("stream_malformed", str(exc), self.context(),
-                                     response_started=True, partial_text="".join(delivered))
-
-    # ---- streaming ----
-
-    def stream(
-        self,
-        body: Mapping[str, Any],
-        on_event: Callable[[dict[str, Any]], str],
-        *,
-        key: str,
-        tier: str | None,
-        cancel_token: CancelToken | None = None,
-        on_attempt: Callable[[], None] | None = None,
-    ) -> None:
-        """POST a streaming completion, calling ``on_event`` for each chunk until ``[DONE]``.
-
-        ``on_attempt`` runs before every attempt, so a retry starts from a clean slate.
-
-        ``on_event`` returns the text it delivered to the caller; once any was delivered, a
-        failure is no longer retried (the caller has seen partial output).
-
-        Raises:
-            StreamCancelled: The cancel token fired (partial output stays with the caller).
-            GitHubModelsError: (a subclass) on failure.
-        """
-        if self.telemetry is None:
-            return self._stream(body, on_event, key=key, tier=tier, cancel_token=cancel_token,
-                                on_attempt=on_attempt)
-        with self.telemetry.operation(body, streaming=True) as op:
-            self._stream(body, op.observe(on_event), key=key, tier=tier,
-                         cancel_token=cancel_token, on_attempt=op.attempt(on_attempt))
-
-    def _stream(self, body: Mapping[str, Any], on_event: Callable[[dict[str, Any]], str], *,
-                key: str, tier: str | None, cancel_token: CancelToken | None,
-                on_attempt: Callable[[], None] | None) -> None:
-        attempt = 0
-        while True:
-            attempt += 1
-            delivered: list[str] = []
-            if on_attempt is not None:
-                on_attempt()
-            check = cancel_check(cancel_token)
-            try:
-                with self.pacer.slot(key, tier, body, check) as permit:
-                    if cancel_token is not None and cancel_token.is_cancelled:
-                        raise StreamCancelled()
-                    self.count_sent(permit.waited)
-                    handle = self._open_stream(body, cancel_token)
-                    permit.answered_at = self.clock.now()
-                    permit.refused = handle.status == 429
-                    if handle.status != 200:
-                        data = handle.read()
-                        handle.close()
-                        raise error_from_response(handle.status, handle.headers, data,
-                                                  self.context())
-                    self.stats.last_headers = handle.headers
-                    warn_if_deprecated(handle.headers)
-                    self._pump(handle, on_event, cancel_token, delivered)
-                return
-            except TransportFailure as failure:
-                error: GitHubModelsError = self.stream_failure(failure, delivered)
-            except GitHubModelsError as exc:
-                error = exc
-            # a cancel during the wait before a retry ends the call within 50 ms
-            sleep_unless(self.clock, self.next_delay(error, attempt, key, tier), check)
-
-    def _open_stream(self, body: Mapping[str, Any], cancel_token: CancelToken | None
-                     ) -> StreamHandle:
-        """Open a stream; with a cancel token, a cancel before the headers returns at once.
-
-        The request then runs on a helper thread; when abandoned, its response is closed as
-        soon as it arrives.
-
-        Raises:
-            StreamCancelled: The token fired before the headers arrived.
-            TransportFailure: No HTTP response.
-        """
-        if cancel_token is None:
-            return self.transport.open_stream(CHAT_PATH, body)
-        lock = threading.Lock()
-        done = threading.Event()
-        box: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                handle = self.transport.open_stream(CHAT_PATH, body)
-            except BaseException as exc:  # handed to the waiting caller below
-                box["error"] = exc
-            else:
-                with lock:
-                    if box.get("abandoned"):
-                        handle.close()
-                        return
-                    box["handle"] = handle
-            finally:
-                done.set()
-
-        threading.Thread(target=run, name="stream-open", daemon=True).start()
-        while not done.wait(0.02):
-            if cancel_token.is_cancelled:
-                with lock:
-                    if "handle" not in box:
-                        box["abandoned"] = True
-                        raise StreamCancelled()
-                break
-        if "error" in box:
-            raise box["error"]
-        handle: StreamHandle = box["handle"]
-        return handle
-
-    def _pump(self, handle: StreamHandle, on_event: Callable[[dict[str, Any]], str],
-              cancel_token: CancelToken | None, delivered: list[str]) -> None:
-        parser = SSEParser()
-        finished = threading.Event()
-        if cancel_token is not None:
-            def watch() -> None:
-                while not finished.is_set():
-                    if cancel_token.wait(0.02):
-                        if not finished.is_set():
-                            handle.abort()
-                        return
-            threading.Thread(target=watch, name="stream-cancel", daemon=True).start()
-        try:
-            for block in handle.iter_blocks():
-                if feed_block(parser, block, on_event, delivered, cancel_token):
-                    break
-            end_of_body(parser, on_event, delivered, cancel_token)
-            handle.drain_and_close()
-        except (StreamEventError, StreamProtocolError) as exc:
-            raise self.event_error(exc, delivered) from exc
-        except TransportFailure as failure:
-            if cancel_token is not None and cancel_token.is_cancelled:
-                raise StreamCancelled() from failure
-            raise
-        finally:
-            finished.set()
-            handle.close()
-
-
-def __getattr__(name: str) -> Any:
-    """``AsyncCallRunner`` lives in ``calls_async`` (loaded at the first async call)."""
-    if name == "AsyncCallRunner":
-        from .calls_async import AsyncCallRunner
-
-        return AsyncCallRunner
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

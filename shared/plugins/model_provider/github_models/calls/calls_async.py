@@ -1,25 +1,39 @@
-"""``AsyncCallRunner``: the asyncio twin of ``calls.CallRunner`` (same pacing, retry decisions,
-error mapping and counters; the aio transport of ``transport_async``). Loaded at the first async
-call. Why the twins are not one attempt loop: ARCHITECTURE.md.
+"""``AsyncCallRunner``: the asyncio driver of the one attempt loop (``calls.attempt_loop``).
+
+Every decision (retry waits, error mapping, counters, what a stream delivered) is inherited from
+``calls.CallRunner`` or shared from ``calls_stream``; what is here is async I/O only: the asyncio
+pacing slot, the aio transport of ``transport_async``, a cancel by task, and reading the stream
+with ``async for``. Loaded at the first async call.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..common.clock import asleep_unless
-from ..errors import GitHubModelsError, error_from_response
-from ..transport import TransportFailure
-from ..wire.streaming import SSEParser, StreamCancelled, StreamEventError, StreamProtocolError
-from .calls import CHAT_PATH, CallRunner, total_tokens, warn_if_deprecated
-from .calls_stream import cancel_check, end_of_body, feed_block
+from ..errors import ErrorContext, GitHubModelsError
+from ..transport.azure_boundary import TransportFailure
+from ..transport.transport import CHAT_PATH
+from ..wire.streaming import SSEParser
+from .calls import CallRunner, Read, arun_attempts
+from .calls_stream import (
+    PUMP_ERRORS,
+    StreamCall,
+    end_of_body,
+    feed_block,
+    raise_pump_error,
+    stream_failure,
+)
 
 if TYPE_CHECKING:
     from .._host import CancelToken
-    from ..transport_async import AsyncStreamHandle, AsyncTransport
+    from ..transport.transport_async import AsyncStreamHandle, AsyncTransport
 
 __all__ = ["AsyncCallRunner"]
+
+T = TypeVar("T")
 
 
 class AsyncCallRunner(CallRunner):
@@ -38,29 +52,27 @@ class AsyncCallRunner(CallRunner):
                         ) -> dict[str, Any]:
         """Async :meth:`CallRunner.complete`. Raises GitHubModelsError subclasses."""
         if self.telemetry is None:
-            return await self._acomplete(body, key=key, tier=tier)
+            return await self.apost(CHAT_PATH, body, self.ok_or_error, key=key, tier=tier,
+                                    paced=body)
         with self.telemetry.operation(body, streaming=False) as op:
-            return op.completed(await self._acomplete(body, key=key, tier=tier))  # type: ignore[no-any-return]
+            return op.completed(await self.apost(  # type: ignore[no-any-return]
+                CHAT_PATH, body, self.ok_or_error, key=key, tier=tier, paced=body))
 
-    async def _acomplete(self, body: Mapping[str, Any], *, key: str, tier: str | None
-                         ) -> dict[str, Any]:
-        attempt = 0
-        while True:
-            attempt += 1
+    async def apost(self, path: str, body: Mapping[str, Any], read: Read[T], *, key: str,
+                    tier: str | None, paced: Mapping[str, Any] | None = None,
+                    context: ErrorContext | None = None) -> T:
+        """Async :meth:`CallRunner.post`. Raises GitHubModelsError subclasses."""
+        async def once() -> T | GitHubModelsError:
             try:
-                async with self.pacer.aslot(key, tier, body) as permit:
+                async with self.pacer.aslot(key, tier, paced) as permit:
                     self.count_sent(permit.waited)
-                    result = await self.atransport.post(CHAT_PATH, body)
-                    permit.refused = result.status == 429
-                    if permit.tokens:
-                        permit.used_tokens = total_tokens(result)
-                outcome = self.ok_or_error(result)
-                if isinstance(outcome, dict):
-                    return outcome
-                error = outcome
+                    result = await self.atransport.post(path, body)
+                    self.answered(permit, result.status, result)
             except TransportFailure as failure:
-                error = self.connection_error(failure)
-            await self.clock.asleep(self.next_delay(error, attempt, key, tier))
+                return self.connection_error(failure, context)
+            return read(result)
+
+        return await arun_attempts(once, self.delays(key, tier), self.clock.asleep)
 
     async def astream(self, body: Mapping[str, Any],
                       on_event: Callable[[dict[str, Any]], str], *, key: str,
@@ -68,91 +80,72 @@ class AsyncCallRunner(CallRunner):
                       on_attempt: Callable[[], None] | None = None) -> None:
         """Async :meth:`CallRunner.stream`. Raises StreamCancelled, GitHubModelsError."""
         if self.telemetry is None:
-            return await self._astream(body, on_event, key=key, tier=tier,
-                                       cancel_token=cancel_token, on_attempt=on_attempt)
+            return await self._astream(StreamCall.of(body, on_event, key, tier, cancel_token,
+                                                     on_attempt))
         with self.telemetry.operation(body, streaming=True) as op:
-            await self._astream(body, op.observe(on_event), key=key, tier=tier,
-                                cancel_token=cancel_token, on_attempt=op.attempt(on_attempt))
+            await self._astream(StreamCall.of(body, op.observe(on_event), key, tier,
+                                              cancel_token, op.attempt(on_attempt)))
 
-    async def _astream(self, body: Mapping[str, Any],
-                       on_event: Callable[[dict[str, Any]], str], *, key: str,
-                       tier: str | None, cancel_token: CancelToken | None,
-                       on_attempt: Callable[[], None] | None) -> None:
-        attempt = 0
-        while True:
-            attempt += 1
-            delivered: list[str] = []
-            if on_attempt is not None:
-                on_attempt()
-            check = cancel_check(cancel_token)
-            try:
-                async with self.pacer.aslot(key, tier, body, check) as permit:
-                    if cancel_token is not None and cancel_token.is_cancelled:
-                        raise StreamCancelled()
-                    self.count_sent(permit.waited)
-                    handle = await self._aopen_stream(body, cancel_token)
-                    permit.answered_at = self.clock.now()
-                    permit.refused = handle.status == 429
-                    if handle.status != 200:
-                        data = await handle.read()
-                        await handle.close()
-                        raise error_from_response(handle.status, handle.headers, data,
-                                                  self.context())
-                    self.stats.last_headers = handle.headers
-                    warn_if_deprecated(handle.headers)
-                    await self._apump(handle, on_event, cancel_token, delivered)
-                return
-            except TransportFailure as failure:
-                error: GitHubModelsError = self.stream_failure(failure, delivered)
-            except GitHubModelsError as exc:
-                error = exc
-            await asleep_unless(self.clock, self.next_delay(error, attempt, key, tier), check)
+    async def _astream(self, call: StreamCall) -> None:
+        await arun_attempts(lambda: self._attempt(call), self.delays(call.key, call.tier),
+                            lambda seconds: asleep_unless(self.clock, seconds, call.check))
 
-    async def _aopen_stream(self, body: Mapping[str, Any], cancel_token: CancelToken | None
-                            ) -> AsyncStreamHandle:
+    async def _attempt(self, call: StreamCall) -> GitHubModelsError | None:
+        delivered = call.begin()
+        try:
+            async with self.pacer.aslot(call.key, call.tier, call.body, call.check) as permit:
+                call.refuse_if_cancelled()
+                self.count_sent(permit.waited)
+                handle = await self._open(call)
+                permit.answered_at = self.clock.now()
+                self.answered(permit, handle.status)
+                if handle.status != 200:
+                    data = await handle.read()
+                    await handle.close()
+                    raise self.refused(handle.status, handle.headers, data)
+                self.accepted(handle.headers)
+                await self._pump(handle, call, delivered)
+        except TransportFailure as failure:
+            return stream_failure(self, failure, delivered)
+        except GitHubModelsError as exc:  # incl. the pacer's own refusal
+            return exc
+        return None
+
+    async def _open(self, call: StreamCall) -> AsyncStreamHandle:
         """Open a stream; with a cancel token, a cancel before the headers returns at once.
 
         Raises:
             StreamCancelled: The token fired before the headers arrived.
             TransportFailure: No HTTP response.
         """
-        import asyncio
-
-        if cancel_token is None:
-            return await self.atransport.open_stream(CHAT_PATH, body)
-        task = asyncio.ensure_future(self.atransport.open_stream(CHAT_PATH, body))
+        if call.cancel_token is None:
+            return await self.atransport.open_stream(CHAT_PATH, call.body)
+        task = asyncio.ensure_future(self.atransport.open_stream(CHAT_PATH, call.body))
         while not task.done():
             await asyncio.wait({task}, timeout=0.02)
-            if cancel_token.is_cancelled and not task.done():
+            if call.cancelled and not task.done():
                 task.cancel()
-                raise StreamCancelled()
+                call.refuse_if_cancelled()
         return task.result()
 
-    async def _apump(self, handle: AsyncStreamHandle,
-                     on_event: Callable[[dict[str, Any]], str],
-                     cancel_token: CancelToken | None, delivered: list[str]) -> None:
+    async def _pump(self, handle: AsyncStreamHandle, call: StreamCall, delivered: list[str]
+                    ) -> None:
         parser = SSEParser()
-        import asyncio
-
         watcher: asyncio.Task[None] | None = None
-        if cancel_token is not None:
-            async def watch() -> None:
-                while not cancel_token.is_cancelled:
+        if call.cancel_token is not None:
+            async def watch() -> None:  # a cancel closes the response from this task
+                while not call.cancelled:
                     await asyncio.sleep(0.02)
                 await handle.abort()
             watcher = asyncio.ensure_future(watch())
         try:
             async for block in handle.iter_blocks():
-                if feed_block(parser, block, on_event, delivered, cancel_token):
+                if feed_block(parser, block, call, delivered):
                     break
-            end_of_body(parser, on_event, delivered, cancel_token)
+            end_of_body(parser, call, delivered)
             await handle.drain_and_close()
-        except (StreamEventError, StreamProtocolError) as exc:
-            raise self.event_error(exc, delivered) from exc
-        except TransportFailure as failure:
-            if cancel_token is not None and cancel_token.is_cancelled:
-                raise StreamCancelled() from failure
-            raise
+        except PUMP_ERRORS as exc:
+            raise_pump_error(self, exc, call, delivered)
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -12,7 +12,7 @@ Loaded at the first ``embed`` call (cold start).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,6 @@ from ..errors import (
     ServiceUnavailableError,
     error_from_response,
 )
-from ..transport import HttpResult, TransportFailure
 from .embed_inputs import (
     ENCODING_FORMATS,
     BatchAnswer,
@@ -37,6 +36,7 @@ from .embed_inputs import (
 if TYPE_CHECKING:
     from ..errors import ErrorContext
     from ..provider import GitHubModelsProvider
+    from ..transport.transport import HttpResult
     from .calls import CallRunner
     from .calls_async import AsyncCallRunner
 
@@ -174,15 +174,6 @@ def _answer(result: HttpResult, expected: int, context: ErrorContext
     return read_batch(data, expected, context)
 
 
-def _connection_error(failure: TransportFailure, context: ErrorContext) -> GitHubModelsError:
-    from ..errors import error_from_connection
-
-    error = error_from_connection(failure.kind, failure.detail, context,
-                                  response_started=failure.response_started)
-    error.__cause__ = failure
-    return error
-
-
 def _result(plan: EmbedPlan, answers: list[BatchAnswer]) -> EmbeddingResult:
     """The answers as one result.
 
@@ -210,23 +201,9 @@ def _result(plan: EmbedPlan, answers: list[BatchAnswer]) -> EmbeddingResult:
     return EmbeddingResult(vectors, model, usage, len(answers))
 
 
-def _send_one(runner: CallRunner, plan: EmbedPlan, body: Mapping[str, Any], size: int
-              ) -> BatchAnswer:
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with runner.pacer.slot(plan.key, plan.tier, None) as permit:
-                runner.count_sent(permit.waited)
-                result = runner.transport.post(EMBEDDINGS_PATH, body)
-                permit.refused = result.status == 429
-            outcome = _answer(result, size, plan.context)
-            if isinstance(outcome, BatchAnswer):
-                return outcome
-            error = outcome
-        except TransportFailure as failure:
-            error = _connection_error(failure, plan.context)
-        runner.clock.sleep(runner.next_delay(error, attempt, plan.key, plan.tier))
+def _reader(plan: EmbedPlan, size: int) -> Callable[[HttpResult], BatchAnswer | GitHubModelsError]:
+    """How one request's response is read (the runner's ``post`` maps and retries)."""
+    return lambda result: _answer(result, size, plan.context)
 
 
 def run_embed(runner: CallRunner, plan: EmbedPlan) -> EmbeddingResult:
@@ -235,28 +212,10 @@ def run_embed(runner: CallRunner, plan: EmbedPlan) -> EmbeddingResult:
     Raises:
         GitHubModelsError: (a subclass) a request failed after the runner's retries.
     """
-    answers = [_send_one(runner, plan, body, size) for body, size in zip(
-        plan.bodies, plan.sizes, strict=True)]
+    answers = [runner.post(EMBEDDINGS_PATH, body, _reader(plan, size), key=plan.key,
+                           tier=plan.tier, context=plan.context)
+               for body, size in zip(plan.bodies, plan.sizes, strict=True)]
     return _result(plan, answers)
-
-
-async def _asend_one(runner: AsyncCallRunner, plan: EmbedPlan, body: Mapping[str, Any],
-                     size: int) -> BatchAnswer:
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            async with runner.pacer.aslot(plan.key, plan.tier, None) as permit:
-                runner.count_sent(permit.waited)
-                result = await runner.atransport.post(EMBEDDINGS_PATH, body)
-                permit.refused = result.status == 429
-            outcome = _answer(result, size, plan.context)
-            if isinstance(outcome, BatchAnswer):
-                return outcome
-            error = outcome
-        except TransportFailure as failure:
-            error = _connection_error(failure, plan.context)
-        await runner.clock.asleep(runner.next_delay(error, attempt, plan.key, plan.tier))
 
 
 async def run_aembed(runner: AsyncCallRunner, plan: EmbedPlan) -> EmbeddingResult:
@@ -265,6 +224,7 @@ async def run_aembed(runner: AsyncCallRunner, plan: EmbedPlan) -> EmbeddingResul
     Raises:
         GitHubModelsError: (a subclass) a request failed after the runner's retries.
     """
-    answers = [await _asend_one(runner, plan, body, size) for body, size in zip(
-        plan.bodies, plan.sizes, strict=True)]
+    answers = [await runner.apost(EMBEDDINGS_PATH, body, _reader(plan, size), key=plan.key,
+                                  tier=plan.tier, context=plan.context)
+               for body, size in zip(plan.bodies, plan.sizes, strict=True)]
     return _result(plan, answers)

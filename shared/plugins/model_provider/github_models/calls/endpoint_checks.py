@@ -14,13 +14,12 @@ from ..errors import (
     error_from_connection,
     error_from_response,
 )
-from ..transport import TransportFailure
-from .calls import CHAT_PATH
+from ..transport.transport import CHAT_PATH, TransportFailure
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
     from ..errors import ErrorContext
-    from ..transport import SyncTransport
+    from ..transport.transport import SyncTransport
 
 __all__ = ["fetch_catalog", "probe_credentials"]
 

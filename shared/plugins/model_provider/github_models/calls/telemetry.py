@@ -92,7 +92,7 @@ class Telemetry:
         self._trace, self._context = trace, context
         self.client_kind = SpanKind.CLIENT
         self._status, self._error_code = Status, StatusCode.ERROR
-        from .. import __version__  # the package's one version string
+        from ..common.version import __version__  # the package's one version string
 
         self.tracer = trace.get_tracer(N.INSTRUMENTATION_NAME, __version__)
         meter = metrics.get_meter(N.INSTRUMENTATION_NAME, __version__)

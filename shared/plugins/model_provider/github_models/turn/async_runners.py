@@ -45,7 +45,7 @@ class AsyncRunners(weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, "AsyncCa
         arunner = self.get(loop)
         if arunner is None:
             from ..calls.calls_async import AsyncCallRunner
-            from ..transport_async import AsyncTransport
+            from ..transport.transport_async import AsyncTransport
 
             arunner = AsyncCallRunner(runner, AsyncTransport(settings))
             self[loop] = arunner

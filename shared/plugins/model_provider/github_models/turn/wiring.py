@@ -120,7 +120,7 @@ def build_runner(settings: Settings, clock: Clock,
     from ..calls.calls import CallRunner
     from ..failures.retry import RetryPolicy
     from ..pacing.pacing import Pacer, limits_with_overrides
-    from ..transport import SyncTransport
+    from ..transport.transport import SyncTransport
 
     # the pacer never waits longer than a retry may (max_retry_wait): a longer server
     # pause or window fails fast with the time it ends, as documented

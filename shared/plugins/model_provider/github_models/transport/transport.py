@@ -23,16 +23,18 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__
+from ..common.version import __version__
+from ..config.env import Settings
+from ..errors import GitHubModelsError
 from .azure_boundary import TransportFailure, failure_from_azure
-from .config.env import Settings
-from .errors import GitHubModelsError
+from .urllib3_reads import available_blocks, find_socket, raw_body, urllib3_errors
 
 __all__ = [
     "API_VERSION_HEADER",
+    "CHAT_PATH",
     "GITHUB_API_VERSION",
     "HttpResult",
     "StreamHandle",
@@ -41,6 +43,7 @@ __all__ = [
     "failure_from_azure",
 ]
 
+CHAT_PATH = "/chat/completions"  # the chat-completions route, under the endpoint
 GITHUB_API_VERSION = "2022-11-28"
 API_VERSION_HEADER = "X-GitHub-Api-Version"
 USER_AGENT = f"jaato-github-models/{__version__}"
@@ -78,9 +81,9 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
         response.close()
         raise body_too_large(declared, declared=True)
     if declared is not None and "content-encoding" not in headers:
-        raw = _raw_body(response)  # the usual case: a declared, small, plain body
+        raw = raw_body(response)  # the usual case: a declared, small, plain body
         if raw is not None:  # read from urllib3 at once (azure-core's read: 4 KiB blocks)
-            with _urllib3_errors():
+            with urllib3_errors():
                 return bytes(raw.read())
         return bytes(response.read())
     blocks: list[bytes] = []
@@ -95,7 +98,7 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
 
 # The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
 # own logger, quiet unless asked for: set this logger to INFO to see every request.
-http_logger = logging.getLogger(__name__.rpartition(".")[0] + ".http")
+http_logger = logging.getLogger(__name__.rsplit(".", 2)[0] + ".http")  # the package's, one level up
 if http_logger.level == logging.NOTSET:  # a level the application already chose stays
     http_logger.setLevel(logging.WARNING)
 
@@ -127,7 +130,7 @@ class HttpResult:
 
     def json(self) -> Any:
         """The body parsed as JSON. Raises ValueError when it is not JSON or absurdly nested."""
-        from .common.wire_check import loads_json
+        from ..common.wire_check import loads_json
 
         return loads_json(self.body)
 
@@ -136,66 +139,33 @@ def lower_headers(headers: Any) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
-def _available_blocks(response: Any, headers: Mapping[str, str]) -> Iterator[bytes] | None:
-    """A body that is not chunked, as the bytes that arrive (``read1``), or None.
-
-    azure-core reads fixed 4 KiB blocks: on a body without chunked encoding (read until close)
-    each block waits until it is full, so streamed text would reach ``on_chunk`` only at the
-    end. Chunked bodies already arrive chunk by chunk and keep azure-core's reader.
-    """
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return None
-    raw = _raw_body(response)
-    return None if raw is None else _read1_blocks(raw)
-
-
-def _raw_body(response: Any) -> Any:
-    """The urllib3 response under a requests-backed azure-core response, or None."""
-    raw = getattr(getattr(response, "_internal_response", None), "raw", None)
-    return raw if raw is not None and hasattr(raw, "read1") else None
-
-
 @contextlib.contextmanager
-def _urllib3_errors() -> Iterator[None]:
-    """urllib3's read errors as the azure-core errors azure-core's own reader raises."""
-    from azure.core import exceptions as az
-    from urllib3 import exceptions as u3
-
+def _typed_read_failures() -> Iterator[None]:
+    """A failure while reading a started response as a ``TransportFailure`` (typed ones pass)."""
     try:
         yield
-    except u3.ReadTimeoutError as exc:
-        raise az.ServiceResponseTimeoutError(str(exc)) from exc
-    except (u3.ProtocolError, u3.IncompleteRead) as exc:
-        raise az.IncompleteReadError(str(exc)) from exc
-    except u3.HTTPError as exc:
-        raise az.ServiceResponseError(str(exc)) from exc
+    except TransportFailure:
+        raise
+    except Exception as exc:
+        raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
 
-def _read1_blocks(raw: Any) -> Iterator[bytes]:
-    while True:
-        with _urllib3_errors():
-            block = raw.read1(65536)
-        if not block:
-            return
-        yield bytes(block)
-
-
+@dataclass(eq=False)
 class StreamHandle:
     """An open streaming response: status, headers, and its body as byte blocks."""
 
-    def __init__(self, response: Any, status: int, headers: Mapping[str, str]) -> None:
-        self._response = response
-        self.status = status
-        self.headers = headers
-        self._closed = False
-        # One iterator for the whole body: iter_blocks stops at [DONE] and drain_and_close
-        # reads the rest from the same iterator (azure-core refuses a second one), so the
-        # connection goes back to the pool instead of being dropped.
-        self._blocks: Iterator[bytes] | None = None
+    _response: Any = field(repr=False)
+    status: int
+    headers: Mapping[str, str] = field(repr=False)
+    _closed: bool = field(default=False, init=False)
+    # One iterator for the whole body: iter_blocks stops at [DONE] and drain_and_close reads
+    # the rest from the same iterator (azure-core refuses a second one), so the connection
+    # goes back to the pool instead of being dropped.
+    _blocks: Iterator[bytes] | None = field(default=None, init=False, repr=False)
 
     def _iterator(self) -> Iterator[bytes]:
         if self._blocks is None:
-            self._blocks = _available_blocks(self._response, self.headers) or iter(
+            self._blocks = available_blocks(self._response, self.headers) or iter(
                 self._response.iter_bytes())
         return self._blocks
 
@@ -219,12 +189,8 @@ class StreamHandle:
         Raises:
             TransportFailure: A broken read, or a body over the cap.
         """
-        try:
+        with _typed_read_failures():
             return read_capped(self._response, self.headers)
-        except TransportFailure:
-            raise
-        except Exception as exc:
-            raise failure_from_azure(exc, response_started=True) from None  # see failure_from_azure
 
     def drain_and_close(self) -> None:
         """Read what is left (bounded) so the connection can be reused, then close."""
@@ -243,7 +209,7 @@ class StreamHandle:
     def abort(self) -> None:
         """Stop a stream now, from any thread: shut the socket so a blocked read returns."""
         self._closed = True
-        sock = _find_socket(self._response)
+        sock = find_socket(self._response)
         if sock is not None:
             try:
                 import socket
@@ -258,17 +224,6 @@ class StreamHandle:
         self._closed = True
         with contextlib.suppress(Exception):  # closing twice or on a dead socket is harmless
             self._response.close()
-
-
-def _find_socket(response: Any) -> Any:
-    """Best effort: the socket under a requests/urllib3 response, for a prompt cancel."""
-    obj = getattr(response, "_internal_response", None) or getattr(
-        response, "internal_response", None)
-    raw = getattr(obj, "raw", None)
-    fp = getattr(raw, "_fp", None)
-    fp = getattr(fp, "fp", None)
-    raw_io = getattr(fp, "raw", None)
-    return getattr(raw_io, "_sock", None)
 
 
 def resolve_proxy(url: str) -> str | None:
@@ -310,7 +265,7 @@ def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
         for header, prefix in settings.profile.key_headers:
             headers[header] = f"{prefix} {settings.token}" if prefix else settings.token
         return [request_policy(headers, proxies=proxies, log=log)]
-    from .config.auth import async_bearer_policy, bearer_policy
+    from ..config.auth import async_bearer_policy, bearer_policy
 
     bearer = (async_bearer_policy if aio else bearer_policy)(settings.token_cache)
     return [request_policy(headers, proxies=proxies), bearer, log]
@@ -345,6 +300,15 @@ def build_request(method: str, url: str, params: Mapping[str, str], body: Any) -
                        headers={"Content-Type": "application/json"})
 
 
+def _requests_transport(session: Any, settings: Settings) -> Any:
+    """azure-core's transport over our requests ``session`` (which it does not own)."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    return RequestsTransport(session=session, session_owner=False,
+                             connection_timeout=settings.connect_timeout,
+                             read_timeout=settings.read_timeout)
+
+
 class SyncTransport:
     """The sync HTTP client of one provider (thread-safe, reused): see ``clients.py``."""
 
@@ -352,21 +316,17 @@ class SyncTransport:
         from .clients import build_requests_session, build_sync_client
 
         self._settings = settings
-        self._session: Any = None
-        transport = None
-        if settings.client is None:
-            from azure.core.pipeline.transport import RequestsTransport
-
-            self._session = build_requests_session(settings)
-            transport = RequestsTransport(session=self._session, session_owner=False,
-                                          connection_timeout=settings.connect_timeout,
-                                          read_timeout=settings.read_timeout)
-        self._client, self._owned = build_sync_client(settings, transport)
+        # a handed-in client brings its own transport; else ours, over a lean requests session
+        self._session: Any = (None if settings.client is not None
+                              else build_requests_session(settings))
+        self._client, self._owned = build_sync_client(
+            settings, None if self._session is None else _requests_transport(self._session,
+                                                                              settings))
         self._params = request_params(settings)
         self.closed = False
 
     def __repr__(self) -> str:
-        from .common.url_secrets import strip_url_secrets  # ;params can hold a key
+        from ..common.url_secrets import strip_url_secrets  # ;params can hold a key
 
         return f"SyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 
@@ -435,11 +395,3 @@ class SyncTransport:
             if self._session is not None:
                 self._session.close()
 
-
-def __getattr__(name: str) -> Any:
-    """``AsyncTransport``/``AsyncStreamHandle`` live in ``transport_async`` (loaded on use)."""
-    if name in ("AsyncTransport", "AsyncStreamHandle"):
-        from . import transport_async
-
-        return getattr(transport_async, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import GitHubModelsError
+from ..errors import GitHubModelsError
 from .transport import (
     DRAIN_LIMIT,
     MAX_BODY_BYTES,
@@ -26,7 +26,7 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
-    from .config.env import Settings
+    from ..config.env import Settings
 
 __all__ = ["AsyncStreamHandle", "AsyncTransport"]
 
@@ -151,7 +151,7 @@ class AsyncTransport:
                              body)
 
     def __repr__(self) -> str:
-        from .common.url_secrets import strip_url_secrets  # ;params can hold a key
+        from ..common.url_secrets import strip_url_secrets  # ;params can hold a key
 
         return f"AsyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .config.env import Settings
+from ..config.env import Settings
 
 __all__ = ["absolute_url", "build_async_client", "build_requests_session", "build_sync_client",
            "check_async_credential", "request_policy"]
@@ -214,7 +214,7 @@ def check_async_credential(settings: Settings) -> None:
     """
     if (settings.client is not None and settings.async_client is None and not settings.token
             and settings.token_cache is None):
-        from .errors import ConfigurationError
+        from ..errors import ConfigurationError
 
         raise ConfigurationError(
             what="Building the async client", why="extra['client'] (a sync client with its own "

@@ -86,8 +86,8 @@ def failure_from_azure(exc: BaseException, *, response_started: bool = False,
         kind = "other"
     if kind == "stream_interrupted" and not streaming:
         kind = "reset"
-    from .common.secret_text import scrub
-    from .common.url_secrets import strip_url_secrets
+    from ..common.secret_text import scrub
+    from ..common.url_secrets import strip_url_secrets
 
     shown = re.sub(r"[a-z][a-z0-9+.-]*://\S+", lambda m: strip_url_secrets(m.group(0)),
                    scrub(text[:300]), flags=re.IGNORECASE)
