@@ -10,12 +10,12 @@ import pytest
 
 from shared.plugins.model_provider.github_models.emulator import Reply
 from shared.plugins.model_provider.github_models.errors import InvalidRequestError
-from shared.plugins.model_provider.github_models.prompt_evaluators import (
+from shared.plugins.model_provider.github_models.prompts.evaluators import (
     BUILTIN_EVALUATORS,
     match_choice,
     string_result,
 )
-from shared.plugins.model_provider.github_models.prompt_file import (
+from shared.plugins.model_provider.github_models.prompts.file import (
     Evaluator,
     fill,
     load_prompt_file,

@@ -1,13 +1,13 @@
 """``doctor``: what the test request's answer says about each check (service, token,
-organization, model, rate-limit headroom). ``cli_doctor.Doctor`` runs the checks and records.
+organization, model, rate-limit headroom) and the shared rate store's line. ``doctor_checks.Doctor``
+runs the checks and records.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from .cli_output import FAIL, PASS, SKIP, Check
-from .errors import (
+from ..errors import (
     RETIREMENT_DATE,
     GitHubModelsError,
     ModelsDisabledError,
@@ -18,11 +18,13 @@ from .errors import (
     TokenInvalidError,
     TokenPermissionError,
 )
+from .output import FAIL, PASS, SKIP, Check
 
 if TYPE_CHECKING:
-    from .provider import GitHubModelsProvider
+    from ..config.settings import Settings
+    from ..provider import GitHubModelsProvider
 
-__all__ = ["RETIRED_FIX", "Recorder", "ping_failed", "rate_limits"]
+__all__ = ["RETIRED_FIX", "Recorder", "ping_failed", "rate_limits", "store_check"]
 
 RETIRED_FIX = (
     f"GitHub Models was retired on {RETIREMENT_DATE}: every models.github.ai endpoint answers "
@@ -103,7 +105,7 @@ def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModels
 def rate_limits(doc: Recorder, provider: GitHubModelsProvider, exc: RateLimitError | None
                 ) -> None:
     """Record the rate-limit headroom (``exc``: the 429 the test request got, if any)."""
-    from .common.limits import limits_for_tier
+    from ..common.limits import limits_for_tier
 
     s = provider.settings
     if exc is not None:
@@ -146,3 +148,45 @@ def rate_limits(doc: Recorder, provider: GitHubModelsProvider, exc: RateLimitErr
              f"{limits.requests_per_day}/day, {limits.concurrent_requests} concurrent, "
              f"{limits.max_input_tokens} tokens in / {limits.max_output_tokens} out per "
              f"request); {pacing}")
+
+
+_HOW = ("set JAATO_GITHUB_RATE_STORE=redis://host:6379/0 (or extra['rate_store']) so that every "
+        "process billed to this quota paces against one shared budget; see docs/fleet.md")
+
+
+def store_check(settings: Settings) -> tuple[str, str, str]:
+    """The doctor's "Shared rate store" line: ``(status, detail, next step)``.
+
+    PASS: reachable (server, round trip, keys in use); FAIL: a bad URL, a refused login or no
+    answer (pacing then falls back per process); SKIP: no store configured.
+    """
+    if not settings.rate_store:
+        return SKIP, "no rate store: pacing is per process", _HOW
+    from ..pacing.rate_store import RateStore, StoreDown, parse_store_url
+
+    try:
+        location = parse_store_url(settings.rate_store)
+        store = RateStore(location)
+    except GitHubModelsError as exc:
+        return FAIL, exc.why, exc.fix
+    try:
+        latency = min(store.ping() for _ in range(3))
+        info = store.server_info()
+        keys, scopes = store.keys_in_use()
+    except StoreDown as exc:
+        return (FAIL, f"{location.display} did not answer ({exc}); requests fall back to "
+                      "per-process pacing" + (", or fail in strict mode"
+                                              if not settings.rate_store_strict else
+                                              " - strict mode is on: requests fail"),
+                "start the store or fix the URL (host, port, rediss:// for TLS, "
+                "?socket_timeout=SECONDS)")
+    except GitHubModelsError as exc:
+        return FAIL, exc.why, exc.fix
+    finally:
+        store.close()
+    server = (f"valkey {info['valkey_version']}" if "valkey_version" in info
+              else f"redis {info.get('redis_version', '?')}")
+    mode = "strict" if settings.rate_store_strict else "falls back per process when down"
+    return (PASS, f"{location.display} reachable ({server}), round trip "
+                  f"{latency * 1000:.1f} ms, {keys} key(s) in use for {scopes} quota scope(s); "
+                  f"{mode}", "")

@@ -16,15 +16,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._host import FinishReason, Message, Role, response_text
-from .cli_chat import connection_extra, open_provider, resolve_model, shown_endpoint
-from .cli_output import Console, format_table, format_usd
-from .errors import GitHubModelsError, InvalidRequestError
-from .prompt_evaluators import EvaluationResult, judge_request, match_choice, string_result
-from .prompt_file import Evaluator, PromptFile, fill, load_prompt_file
+from .._host import FinishReason, Message, Role, response_text
+from ..errors import GitHubModelsError, InvalidRequestError
+from ..prompts.evaluators import EvaluationResult, judge_request, match_choice, string_result
+from ..prompts.file import Evaluator, PromptFile, fill, load_prompt_file
+from .connect import connection_extra, open_provider, resolve_model, shown_endpoint
+from .output import Console, format_table, format_usd
 
 if TYPE_CHECKING:
-    from .provider import GitHubModelsProvider
+    from ..provider import GitHubModelsProvider
 
 __all__ = ["run_eval", "run_prompt"]
 
@@ -46,7 +46,7 @@ def _options(pf: PromptFile, pairs: Any = None) -> tuple[dict[str, Any], dict[st
     Raises:
         InvalidRequestError: A value the provider refuses.
     """
-    from .cli_options import request_options
+    from .options import request_options
 
     try:
         options = request_options(None, **pf.model_parameters)
@@ -87,7 +87,7 @@ def run_prompt(args: argparse.Namespace, console: Console) -> int:
     Raises:
         GitHubModelsError: A bad file or option (before any request), or the request failed.
     """
-    from .cli_chat_session import LoggedChatRunner
+    from .chat_session import LoggedChatRunner
 
     pf = load_prompt_file(args.file)
     options, schema = _options(pf, args.option)

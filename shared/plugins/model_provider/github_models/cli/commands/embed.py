@@ -18,37 +18,15 @@ import sys
 from array import array
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .cli_output import Console
+from ..arguments import add_connection_options
 
-__all__ = ["DEFAULT_EMBEDDING_MODEL", "FORMATS", "add_embed_command", "run_embed"]
+if TYPE_CHECKING:
+    from ..output import Console
+
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "FORMATS", "register", "run"]
 
 DEFAULT_EMBEDDING_MODEL = "openai/text-embedding-3-small"
 FORMATS = ("json", "base64", "hex", "blob")
-
-
-def add_embed_command(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Register ``embed`` on the CLI's sub-parsers (connection options are added by the caller)."""
-    embed: argparse.ArgumentParser = sub.add_parser(
-        "embed", parents=parents, help="turn text into embedding vectors",
-        description="Print the embedding of each text, one vector per line (usage on stderr). "
-                    "Texts come from -c (repeatable), -i FILE (- for stdin), or stdin; a file "
-                    "or stdin is one text, or one per line with --lines.")
-    embed.add_argument("--model", "-m", metavar="ID",
-                       help=f"embeddings model or deployment (default {DEFAULT_EMBEDDING_MODEL})")
-    embed.add_argument("--content", "-c", action="append", metavar="TEXT",
-                       help="a text to embed; repeatable")
-    embed.add_argument("--input", "-i", metavar="FILE", help="read the text from FILE (- for "
-                                                             "stdin)")
-    embed.add_argument("--lines", action="store_true",
-                       help="each non-blank line of the file or stdin is one text")
-    embed.add_argument("--dimensions", type=int, metavar="N",
-                       help="shorter vectors (text-embedding-3-small/-large only)")
-    embed.add_argument("--format", "-f", choices=FORMATS, default="json",
-                       help="json (default): a JSON array per line; base64 or hex: float32 "
-                            "little-endian bytes per line; blob: those bytes raw (one text "
-                            "only)")
-    return embed
 
 
 def _read(path: str | None, console: Console) -> str | None:
@@ -119,9 +97,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def run_embed(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace, console: Console) -> int:
     """The ``embed`` command: 0 when every text was embedded, 1 on an error, 2 on bad usage."""
-    from .cli_connect import connection_extra, open_provider
+    from ..connect import connection_extra, open_provider
 
     texts = _texts(args, console)
     if texts is None:
@@ -141,3 +119,28 @@ def run_embed(args: argparse.Namespace, console: Console) -> int:
                  f"{_count(result.usage.prompt_tokens, 'token')}, "
                  f"{_count(result.requests, 'request')} ({result.model})")
     return 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``embed`` to the CLI's sub-parsers."""
+    embed = sub.add_parser(
+        "embed", parents=[common], help="turn text into embedding vectors",
+        description="Print the embedding of each text, one vector per line (usage on stderr). "
+                    "Texts come from -c (repeatable), -i FILE (- for stdin), or stdin; a file "
+                    "or stdin is one text, or one per line with --lines.")
+    embed.add_argument("--model", "-m", metavar="ID",
+                       help=f"embeddings model or deployment (default {DEFAULT_EMBEDDING_MODEL})")
+    embed.add_argument("--content", "-c", action="append", metavar="TEXT",
+                       help="a text to embed; repeatable")
+    embed.add_argument("--input", "-i", metavar="FILE", help="read the text from FILE (- for "
+                                                             "stdin)")
+    embed.add_argument("--lines", action="store_true",
+                       help="each non-blank line of the file or stdin is one text")
+    embed.add_argument("--dimensions", type=int, metavar="N",
+                       help="shorter vectors (text-embedding-3-small/-large only)")
+    embed.add_argument("--format", "-f", choices=FORMATS, default="json",
+                       help="json (default): a JSON array per line; base64 or hex: float32 "
+                            "little-endian bytes per line; blob: those bytes raw (one text "
+                            "only)")
+    add_connection_options(embed)
+    embed.set_defaults(func=run)

@@ -1,4 +1,5 @@
-"""The shared rate store on the command line: the ``doctor`` check and ``quota``.
+"""``jaato-github-models quota``: the shared rate store's budget (the doctor's store line is
+``doctor_answers.store_check``).
 
 ``jaato-github-models quota [--model ID] [--json]`` shows what is left of the quota that every
 process sharing the store (``JAATO_GITHUB_RATE_STORE``) draws on: requests this minute and today,
@@ -11,56 +12,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from .cli_output import FAIL, PASS, SKIP, Console
+from ..arguments import add_connection_options, add_model_option
 
 if TYPE_CHECKING:
-    from .config.env import Settings
-    from .provider import GitHubModelsProvider
+    from ...provider import GitHubModelsProvider
+    from ..output import Console
 
-__all__ = ["add_quota_command", "budget_report", "run_quota", "store_check"]
-
-_HOW = ("set JAATO_GITHUB_RATE_STORE=redis://host:6379/0 (or extra['rate_store']) so that every "
-        "process billed to this quota paces against one shared budget; see docs/fleet.md")
-
-
-def store_check(settings: Settings) -> tuple[str, str, str]:
-    """The doctor's "Shared rate store" line: ``(status, detail, next step)``.
-
-    PASS: reachable (server, round trip, keys in use); FAIL: a bad URL, a refused login or no
-    answer (pacing then falls back per process); SKIP: no store configured.
-    """
-    if not settings.rate_store:
-        return SKIP, "no rate store: pacing is per process", _HOW
-    from .errors import GitHubModelsError
-    from .pacing.rate_store import RateStore, StoreDown, parse_store_url
-
-    try:
-        location = parse_store_url(settings.rate_store)
-        store = RateStore(location)
-    except GitHubModelsError as exc:
-        return FAIL, exc.why, exc.fix
-    try:
-        latency = min(store.ping() for _ in range(3))
-        info = store.server_info()
-        keys, scopes = store.keys_in_use()
-    except StoreDown as exc:
-        return (FAIL, f"{location.display} did not answer ({exc}); requests fall back to "
-                      "per-process pacing" + (", or fail in strict mode"
-                                              if not settings.rate_store_strict else
-                                              " - strict mode is on: requests fail"),
-                "start the store or fix the URL (host, port, rediss:// for TLS, "
-                "?socket_timeout=SECONDS)")
-    except GitHubModelsError as exc:
-        return FAIL, exc.why, exc.fix
-    finally:
-        store.close()
-    server = (f"valkey {info['valkey_version']}" if "valkey_version" in info
-              else f"redis {info.get('redis_version', '?')}")
-    mode = "strict" if settings.rate_store_strict else "falls back per process when down"
-    return (PASS, f"{location.display} reachable ({server}), round trip "
-                  f"{latency * 1000:.1f} ms, {keys} key(s) in use for {scopes} quota scope(s); "
-                  f"{mode}", "")
-
+__all__ = ["budget_report", "register", "run"]
 
 def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
     """What is left of the connected model's shared quota (store, scope, limits, use, left).
@@ -68,7 +26,7 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
     Raises:
         RateStoreError: A refused login; in strict mode, an unreachable store.
     """
-    from .pacing.shared_pacing import SharedPacer
+    from ...pacing.shared_pacing import SharedPacer
 
     pacer = provider.pacer
     model = provider.model_name or ""
@@ -83,7 +41,7 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
     limits = pacer.limits_for(provider.limits_key())
     report: dict[str, Any] = {"store": pacer.store.location.display, "model": model,
                               "tier": limits.tier, "scope": pacer.scope_of(model)}
-    from .pacing.rate_store import StoreDown
+    from ...pacing.rate_store import StoreDown
 
     try:
         use = pacer.budget(model)
@@ -102,9 +60,9 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
     return report
 
 
-def run_quota(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace, console: Console) -> int:
     """The ``quota`` command: 0 when the store answered (or none is set), else 1."""
-    from .cli_chat import connection_extra, open_provider, resolve_model
+    from ..connect import connection_extra, open_provider, resolve_model
 
     provider = open_provider(connection_extra(args), console)
     try:
@@ -129,15 +87,14 @@ def run_quota(args: argparse.Namespace, console: Console) -> int:
     return 0 if "rows" in report or report["store"] is None else 1
 
 
-def add_quota_command(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Register ``quota`` on the CLI's sub-parsers (connection options are added by the caller)."""
-    quota: argparse.ArgumentParser = sub.add_parser(
-        "quota", parents=parents, help="show the shared rate budget left",
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``quota`` to the CLI's sub-parsers."""
+    quota = sub.add_parser(
+        "quota", parents=[common], help="show the shared rate budget left",
         description="What is left of the quota shared through the rate store "
-                                       "(JAATO_GITHUB_RATE_STORE) by every process: requests "
-                                       "this minute and today, in flight, tokens. Sends "
-                                       "nothing to the endpoint.")
-    quota.add_argument("--model", "-m", metavar="ID",
-                       help="model id (default: JAATO_GITHUB_MODEL, else openai/gpt-4o)")
+                    "(JAATO_GITHUB_RATE_STORE) by every process: requests this minute and "
+                    "today, in flight, tokens. Sends nothing to the endpoint.")
+    add_model_option(quota)
     quota.add_argument("--json", action="store_true", help="machine-readable result")
-    return quota
+    add_connection_options(quota)
+    quota.set_defaults(func=run)

@@ -1,6 +1,6 @@
 """The CLI's connection: flags to ``ProviderConfig.extra``, opening the provider (its token
 registered with the console so nothing prints it), the model to use, the shown endpoint.
-Shared by every command that talks to an endpoint (``cli_chat`` re-exports the names).
+Shared by every command that talks to an endpoint.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .cli_output import Console
+from .arguments import DEFAULT_MODEL
+from .output import Console
 
 if TYPE_CHECKING:  # the provider (and azure) load only when a command needs them
-    from .provider import GitHubModelsProvider
+    from ..provider import GitHubModelsProvider
 
 __all__ = ["ENV_MODEL", "connection_extra", "open_provider", "resolve_model", "shown_endpoint"]
 
@@ -44,8 +45,8 @@ def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsPro
         TokenNotFoundError: No token anywhere.
         ConfigurationError: A malformed setting.
     """
-    from . import create_provider
-    from ._host import ProviderConfig
+    from .. import create_provider
+    from .._host import ProviderConfig
 
     provider = create_provider(ProviderConfig(extra=dict(extra)))
     console.add_secret(provider.settings.token)
@@ -57,15 +58,13 @@ def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsPro
 def resolve_model(explicit: str | None, dotenv_path: str | None,
                   environ: Mapping[str, str] | None = None) -> str:
     """``--model`` > ``JAATO_GITHUB_MODEL`` (environment, then ``.env``) > ``openai/gpt-4o``."""
-    from .cli import DEFAULT_MODEL
-
     if explicit and explicit.strip():
         return explicit.strip()
     env = os.environ if environ is None else environ
     if env.get(ENV_MODEL, "").strip():
         return env[ENV_MODEL].strip()
     if dotenv_path:
-        from .config.env import read_dotenv  # UTF-16 files too, and a clear error for others
+        from ..config.env import read_dotenv  # UTF-16 files too, and a clear error for others
 
         value = read_dotenv(dotenv_path).get(ENV_MODEL)
         if value and value.strip():
@@ -75,6 +74,6 @@ def resolve_model(explicit: str | None, dotenv_path: str | None,
 
 def shown_endpoint(endpoint: str) -> str:
     """The endpoint without user info, query or fragment (they can hold keys)."""
-    from .errors import ErrorContext
+    from ..errors import ErrorContext
 
     return ErrorContext(endpoint=endpoint).shown_endpoint
