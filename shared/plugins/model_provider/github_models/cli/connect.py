@@ -6,8 +6,9 @@ Shared by every command that talks to an endpoint.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .arguments import DEFAULT_MODEL
@@ -16,7 +17,8 @@ from .output import Console
 if TYPE_CHECKING:  # the provider (and azure) load only when a command needs them
     from ..provider import GitHubModelsProvider
 
-__all__ = ["ENV_MODEL", "connection_extra", "open_provider", "resolve_model", "shown_endpoint"]
+__all__ = ["ENV_MODEL", "connected", "connection_extra", "open_provider", "resolve_model",
+           "shown_endpoint"]
 
 ENV_MODEL = "JAATO_GITHUB_MODEL"
 
@@ -53,6 +55,21 @@ def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsPro
     # Foundry/gateways: advice names deployments, not catalog ids
     console.custom_endpoint = not provider.settings.profile.knows_model_ids
     return provider
+
+
+@contextlib.contextmanager
+def connected(args: argparse.Namespace, console: Console) -> Iterator[GitHubModelsProvider]:
+    """``open_provider`` from the connection flags, shut down when the block ends.
+
+    Raises:
+        TokenNotFoundError: No token anywhere.
+        ConfigurationError: A malformed setting.
+    """
+    provider = open_provider(connection_extra(args), console)
+    try:
+        yield provider
+    finally:
+        provider.shutdown()
 
 
 def resolve_model(explicit: str | None, dotenv_path: str | None,

@@ -39,7 +39,7 @@ RETIRED_FIX = (
 
 
 class Recorder(Protocol):
-    """What the verdicts write to (``cli_doctor.Doctor``)."""
+    """What the verdicts write to (``doctor_checks.Doctor``)."""
 
     checks: dict[str, Check]
     endpoint: str | None
@@ -49,6 +49,32 @@ class Recorder(Protocol):
 
     def skip_rest(self, reason: str) -> None:
         """Mark every check without a result as skipped for ``reason``."""
+
+
+# the checks a test request's answer decides, in order, and what each says when it passed
+_ORDER = ("service", "endpoint", "auth", "organization")
+_PASSED = {"service": "no retirement answer (410, Deprecation or Sunset)",
+           "auth": "the endpoint accepted the token"}
+
+
+def _refusal(exc: GitHubModelsError, endpoint: str | None, via_org: bool
+             ) -> tuple[str, str, str, str] | None:
+    """``(check, why, fix, reason)`` when the answer fails a check and rules out the later ones
+    (``via_org``: the request went to the organization's path); None otherwise."""
+    if isinstance(exc, ServiceRetiredError):
+        return "service", exc.why, RETIRED_FIX, "the service is retired"
+    if isinstance(exc, ServiceUnavailableError):
+        return "service", exc.why, exc.fix, "the service failed the test request"
+    if exc.status == 404 and type(exc) is GitHubModelsError:  # no such path, not a model
+        return ("endpoint", f"{endpoint}/chat/completions answered 404: {exc.why}", exc.fix,
+                "the endpoint URL is wrong")
+    if isinstance(exc, TokenInvalidError | TokenPermissionError):
+        return "auth", exc.why, exc.fix, "the token was not accepted"
+    if isinstance(exc, ModelsDisabledError) and via_org:
+        return "organization", exc.why, exc.fix, "the organization refused the request"
+    if isinstance(exc, ModelsDisabledError):
+        return "auth", exc.why, exc.fix, "GitHub Models is not enabled for this token"
+    return None
 
 
 def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModelsError,
@@ -64,34 +90,16 @@ def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModels
         return
     if doc.checks["reachable"].status == SKIP:
         doc.set("reachable", PASS, f"{doc.endpoint} answered (HTTP {exc.status})")
-    if isinstance(exc, ServiceRetiredError):
-        doc.set("service", FAIL, exc.why, RETIRED_FIX)
-        doc.skip_rest("the service is retired")
+    refusal = _refusal(exc, doc.endpoint, bool(s.organization and s.org_path_applied))
+    failed = _ORDER.index(refusal[0]) if refusal else len(_ORDER)
+    for check, detail in _PASSED.items():  # every check before the failed one passed
+        if _ORDER.index(check) < failed:
+            doc.set(check, PASS, detail)
+    if refusal is not None:
+        check, why, fix, reason = refusal
+        doc.set(check, FAIL, why, fix)
+        doc.skip_rest(reason)
         return
-    if isinstance(exc, ServiceUnavailableError):
-        doc.set("service", FAIL, exc.why, exc.fix)
-        doc.skip_rest("the service failed the test request")
-        return
-    doc.set("service", PASS, "no retirement answer (410, Deprecation or Sunset)")
-    if exc.status == 404 and type(exc) is GitHubModelsError:  # no such path, not a model
-        doc.set("endpoint", FAIL, f"{doc.endpoint}/chat/completions answered 404: "
-                                   f"{exc.why}", exc.fix)
-        doc.skip_rest("the endpoint URL is wrong")
-        return
-    if isinstance(exc, TokenInvalidError | TokenPermissionError):
-        doc.set("auth", FAIL, exc.why, exc.fix)
-        doc.skip_rest("the token was not accepted")
-        return
-    if isinstance(exc, ModelsDisabledError) and s.organization and s.org_path_applied:
-        doc.set("auth", PASS, "the endpoint accepted the token")
-        doc.set("organization", FAIL, exc.why, exc.fix)
-        doc.skip_rest("the organization refused the request")
-        return
-    if isinstance(exc, ModelsDisabledError):
-        doc.set("auth", FAIL, exc.why, exc.fix)
-        doc.skip_rest("GitHub Models is not enabled for this token")
-        return
-    doc.set("auth", PASS, "the endpoint accepted the token")
     if s.organization and s.org_path_applied:
         doc.set("organization", PASS, f"/orgs/{s.organization}/inference accepted the token")
     if isinstance(exc, RateLimitError):
@@ -101,6 +109,7 @@ def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModels
     if is_chosen or doc.checks["model"].status != FAIL:
         doc.set("model", FAIL, f"the test request failed: {exc.why}", exc.fix)
     rate_limits(doc, provider, None)
+
 
 def rate_limits(doc: Recorder, provider: GitHubModelsProvider, exc: RateLimitError | None
                 ) -> None:

@@ -20,7 +20,13 @@ from .._host import FinishReason, Message, Role, response_text
 from ..errors import GitHubModelsError, InvalidRequestError
 from ..prompts.evaluators import EvaluationResult, judge_request, match_choice, string_result
 from ..prompts.file import Evaluator, PromptFile, fill, load_prompt_file
-from .connect import connection_extra, open_provider, resolve_model, shown_endpoint
+from .connect import (
+    connected,
+    connection_extra,
+    open_provider,
+    resolve_model,
+    shown_endpoint,
+)
 from .output import Console, format_table, format_usd
 
 if TYPE_CHECKING:
@@ -95,8 +101,7 @@ def run_prompt(args: argparse.Namespace, console: Console) -> int:
     if variables is None:
         return 2
     system, history, prompt = _turn(pf, variables)
-    provider = open_provider(connection_extra(args), console)
-    try:
+    with connected(args, console) as provider:
         provider.connect(resolve_model(args.model or pf.model, provider.settings.dotenv_path))
         runner = LoggedChatRunner(provider, console, as_json=args.json, system=system,
                                   options=options)
@@ -106,8 +111,6 @@ def run_prompt(args: argparse.Namespace, console: Console) -> int:
             return 0
         response = runner.reply(prompt, pretty=True)
         return 130 if response.finish_reason is FinishReason.CANCELLED else 0
-    finally:
-        provider.shutdown()
 
 
 class _Evaluation:

@@ -99,7 +99,7 @@ def _count(n: int, noun: str) -> str:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """The ``embed`` command: 0 when every text was embedded, 1 on an error, 2 on bad usage."""
-    from ..connect import connection_extra, open_provider
+    from ..connect import connected
 
     texts = _texts(args, console)
     if texts is None:
@@ -108,12 +108,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.error(f"--format blob writes the raw bytes of one vector, and there are "
                       f"{len(texts)} texts: use --format json, base64 or hex for several")
         return 2
-    provider = open_provider(connection_extra(args), console)
-    try:
+    with connected(args, console) as provider:
         result = provider.embed(texts, model=(args.model or "").strip()
                                 or DEFAULT_EMBEDDING_MODEL, dimensions=args.dimensions)
-    finally:
-        provider.shutdown()
     _write(result.vectors, args.format, console)
     console.note(f"{_count(len(texts), 'text')}, {result.dimensions} dimensions, "
                  f"{_count(result.usage.prompt_tokens, 'token')}, "

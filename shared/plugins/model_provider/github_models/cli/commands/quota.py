@@ -62,15 +62,11 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     """The ``quota`` command: 0 when the store answered (or none is set), else 1."""
-    from ..connect import connection_extra, open_provider, resolve_model
+    from ..connect import connected, resolve_model
 
-    provider = open_provider(connection_extra(args), console)
-    try:
-        model = resolve_model(args.model, provider.settings.dotenv_path)
-        provider.connect(model)
+    with connected(args, console) as provider:
+        provider.connect(resolve_model(args.model, provider.settings.dotenv_path))
         report = budget_report(provider)
-    finally:
-        provider.shutdown()
     if args.json:
         console.json(report)
     else:
