@@ -36,12 +36,15 @@ from typing import Any
 
 from ..errors import InvalidRequestError
 
-__all__ = ["Evaluator", "PromptFile", "fill", "load_prompt_file", "option_key", "placeholders"]
+__all__ = ["BUILTIN_NAMES", "Evaluator", "PromptFile", "fill", "load_prompt_file", "option_key",
+           "placeholders"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}")
 _ROLES = ("system", "user", "assistant")
 _STRING_CHECKS = ("equals", "contains", "startsWith", "endsWith")
 _FORMATS = ("text", "json_object", "json_schema")
+# GitHub's built-in judges (``uses: github/<name>``); their rubrics are in ``evaluators``
+BUILTIN_NAMES = frozenset({"similarity", "coherence", "fluency", "relevance", "groundedness"})
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -198,7 +201,6 @@ def load_prompt_file(path: str | Path) -> PromptFile:
         InvalidRequestError: Unreadable, not YAML, or not in the prompt-file format.
     """
     from ..config.setting_checks import path_problem
-    from .evaluators import BUILTIN_EVALUATORS
     from .yaml_input import YamlInputError, load_yaml_file
 
     path = Path(path)
@@ -228,7 +230,7 @@ def load_prompt_file(path: str | Path) -> PromptFile:
     raw_evals = data.get("evaluators") or []
     if not isinstance(raw_evals, list):
         raise _bad(path, "evaluators", "it is not a list", "write evaluators: [- name: ...]")
-    builtins = frozenset(BUILTIN_EVALUATORS)
+    builtins = BUILTIN_NAMES
     fmt = data.get("responseFormat")
     if fmt is not None and fmt not in _FORMATS:
         raise _bad(path, "responseFormat", f"{fmt!r} is not one of {', '.join(_FORMATS)}",
