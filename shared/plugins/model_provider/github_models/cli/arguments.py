@@ -6,8 +6,9 @@ command module uses this while the parser is built.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-__all__ = ["DEFAULT_MODEL", "PROG", "add_connection_options", "add_model_option",
+__all__ = ["DEFAULT_MODEL", "PROG", "add_command", "add_connection_options", "add_model_option",
            "add_request_options"]
 
 PROG = "jaato-github-models"
@@ -25,6 +26,15 @@ def _endpoint_kind(value: str) -> str:
     if value.strip().lower() not in _KINDS:
         raise argparse.ArgumentTypeError(f"not a kind of endpoint; choose from {', '.join(_KINDS)}")
     return value.strip().lower()
+
+
+def add_command(sub: Any, common: argparse.ArgumentParser, name: str, summary: str,
+                description: str) -> argparse.ArgumentParser:
+    """A command's parser on the CLI's sub-parsers, with the options every command takes
+    (``common``: ``--debug``); ``summary`` is its line in ``--help``."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, parents=[common], help=summary,
+                                                     description=description)
+    return parser
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:

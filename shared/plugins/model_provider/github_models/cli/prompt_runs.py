@@ -2,7 +2,7 @@
 
 ``run`` fills the file's ``{{variables}}`` from ``--var`` (``{{input}}`` also from piped
 stdin) and streams the reply. ``eval`` sends every ``testData`` row, scores each reply with the
-file's evaluators (see ``prompt_evaluators``), prints a table and a summary, optionally the JSON
+file's evaluators (see ``prompts.evaluators``), prints a table and a summary, optionally the JSON
 report (``--json`` on stdout, ``--report PATH``), and exits 1 when any evaluation failed, so it
 can gate CI. The model is ``--model``, else the file's ``model``, else ``JAATO_GITHUB_MODEL``.
 """

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..arguments import add_connection_options, add_model_option, add_request_options
+from ..arguments import add_command, add_connection_options, add_model_option, add_request_options
 
 if TYPE_CHECKING:  # the provider (and azure) load only when the command runs
     from ...provider import GitHubModelsProvider
@@ -23,10 +23,9 @@ __all__ = ["register", "run"]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``chat`` to the CLI's sub-parsers."""
-    chat = sub.add_parser("chat", parents=[common], help="talk to a model (streamed)",
-                          description="One-shot when PROMPT is given, interactive otherwise "
-                                      "(/help lists the commands). Ctrl-C cancels the current "
-                                      "reply, not the session.")
+    chat = add_command(sub, common, "chat", "talk to a model (streamed)",
+                       "One-shot when PROMPT is given, interactive otherwise (/help lists the "
+                       "commands). Ctrl-C cancels the current reply, not the session.")
     add_model_option(chat)
     chat.add_argument("--system", "-s", metavar="TEXT", help="system instruction")
     chat.add_argument("--temperature", type=float, metavar="T", help="sampling temperature 0-1")

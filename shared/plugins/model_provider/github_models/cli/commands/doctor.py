@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ..arguments import add_connection_options, add_model_option
+from ..arguments import add_command, add_connection_options, add_model_option
 
 if TYPE_CHECKING:
     from ..output import Console
@@ -16,10 +16,10 @@ __all__ = ["register", "run"]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``doctor`` to the CLI's sub-parsers."""
-    doctor = sub.add_parser("doctor", parents=[common], help="check the setup step by step",
-                            description="Token, .env, endpoint, retirement, auth, organization, "
-                                        "model and rate limits: PASS/FAIL/SKIP with the next "
-                                        "step. Exit code 0 when no check failed.")
+    doctor = add_command(sub, common, "doctor", "check the setup step by step",
+                         "Token, .env, endpoint, retirement, auth, organization, model and rate "
+                         "limits: PASS/FAIL/SKIP with the next step. Exit code 0 when no check "
+                         "failed.")
     add_model_option(doctor)
     add_connection_options(doctor)
     doctor.add_argument("--json", action="store_true", help="machine-readable result")

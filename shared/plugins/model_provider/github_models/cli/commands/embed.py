@@ -18,7 +18,7 @@ import sys
 from array import array
 from typing import TYPE_CHECKING, Any
 
-from ..arguments import add_connection_options
+from ..arguments import add_command, add_connection_options
 
 if TYPE_CHECKING:
     from ..output import Console
@@ -120,11 +120,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``embed`` to the CLI's sub-parsers."""
-    embed = sub.add_parser(
-        "embed", parents=[common], help="turn text into embedding vectors",
-        description="Print the embedding of each text, one vector per line (usage on stderr). "
-                    "Texts come from -c (repeatable), -i FILE (- for stdin), or stdin; a file "
-                    "or stdin is one text, or one per line with --lines.")
+    embed = add_command(sub, common, "embed", "turn text into embedding vectors",
+                        "Print the embedding of each text, one vector per line (usage on "
+                        "stderr). Texts come from -c (repeatable), -i FILE (- for stdin), or "
+                        "stdin; a file or stdin is one text, or one per line with --lines.")
     embed.add_argument("--model", "-m", metavar="ID",
                        help=f"embeddings model or deployment (default {DEFAULT_EMBEDDING_MODEL})")
     embed.add_argument("--content", "-c", action="append", metavar="TEXT",

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
+from ..arguments import add_command
 from ..output import Console, format_usd
 
 __all__ = ["register", "run"]
@@ -87,10 +88,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``logs`` (``list``, ``show``, ``search``, ``path``) to the CLI's sub-parsers."""
-    logs = sub.add_parser("logs", parents=[common], help="list, show and search logged chats",
-                          description="Every chat exchange is logged to SQLite (see 'logs "
-                                      "path'); JAATO_GITHUB_LOG_DB chooses the file, --no-log "
-                                      "or JAATO_GITHUB_LOG=false turns logging off.")
+    logs = add_command(sub, common, "logs", "list, show and search logged chats",
+                       "Every chat exchange is logged to SQLite (see 'logs path'); "
+                       "JAATO_GITHUB_LOG_DB chooses the file, --no-log or JAATO_GITHUB_LOG=false "
+                       "turns logging off.")
     logs.set_defaults(func=run, logs_command="list", limit=3, query=None, json=False, cid=None)
     actions = logs.add_subparsers(dest="logs_command", metavar="ACTION")
 

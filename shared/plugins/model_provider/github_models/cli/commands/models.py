@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ..arguments import add_connection_options
+from ..arguments import add_command, add_connection_options
 from ..output import Console, format_table
 
 if TYPE_CHECKING:  # the catalog loads when the command runs, not for --help
@@ -78,9 +78,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``models`` to the CLI's sub-parsers."""
-    models = sub.add_parser("models", parents=[common], help="list models and their limits",
-                            description="The static catalog (no token or network needed), or "
-                                        "the endpoint's live catalog with --live.")
+    models = add_command(sub, common, "models", "list models and their limits",
+                         "The static catalog (no token or network needed), or the endpoint's "
+                         "live catalog with --live.")
     models.add_argument("--prefix", metavar="P", help="only ids starting with P (e.g. openai/)")
     models.add_argument("--json", action="store_true",
                         help="print a JSON array of catalog entries (later API format)")

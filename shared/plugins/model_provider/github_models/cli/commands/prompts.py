@@ -7,7 +7,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ..arguments import add_connection_options, add_model_option, add_request_options
+from ..arguments import (
+    add_command,
+    add_connection_options,
+    add_model_option,
+    add_request_options,
+)
 
 if TYPE_CHECKING:
     from ..output import Console
@@ -17,10 +22,9 @@ __all__ = ["register", "run_eval", "run_prompt"]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``run`` and ``eval`` to the CLI's sub-parsers."""
-    run = sub.add_parser("run", parents=[common], help="run a .prompt.yml file",
-                         description="Fill the {{variables}} of a GitHub .prompt.yml file "
-                                     "(name, model, modelParameters, messages) and print the "
-                                     "reply.")
+    run = add_command(sub, common, "run", "run a .prompt.yml file",
+                      "Fill the {{variables}} of a GitHub .prompt.yml file (name, model, "
+                      "modelParameters, messages) and print the reply.")
     run.add_argument("file", metavar="FILE.prompt.yml")
     run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                      help="a template variable; repeatable ({{input}} may also come from "
@@ -31,11 +35,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--json", action="store_true", help="print a JSON object")
     run.set_defaults(func=run_prompt)
 
-    ev = sub.add_parser("eval", parents=[common], help="evaluate a .prompt.yml file's testData",
-                        description="Run every testData row through the prompt and score the "
-                                    "reply with the file's evaluators (string checks, "
-                                    "LLM-as-judge, GitHub's built-in github/... evaluators). "
-                                    "Exit code 1 when any evaluation fails.")
+    ev = add_command(sub, common, "eval", "evaluate a .prompt.yml file's testData",
+                     "Run every testData row through the prompt and score the reply with the "
+                     "file's evaluators (string checks, LLM-as-judge, GitHub's built-in "
+                     "github/... evaluators). Exit code 1 when any evaluation fails.")
     ev.add_argument("file", metavar="FILE.prompt.yml")
     add_model_option(ev)
     ev.add_argument("--judge-model", metavar="ID",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ..arguments import add_connection_options, add_model_option
+from ..arguments import add_command, add_connection_options, add_model_option
 
 if TYPE_CHECKING:
     from ...provider import GitHubModelsProvider
@@ -85,11 +85,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``quota`` to the CLI's sub-parsers."""
-    quota = sub.add_parser(
-        "quota", parents=[common], help="show the shared rate budget left",
-        description="What is left of the quota shared through the rate store "
-                    "(JAATO_GITHUB_RATE_STORE) by every process: requests this minute and "
-                    "today, in flight, tokens. Sends nothing to the endpoint.")
+    quota = add_command(sub, common, "quota", "show the shared rate budget left",
+                        "What is left of the quota shared through the rate store "
+                        "(JAATO_GITHUB_RATE_STORE) by every process: requests this minute and "
+                        "today, in flight, tokens. Sends nothing to the endpoint.")
     add_model_option(quota)
     quota.add_argument("--json", action="store_true", help="machine-readable result")
     add_connection_options(quota)
