@@ -6,6 +6,8 @@ command module uses this while the parser is built.
 from __future__ import annotations
 
 import argparse
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["DEFAULT_MODEL", "PROG", "add_command", "add_connection_options", "add_model_option",
@@ -29,11 +31,16 @@ def _endpoint_kind(value: str) -> str:
 
 
 def add_command(sub: Any, common: argparse.ArgumentParser, name: str, summary: str,
-                description: str) -> argparse.ArgumentParser:
-    """A command's parser on the CLI's sub-parsers, with the options every command takes
-    (``common``: ``--debug``); ``summary`` is its line in ``--help``."""
+                handler: Callable[..., int]) -> argparse.ArgumentParser:
+    """``name``'s parser on the CLI's sub-parsers, bound to ``handler``, with the options every
+    command takes (``common``: ``--debug``). ``summary`` is its line in ``--help``; the first
+    paragraph of the handler's docstring is its description (as ``click`` and ``llm`` do), so
+    what a command does is written once. Raises nothing."""
+    doc = inspect.getdoc(handler)  # None under python -OO: the summary stands in
+    description = " ".join(doc.split("\n\n", 1)[0].split()) if doc else summary
     parser: argparse.ArgumentParser = sub.add_parser(name, parents=[common], help=summary,
                                                      description=description)
+    parser.set_defaults(func=handler)
     return parser
 
 

@@ -23,9 +23,7 @@ __all__ = ["register", "run"]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``chat`` to the CLI's sub-parsers."""
-    chat = add_command(sub, common, "chat", "talk to a model (streamed)",
-                       "One-shot when PROMPT is given, interactive otherwise (/help lists the "
-                       "commands). Ctrl-C cancels the current reply, not the session.")
+    chat = add_command(sub, common, "chat", "talk to a model (streamed)", run)
     add_model_option(chat)
     chat.add_argument("--system", "-s", metavar="TEXT", help="system instruction")
     chat.add_argument("--temperature", type=float, metavar="T", help="sampling temperature 0-1")
@@ -48,7 +46,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                       help="print one JSON object (text, usage, cost) per reply instead of "
                            "streamed text")
     chat.add_argument("prompt", nargs="*", metavar="PROMPT", help="the message (one-shot)")
-    chat.set_defaults(func=run)
 
 
 def _embedding_refusal(provider: GitHubModelsProvider) -> None:
@@ -87,7 +84,10 @@ def _read_stdin(console: Console) -> str | None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    """The ``chat`` command. Returns the exit code.
+    """One-shot when PROMPT is given, interactive otherwise (/help lists the commands). Ctrl-C
+    cancels the current reply, not the session.
+
+    Returns the exit code.
 
     Raises:
         GitHubModelsError: Configuration, connection or (one-shot) request failures, a bad

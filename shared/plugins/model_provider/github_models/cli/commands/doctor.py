@@ -16,19 +16,19 @@ __all__ = ["register", "run"]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``doctor`` to the CLI's sub-parsers."""
-    doctor = add_command(sub, common, "doctor", "check the setup step by step",
-                         "Token, .env, endpoint, retirement, auth, organization, model and rate "
-                         "limits: PASS/FAIL/SKIP with the next step. Exit code 0 when no check "
-                         "failed.")
+    doctor = add_command(sub, common, "doctor", "check the setup step by step", run)
     add_model_option(doctor)
     add_connection_options(doctor)
     doctor.add_argument("--json", action="store_true", help="machine-readable result")
-    doctor.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    """The ``doctor`` command: 0 when no check failed, else 1. Raises nothing of its own (every
-    failure is a FAIL line)."""
+    """Token, .env, endpoint, retirement, auth, organization, model and rate limits:
+    PASS/FAIL/SKIP with the next step. Exit code 0 when no check failed.
+
+    Returns 0 when no check failed, else 1; raises nothing of its own (every failure is a FAIL
+    line).
+    """
     from ..connect import connection_extra
     from ..doctor_checks import Doctor
     from ..output import render_checklist

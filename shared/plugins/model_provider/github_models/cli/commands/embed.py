@@ -98,7 +98,16 @@ def _count(n: int, noun: str) -> str:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    """The ``embed`` command: 0 when every text was embedded, 1 on an error, 2 on bad usage."""
+    """Print the embedding of each text, one vector per line (usage on stderr). Texts come from
+    -c (repeatable), -i FILE (- for stdin), or stdin; a file or stdin is one text, or one per
+    line with --lines.
+
+    Returns 0 when every text was embedded, 2 on bad usage.
+
+    Raises:
+        GitHubModelsError: The provider cannot be configured, or refused the texts (before any
+            request) or the request failed.
+    """
     from ..connect import connected
 
     texts = _texts(args, console)
@@ -120,10 +129,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``embed`` to the CLI's sub-parsers."""
-    embed = add_command(sub, common, "embed", "turn text into embedding vectors",
-                        "Print the embedding of each text, one vector per line (usage on "
-                        "stderr). Texts come from -c (repeatable), -i FILE (- for stdin), or "
-                        "stdin; a file or stdin is one text, or one per line with --lines.")
+    embed = add_command(sub, common, "embed", "turn text into embedding vectors", run)
     embed.add_argument("--model", "-m", metavar="ID",
                        help=f"embeddings model or deployment (default {DEFAULT_EMBEDDING_MODEL})")
     embed.add_argument("--content", "-c", action="append", metavar="TEXT",
@@ -139,4 +145,3 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                             "little-endian bytes per line; blob: those bytes raw (one text "
                             "only)")
     add_connection_options(embed)
-    embed.set_defaults(func=run)

@@ -40,7 +40,10 @@ def _print_turn(console: Console, row: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    """The ``logs`` command (``list``, ``show``, ``search``, ``path``). Returns the exit code.
+    """Every chat exchange is logged to SQLite (see 'logs path'); JAATO_GITHUB_LOG_DB chooses
+    the file, --no-log or JAATO_GITHUB_LOG=false turns logging off.
+
+    The actions are ``list``, ``show``, ``search`` and ``path``. Returns the exit code.
 
     Raises:
         LogStoreError: The log cannot be opened or read.
@@ -88,11 +91,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``logs`` (``list``, ``show``, ``search``, ``path``) to the CLI's sub-parsers."""
-    logs = add_command(sub, common, "logs", "list, show and search logged chats",
-                       "Every chat exchange is logged to SQLite (see 'logs path'); "
-                       "JAATO_GITHUB_LOG_DB chooses the file, --no-log or JAATO_GITHUB_LOG=false "
-                       "turns logging off.")
-    logs.set_defaults(func=run, logs_command="list", limit=3, query=None, json=False, cid=None)
+    logs = add_command(sub, common, "logs", "list, show and search logged chats", run)
+    logs.set_defaults(logs_command="list", limit=3, query=None, json=False, cid=None)
     actions = logs.add_subparsers(dest="logs_command", metavar="ACTION")
 
     def listing(parser: argparse.ArgumentParser, count: int) -> None:

@@ -48,7 +48,10 @@ def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    """List models; ``--json`` prints later-format catalog entries. Returns the exit code.
+    """The static catalog (no token or network needed), or the endpoint's live catalog with
+    --live.
+
+    ``--json`` prints later-format catalog entries. Returns the exit code.
 
     Raises:
         GitHubModelsError: with ``--live``, when the provider cannot be configured (no token).
@@ -78,9 +81,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``models`` to the CLI's sub-parsers."""
-    models = add_command(sub, common, "models", "list models and their limits",
-                         "The static catalog (no token or network needed), or the endpoint's "
-                         "live catalog with --live.")
+    models = add_command(sub, common, "models", "list models and their limits", run)
     models.add_argument("--prefix", metavar="P", help="only ids starting with P (e.g. openai/)")
     models.add_argument("--json", action="store_true",
                         help="print a JSON array of catalog entries (later API format)")
@@ -90,4 +91,3 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     models.add_argument("--refresh", action="store_true",
                         help="with --live: ignore the cache and fetch now")
     add_connection_options(models)
-    models.set_defaults(func=run)

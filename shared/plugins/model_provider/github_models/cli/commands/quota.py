@@ -61,7 +61,16 @@ def budget_report(provider: GitHubModelsProvider) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    """The ``quota`` command: 0 when the store answered (or none is set), else 1."""
+    """What is left of the quota shared through the rate store (JAATO_GITHUB_RATE_STORE) by
+    every process: requests this minute and today, in flight, tokens. Sends nothing to the
+    endpoint.
+
+    Returns 0 when the store answered (or none is set), else 1.
+
+    Raises:
+        GitHubModelsError: The provider cannot be configured (no token, a bad setting).
+        RateStoreError: A refused login; in strict mode, an unreachable store.
+    """
     from ..connect import connected, resolve_model
 
     with connected(args, console) as provider:
@@ -85,11 +94,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``quota`` to the CLI's sub-parsers."""
-    quota = add_command(sub, common, "quota", "show the shared rate budget left",
-                        "What is left of the quota shared through the rate store "
-                        "(JAATO_GITHUB_RATE_STORE) by every process: requests this minute and "
-                        "today, in flight, tokens. Sends nothing to the endpoint.")
+    quota = add_command(sub, common, "quota", "show the shared rate budget left", run)
     add_model_option(quota)
     quota.add_argument("--json", action="store_true", help="machine-readable result")
     add_connection_options(quota)
-    quota.set_defaults(func=run)
