@@ -35,7 +35,11 @@ def test_each_register_adds_its_commands_with_a_handler() -> None:
         module.register(sub, argparse.ArgumentParser(add_help=False))
         assert sub.choices, f"{module.__name__}.register added no command"
         for name, command in sub.choices.items():
-            assert callable(command.get_default("func")), f"{name}: no handler bound"
+            handler = command.get_default("func")
+            assert callable(handler), f"{name}: no handler bound"
+            if name != "emulator":  # the description is the handler's docstring's first paragraph
+                first = " ".join((handler.__doc__ or "").split("\n\n")[0].split())
+                assert command.description == first and len(first) > 40, name
 
 
 def test_help_loads_no_handler_dependencies() -> None:
