@@ -28,6 +28,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS: tuple[ModuleType, ...] = (chat, models, doctor, logs, prompts, quota, embed, emulator)
 _LOGGER = (__package__ or __name__).rpartition(".")[0]  # jaato_github_models when installed
 
+
 def _version() -> str:
     from .. import __version__
 
@@ -97,6 +98,9 @@ def _main(argv: list[str] | None) -> int:
     # known before any setting is read: a key set in another setting by mistake (and quoted
     # by its error, e.g. in doctor's table) is never printed
     console.add_secret(os.environ.get("GITHUB_TOKEN", "").strip() or None)
+    if getattr(args, "takes_rest", False):  # a command line of its own (the emulator): its own
+        code: int = args.func(args, console)  # logging and errors, as `python -m` it has
+        return code
     return _dispatch(args, console)
 
 

@@ -16,7 +16,8 @@ __all__ = ["register", "run"]
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``emulator`` to the CLI's sub-parsers; every argument after it is the emulator's
-    (``takes_rest``: the CLI hands them over instead of refusing them)."""
+    (``takes_rest``: the CLI hands them over instead of refusing them, and leaves logging and
+    errors to the emulator, as under ``python -m`` the emulator)."""
     emulator = sub.add_parser("emulator", help="run the local GitHub Models emulator",
                               description="See '%(prog)s --help' for its options.",
                               add_help=False)
