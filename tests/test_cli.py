@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from shared import __version__
-from shared.plugins.model_provider.github_models.cli_chat import cancel_on_sigint
+from shared.plugins.model_provider.github_models.cli.chat_runner import cancel_on_sigint
 from shared.plugins.model_provider.github_models.emulator import Reply
 from shared.plugins.model_provider.github_models.models.catalog import static_catalog
 from shared.plugins.model_provider.types import CancelToken

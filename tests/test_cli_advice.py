@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared import CancelToken, ProviderConfig, load_provider
-from shared.plugins.model_provider.github_models.cli_advice import cli_terms
+from shared.plugins.model_provider.github_models.cli.advice import cli_terms
 from shared.plugins.model_provider.github_models.config.options import (
     adapt_for_model,
     validate_options,

@@ -28,7 +28,7 @@ sys.exit(main())
 """
 
 
-@pytest.mark.parametrize("stage", ["jaato_github_models.cli", "jaato_github_models.cli_output",
+@pytest.mark.parametrize("stage", ["jaato_github_models.cli", "jaato_github_models.cli.output",
                                    "argparse", "jaato_github_models.errors"])
 def test_ctrl_c_while_the_script_loads_the_cli_exits_130_quietly(emulator: Any, tmp_path: Path,
                                                                  stage: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shared.plugins.model_provider.github_models.cli_log import (
+from shared.plugins.model_provider.github_models.cli.log import (
     _MIGRATIONS,
     SCHEMA_VERSION,
     LogStore,

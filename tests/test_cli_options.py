@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from shared.plugins.model_provider.github_models.cli_options import (
-    option_key,
+from shared.plugins.model_provider.github_models.cli.options import (
     parse_option_value,
     request_options,
 )
 from shared.plugins.model_provider.github_models.config.options import validate_options
 from shared.plugins.model_provider.github_models.errors import InvalidRequestError
+from shared.plugins.model_provider.github_models.prompts.file import option_key
 
 from .test_cli import chat_requests, run_cli
 

@@ -10,12 +10,13 @@ import pytest
 
 from shared.plugins.model_provider.github_models.emulator import Reply
 from shared.plugins.model_provider.github_models.errors import InvalidRequestError
-from shared.plugins.model_provider.github_models.prompt_evaluators import (
+from shared.plugins.model_provider.github_models.prompts.evaluators import (
     BUILTIN_EVALUATORS,
     match_choice,
     string_result,
 )
-from shared.plugins.model_provider.github_models.prompt_file import (
+from shared.plugins.model_provider.github_models.prompts.file import (
+    BUILTIN_NAMES,
     Evaluator,
     fill,
     load_prompt_file,
@@ -98,8 +99,9 @@ def test_judge_replies_are_matched_to_choices(reply: str, expected: Any) -> None
 
 
 def test_builtin_judges_are_githubs_documented_set() -> None:
-    assert set(BUILTIN_EVALUATORS) == {"similarity", "coherence", "fluency", "relevance",
-                                       "groundedness"}
+    # the file reader accepts exactly the judges the evaluators have a rubric for
+    assert set(BUILTIN_EVALUATORS) == BUILTIN_NAMES == {
+        "similarity", "coherence", "fluency", "relevance", "groundedness"}
     for judge in BUILTIN_EVALUATORS.values():
         assert judge.choices == FIVE and "{{completion}}" in judge.prompt
 

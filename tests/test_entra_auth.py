@@ -296,8 +296,8 @@ def test_the_token_never_shows(entra_emulator: Emulator, make_entra: Any) -> Non
 
 
 def test_doctor_names_the_credential_never_the_token(entra_emulator: Emulator) -> None:
-    from shared.plugins.model_provider.github_models.cli_doctor import Doctor
-    from shared.plugins.model_provider.github_models.cli_output import Console
+    from shared.plugins.model_provider.github_models.cli.doctor_checks import Doctor
+    from shared.plugins.model_provider.github_models.cli.output import Console
 
     out, err = io.StringIO(), io.StringIO()
     cred = ExpiringTestCredential()

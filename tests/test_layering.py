@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "shared" / "plugins" / "model_pr
 # lowest first; a name ending in "." is a whole subpackage
 LAYERS: list[tuple[str, frozenset[str]]] = [
     ("common", frozenset({"common.", "data", "_contracts", "_public", "_host", "_fallback",
-                          "telemetry_names", "yaml_input",
+                          "telemetry_names",
                           # deprecated old paths (0.3.0 -> gone in 0.4.0): they import _public
                           # only and resolve the moved names lazily
                           "catalog", "live_catalog", "pricing", "env", "clock"})),
@@ -32,6 +32,8 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("errors", frozenset({"failures.", "errors"})),
     ("models", frozenset({"models."})),
     ("config", frozenset({"config."})),
+    # .prompt.yml files: library code the CLI's run/eval use (reads errors and config only)
+    ("prompts", frozenset({"prompts."})),
     # converters.py stays at the top: jaato's own tests pin github_models/converters.py
     ("wire", frozenset({"wire.", "converters"})),
     ("pacing", frozenset({"pacing."})),
@@ -39,11 +41,10 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("calls", frozenset({"calls."})),
     ("turn", frozenset({"turn."})),
     ("provider", frozenset({"", "provider"})),
-    ("cli", frozenset({"_entry", "cli", "cli_advice", "cli_chat", "cli_chat_session",
-                       "cli_connect", "cli_doctor", "cli_doctor_answers", "cli_embed", "cli_log",
-                       "cli_logs", "cli_models", "cli_options", "cli_output", "cli_prompt",
-                       "cli_quota", "prompt_file", "prompt_evaluators"})),
+    # the emulator sits below the CLI (whose `emulator` command starts it) and above the
+    # provider (which never imports it); of the provider it may import common only (below)
     ("emulator", frozenset({"emulator."})),
+    ("cli", frozenset({"_entry", "cli."})),
 ]
 # the emulator referees the provider: of the provider it may import these layers only
 EMULATOR_MAY_IMPORT = {"common", "emulator"}
@@ -185,9 +186,9 @@ def test_no_import_cycles() -> None:
 
 
 # upward imports deferred into functions: allowed for now (they keep start-up cheap), but the
-# number may only go down as the layers are cut cleaner. Today (2): accounting reads the root's
-# PROVIDER_CAPABILITIES, cli starts the emulator's main.
-DEFERRED_UPWARD_MOST = 2
+# number may only go down as the layers are cut cleaner. Today (1): accounting reads the root's
+# PROVIDER_CAPABILITIES.
+DEFERRED_UPWARD_MOST = 1
 
 
 def test_deferred_upward_imports_only_shrink() -> None:

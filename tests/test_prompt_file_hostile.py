@@ -14,8 +14,8 @@ import pytest
 
 from shared.plugins.model_provider.github_models.emulator import Reply
 from shared.plugins.model_provider.github_models.errors import InvalidRequestError
-from shared.plugins.model_provider.github_models.prompt_evaluators import match_choice
-from shared.plugins.model_provider.github_models.prompt_file import load_prompt_file
+from shared.plugins.model_provider.github_models.prompts.evaluators import match_choice
+from shared.plugins.model_provider.github_models.prompts.file import load_prompt_file
 
 from .test_cli import chat_requests, run_cli
 

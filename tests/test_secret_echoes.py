@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from shared import CancelToken, FinishReason
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.cli_output import Console
+from shared.plugins.model_provider.github_models.cli.output import Console
 from shared.plugins.model_provider.github_models.common.masking import SecretMasker
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 

@@ -29,7 +29,8 @@ TOKEN = PREFIX + BODY
 LOGGERS = ("", "azure", "azure.core.pipeline.policies.http_logging_policy", "urllib3",
            "aiohttp", "shared.plugins.model_provider.github_models",
            "shared.plugins.model_provider.github_models.http", "shared", "requests")
-CLI = Path(__file__).resolve().parents[1] / "shared/plugins/model_provider/github_models/cli.py"
+CLI = (Path(__file__).resolve().parents[1]
+       / "shared/plugins/model_provider/github_models/cli/main.py")
 WEATHER = ToolSchema(name="get_weather", description="Weather for a city",
                      parameters={"type": "object", "properties": {"city": {"type": "string"}},
                                  "required": ["city"]})
@@ -234,7 +235,7 @@ def run_cli(args: list[str], emulator: Emulator) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("JAATO_") and k not in ("GITHUB_TOKEN", "GH_TOKEN")}
     env.update(GITHUB_TOKEN=TOKEN, JAATO_GITHUB_ENDPOINT=emulator.inference_url,
-               NO_PROXY="127.0.0.1,localhost", PYTHONPATH=str(CLI.parents[4]))
+               NO_PROXY="127.0.0.1,localhost", PYTHONPATH=str(CLI.parents[5]))
     return subprocess.run(
         [sys.executable, "-m", "shared.plugins.model_provider.github_models.cli", *args],
         capture_output=True, text=True, env=env, timeout=60, check=False)

@@ -50,9 +50,9 @@ def shell(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
 
 
 @pytest.mark.parametrize("stage", [
-    "argparse", "shared.plugins.model_provider.github_models.cli_output",
+    "argparse", "shared.plugins.model_provider.github_models.cli.output",
     "shared.plugins.model_provider.github_models.errors",
-    "shared.plugins.model_provider.github_models.cli_chat",
+    "shared.plugins.model_provider.github_models.cli.chat_runner",
     "shared.plugins.model_provider.github_models.provider",
     "shared.plugins.model_provider.github_models.config.env",
     "shared.plugins.model_provider.github_models.transport.transport", "requests", "azure.core",
@@ -151,7 +151,7 @@ if __name__ == '__main__':
 
 @pytest.mark.parametrize("stage", [
     "jaato_github_models._contracts", "jaato_github_models._entry", "jaato_github_models.cli",
-    "jaato_github_models.cli_output", "jaato_github_models.errors",
+    "jaato_github_models.cli.output", "jaato_github_models.errors",
 ])
 def test_ctrl_c_while_the_console_script_loads_the_package_is_quiet(
         emulator: Emulator, tmp_path: Path, stage: str) -> None:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from shared import ProviderConfig, load_provider
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.cli_output import Console
+from shared.plugins.model_provider.github_models.cli.output import Console
 from shared.plugins.model_provider.github_models.emulator import Emulator, Reply
 from shared.plugins.model_provider.types import Part, ToolResult, ToolSchema
 from tests.adversarial.conftest import PROFILE, TOKEN

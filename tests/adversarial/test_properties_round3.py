@@ -101,7 +101,7 @@ def yaml_documents(draw: Any) -> str:
 @given(text=yaml_documents())
 def test_any_prompt_file_loads_or_is_refused_quickly_and_serialises(tmp_path_factory: Any,
                                                                      text: str) -> None:
-    from shared.plugins.model_provider.github_models.prompt_file import load_prompt_file
+    from shared.plugins.model_provider.github_models.prompts.file import load_prompt_file
 
     path = Path(tmp_path_factory.mktemp("pf")) / "x.prompt.yml"
     path.write_text(text, "utf-8")
@@ -139,9 +139,9 @@ def offline_provider() -> Iterator[Any]:
 @given(document=history_docs)
 def test_any_stored_history_resumes_or_names_the_log(offline_provider: Any,
                                                     document: str) -> None:
-    from shared.plugins.model_provider.github_models.cli_chat_session import LoggedChatRunner
-    from shared.plugins.model_provider.github_models.cli_log import LogStoreError
-    from shared.plugins.model_provider.github_models.cli_output import Console
+    from shared.plugins.model_provider.github_models.cli.chat_session import LoggedChatRunner
+    from shared.plugins.model_provider.github_models.cli.log import LogStoreError
+    from shared.plugins.model_provider.github_models.cli.output import Console
 
     console = Console(io.StringIO(), io.StringIO(), {"NO_COLOR": "1"})
     try:

@@ -1,7 +1,7 @@
 """The ``jaato-github-models`` console script: the CLI, with Ctrl-C caught while it loads.
 
-The script imports this module first; a Ctrl-C while ``cli`` and its imports load exits 130
-with one ``interrupted`` line instead of a traceback (``cli.main`` covers everything after).
+The script imports this module first; a Ctrl-C while ``cli.main`` and its imports load exits 130
+with one ``interrupted`` line instead of a traceback (``cli.main.main`` covers everything after).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _interrupted(signum: int, frame: object) -> None:
 def main() -> int:
     """Load and run the CLI; 130 when interrupted while loading."""
     try:
-        from .cli import main as cli_main
+        from .cli.main import main as cli_main
     except KeyboardInterrupt:
         _interrupted(signal.SIGINT, None)
     # the package __init__ made Ctrl-C quiet while it loaded (the console script imports it

@@ -9,27 +9,25 @@ be written as in prompt files (``maxTokens``, ``topP``). Everything here runs be
 from __future__ import annotations
 
 import mimetypes
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ._host import Part
-from .config.options import OPTION_NAMES, validate_options
-from .errors import InvalidRequestError
+from .._host import Part
+from ..config.options import OPTION_NAMES, validate_options
+from ..errors import InvalidRequestError
+from ..prompts.file import option_key
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES",
     "load_attachment",
     "load_schema",
-    "option_key",
     "parse_option_value",
     "request_options",
 ]
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -41,14 +39,9 @@ _IMAGE_SIGNATURES = (
 _MAX_SCHEMA_BYTES = 5_000_000
 
 
-def option_key(name: str) -> str:
-    """``maxTokens`` -> ``max_tokens``; ``max-tokens`` -> ``max_tokens``."""
-    return _CAMEL.sub("_", name.strip()).replace("-", "_").lower()
-
-
 def parse_option_value(text: str) -> Any:
     """JSON when ``text`` parses as JSON (and is not absurdly nested), else the text itself."""
-    from .common.wire_check import loads_json
+    from ..common.wire_check import loads_json
 
     try:
         return loads_json(text)
@@ -84,8 +77,8 @@ def load_schema(spec: str) -> dict[str, Any]:
     """
     from contextlib import suppress
 
-    from .common.wire_check import loads_json
-    from .config.setting_checks import path_problem
+    from ..common.wire_check import loads_json
+    from ..config.setting_checks import path_problem
 
     inline = spec.lstrip().startswith(("{", "["))  # JSON text, never a file name to stat
     path = Path(spec)
@@ -196,7 +189,7 @@ def load_attachment(spec: str, stdin: BinaryIO | None = None) -> Part:
     Raises:
         InvalidRequestError: Unreadable, too large, or not an image.
     """
-    from .common.url_secrets import strip_url_secrets
+    from ..common.url_secrets import strip_url_secrets
 
     what = f"Reading the attachment {strip_url_secrets(spec) if '://' in spec else spec}"
     try:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .common.masking import SecretMasker
+from ..common.masking import SecretMasker
 
 __all__ = [
     "FAIL",
@@ -123,7 +123,7 @@ class Console:
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret masked."""
-        from .common.secret_text import scrub  # and anything shaped like a token, known or not
+        from ..common.secret_text import scrub  # and anything shaped like a token, known or not
 
         return scrub(self._masker.scrub(text))
 
@@ -171,7 +171,7 @@ class Console:
 
     def error(self, text: str) -> None:
         """One error paragraph on stderr, its advice in command-line terms (flags, commands)."""
-        from .cli_advice import cli_terms
+        from .advice import cli_terms
 
         text = cli_terms(text, custom_endpoint=self.custom_endpoint)
         self.note("error: " + " ".join(text.split()))
@@ -192,7 +192,7 @@ class ConsoleLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Write one record (scrubbed) to stderr and keep it for later inspection."""
         try:
-            from .cli_advice import cli_terms
+            from .advice import cli_terms
 
             self.records.append(record)
             message = cli_terms(record.getMessage(), custom_endpoint=self.console.custom_endpoint)

@@ -6,10 +6,10 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from .cli_log import LogStore, default_db_path
-from .cli_output import Console, format_usd
+from ..arguments import add_command
+from ..output import Console, format_usd
 
-__all__ = ["run_logs"]
+__all__ = ["register", "run"]
 
 
 def _when(stamp: float) -> str:
@@ -39,12 +39,17 @@ def _print_turn(console: Console, row: dict[str, Any]) -> None:
     console.print()
 
 
-def run_logs(args: argparse.Namespace, console: Console) -> int:
-    """The ``logs`` command (``list``, ``show``, ``search``, ``path``). Returns the exit code.
+def run(args: argparse.Namespace, console: Console) -> int:
+    """Every chat exchange is logged to SQLite (see 'logs path'); JAATO_GITHUB_LOG_DB chooses
+    the file, --no-log or JAATO_GITHUB_LOG=false turns logging off.
+
+    The actions are ``list``, ``show``, ``search`` and ``path``. Returns the exit code.
 
     Raises:
         LogStoreError: The log cannot be opened or read.
     """
+    from ..log import LogStore, default_db_path  # the log (and the errors) load only here
+
     action = args.logs_command or "list"
     path = default_db_path()
     if action == "path":
@@ -82,3 +87,26 @@ def run_logs(args: argparse.Namespace, console: Console) -> int:
         for row in rows:
             _print_turn(console, row)
         return 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``logs`` (``list``, ``show``, ``search``, ``path``) to the CLI's sub-parsers."""
+    logs = add_command(sub, common, "logs", "list, show and search logged chats", run)
+    logs.set_defaults(logs_command="list", limit=3, query=None, json=False, cid=None)
+    actions = logs.add_subparsers(dest="logs_command", metavar="ACTION")
+
+    def listing(parser: argparse.ArgumentParser, count: int) -> None:
+        parser.add_argument("-n", "--count", dest="limit", type=int, default=count,
+                            metavar="N", help=f"how many exchanges, newest first (default "
+                                              f"{count}; 0 for all)")
+        parser.add_argument("--json", action="store_true", help="print a JSON array")
+
+    listing(logs, 3)
+    listing(actions.add_parser("list", parents=[common], help="the latest exchanges"), 3)
+    show = actions.add_parser("show", parents=[common], help="one conversation, every turn")
+    show.add_argument("cid", nargs="?", metavar="ID", help="conversation id (default: latest)")
+    show.add_argument("--json", action="store_true", help="print a JSON object")
+    search = actions.add_parser("search", parents=[common], help="full-text search (FTS5)")
+    search.add_argument("query", metavar="TEXT", help="words to find in prompts and replies")
+    listing(search, 10)
+    actions.add_parser("path", parents=[common], help="print the database file's path")

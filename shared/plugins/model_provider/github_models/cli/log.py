@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = [
     "ENV_LOG",
@@ -188,7 +188,7 @@ class LogStore:
         self.busy_timeout = busy_timeout
         self._scrub = scrub or (lambda text: text)
         if self.path.exists() and not self.path.is_file():  # /dev/null, a folder, a FIFO
-            from .config.setting_checks import path_problem
+            from ..config.setting_checks import path_problem
 
             raise LogStoreError(f"Opening the conversation log {self.path}",
                                 f"the path {path_problem(self.path)}",
@@ -368,7 +368,7 @@ def _create_private(path: Path) -> None:
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    from .common.wire_check import loads_json
+    from ..common.wire_check import loads_json
 
     for key in ("options", "tool_calls"):
         value: Any = None

@@ -34,14 +34,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidRequestError
+from ..errors import InvalidRequestError
 
-__all__ = ["Evaluator", "PromptFile", "fill", "load_prompt_file", "placeholders"]
+__all__ = ["BUILTIN_NAMES", "Evaluator", "PromptFile", "fill", "load_prompt_file", "option_key",
+           "placeholders"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}")
 _ROLES = ("system", "user", "assistant")
 _STRING_CHECKS = ("equals", "contains", "startsWith", "endsWith")
 _FORMATS = ("text", "json_object", "json_schema")
+# GitHub's built-in judges (``uses: github/<name>``); their rubrics are in ``evaluators``
+BUILTIN_NAMES = frozenset({"similarity", "coherence", "fluency", "relevance", "groundedness"})
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def placeholders(text: str) -> list[str]:
@@ -184,15 +189,18 @@ def _evaluator(path: Path, raw: Any, i: int, builtins: frozenset[str]) -> Evalua
                "give it one of string: {...}, llm: {...} or uses: github/<name>")
 
 
+def option_key(name: str) -> str:
+    """A request option's name: ``maxTokens`` or ``max-tokens`` -> ``max_tokens``."""
+    return _CAMEL.sub("_", name.strip()).replace("-", "_").lower()
+
+
 def load_prompt_file(path: str | Path) -> PromptFile:
     """Read and check a ``.prompt.yml`` file.
 
     Raises:
         InvalidRequestError: Unreadable, not YAML, or not in the prompt-file format.
     """
-    from .cli_options import option_key
-    from .config.setting_checks import path_problem
-    from .prompt_evaluators import BUILTIN_EVALUATORS
+    from ..config.setting_checks import path_problem
     from .yaml_input import YamlInputError, load_yaml_file
 
     path = Path(path)
@@ -222,7 +230,7 @@ def load_prompt_file(path: str | Path) -> PromptFile:
     raw_evals = data.get("evaluators") or []
     if not isinstance(raw_evals, list):
         raise _bad(path, "evaluators", "it is not a list", "write evaluators: [- name: ...]")
-    builtins = frozenset(BUILTIN_EVALUATORS)
+    builtins = BUILTIN_NAMES
     fmt = data.get("responseFormat")
     if fmt is not None and fmt not in _FORMATS:
         raise _bad(path, "responseFormat", f"{fmt!r} is not one of {', '.join(_FORMATS)}",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
-from .cli_output import Console, format_table
-from .models.catalog import Catalog, ModelInfo, static_catalog
+from ..arguments import add_command, add_connection_options
+from ..output import Console, format_table
 
-__all__ = ["model_row", "run_models"]
+if TYPE_CHECKING:  # the catalog loads when the command runs, not for --help
+    from ...models.catalog import Catalog, ModelInfo
+
+__all__ = ["model_row", "register", "run"]
 
 _HEADERS = ("ID", "PUBLISHER", "TIER", "CONTEXT", "MAX OUT", "MODALITIES", "CAPABILITIES")
 
@@ -27,10 +31,10 @@ def _tokens(count: int) -> str:
 
 
 def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
-    from . import create_provider
-    from ._host import ProviderConfig
-    from .cli_chat import connection_extra
-    from .models.live_catalog import enable_live_catalog
+    from ... import create_provider
+    from ..._host import ProviderConfig
+    from ...models.live_catalog import enable_live_catalog
+    from ..connect import connection_extra
 
     provider = create_provider(ProviderConfig(extra=connection_extra(args)))
     try:
@@ -43,12 +47,17 @@ def _live_catalog(args: argparse.Namespace, console: Console) -> Catalog:
         provider.shutdown()
 
 
-def run_models(args: argparse.Namespace, console: Console) -> int:
-    """List models; ``--json`` prints later-format catalog entries. Returns the exit code.
+def run(args: argparse.Namespace, console: Console) -> int:
+    """The static catalog (no token or network needed), or the endpoint's live catalog with
+    --live.
+
+    ``--json`` prints later-format catalog entries. Returns the exit code.
 
     Raises:
         GitHubModelsError: with ``--live``, when the provider cannot be configured (no token).
     """
+    from ...models.catalog import static_catalog
+
     if args.refresh and not args.live:
         console.error("--refresh re-fetches the endpoint's live catalog, so it needs --live: "
                       "run `jaato-github-models models --live --refresh`")
@@ -68,3 +77,17 @@ def run_models(args: argparse.Namespace, console: Console) -> int:
         console.print(body)
     console.note(f"{len(models)} models ({catalog.source})")
     return 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``models`` to the CLI's sub-parsers."""
+    models = add_command(sub, common, "models", "list models and their limits", run)
+    models.add_argument("--prefix", metavar="P", help="only ids starting with P (e.g. openai/)")
+    models.add_argument("--json", action="store_true",
+                        help="print a JSON array of catalog entries (later API format)")
+    models.add_argument("--live", action="store_true",
+                        help="fetch GET /catalog/models from the endpoint (cached; falls back "
+                             "to the static catalog)")
+    models.add_argument("--refresh", action="store_true",
+                        help="with --live: ignore the cache and fetch now")
+    add_connection_options(models)

@@ -1,4 +1,5 @@
-"""``jaato-github-models chat``: one-shot or interactive chat, streamed, with usage and cost.
+"""The chat runner shared by ``chat``, ``run`` and ``eval``: one streamed reply at a time, with
+usage and cost, and the interactive loop's commands.
 
 Ctrl-C while a reply streams cancels that reply through a ``CancelToken`` (the partial text is
 kept in the history, as the provider records it); a second Ctrl-C during the same reply, or one
@@ -8,7 +9,6 @@ the line: ``/quit`` or Ctrl-D leaves.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import signal
@@ -18,26 +18,10 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from ._host import CancelToken, FinishReason, ProviderResponse, response_text
-from .cli_connect import (
-    ENV_MODEL,
-    connection_extra,
-    open_provider,
-    resolve_model,
-    shown_endpoint,
-)
-from .cli_output import Console, format_usd
+from .._host import CancelToken, FinishReason, ProviderResponse, response_text
+from .output import Console, format_usd
 
-__all__ = [
-    "ENV_MODEL",
-    "ChatRunner",
-    "cancel_on_sigint",
-    "connection_extra",
-    "open_provider",
-    "resolve_model",
-    "run_chat",
-    "shown_endpoint",
-]
+__all__ = ["HELP", "ChatRunner", "cancel_on_sigint"]
 
 HELP = """commands:
   /reset        start a new conversation (same system instruction)
@@ -48,7 +32,7 @@ HELP = """commands:
 Ctrl-C cancels the reply being streamed."""
 
 if TYPE_CHECKING:  # the provider (and azure) load only when a command needs them
-    from .provider import GitHubModelsProvider
+    from ..provider import GitHubModelsProvider
 
 
 def _count(n: float, noun: str) -> str:
@@ -211,7 +195,7 @@ class ChatRunner:
         return True
 
     def _switch_model(self, model: str) -> None:
-        from .errors import GitHubModelsError
+        from ..errors import GitHubModelsError
 
         if not model:
             self.console.note(f"model: {self.provider.model_name} (use /model NAME to switch)")
@@ -225,7 +209,7 @@ class ChatRunner:
 
     def interactive(self, stdin: Any = None) -> int:
         """The read-eval-print loop until ``/quit`` or end of input. Returns the exit code."""
-        from .errors import GitHubModelsError
+        from ..errors import GitHubModelsError
 
         stream = stdin or sys.stdin
         if stream is None:  # stdin closed (``<&-``): nothing will ever be typed
@@ -260,108 +244,3 @@ class ChatRunner:
             except GitHubModelsError as exc:  # the session survives a failed turn
                 self.console.print()
                 self.console.error(str(exc))
-
-
-def _embedding_refusal(provider: GitHubModelsProvider) -> None:
-    """An embeddings model cannot chat: refuse before sending a request it would reject."""
-    from .errors import InvalidRequestError
-
-    info = provider.model_info
-    if info is not None and info.is_embedding:
-        raise InvalidRequestError(
-            what=f"Chatting with {info.id}",
-            why="it is an embeddings model: it turns text into vectors and does not answer "
-                "chat requests",
-            fix="choose a chat model with --model (or JAATO_GITHUB_MODEL), e.g. "
-                "--model openai/gpt-4o; `jaato-github-models models` lists the models and "
-                "their output modalities", param="model")
-
-
-def _read_stdin(console: Console) -> str | None:
-    """The prompt piped to ``chat -`` (stripped); None after printing why it cannot be read."""
-    if sys.stdin is None:
-        return ""  # closed: reported as an empty prompt
-    try:
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-    except OSError as exc:
-        console.error(f"standard input cannot be read ({exc.strerror or exc}): pipe a prompt "
-                      "in, or give it as an argument")
-        return None
-    if isinstance(data, str):
-        return data.strip()
-    try:
-        return data.decode("utf-8-sig").strip()
-    except UnicodeDecodeError as exc:
-        console.error(f"the prompt read from standard input is not UTF-8 text (byte {exc.start} "
-                      f"is 0x{data[exc.start]:02x}): convert it, e.g. with iconv -t UTF-8")
-        return None
-
-
-def run_chat(args: argparse.Namespace, console: Console) -> int:
-    """The ``chat`` command. Returns the exit code.
-
-    Raises:
-        GitHubModelsError: Configuration, connection or (one-shot) request failures, a bad
-            option, schema or attachment (before any request), an unreadable log with
-            ``-c``/``--cid``.
-    """
-    from .cli_chat_session import LoggedChatRunner, open_log, resume
-    from .cli_options import load_attachment, load_schema, request_options
-
-    words = list(args.prompt)
-    prompt = " ".join(words).strip()
-    attach = list(getattr(args, "attachment", None) or [])
-    if words and not prompt and not attach:
-        console.error("the prompt is empty: give the message as an argument, '-' to read it "
-                      "from standard input, or no PROMPT at all for an interactive chat")
-        return 2
-    if prompt == "-" and "-" in attach:
-        console.error("standard input ('-') can be the prompt or an attachment, not both: "
-                      "give the prompt as an argument with -a -")
-        return 2
-    options = request_options(getattr(args, "option", None), temperature=args.temperature,
-                              max_tokens=args.max_tokens)
-    schema = load_schema(args.schema) if getattr(args, "schema", None) else None
-    parts = [load_attachment(a) for a in attach]
-    extra = connection_extra(args)
-    provider = open_provider(extra, console)
-    store = None
-    try:
-        dotenv_path = provider.settings.dotenv_path
-        store = open_log(args, console, dotenv_path)
-        resuming = bool(getattr(args, "continue_", False) or getattr(args, "cid", None))
-        row = resume(store, getattr(args, "cid", None)) if resuming and store else None
-        model = args.model or (row["model"] if row else None)
-        provider.connect(resolve_model(model, dotenv_path))
-        _embedding_refusal(provider)
-        system = args.system if args.system is not None else (row["system"] if row else None)
-        runner = LoggedChatRunner(provider, console, as_json=args.json, system=system,
-                                  options=options, store=store,
-                                  conversation_id=row["id"] if row else None,
-                                  history_json=row["history"] if row else None)
-        if row is not None:
-            console.note(f"continuing conversation {row['id']} "
-                         f"({len(provider.get_history())} messages)")
-        if prompt == "-":
-            piped = _read_stdin(console)
-            if piped is None:
-                return 2
-            prompt = piped
-            if not prompt:
-                console.error("the prompt read from standard input ('-') is empty: pipe a "
-                              "prompt in, or give it as an argument")
-                return 2
-        if parts or schema is not None:
-            runner.reply_with(prompt, parts, schema)
-            return 0
-        if prompt:
-            response = runner.reply(prompt, pretty=True)
-            return 130 if response.finish_reason is FinishReason.CANCELLED else 0
-        console.note(f"chatting with {provider.model_name} at "
-                     f"{shown_endpoint(provider.settings.endpoint)}; /help lists the commands, "
-                     "Ctrl-C cancels a reply, /quit or Ctrl-D leaves")
-        return runner.interactive()
-    finally:
-        provider.shutdown()
-        if store is not None:
-            store.close()

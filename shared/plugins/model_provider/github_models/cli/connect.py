@@ -1,21 +1,24 @@
 """The CLI's connection: flags to ``ProviderConfig.extra``, opening the provider (its token
 registered with the console so nothing prints it), the model to use, the shown endpoint.
-Shared by every command that talks to an endpoint (``cli_chat`` re-exports the names).
+Shared by every command that talks to an endpoint.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .cli_output import Console
+from .arguments import DEFAULT_MODEL
+from .output import Console
 
 if TYPE_CHECKING:  # the provider (and azure) load only when a command needs them
-    from .provider import GitHubModelsProvider
+    from ..provider import GitHubModelsProvider
 
-__all__ = ["ENV_MODEL", "connection_extra", "open_provider", "resolve_model", "shown_endpoint"]
+__all__ = ["ENV_MODEL", "connected", "connection_extra", "open_provider", "resolve_model",
+           "shown_endpoint"]
 
 ENV_MODEL = "JAATO_GITHUB_MODEL"
 
@@ -44,8 +47,8 @@ def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsPro
         TokenNotFoundError: No token anywhere.
         ConfigurationError: A malformed setting.
     """
-    from . import create_provider
-    from ._host import ProviderConfig
+    from .. import create_provider
+    from .._host import ProviderConfig
 
     provider = create_provider(ProviderConfig(extra=dict(extra)))
     console.add_secret(provider.settings.token)
@@ -54,18 +57,31 @@ def open_provider(extra: Mapping[str, Any], console: Console) -> GitHubModelsPro
     return provider
 
 
+@contextlib.contextmanager
+def connected(args: argparse.Namespace, console: Console) -> Iterator[GitHubModelsProvider]:
+    """``open_provider`` from the connection flags, shut down when the block ends.
+
+    Raises:
+        TokenNotFoundError: No token anywhere.
+        ConfigurationError: A malformed setting.
+    """
+    provider = open_provider(connection_extra(args), console)
+    try:
+        yield provider
+    finally:
+        provider.shutdown()
+
+
 def resolve_model(explicit: str | None, dotenv_path: str | None,
                   environ: Mapping[str, str] | None = None) -> str:
     """``--model`` > ``JAATO_GITHUB_MODEL`` (environment, then ``.env``) > ``openai/gpt-4o``."""
-    from .cli import DEFAULT_MODEL
-
     if explicit and explicit.strip():
         return explicit.strip()
     env = os.environ if environ is None else environ
     if env.get(ENV_MODEL, "").strip():
         return env[ENV_MODEL].strip()
     if dotenv_path:
-        from .config.env import read_dotenv  # UTF-16 files too, and a clear error for others
+        from ..config.env import read_dotenv  # UTF-16 files too, and a clear error for others
 
         value = read_dotenv(dotenv_path).get(ENV_MODEL)
         if value and value.strip():
@@ -75,6 +91,6 @@ def resolve_model(explicit: str | None, dotenv_path: str | None,
 
 def shown_endpoint(endpoint: str) -> str:
     """The endpoint without user info, query or fragment (they can hold keys)."""
-    from .errors import ErrorContext
+    from ..errors import ErrorContext
 
     return ErrorContext(endpoint=endpoint).shown_endpoint

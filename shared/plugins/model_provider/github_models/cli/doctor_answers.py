@@ -1,13 +1,13 @@
 """``doctor``: what the test request's answer says about each check (service, token,
-organization, model, rate-limit headroom). ``cli_doctor.Doctor`` runs the checks and records.
+organization, model, rate-limit headroom) and the shared rate store's line. ``doctor_checks.Doctor``
+runs the checks and records.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from .cli_output import FAIL, PASS, SKIP, Check
-from .errors import (
+from ..errors import (
     RETIREMENT_DATE,
     GitHubModelsError,
     ModelsDisabledError,
@@ -18,11 +18,13 @@ from .errors import (
     TokenInvalidError,
     TokenPermissionError,
 )
+from .output import FAIL, PASS, SKIP, Check
 
 if TYPE_CHECKING:
-    from .provider import GitHubModelsProvider
+    from ..config.settings import Settings
+    from ..provider import GitHubModelsProvider
 
-__all__ = ["RETIRED_FIX", "Recorder", "ping_failed", "rate_limits"]
+__all__ = ["RETIRED_FIX", "Recorder", "ping_failed", "rate_limits", "store_check"]
 
 RETIRED_FIX = (
     f"GitHub Models was retired on {RETIREMENT_DATE}: every models.github.ai endpoint answers "
@@ -37,7 +39,7 @@ RETIRED_FIX = (
 
 
 class Recorder(Protocol):
-    """What the verdicts write to (``cli_doctor.Doctor``)."""
+    """What the verdicts write to (``doctor_checks.Doctor``)."""
 
     checks: dict[str, Check]
     endpoint: str | None
@@ -47,6 +49,32 @@ class Recorder(Protocol):
 
     def skip_rest(self, reason: str) -> None:
         """Mark every check without a result as skipped for ``reason``."""
+
+
+# the checks a test request's answer decides, in order, and what each says when it passed
+_ORDER = ("service", "endpoint", "auth", "organization")
+_PASSED = {"service": "no retirement answer (410, Deprecation or Sunset)",
+           "auth": "the endpoint accepted the token"}
+
+
+def _refusal(exc: GitHubModelsError, endpoint: str | None, via_org: bool
+             ) -> tuple[str, str, str, str] | None:
+    """``(check, why, fix, reason)`` when the answer fails a check and rules out the later ones
+    (``via_org``: the request went to the organization's path); None otherwise."""
+    if isinstance(exc, ServiceRetiredError):
+        return "service", exc.why, RETIRED_FIX, "the service is retired"
+    if isinstance(exc, ServiceUnavailableError):
+        return "service", exc.why, exc.fix, "the service failed the test request"
+    if exc.status == 404 and type(exc) is GitHubModelsError:  # no such path, not a model
+        return ("endpoint", f"{endpoint}/chat/completions answered 404: {exc.why}", exc.fix,
+                "the endpoint URL is wrong")
+    if isinstance(exc, TokenInvalidError | TokenPermissionError):
+        return "auth", exc.why, exc.fix, "the token was not accepted"
+    if isinstance(exc, ModelsDisabledError) and via_org:
+        return "organization", exc.why, exc.fix, "the organization refused the request"
+    if isinstance(exc, ModelsDisabledError):
+        return "auth", exc.why, exc.fix, "GitHub Models is not enabled for this token"
+    return None
 
 
 def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModelsError,
@@ -62,34 +90,16 @@ def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModels
         return
     if doc.checks["reachable"].status == SKIP:
         doc.set("reachable", PASS, f"{doc.endpoint} answered (HTTP {exc.status})")
-    if isinstance(exc, ServiceRetiredError):
-        doc.set("service", FAIL, exc.why, RETIRED_FIX)
-        doc.skip_rest("the service is retired")
+    refusal = _refusal(exc, doc.endpoint, bool(s.organization and s.org_path_applied))
+    failed = _ORDER.index(refusal[0]) if refusal else len(_ORDER)
+    for check, detail in _PASSED.items():  # every check before the failed one passed
+        if _ORDER.index(check) < failed:
+            doc.set(check, PASS, detail)
+    if refusal is not None:
+        check, why, fix, reason = refusal
+        doc.set(check, FAIL, why, fix)
+        doc.skip_rest(reason)
         return
-    if isinstance(exc, ServiceUnavailableError):
-        doc.set("service", FAIL, exc.why, exc.fix)
-        doc.skip_rest("the service failed the test request")
-        return
-    doc.set("service", PASS, "no retirement answer (410, Deprecation or Sunset)")
-    if exc.status == 404 and type(exc) is GitHubModelsError:  # no such path, not a model
-        doc.set("endpoint", FAIL, f"{doc.endpoint}/chat/completions answered 404: "
-                                   f"{exc.why}", exc.fix)
-        doc.skip_rest("the endpoint URL is wrong")
-        return
-    if isinstance(exc, TokenInvalidError | TokenPermissionError):
-        doc.set("auth", FAIL, exc.why, exc.fix)
-        doc.skip_rest("the token was not accepted")
-        return
-    if isinstance(exc, ModelsDisabledError) and s.organization and s.org_path_applied:
-        doc.set("auth", PASS, "the endpoint accepted the token")
-        doc.set("organization", FAIL, exc.why, exc.fix)
-        doc.skip_rest("the organization refused the request")
-        return
-    if isinstance(exc, ModelsDisabledError):
-        doc.set("auth", FAIL, exc.why, exc.fix)
-        doc.skip_rest("GitHub Models is not enabled for this token")
-        return
-    doc.set("auth", PASS, "the endpoint accepted the token")
     if s.organization and s.org_path_applied:
         doc.set("organization", PASS, f"/orgs/{s.organization}/inference accepted the token")
     if isinstance(exc, RateLimitError):
@@ -100,10 +110,11 @@ def ping_failed(doc: Recorder, provider: GitHubModelsProvider, exc: GitHubModels
         doc.set("model", FAIL, f"the test request failed: {exc.why}", exc.fix)
     rate_limits(doc, provider, None)
 
+
 def rate_limits(doc: Recorder, provider: GitHubModelsProvider, exc: RateLimitError | None
                 ) -> None:
     """Record the rate-limit headroom (``exc``: the 429 the test request got, if any)."""
-    from .common.limits import limits_for_tier
+    from ..common.limits import limits_for_tier
 
     s = provider.settings
     if exc is not None:
@@ -146,3 +157,45 @@ def rate_limits(doc: Recorder, provider: GitHubModelsProvider, exc: RateLimitErr
              f"{limits.requests_per_day}/day, {limits.concurrent_requests} concurrent, "
              f"{limits.max_input_tokens} tokens in / {limits.max_output_tokens} out per "
              f"request); {pacing}")
+
+
+_HOW = ("set JAATO_GITHUB_RATE_STORE=redis://host:6379/0 (or extra['rate_store']) so that every "
+        "process billed to this quota paces against one shared budget; see docs/fleet.md")
+
+
+def store_check(settings: Settings) -> tuple[str, str, str]:
+    """The doctor's "Shared rate store" line: ``(status, detail, next step)``.
+
+    PASS: reachable (server, round trip, keys in use); FAIL: a bad URL, a refused login or no
+    answer (pacing then falls back per process); SKIP: no store configured.
+    """
+    if not settings.rate_store:
+        return SKIP, "no rate store: pacing is per process", _HOW
+    from ..pacing.rate_store import RateStore, StoreDown, parse_store_url
+
+    try:
+        location = parse_store_url(settings.rate_store)
+        store = RateStore(location)
+    except GitHubModelsError as exc:
+        return FAIL, exc.why, exc.fix
+    try:
+        latency = min(store.ping() for _ in range(3))
+        info = store.server_info()
+        keys, scopes = store.keys_in_use()
+    except StoreDown as exc:
+        return (FAIL, f"{location.display} did not answer ({exc}); requests fall back to "
+                      "per-process pacing" + (", or fail in strict mode"
+                                              if not settings.rate_store_strict else
+                                              " - strict mode is on: requests fail"),
+                "start the store or fix the URL (host, port, rediss:// for TLS, "
+                "?socket_timeout=SECONDS)")
+    except GitHubModelsError as exc:
+        return FAIL, exc.why, exc.fix
+    finally:
+        store.close()
+    server = (f"valkey {info['valkey_version']}" if "valkey_version" in info
+              else f"redis {info.get('redis_version', '?')}")
+    mode = "strict" if settings.rate_store_strict else "falls back per process when down"
+    return (PASS, f"{location.display} reachable ({server}), round trip "
+                  f"{latency * 1000:.1f} ms, {keys} key(s) in use for {scopes} quota scope(s); "
+                  f"{mode}", "")

@@ -78,9 +78,9 @@ def first_run_message(extra: Mapping[str, Any],
                       environ: Mapping[str, str] | None = None) -> str | None:
     """The message for a run with no token and GitHub's retired default endpoint, or None when
     an endpoint is configured (then the token error itself is the right advice)."""
-    from ._host import ProviderConfig
-    from .config.env import resolve_settings
-    from .errors import RETIREMENT_DATE, GitHubModelsError
+    from .._host import ProviderConfig
+    from ..config.env import resolve_settings
+    from ..errors import RETIREMENT_DATE, GitHubModelsError
 
     try:
         settings = resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(extra)),

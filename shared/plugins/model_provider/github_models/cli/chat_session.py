@@ -13,14 +13,15 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._host import FinishReason, Part, ProviderResponse, response_calls, response_text
-from .cli_chat import ChatRunner, shown_endpoint
-from .cli_log import LogStore, LogStoreError, Turn, default_db_path, logging_enabled
-from .cli_log import new_conversation_id as _new_id
-from .cli_output import Console
+from .._host import FinishReason, Part, ProviderResponse, response_calls, response_text
+from .chat_runner import ChatRunner
+from .connect import shown_endpoint
+from .log import LogStore, LogStoreError, Turn, default_db_path, logging_enabled
+from .log import new_conversation_id as _new_id
+from .output import Console
 
 if TYPE_CHECKING:
-    from .provider import GitHubModelsProvider
+    from ..provider import GitHubModelsProvider
 
 __all__ = ["LoggedChatRunner", "open_log", "resume", "usage_is_estimated"]
 
@@ -65,8 +66,8 @@ def resume(store: LogStore, cid: str | None) -> dict[str, Any]:
 
 
 def _turn_cost(provider: GitHubModelsProvider, usage: Any) -> float | None:
-    from ._host import input_tokens
-    from .models.pricing import TOKEN_UNIT_PRICE_USD, token_units
+    from .._host import input_tokens
+    from ..models.pricing import TOKEN_UNIT_PRICE_USD, token_units
 
     known = getattr(usage, "cost_usd", None)
     if known is not None:

@@ -2,7 +2,7 @@
 
 ``run`` fills the file's ``{{variables}}`` from ``--var`` (``{{input}}`` also from piped
 stdin) and streams the reply. ``eval`` sends every ``testData`` row, scores each reply with the
-file's evaluators (see ``prompt_evaluators``), prints a table and a summary, optionally the JSON
+file's evaluators (see ``prompts.evaluators``), prints a table and a summary, optionally the JSON
 report (``--json`` on stdout, ``--report PATH``), and exits 1 when any evaluation failed, so it
 can gate CI. The model is ``--model``, else the file's ``model``, else ``JAATO_GITHUB_MODEL``.
 """
@@ -16,15 +16,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._host import FinishReason, Message, Role, response_text
-from .cli_chat import connection_extra, open_provider, resolve_model, shown_endpoint
-from .cli_output import Console, format_table, format_usd
-from .errors import GitHubModelsError, InvalidRequestError
-from .prompt_evaluators import EvaluationResult, judge_request, match_choice, string_result
-from .prompt_file import Evaluator, PromptFile, fill, load_prompt_file
+from .._host import FinishReason, Message, Role, response_text
+from ..errors import GitHubModelsError, InvalidRequestError
+from ..prompts.evaluators import EvaluationResult, judge_request, match_choice, string_result
+from ..prompts.file import Evaluator, PromptFile, fill, load_prompt_file
+from .connect import (
+    connected,
+    connection_extra,
+    open_provider,
+    resolve_model,
+    shown_endpoint,
+)
+from .output import Console, format_table, format_usd
 
 if TYPE_CHECKING:
-    from .provider import GitHubModelsProvider
+    from ..provider import GitHubModelsProvider
 
 __all__ = ["run_eval", "run_prompt"]
 
@@ -46,7 +52,7 @@ def _options(pf: PromptFile, pairs: Any = None) -> tuple[dict[str, Any], dict[st
     Raises:
         InvalidRequestError: A value the provider refuses.
     """
-    from .cli_options import request_options
+    from .options import request_options
 
     try:
         options = request_options(None, **pf.model_parameters)
@@ -87,7 +93,7 @@ def run_prompt(args: argparse.Namespace, console: Console) -> int:
     Raises:
         GitHubModelsError: A bad file or option (before any request), or the request failed.
     """
-    from .cli_chat_session import LoggedChatRunner
+    from .chat_session import LoggedChatRunner
 
     pf = load_prompt_file(args.file)
     options, schema = _options(pf, args.option)
@@ -95,8 +101,7 @@ def run_prompt(args: argparse.Namespace, console: Console) -> int:
     if variables is None:
         return 2
     system, history, prompt = _turn(pf, variables)
-    provider = open_provider(connection_extra(args), console)
-    try:
+    with connected(args, console) as provider:
         provider.connect(resolve_model(args.model or pf.model, provider.settings.dotenv_path))
         runner = LoggedChatRunner(provider, console, as_json=args.json, system=system,
                                   options=options)
@@ -106,8 +111,6 @@ def run_prompt(args: argparse.Namespace, console: Console) -> int:
             return 0
         response = runner.reply(prompt, pretty=True)
         return 130 if response.finish_reason is FinishReason.CANCELLED else 0
-    finally:
-        provider.shutdown()
 
 
 class _Evaluation:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .prompt_file import Evaluator, fill
+from .file import Evaluator, fill
 
 __all__ = [
     "ANSWER_LINE",

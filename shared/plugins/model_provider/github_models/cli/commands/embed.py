@@ -18,37 +18,15 @@ import sys
 from array import array
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .cli_output import Console
+from ..arguments import add_command, add_connection_options
 
-__all__ = ["DEFAULT_EMBEDDING_MODEL", "FORMATS", "add_embed_command", "run_embed"]
+if TYPE_CHECKING:
+    from ..output import Console
+
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "FORMATS", "register", "run"]
 
 DEFAULT_EMBEDDING_MODEL = "openai/text-embedding-3-small"
 FORMATS = ("json", "base64", "hex", "blob")
-
-
-def add_embed_command(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Register ``embed`` on the CLI's sub-parsers (connection options are added by the caller)."""
-    embed: argparse.ArgumentParser = sub.add_parser(
-        "embed", parents=parents, help="turn text into embedding vectors",
-        description="Print the embedding of each text, one vector per line (usage on stderr). "
-                    "Texts come from -c (repeatable), -i FILE (- for stdin), or stdin; a file "
-                    "or stdin is one text, or one per line with --lines.")
-    embed.add_argument("--model", "-m", metavar="ID",
-                       help=f"embeddings model or deployment (default {DEFAULT_EMBEDDING_MODEL})")
-    embed.add_argument("--content", "-c", action="append", metavar="TEXT",
-                       help="a text to embed; repeatable")
-    embed.add_argument("--input", "-i", metavar="FILE", help="read the text from FILE (- for "
-                                                             "stdin)")
-    embed.add_argument("--lines", action="store_true",
-                       help="each non-blank line of the file or stdin is one text")
-    embed.add_argument("--dimensions", type=int, metavar="N",
-                       help="shorter vectors (text-embedding-3-small/-large only)")
-    embed.add_argument("--format", "-f", choices=FORMATS, default="json",
-                       help="json (default): a JSON array per line; base64 or hex: float32 "
-                            "little-endian bytes per line; blob: those bytes raw (one text "
-                            "only)")
-    return embed
 
 
 def _read(path: str | None, console: Console) -> str | None:
@@ -119,9 +97,18 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def run_embed(args: argparse.Namespace, console: Console) -> int:
-    """The ``embed`` command: 0 when every text was embedded, 1 on an error, 2 on bad usage."""
-    from .cli_connect import connection_extra, open_provider
+def run(args: argparse.Namespace, console: Console) -> int:
+    """Print the embedding of each text, one vector per line (usage on stderr). Texts come from
+    -c (repeatable), -i FILE (- for stdin), or stdin; a file or stdin is one text, or one per
+    line with --lines.
+
+    Returns 0 when every text was embedded, 2 on bad usage.
+
+    Raises:
+        GitHubModelsError: The provider cannot be configured, or refused the texts (before any
+            request) or the request failed.
+    """
+    from ..connect import connected
 
     texts = _texts(args, console)
     if texts is None:
@@ -130,14 +117,31 @@ def run_embed(args: argparse.Namespace, console: Console) -> int:
         console.error(f"--format blob writes the raw bytes of one vector, and there are "
                       f"{len(texts)} texts: use --format json, base64 or hex for several")
         return 2
-    provider = open_provider(connection_extra(args), console)
-    try:
+    with connected(args, console) as provider:
         result = provider.embed(texts, model=(args.model or "").strip()
                                 or DEFAULT_EMBEDDING_MODEL, dimensions=args.dimensions)
-    finally:
-        provider.shutdown()
     _write(result.vectors, args.format, console)
     console.note(f"{_count(len(texts), 'text')}, {result.dimensions} dimensions, "
                  f"{_count(result.usage.prompt_tokens, 'token')}, "
                  f"{_count(result.requests, 'request')} ({result.model})")
     return 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``embed`` to the CLI's sub-parsers."""
+    embed = add_command(sub, common, "embed", "turn text into embedding vectors", run)
+    embed.add_argument("--model", "-m", metavar="ID",
+                       help=f"embeddings model or deployment (default {DEFAULT_EMBEDDING_MODEL})")
+    embed.add_argument("--content", "-c", action="append", metavar="TEXT",
+                       help="a text to embed; repeatable")
+    embed.add_argument("--input", "-i", metavar="FILE", help="read the text from FILE (- for "
+                                                             "stdin)")
+    embed.add_argument("--lines", action="store_true",
+                       help="each non-blank line of the file or stdin is one text")
+    embed.add_argument("--dimensions", type=int, metavar="N",
+                       help="shorter vectors (text-embedding-3-small/-large only)")
+    embed.add_argument("--format", "-f", choices=FORMATS, default="json",
+                       help="json (default): a JSON array per line; base64 or hex: float32 "
+                            "little-endian bytes per line; blob: those bytes raw (one text "
+                            "only)")
+    add_connection_options(embed)

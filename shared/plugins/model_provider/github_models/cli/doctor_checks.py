@@ -1,4 +1,5 @@
-"""``jaato-github-models doctor``: the troubleshooting checklist as one command.
+"""The checks of ``jaato-github-models doctor`` (``commands/doctor.py``): the troubleshooting
+checklist.
 
 Checks, in order: token, ``.env`` file, endpoint (and GitHub's retired hosts), endpoint
 reachable, service status (410 / Deprecation answers), token accepted, organization attribution,
@@ -10,7 +11,6 @@ store when one is configured (JAATO_GITHUB_RATE_STORE). Each ends PASS, FAIL
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from collections.abc import Mapping
@@ -18,34 +18,33 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cli_connect import connection_extra, open_provider, resolve_model, shown_endpoint
-from .cli_doctor_answers import RETIRED_FIX, ping_failed, rate_limits
-from .cli_output import (
-    FAIL,
-    PASS,
-    SKIP,
-    Check,
-    Console,
-    checklist_counts,
-    render_checklist,
-    token_type_label,
-)
-from .common.masking import mask_secret
-from .config.setting_checks import path_problem
-from .errors import (
+from ..common.masking import mask_secret
+from ..config.setting_checks import path_problem
+from ..errors import (
     GitHubModelsError,
     ModelNotFoundError,
     ProviderConnectionError,
     ServiceRetiredError,
     TokenNotFoundError,
 )
-from .pacing.rate_store import RateStoreError
+from ..pacing.rate_store import RateStoreError
+from .connect import open_provider, resolve_model, shown_endpoint
+from .doctor_answers import RETIRED_FIX, ping_failed, rate_limits, store_check
+from .output import (
+    FAIL,
+    PASS,
+    SKIP,
+    Check,
+    Console,
+    checklist_counts,
+    token_type_label,
+)
 
 if TYPE_CHECKING:
-    from .config.env import Settings
-    from .provider import GitHubModelsProvider
+    from ..config.env import Settings
+    from ..provider import GitHubModelsProvider
 
-__all__ = ["Check", "Doctor", "run_doctor"]
+__all__ = ["Doctor"]
 
 _TITLES = {
     "token": "Token",
@@ -109,7 +108,7 @@ class Doctor:
 
     def set(self, name: str, status: str, detail: str, next_step: str = "") -> None:
         """Record one check's result."""
-        from .cli_advice import cli_terms
+        from .advice import cli_terms
 
         check = self.checks[name]
         custom = self.console.custom_endpoint
@@ -163,8 +162,8 @@ class Doctor:
 
     def _own_settings_valid(self) -> bool:
         """Resolve the settings as configured; on an error, FAIL and skip the rest."""
-        from ._host import ProviderConfig
-        from .config.env import resolve_settings
+        from .._host import ProviderConfig
+        from ..config.env import resolve_settings
 
         try:
             resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(self.extra)),
@@ -178,8 +177,8 @@ class Doctor:
 
     def _without_token(self, extra: Mapping[str, Any]) -> None:
         """The checks that need no token (.env, endpoint, organization), with a placeholder."""
-        from ._host import ProviderConfig
-        from .config.env import resolve_settings
+        from .._host import ProviderConfig
+        from ..config.env import resolve_settings
 
         try:
             settings = resolve_settings(ProviderConfig(api_key="placeholder", extra=dict(extra)),
@@ -233,8 +232,6 @@ class Doctor:
             self.set("token", PASS, f"{mask_secret(s.token)} ({token_type_label(s.token_type)}) "
                                     f"from {s.token_source}")
         if s.rate_store and "rate_store" not in self.checks:  # a line only when configured
-            from .cli_quota import store_check
-
             self._store_line(*store_check(s))
         if not self._settings_checks(s):
             return
@@ -256,7 +253,7 @@ class Doctor:
         """
         if provider.settings.catalog_url is None:
             return None
-        from .models.catalog import Catalog
+        from ..models.catalog import Catalog
 
         try:
             entries = provider.fetch_catalog_entries()
@@ -338,14 +335,3 @@ class Doctor:
         checks = [asdict(c) for c in self.checks.values()]
         return {"ok": self.ok, "endpoint": self.endpoint, "model": self.model,
                 "summary": checklist_counts(list(self.checks.values())), "checks": checks}
-
-
-def run_doctor(args: argparse.Namespace, console: Console) -> int:
-    """The ``doctor`` command: 0 when no check failed, else 1."""
-    doctor = Doctor(connection_extra(args), args.model, console)
-    doctor.run()
-    if args.json:
-        console.json(doctor.report())
-        return 0 if doctor.ok else 1
-    render_checklist(list(doctor.checks.values()), console)
-    return 0 if doctor.ok else 1
