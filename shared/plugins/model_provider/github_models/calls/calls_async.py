@@ -106,7 +106,7 @@ class AsyncCallRunner(CallRunner):
                 self.accepted(handle.headers)
                 await self._pump(handle, call, delivered)
         except TransportFailure as failure:
-            return stream_failure(self, failure, delivered)
+            return stream_failure(self.context(), failure, delivered)
         except GitHubModelsError as exc:  # incl. the pacer's own refusal
             return exc
         return None
@@ -145,7 +145,7 @@ class AsyncCallRunner(CallRunner):
             end_of_body(parser, call, delivered)
             await handle.drain_and_close()
         except PUMP_ERRORS as exc:
-            raise_pump_error(self, exc, call, delivered)
+            raise_pump_error(self.context(), exc, call, delivered)
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from ..errors import GitHubModelsError, error_from_connection, error_from_stream_event
 from ..transport.azure_boundary import TransportFailure
@@ -22,13 +22,35 @@ from ..wire.streaming import SSEParser, StreamCancelled, StreamEventError, Strea
 
 if TYPE_CHECKING:
     from .._host import CancelToken
-    from ..transport.transport import StreamHandle
-    from .calls import CallRunner
+    from ..common.clock import Clock
+    from ..failures.error_context import ErrorContext
+    from ..pacing.pacing import Pacer
+    from ..pacing.pacing_windows import Permit
+    from ..transport.transport import StreamHandle, SyncTransport
 
 __all__ = ["StreamCall", "cancel_check", "end_of_body", "feed_block", "raise_pump_error",
            "stream_attempt", "stream_failure"]
 
 PUMP_ERRORS = (StreamEventError, StreamProtocolError, TransportFailure)
+
+
+class StreamRunner(Protocol):
+    """What the sync stream attempt needs of its runner (``calls.CallRunner`` is one; naming
+    the interface here keeps this module below ``calls`` in the import graph)."""
+
+    transport: SyncTransport
+    pacer: Pacer
+    clock: Clock
+    context: Callable[[], ErrorContext]
+
+    def count_sent(self, waited: float) -> None: ...
+
+    def answered(self, permit: Permit, status: int) -> None: ...
+
+    def accepted(self, headers: Mapping[str, str]) -> None: ...
+
+    def refused(self, status: int, headers: Mapping[str, str], body: bytes
+                ) -> GitHubModelsError: ...
 
 
 def cancel_check(cancel_token: CancelToken | None) -> Callable[[], None] | None:
@@ -119,7 +141,7 @@ def end_of_body(parser: SSEParser, call: StreamCall, delivered: list[str]) -> No
                            response_started=True)
 
 
-def stream_failure(runner: CallRunner, failure: TransportFailure, delivered: list[str]
+def stream_failure(context: ErrorContext, failure: TransportFailure, delivered: list[str]
                    ) -> GitHubModelsError:
     """The error for a broken stream: retried while the caller saw no text."""
     # For a stream what matters is whether the caller saw text: a cut before any text
@@ -128,14 +150,14 @@ def stream_failure(runner: CallRunner, failure: TransportFailure, delivered: lis
     if delivered and not kind.startswith("stream_"):
         # whatever broke it (a read timeout, a reset), the caller holds partial text
         kind, detail = "stream_interrupted", f"{failure.kind}: {failure.detail}"
-    error = error_from_connection(kind, detail, runner.context(),
+    error = error_from_connection(kind, detail, context,
                                   response_started=bool(delivered),
                                   partial_text="".join(delivered))
     error.__cause__ = failure
     return error
 
 
-def raise_pump_error(runner: CallRunner, exc: Exception, call: StreamCall,
+def raise_pump_error(context: ErrorContext, exc: Exception, call: StreamCall,
                      delivered: list[str]) -> NoReturn:
     """Raise what a failure while reading a stream means (called in its ``except``): a bad
     event -> its error; a broken connection -> ``StreamCancelled`` after a cancel, else itself.
@@ -145,15 +167,15 @@ def raise_pump_error(runner: CallRunner, exc: Exception, call: StreamCall,
             raise exc
         raise StreamCancelled() from exc
     if isinstance(exc, StreamEventError):
-        raise error_from_stream_event(exc.payload, runner.context(),
+        raise error_from_stream_event(exc.payload, context,
                                       partial_text="".join(delivered)) from exc
-    raise error_from_connection("stream_malformed", str(exc), runner.context(),
+    raise error_from_connection("stream_malformed", str(exc), context,
                                 response_started=True, partial_text="".join(delivered)) from exc
 
 
 # ---- the sync runner's attempt ----
 
-def stream_attempt(runner: CallRunner, call: StreamCall) -> GitHubModelsError | None:
+def stream_attempt(runner: StreamRunner, call: StreamCall) -> GitHubModelsError | None:
     """One attempt of a sync stream (``calls.run_attempts`` drives it): None when it finished,
     else the error it ended with.
 
@@ -175,13 +197,13 @@ def stream_attempt(runner: CallRunner, call: StreamCall) -> GitHubModelsError | 
             runner.accepted(handle.headers)
             _pump(runner, handle, call, delivered)
     except TransportFailure as failure:
-        return stream_failure(runner, failure, delivered)
+        return stream_failure(runner.context(), failure, delivered)
     except GitHubModelsError as exc:  # incl. the pacer's own refusal
         return exc
     return None
 
 
-def _open(runner: CallRunner, call: StreamCall) -> StreamHandle:
+def _open(runner: StreamRunner, call: StreamCall) -> StreamHandle:
     """Open a stream; with a cancel token, a cancel before the headers returns at once.
 
     The request then runs on a helper thread; when abandoned, its response is closed as
@@ -225,7 +247,7 @@ def _open(runner: CallRunner, call: StreamCall) -> StreamHandle:
     return handle
 
 
-def _pump(runner: CallRunner, handle: StreamHandle, call: StreamCall, delivered: list[str]
+def _pump(runner: StreamRunner, handle: StreamHandle, call: StreamCall, delivered: list[str]
           ) -> None:
     parser = SSEParser()
     finished = threading.Event()
@@ -245,7 +267,7 @@ def _pump(runner: CallRunner, handle: StreamHandle, call: StreamCall, delivered:
         end_of_body(parser, call, delivered)
         handle.drain_and_close()
     except PUMP_ERRORS as exc:
-        raise_pump_error(runner, exc, call, delivered)
+        raise_pump_error(runner.context(), exc, call, delivered)
     finally:
         finished.set()
         handle.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import (
     ConfigurationError,
@@ -34,8 +34,9 @@ from .embed_inputs import (
 )
 
 if TYPE_CHECKING:
+    from ..config.settings import Settings
     from ..errors import ErrorContext
-    from ..provider import GitHubModelsProvider
+    from ..models.catalog import Catalog
     from ..transport.transport import HttpResult
     from .calls import CallRunner
     from .calls_async import AsyncCallRunner
@@ -99,7 +100,25 @@ class EmbedPlan:
     context: ErrorContext
 
 
-def plan_embed(provider: GitHubModelsProvider, runner: CallRunner, texts: object,
+class EmbedSource(Protocol):
+    """What planning an embeddings call reads of the provider (``GitHubModelsProvider`` is
+    one; naming it here keeps ``calls`` below the provider in the import graph)."""
+
+    live_catalog: Any
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def model_name(self) -> str | None: ...
+
+    def error_context(self, model: str | None = None) -> ErrorContext: ...
+
+
+def plan_embed(provider: EmbedSource, runner: CallRunner, texts: object,
                model: str | None, dimensions: object, encoding_format: object) -> EmbedPlan:
     """Check the call and build its requests; nothing is sent.
 

@@ -19,13 +19,13 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from . import embeddings as emb
+from .call import ERROR_KINDS, V1_PREFIX, Call, PrefixRoutes
 from .faults import STREAM_FAULTS, StreamAborted, abort, write_half_body, write_stream
 from .model_habits import PromptCache, with_model_habits
 from .models import ModelEntry, ModelIndex
 from .policy import Denial, check_model_allowed, check_org, check_token, extract_token
 from .replies import Plan, Reply, default_plan, estimate_prompt_tokens, plan_from_reply
 from .state import EmulatorState, RateLimitHit, redact_request
-from .v1 import V1_PREFIX, V1Routes
 from .validation import validate
 from .wire import (
     DEPRECATED_HEADERS,
@@ -49,7 +49,6 @@ _ORG_TAILS = (("inference", "chat", "completions"), ("inference", "v1", "chat", 
               ("inference", "embeddings"))
 # Foundry's v1 embeddings (model = deployment name) arrive through v1.py, flagged ``v1``
 _EMBEDDINGS = frozenset({"/inference/embeddings", "/models/embeddings"})
-_ERROR_KINDS = frozenset({"error", "fault"})
 _CONTENT_KINDS = frozenset({"text", "tool_calls"})
 # Advisory headers as the live service sent them on 200s (not the enforced limits).
 _ADVISORY = (
@@ -73,25 +72,6 @@ class HandlerConfig:
     instance: int
 
 
-@dataclass(slots=True)
-class _Call:
-    """What the pipeline learned about one inference request."""
-
-    request: web.BaseRequest
-    rid: str
-    legacy: bool
-    token: str | None
-    body: Any
-    foundry: bool = False
-    embeddings: bool = False
-    v1: bool = False
-
-    def __repr__(self) -> str:  # the bearer token never shows (jaato's credential hygiene)
-        token = "<redacted>" if self.token else "<none>"
-        return (f"_Call(rid={self.rid!r}, legacy={self.legacy}, token={token!r}, "
-                f"foundry={self.foundry})")
-
-
 class RequestHandler:
     """The aiohttp low-level handler: one coroutine per request."""
 
@@ -101,13 +81,14 @@ class RequestHandler:
         index: Callable[[], ModelIndex],
         config: HandlerConfig,
         stopping: asyncio.Event,
+        v1: Callable[[RequestHandler], PrefixRoutes],
     ) -> None:
         self._state = state
         self._index = index
         self._cfg = config
         self._stopping = stopping
         self._prompt_cache = PromptCache()
-        self._v1 = V1Routes(self)
+        self._v1 = v1(self)  # v1.V1Routes: the server hands it in (v1.py sits above this)
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         """Handle one request."""
@@ -147,7 +128,7 @@ class RequestHandler:
             return self._error(
                 405, github_error("method_not_allowed", "Method Not Allowed"), rid, legacy
             )
-        call = _Call(request, rid, legacy, extract_token(headers), body, path == _FOUNDRY,
+        call = Call(request, rid, legacy, extract_token(headers), body, path == _FOUNDRY,
                      path.endswith(emb.EMBEDDINGS_TAIL))
         return await self._inference(call, org or None)
 
@@ -172,7 +153,7 @@ class RequestHandler:
             hdrs["content-type"] = content_type or self._cfg.error_content_type
         return web.Response(status=status, body=body, headers=hdrs)
 
-    def _denied(self, call: _Call, denial: Denial) -> web.Response:
+    def _denied(self, call: Call, denial: Denial) -> web.Response:
         return self._error(denial.status, denial.body, call.rid, call.legacy)
 
     def _models_v1(self, request: web.BaseRequest, rid: str) -> web.Response:
@@ -199,7 +180,7 @@ class RequestHandler:
 
     # -- inference -------------------------------------------------------------------------
 
-    async def _inference(self, call: _Call, org: str | None) -> web.StreamResponse:
+    async def _inference(self, call: Call, org: str | None) -> web.StreamResponse:
         state = self._state
         mode = state.mode
         if mode == "retired":
@@ -227,7 +208,7 @@ class RequestHandler:
         keys: tuple[str, ...] = ()
         if isinstance(model, str):
             keys = (model.lower(), model.rpartition("/")[2].lower())
-        fault = state.take_script(keys, _ERROR_KINDS) if state.scripts else None
+        fault = state.take_script(keys, ERROR_KINDS) if state.scripts else None
         if fault is not None and fault.kind == "error":
             return self._scripted_error(call, fault)
         if not isinstance(model, str) or not model:
@@ -251,7 +232,7 @@ class RequestHandler:
         return await self._admitted(call, entry, body, keys, fault,
                                     lambda hit: self._rate_limited(call, hit))
 
-    async def _admitted(self, call: _Call, entry: ModelEntry, body: dict[str, Any],
+    async def _admitted(self, call: Call, entry: ModelEntry, body: dict[str, Any],
                         keys: tuple[str, ...], fault: Any,
                         refuse: Callable[[RateLimitHit], web.StreamResponse],
                         ) -> web.StreamResponse:
@@ -287,14 +268,14 @@ class RequestHandler:
             return None, Denial(self._cfg.unknown_model_status, github_error("unknown_model", msg))
         return entry, None
 
-    def _scripted_error(self, call: _Call, reply: Reply) -> web.Response:
+    def _scripted_error(self, call: Call, reply: Reply) -> web.Response:
         body = reply.body
         text = json.dumps(body) if isinstance(body, dict) else (body or "")
         return self._error(
             reply.status, text, call.rid, call.legacy, reply.headers, reply.content_type
         )
 
-    async def _early_fault(self, call: _Call, fault: Reply) -> web.StreamResponse | None:
+    async def _early_fault(self, call: Call, fault: Reply) -> web.StreamResponse | None:
         """Faults that act before any response: delay, hang, reset."""
         kind = fault.fault_kind
         if kind == "delay":
@@ -313,7 +294,7 @@ class RequestHandler:
             return web.Response(status=500)  # never sent: the transport is gone
         return None
 
-    def _rate_limited(self, call: _Call, hit: RateLimitHit) -> web.Response:
+    def _rate_limited(self, call: Call, hit: RateLimitHit) -> web.Response:
         msg = (
             f"Rate limit of {hit.limit} per {hit.window}s exceeded for {hit.kind}. "
             f"Please wait {hit.wait} seconds before retrying."
@@ -331,7 +312,7 @@ class RequestHandler:
 
     async def _answer(
         self,
-        call: _Call,
+        call: Call,
         entry: ModelEntry,
         body: dict[str, Any],
         keys: tuple[str, ...],

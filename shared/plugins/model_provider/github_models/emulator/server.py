@@ -23,6 +23,7 @@ from .handler import HandlerConfig, RequestHandler
 from .models import ModelIndex, load_catalog
 from .replies import Reply
 from .state import MODES, EmulatorState, RecordedRequest
+from .v1 import V1Routes
 
 __all__ = ["Emulator"]
 
@@ -184,7 +185,7 @@ class Emulator:
 
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
-        handler = RequestHandler(self._state, self.index, self._config, self._stopping)
+        handler = RequestHandler(self._state, self.index, self._config, self._stopping, V1Routes)
         _quiet_bad_requests()
         server = web.Server(handler, access_log=None, handler_cancellation=True)
         self._runner = web.ServerRunner(server, shutdown_timeout=_SHUTDOWN_GRACE)

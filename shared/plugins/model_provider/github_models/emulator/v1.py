@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
+from .call import ERROR_KINDS, V1_PREFIX, Call
 from .policy import check_entra
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["V1_PREFIX", "V1Routes", "v1_error"]
 
-V1_PREFIX = "/openai/v1/"
 _DATED_VERSION = "api-version query parameter is not allowed when using /v1 path"
 _BAD_KEY = ("Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
             "provide a valid key for an active subscription and use a correct regional API "
@@ -115,10 +115,9 @@ class V1Routes:
                           headers: dict[str, str]) -> web.StreamResponse:
         """``POST /openai/v1/embeddings``: the embeddings engine of the other routes
         (``embeddings.py``), reached after v1's own checks (api-version, key)."""
-        from .handler import _Call
         from .policy import extract_token
 
-        call = _Call(request, rid, False, extract_token(headers), body, False, True, True)
+        call = Call(request, rid, False, extract_token(headers), body, False, True, True)
         return await self._handler._inference(call, None)
 
     def deployment(self, name: str) -> ModelEntry | None:
@@ -132,18 +131,17 @@ class V1Routes:
     async def _chat(self, request: web.BaseRequest, rid: str, body: Any,
                     headers: dict[str, str]) -> web.StreamResponse:
         """``POST /openai/v1/chat/completions``."""
-        from .handler import _ERROR_KINDS, _Call
         from .policy import extract_token
         from .validation import validate
 
         state = self._handler._state
-        call = _Call(request, rid, False, extract_token(headers), body, True)
+        call = Call(request, rid, False, extract_token(headers), body, True)
         if not isinstance(body, dict):
             return v1_error(400, "invalid_request_error", "We could not parse the JSON body of "
                             "your request.", rid=rid)
         model = body.get("model")
         keys = (model.lower(),) if isinstance(model, str) else ()
-        fault = state.take_script(keys, _ERROR_KINDS) if state.scripts else None
+        fault = state.take_script(keys, ERROR_KINDS) if state.scripts else None
         if fault is not None and fault.kind == "error":
             reply = fault.body
             text = json.dumps(reply) if isinstance(reply, dict) else (reply or "")

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..common.lazy_re import LazyPattern
-from ..errors import (
+from .error_body import WireError
+from .error_classes import (
     GitHubModelsError,
     ProviderConnectionError,
     RateLimitError,
     ServiceUnavailableError,
 )
-from .error_body import WireError
 
 __all__ = ["DEFAULT_RETRY_STATUSES", "LIMITS_NEVER_RETRIED", "RATE_LIMIT_TYPES",
            "RateLimitText", "RetryPolicy", "backoff_delay", "classify", "parse_rate_limit_text",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, Self, cast
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["ENTRA_SCOPE", "LIST_DEPLOYMENTS", "OPENAI_RANGES", "V1_ROLE", "EndpointProfile",
@@ -51,6 +51,9 @@ def v1_url_for(endpoint: str) -> str:
     parts = urlsplit(endpoint)
     return urlunsplit((parts.scheme or "https", parts.netloc, "/openai/v1/", "", ""))
 
+_ONE_EACH: dict[type, object] = {}  # EndpointProfile.__new__: the one instance of each kind
+
+
 class EndpointProfile:
     """What an endpoint kind means for the provider. The base class is the behaviour of an
     endpoint nothing is known about (an OpenAI-compatible gateway); kinds override what differs.
@@ -92,10 +95,15 @@ class EndpointProfile:
     def __hash__(self) -> int:
         return hash(self.kind)
 
-    def __reduce__(self) -> tuple[object, tuple[str]]:
-        from .profiles import profile_named
+    def __new__(cls) -> Self:
+        """One instance per kind: ``profiles._PROFILES`` holds them, an unpickled one is it."""
+        found = _ONE_EACH.get(cls)
+        if found is None:
+            found = _ONE_EACH[cls] = super().__new__(cls)
+        return cast(Self, found)
 
-        return profile_named, (self.kind,)
+    def __reduce__(self) -> tuple[type[EndpointProfile], tuple[()]]:
+        return type(self), ()
 
     # ------------------------------------------------------------------ selection
 
