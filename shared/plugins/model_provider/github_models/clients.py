@@ -25,8 +25,8 @@ from typing import Any
 
 from .config.env import Settings
 
-__all__ = ["absolute_url", "build_async_client", "build_requests_session", "build_sync_client",
-           "check_async_credential", "request_policy"]
+__all__ = ["DirectPost", "absolute_url", "build_async_client", "build_requests_session",
+           "build_sync_client", "check_async_credential", "direct_post", "request_policy"]
 
 _URL_CACHE_SIZE = 64  # distinct request URLs one provider sends: a handful
 
@@ -54,6 +54,14 @@ def request_policy(headers: Mapping[str, str], *, proxies: dict[str, str] | None
         return log is not None and log.logger.isEnabledFor(logging.INFO)
 
     class RequestPolicy(SansIOHTTPPolicy[Any, Any]):
+        fixed_headers = fixed  # read by ``DirectPost``: the same headers without the pipeline
+        proxy_map = proxies
+
+        @staticmethod
+        def logs() -> bool:
+            """Whether the HTTP log is on (then requests go through the pipeline)."""
+            return logging_on()
+
         def __repr__(self) -> str:  # names only: a value can be the key
             return f"RequestPolicy(headers={sorted(fixed)!r})"
 
@@ -230,3 +238,140 @@ def _placeholder_credential(settings: Settings) -> Any:
     from azure.core.credentials import AzureKeyCredential
 
     return AzureKeyCredential(settings.token or "unused-placeholder")
+
+
+def direct_post(settings: Settings, transport: Any) -> DirectPost | None:
+    """The pipeline-free sender for ``transport`` (azure-core's ``AioHttpTransport``), or
+    ``None`` when a request needs more than ``request_policy`` (Entra ID's bearer policy, a
+    handed-in client, the retired SDK): see :class:`DirectPost`."""
+    if transport is None or settings.async_client is not None or settings.token_cache is not None \
+            or settings.transport != "azure-core":
+        return None
+    from .transport import _policies
+
+    policies = _policies(settings, aio=True)
+    if len(policies) != 1 or not hasattr(policies[0], "fixed_headers"):
+        return None
+    return DirectPost(transport, policies[0])
+
+
+class DirectPost:
+    """A JSON POST through azure-core's ``AioHttpTransport``'s aiohttp session, without the
+    ``AsyncPipelineClient`` (issue 23).
+
+    With a key, the pipeline is one step (``request_policy``: fixed headers, the proxy option,
+    a quiet log), yet ``AsyncPipelineClient`` → ``AsyncPipeline`` → ``AioHttpTransport.send``
+    costs per request about as much as aiohttp itself: an ``HttpRequest`` and its headers, a
+    ``PipelineRequest``/context, two runner frames, ``ClientTimeout``, two response wrappers
+    and a multipart check. This sends what that pipeline sends -- the same headers, URL, body,
+    timeouts (the transport's connection settings), proxy, ``allow_redirects=False`` -- on the
+    transport's own session, maps aiohttp's exceptions to azure-core's exactly as
+    ``AioHttpTransport.send`` and its response's ``read`` do, and is used only while the HTTP
+    log is off (``usable``), so logging still goes through ``HttpLoggingPolicy``.
+    """
+
+    def __init__(self, transport: Any, policy: Any) -> None:
+        self._transport = transport
+        self._policy = policy
+        self._headers = {**policy.fixed_headers, "Content-Type": "application/json"}
+        proxies = policy.proxy_map or {}
+        self._proxy: str | None = proxies.get("https") or proxies.get("http")
+        config = transport.connection_config
+        self._connect_timeout = config.timeout
+        self._read_timeout = config.read_timeout
+        self._timeouts: dict[float | None, Any] = {}
+
+    def __repr__(self) -> str:  # header names only: a value is the key
+        return f"DirectPost(headers={sorted(self._headers)!r})"
+
+    def usable(self) -> bool:
+        """Whether a request may skip the pipeline now (the HTTP log is off)."""
+        return not self._policy.logs()
+
+    def _timeout(self, read_timeout: float | None) -> Any:
+        import aiohttp
+
+        key = self._read_timeout if read_timeout is None else read_timeout
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(sock_connect=self._connect_timeout, sock_read=key)
+            if len(self._timeouts) < 8:
+                self._timeouts[key] = timeout
+        return timeout
+
+    async def post(self, url: str, data: bytes, read_timeout: float | None = None
+                   ) -> tuple[int, dict[str, str], bytes]:
+        """``(status, lower-cased headers, body)`` of a POST of ``data`` to ``url``.
+
+        Raises:
+            azure.core.exceptions.AzureError: What ``AioHttpTransport`` raises for the same
+                failure (the caller maps it with ``failure_from_azure``).
+            TransportFailure: A body over ``MAX_BODY_BYTES``.
+        """
+        import aiohttp
+
+        from .transport import MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
+
+        await self._transport.open()
+        with _AzureErrors(aiohttp):
+            response = await self._transport.session.request(
+                "POST", url, headers=self._headers, data=data,
+                timeout=self._timeout(read_timeout), allow_redirects=False, proxy=self._proxy)
+        try:
+            headers = lower_headers(response.headers)
+            declared = declared_length(headers)
+            if declared is not None and declared > MAX_BODY_BYTES:
+                raise body_too_large(declared, declared=True)
+            with _AzureErrors(aiohttp, reading=True):
+                if declared is not None and "content-encoding" not in headers:
+                    content = await response.read()  # the usual case: declared, small, plain
+                else:
+                    blocks: list[bytes] = []
+                    total = 0
+                    async for block in response.content.iter_any():
+                        total += len(block)
+                        if total > MAX_BODY_BYTES:
+                            raise body_too_large(total)
+                        blocks.append(block)
+                    content = b"".join(blocks)
+        except BaseException:
+            response.close()
+            raise
+        response.release()
+        return response.status, headers, content
+
+
+class _AzureErrors:
+    """Raise aiohttp's exceptions as azure-core's ``AioHttpTransport`` (``reading``: its
+    response's ``read``) raises them, so ``failure_from_azure`` maps them as before."""
+
+    def __init__(self, aiohttp: Any, *, reading: bool = False) -> None:
+        self._aiohttp = aiohttp
+        self._reading = reading
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return
+        import asyncio
+
+        from azure.core import exceptions as az
+
+        errors = self._aiohttp.client_exceptions
+        connect_timeout = getattr(errors, "ConnectionTimeoutError", ())
+        mapped: type[Exception] | None
+        if self._reading and isinstance(exc, errors.ClientPayloadError):
+            mapped = az.IncompleteReadError
+        elif isinstance(exc, errors.ClientResponseError):
+            mapped = az.ServiceResponseError
+        elif not self._reading and connect_timeout and isinstance(exc, connect_timeout):
+            mapped = az.ServiceRequestTimeoutError
+        elif isinstance(exc, asyncio.TimeoutError):
+            mapped = az.ServiceResponseTimeoutError
+        elif isinstance(exc, errors.ClientError):
+            mapped = az.ServiceRequestError
+        else:
+            return
+        raise mapped(exc, error=exc) from exc
