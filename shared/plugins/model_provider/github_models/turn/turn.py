@@ -18,6 +18,7 @@ conversion, the runner, error mapping) is imported at the first call (cold start
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -60,9 +61,7 @@ class Messaging:
         session (``one_shot``: on a blank session, nothing recorded)."""
         core, session = self._turn_on()
         if one_shot:
-            from ..wire.session import ChatSession
-
-            session = ChatSession()
+            session = blank_session()
         new = [_new_message(kind, given, core, session)]
         return run_turn(core, session, new, schema, options, stream, record=not one_shot)
 
@@ -72,9 +71,7 @@ class Messaging:
         """Async :meth:`_session_turn`."""
         core, session = self._turn_on()
         if one_shot:
-            from ..wire.session import ChatSession
-
-            session = ChatSession()
+            session = blank_session()
         new = [_new_message(kind, given, core, session)]
         return await arun_turn(core, session, new, schema, options, stream,
                                record=not one_shot)
@@ -176,6 +173,19 @@ class Messaging:
                                          (on_chunk, cancel_token, on_usage_update, on_thinking))
 
 
+_BLANK: list[ChatSession] = []
+
+
+def blank_session() -> ChatSession:
+    """The empty session every one-shot turn (``generate``) runs on: shared, since a turn
+    that records nothing only reads its session (no history, no tools, no instruction)."""
+    if not _BLANK:
+        from ..wire.session import ChatSession
+
+        _BLANK.append(ChatSession())
+    return _BLANK[0]
+
+
 def _new_message(kind: NewInput, given: Any, core: ProviderCore, session: ChatSession
                  ) -> Message:
     """The turn's new message: a user text, user text and images, or the tool results."""
@@ -206,8 +216,9 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
 
     if stream is not None:
         check_stream_arguments(*stream[:3], on_thinking=stream[3])
-    # turn_lock, not session.lock: get_history() never waits on I/O
-    with core.scrubbed_errors(), session.turn_lock:
+    # turn_lock, not session.lock: get_history() never waits on I/O; a turn that records
+    # nothing only reads its session, so it needs none (one-shot turns share a blank one)
+    with core.scrubbed_errors(), session.turn_lock if record else contextlib.nullcontext():
         state = core.turn_state()
         turn = prepare(state, session, new, schema, options, stream=stream is not None,
                        record=record)
@@ -246,12 +257,12 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
 
     if stream is not None:
         check_stream_arguments(*stream[:3], on_thinking=stream[3])
-    lock = session.async_lock()
+    lock = session.async_lock() if record else contextlib.nullcontext()  # as in run_turn
     with core.scrubbed_errors():
         async with lock:
             state = core.turn_state()
             turn = prepare(state, session, new, schema, options, stream=stream is not None,
-                           record=record)
+                           record=record, encode=True)  # the aio transport sends its bytes
             runner = await core.async_runner()
             cache = state.settings.token_cache
             if cache is not None:  # before pacing (its scope is the identity) and the stream
