@@ -276,6 +276,12 @@ class DirectPost:
         self._headers = {**policy.fixed_headers, "Content-Type": "application/json"}
         proxies = policy.proxy_map or {}
         self._proxy: str | None = proxies.get("https") or proxies.get("http")
+        from .transport import MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
+
+        self._cap = MAX_BODY_BYTES
+        self._too_large = body_too_large
+        self._declared = declared_length
+        self._lower = lower_headers
         config = transport.connection_config
         self._connect_timeout = config.timeout
         self._read_timeout = config.read_timeout
@@ -308,21 +314,17 @@ class DirectPost:
                 failure (the caller maps it with ``failure_from_azure``).
             TransportFailure: A body over ``MAX_BODY_BYTES``.
         """
-        import aiohttp
-
-        from .transport import MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
-
         await self._transport.open()
-        with _AzureErrors(aiohttp):
+        with _SEND_ERRORS:
             response = await self._transport.session.request(
                 "POST", url, headers=self._headers, data=data,
                 timeout=self._timeout(read_timeout), allow_redirects=False, proxy=self._proxy)
         try:
-            headers = lower_headers(response.headers)
-            declared = declared_length(headers)
-            if declared is not None and declared > MAX_BODY_BYTES:
-                raise body_too_large(declared, declared=True)
-            with _AzureErrors(aiohttp, reading=True):
+            headers = self._lower(response.headers)
+            declared = self._declared(headers)
+            if declared is not None and declared > self._cap:
+                raise self._too_large(declared, declared=True)
+            with _READ_ERRORS:
                 if declared is not None and "content-encoding" not in headers:
                     content = await response.read()  # the usual case: declared, small, plain
                 else:
@@ -330,8 +332,8 @@ class DirectPost:
                     total = 0
                     async for block in response.content.iter_any():
                         total += len(block)
-                        if total > MAX_BODY_BYTES:
-                            raise body_too_large(total)
+                        if total > self._cap:
+                            raise self._too_large(total)
                         blocks.append(block)
                     content = b"".join(blocks)
         except BaseException:
@@ -345,8 +347,7 @@ class _AzureErrors:
     """Raise aiohttp's exceptions as azure-core's ``AioHttpTransport`` (``reading``: its
     response's ``read``) raises them, so ``failure_from_azure`` maps them as before."""
 
-    def __init__(self, aiohttp: Any, *, reading: bool = False) -> None:
-        self._aiohttp = aiohttp
+    def __init__(self, *, reading: bool = False) -> None:
         self._reading = reading
 
     def __enter__(self) -> None:
@@ -357,9 +358,10 @@ class _AzureErrors:
             return
         import asyncio
 
+        import aiohttp
         from azure.core import exceptions as az
 
-        errors = self._aiohttp.client_exceptions
+        errors = aiohttp.client_exceptions
         connect_timeout = getattr(errors, "ConnectionTimeoutError", ())
         mapped: type[Exception] | None
         if self._reading and isinstance(exc, errors.ClientPayloadError):
@@ -375,3 +377,7 @@ class _AzureErrors:
         else:
             return
         raise mapped(exc, error=exc) from exc
+
+
+_SEND_ERRORS = _AzureErrors()  # stateless: one each, shared by every request
+_READ_ERRORS = _AzureErrors(reading=True)

@@ -421,10 +421,12 @@ class ProviderCore(Accounting):
                                usage=self._usage, find_model=lambda m: self.catalog.get(m),
                                chosen_cap=self._defaults.get("max_tokens"))
 
-    def count_usage(self, model: str, usage: TokenUsage, pricing: ModelPricing | None) -> None:
-        """Add one reply's usage to the provider-wide totals (and make it the last usage)."""
+    def count_usage(self, model: str, usage: TokenUsage, pricing: ModelPricing | None,
+                    units: float | None = None) -> None:
+        """Add one reply's usage (``units``: its token units, when known) to the provider-wide
+        totals and make it the last usage. Raises ValueError as ``UsageTracker.add``."""
         self._last_usage = usage
-        self._usage.add(model, usage, pricing)
+        self._usage.add(model, usage, pricing, units)
 
     @contextlib.contextmanager
     def scrubbed_errors(self) -> Iterator[None]:
