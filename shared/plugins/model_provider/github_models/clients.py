@@ -175,42 +175,36 @@ def build_sync_client(settings: Settings, transport: Any) -> tuple[Any, bool]:
         ImportError: ``azure-ai-inference`` chosen but gone since the settings were checked
             (``transport_setting`` refuses a missing package before any request).
     """
-    if settings.client is not None:
-        return settings.client, False
-    from .transport import _policies
-
-    if settings.transport == "azure-ai-inference":
-        from azure.ai.inference import ChatCompletionsClient
-
-        return ChatCompletionsClient(settings.endpoint, _placeholder_credential(settings),
-                                     transport=transport, policies=_policies(settings)), True
-    from azure.core import PipelineClient
-
-    return PipelineClient(base_url=settings.endpoint, policies=_policies(settings),
-                          transport=transport), True
+    return _build_client(settings, transport, aio=False)
 
 
 def build_async_client(settings: Settings, transport: Any) -> tuple[Any, bool]:
     """``(client, owned)``: the aio twin of :func:`build_sync_client`.
 
     Raises:
-        ImportError: ``azure-ai-inference`` chosen but gone since the settings were checked
-            (``transport_setting`` refuses a missing package before any request).
+        ImportError: As :func:`build_sync_client`.
     """
-    if settings.async_client is not None:
-        return settings.async_client, False
+    return _build_client(settings, transport, aio=True)
+
+
+def _build_client(settings: Settings, transport: Any, *, aio: bool) -> tuple[Any, bool]:
+    handed = settings.async_client if aio else settings.client
+    if handed is not None:
+        return handed, False
     from .transport import _policies
 
+    policies = _policies(settings, aio=aio)
     if settings.transport == "azure-ai-inference":
-        from azure.ai.inference.aio import ChatCompletionsClient
+        from importlib import import_module
 
-        return ChatCompletionsClient(settings.endpoint, _placeholder_credential(settings),
-                                     transport=transport,
-                                     policies=_policies(settings, aio=True)), True
-    from azure.core import AsyncPipelineClient
+        sdk: Any = import_module("azure.ai.inference.aio" if aio else "azure.ai.inference")
+        return sdk.ChatCompletionsClient(settings.endpoint, _placeholder_credential(settings),
+                                         transport=transport, policies=policies), True
+    from azure.core import AsyncPipelineClient, PipelineClient
 
-    return AsyncPipelineClient(base_url=settings.endpoint,
-                               policies=_policies(settings, aio=True), transport=transport), True
+    pipeline_client = AsyncPipelineClient if aio else PipelineClient
+    return pipeline_client(base_url=settings.endpoint, policies=policies,
+                           transport=transport), True
 
 
 def check_async_credential(settings: Settings) -> None:

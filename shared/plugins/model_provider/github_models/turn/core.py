@@ -176,11 +176,9 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called.
         """
         if self._settings is None:
-            from ..errors import ConfigurationError
-
-            raise ConfigurationError(
-                what="Using the provider", why="initialize() has not been called",
-                fix="call provider.initialize(config) or load_provider('github_models', config)")
+            raise _not_ready("initialize() has not been called", "call provider.initialize("
+                             "config) or load_provider('github_models', config)",
+                             "Using the provider")
         return self._settings
 
     def error_context(self, model: str | None = None) -> ErrorContext:
@@ -287,10 +285,16 @@ class ProviderCore(Accounting):
         Raises:
             InvalidRequestError: Two tools share a name.
         """
+        self._session = self._chat_session(system_instruction, tools, history)
+
+    def _chat_session(self, system_instruction: str | None = None,
+                      tools: list[ToolSchema] | None = None,
+                      history: list[Message] | None = None) -> ChatSession:
+        """A new session, its usage attributed to the organization. Raises InvalidRequestError."""
         from ..wire.session import ChatSession
 
         org = self._settings.organization if self._settings else None
-        self._session = ChatSession(system_instruction, tools, history, attributed_to=org)
+        return ChatSession(system_instruction, tools, history, attributed_to=org)
 
     def get_history(self) -> list[Message]:
         """A copy of the conversation so far."""
@@ -355,11 +359,7 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called.
         """
         if self._runner is None:
-            from ..errors import ConfigurationError
-
-            raise ConfigurationError(
-                what="Sending a request", why="the provider is not initialized",
-                fix="call initialize(config) first")
+            raise _not_ready("the provider is not initialized", "call initialize(config) first")
         return self._runner
 
     def require_connected(self) -> CallRunner:
@@ -370,12 +370,9 @@ class ProviderCore(Accounting):
         """
         runner = self._runner
         if runner is None or self._model is None:
-            from ..errors import ConfigurationError
-
-            raise ConfigurationError(
-                what="Sending a request",
-                why="the provider is not initialized" if runner is None else "no model selected",
-                fix="call initialize(config) and connect('openai/gpt-4o') first")
+            raise _not_ready("the provider is not initialized" if runner is None else
+                             "no model selected",
+                             "call initialize(config) and connect('openai/gpt-4o') first")
         return runner
 
     def turn_state(self) -> TurnState:
@@ -423,8 +420,7 @@ class ProviderCore(Accounting):
 
     def count_usage(self, model: str, usage: TokenUsage, pricing: ModelPricing | None,
                     units: float | None = None) -> None:
-        """Add one reply's usage (``units``: its token units, when known) to the provider-wide
-        totals and make it the last usage. Raises ValueError as ``UsageTracker.add``."""
+        """Add one reply's usage (and token units) to the totals; make it the last usage."""
         self._last_usage = usage
         self._usage.add(model, usage, pricing, units)
 
@@ -442,3 +438,9 @@ class ProviderCore(Accounting):
     def secrets(self) -> tuple[str, ...]:
         """The credentials an echo of which is masked: the key, and the Entra tokens issued."""
         return self._settings.secrets() if self._settings is not None else ()
+
+
+def _not_ready(why: str, fix: str, what: str = "Sending a request") -> Exception:
+    """The ``ConfigurationError`` of a call made before ``initialize``/``connect``."""
+    from ..errors import ConfigurationError
+    return ConfigurationError(what=what, why=why, fix=fix)

@@ -36,24 +36,20 @@ __all__ = ["EncodedBody", "PreparedTurn", "TurnState", "check_stream_arguments",
 logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 
+@dataclass(slots=True)
 class TurnState:
     """What one turn reads from the provider, taken once when it starts
-    (``ProviderCore.turn_state``)."""
+    (``ProviderCore.turn_state``). ``reply_cap``: the cap sent when no ``max_tokens`` is set
+    (``budget.py``)."""
 
-    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "reply_cap", "settings",
-                 "wire_id")
-
-    def __init__(self, settings: Settings, defaults: dict[str, Any], model: str, wire_id: str,
-                 info: ModelInfo | None, limits_key: str | None,
-                 input_cap: tuple[int | None, str], reply_cap: int | None = None) -> None:
-        self.settings = settings
-        self.defaults = defaults
-        self.model = model
-        self.wire_id = wire_id
-        self.info = info
-        self.limits_key = limits_key
-        self.input_cap = input_cap
-        self.reply_cap = reply_cap  # the cap sent when no max_tokens is set (budget.py)
+    settings: Settings
+    defaults: dict[str, Any]
+    model: str
+    wire_id: str
+    info: ModelInfo | None
+    limits_key: str | None
+    input_cap: tuple[int | None, str]
+    reply_cap: int | None = None
 
 
 class EncodedBody(dict[str, Any]):
