@@ -146,3 +146,22 @@ def test_the_direct_post_fails_exactly_as_the_pipeline_does(
         assert direct == ("ok", "ok")
     else:
         assert direct[0] != "ok", name
+
+
+def test_the_proxy_from_the_environment_carries_the_direct_post(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    with HostileServer() as proxy:
+        proxy.script(_reply(), _reply())
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.rsplit("/", 1)[0])
+        monkeypatch.setenv("NO_PROXY", "")
+        provider = _provider("http://models.example.test/inference")
+        try:
+            assert _agenerate(provider, "via proxy", logged=False, caplog=caplog).text == "ok"
+            assert _agenerate(provider, "via proxy", logged=True, caplog=caplog).text == "ok"
+        finally:
+            provider.shutdown()
+        (line1, direct, body1), (line2, piped, body2) = (_parse(r) for r in proxy.requests)
+    assert line1 == line2
+    assert line1.startswith("POST http://models.example.test/inference/chat/completions")
+    assert direct == piped and direct["host"] == "models.example.test"
+    assert body1 == body2

@@ -22,7 +22,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._host import Message, Part, ProviderResponse, Role, TokenUsage
+from .._host import Message, Part, ProviderResponse, Role, TokenUsage, input_tokens, set_cost
 
 if TYPE_CHECKING:
     from .._host import CancelToken, Reply, ToolResult
@@ -331,7 +331,6 @@ def count_usage(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply:
     pricing = state.info.pricing if state.info else None
     units = None
     if pricing is not None:  # cost_usd where the pricing table knows the model
-        from .._host import input_tokens, set_cost
         from ..models.pricing import TOKEN_UNIT_PRICE_USD, token_units
 
         all_in, cached = input_tokens(reply.usage)
