@@ -15,34 +15,16 @@ from typing import Any
 
 import pytest
 
-from shared import ProviderConfig
 from shared.plugins.model_provider import github_models
 from shared.plugins.model_provider.github_models import GitHubModelsProvider
 from shared.plugins.model_provider.github_models import errors as E
 
 from .adversarial.hostile import Act, HostileServer, chunked, completion_body, response_head
 from .conftest import TEST_TOKEN
+from .test_transport_lean import _parse, _provider  # the sync lean path's: same provider
 
 HTTP_LOG = github_models.__name__ + ".http"
 BODY = json.dumps(completion_body("ok")).encode()
-
-
-def _provider(endpoint: str, **extra: Any) -> GitHubModelsProvider:
-    provider = GitHubModelsProvider()
-    provider.initialize(ProviderConfig(api_key=TEST_TOKEN, extra={
-        "endpoint": endpoint, "pacing": False, "timeout": 10, "max_retries": 0, **extra}))
-    provider.connect("openai/gpt-4o")
-    return provider
-
-
-def _parse(raw: bytes) -> tuple[str, dict[str, str], bytes]:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    first, *lines = head.decode().split("\r\n")
-    headers = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return first, headers, body
 
 
 def _agenerate(provider: GitHubModelsProvider, prompt: str, *, logged: bool,
