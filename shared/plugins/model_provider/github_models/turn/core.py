@@ -67,7 +67,8 @@ class ProviderCore(Accounting):
         self._requested: str | None = None
         self._wire_id = ""
         self._info: ModelInfo | None = None
-        self._defaults: dict[str, Any] = {}
+        self._defaults: dict[str, Any] = {}  # replaced, never changed in place (turn_state)
+        self._turn_state: tuple[tuple[Any, ...], TurnState] | None = None
         self._session_now: ChatSession | None = None  # built at first use (cold start)
         self._last_usage = TokenUsage()
         self.registered_name = DEFAULT_NAME
@@ -309,7 +310,7 @@ class ProviderCore(Accounting):
         """
         from ..config.options import validate_options
 
-        self._defaults.update(validate_options(options, self.settings.profile))
+        self._defaults = {**self._defaults, **validate_options(options, self.settings.profile)}
 
     @property
     def _session(self) -> ChatSession:
@@ -381,20 +382,25 @@ class ProviderCore(Accounting):
         Raises:
             ConfigurationError: Not initialized, or no model selected.
         """
+        runner = self.require_connected()
+        effort = getattr(self, "thinking_effort", None)  # jaato's ThinkingConfig
+        inputs = (runner, self._model, self._info, self._wire_id, self._settings,
+                  self._defaults, effort)
+        if self._turn_state is not None and self._turn_state[0] == inputs:
+            return self._turn_state[1]  # nothing it reads changed (the pacer's rows are fixed)
         from .budget import reply_cap
         from .turn_request import TurnState
 
-        runner = self.require_connected()
-        model = self._model or ""
         key = self.limits_key()
         row = self._tier_row(runner, key)
         defaults = self._defaults
-        effort = getattr(self, "thinking_effort", None)  # jaato's ThinkingConfig
         if (effort and "reasoning_effort" not in defaults and self._info is not None
                 and self._info.reasoning_effort):
             defaults = {**defaults, "reasoning_effort": effort}
-        return TurnState(self.settings, defaults, model, self._wire_id, self._info, key,
-                         input_cap(self._info, row), reply_cap(self._info, row, None))
+        state = TurnState(self.settings, defaults, self._model or "", self._wire_id, self._info,
+                          key, input_cap(self._info, row), reply_cap(self._info, row, None))
+        self._turn_state = (inputs, state)
+        return state
 
     def limits_key(self) -> str | None:
         """The pacer/limits row of the selected model (its own row for custom models)."""
