@@ -27,11 +27,12 @@ import base64
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["KNOWN_PREFIXES", "STEM", "SecretMasker", "encoded_forms", "looks_secret", "mask_of",
-           "mask_response", "mask_secret", "scrub_causes", "scrub_config_value"]
+__all__ = ["KNOWN_PREFIXES", "STEM", "ScrubbedErrors", "SecretMasker", "encoded_forms",
+           "looks_secret", "mask_of", "mask_response", "mask_secret", "scrub_causes",
+           "scrub_config_value"]
 
 KNOWN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-")
 STEM = 8
@@ -292,6 +293,24 @@ def scrub_causes(exc: BaseException, masker: SecretMasker) -> BaseException:
             current.doc = scrub(masker.scrub(doc))  # type: ignore[attr-defined]
         current = current.__cause__ or current.__context__
     return exc
+
+
+class ScrubbedErrors:
+    """A context manager: an ``Exception`` leaving the block has every credential
+    ``secrets()`` names scrubbed from its chained causes (``scrub_causes``), then goes on.
+    A plain class: a generator-based one cost a generator and a wrapper on every turn."""
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self, secrets: Callable[[], Iterable[str | None]]) -> None:
+        self._secrets = secrets
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, Exception):
+            scrub_causes(exc, SecretMasker(self._secrets()))
 
 
 def _may_hold(value: Any, masker: SecretMasker) -> bool:

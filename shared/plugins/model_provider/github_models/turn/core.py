@@ -10,9 +10,8 @@ methods. Only what constructing a provider needs is imported here; the request p
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from ..calls.calls import CallRunner
     from ..calls.calls_async import AsyncCallRunner
     from ..common.clock import Clock
+    from ..common.masking import ScrubbedErrors
     from ..config.env import Settings
     from ..errors import ErrorContext
     from ..models.catalog import Catalog, ModelInfo
@@ -430,16 +430,11 @@ class ProviderCore(Accounting):
         self._last_usage = usage
         self._usage.add(model, usage, pricing, units)
 
-    @contextlib.contextmanager
-    def scrubbed_errors(self) -> Iterator[None]:
+    def scrubbed_errors(self) -> ScrubbedErrors:
         """Errors leaving this block carry no credential in their chained causes either."""
-        try:
-            yield
-        except Exception as exc:
-            from ..common.masking import SecretMasker, scrub_causes
+        from ..common.masking import ScrubbedErrors
 
-            scrub_causes(exc, SecretMasker(self.secrets()))
-            raise
+        return ScrubbedErrors(self.secrets)
 
     def secrets(self) -> tuple[str, ...]:
         """The credentials an echo of which is masked: the key, and the Entra tokens issued."""
@@ -450,3 +445,4 @@ def _not_ready(why: str, fix: str, what: str = "Sending a request") -> Exception
     """The ``ConfigurationError`` of a call made before ``initialize``/``connect``."""
     from ..errors import ConfigurationError
     return ConfigurationError(what=what, why=why, fix=fix)
+
