@@ -71,11 +71,8 @@ class GitHubModelsProvider(ProviderCore, Messaging):
             InvalidRequestError: Two tools share a name.
         """
         from .turn.conversation import Conversation
-        from .wire.session import ChatSession
 
-        org = self._settings.organization if self._settings else None
-        return Conversation(self, ChatSession(system_instruction, tools, history,
-                                              attributed_to=org))
+        return Conversation(self, self._chat_session(system_instruction, tools, history))
 
     # ---- stateless (jaato-server 0.15 / 1.x) ----
 

@@ -27,11 +27,12 @@ import base64
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["KNOWN_PREFIXES", "STEM", "SecretMasker", "encoded_forms", "looks_secret", "mask_of",
-           "mask_response", "mask_secret", "scrub_causes", "scrub_config_value"]
+__all__ = ["KNOWN_PREFIXES", "STEM", "ScrubbedErrors", "SecretMasker", "encoded_forms",
+           "looks_secret", "mask_of", "mask_response", "mask_secret", "scrub_causes",
+           "scrub_config_value"]
 
 KNOWN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "sk-")
 STEM = 8
@@ -294,6 +295,54 @@ def scrub_causes(exc: BaseException, masker: SecretMasker) -> BaseException:
     return exc
 
 
+class ScrubbedErrors:
+    """A context manager: an ``Exception`` leaving the block has every credential
+    ``secrets()`` names scrubbed from its chained causes (``scrub_causes``), then goes on.
+    A plain class: a generator-based one cost a generator and a wrapper on every turn."""
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self, secrets: Callable[[], Iterable[str | None]]) -> None:
+        self._secrets = secrets
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, Exception):
+            scrub_causes(exc, SecretMasker(self._secrets()))
+
+
+def _may_hold(value: Any, masker: SecretMasker) -> bool:
+    """Whether ``value`` (parsed JSON) might hold a form of a secret: ``scrub`` changes its
+    strings (keys and values, joined by NUL, which no form holds), or it holds something else
+    than plain JSON types (``default=str`` would show it).
+
+    A form is made of letters, digits and ``+/=_-%.``, none of which JSON escapes, so it
+    appears in the encoded text exactly when it appears in one string; scanning the strings
+    spares encoding the whole value for the usual reply, which echoes nothing.
+    """
+    strings: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            strings.append(item)
+        elif kind is dict:
+            for key, child in item.items():
+                if type(key) is not str:
+                    return True
+                strings.append(key)
+                stack.append(child)
+        elif kind is list:
+            stack.extend(item)
+        elif item is not None and kind not in (int, float, bool):
+            return True
+    text = "\0".join(strings)
+    return masker.scrub(text) != text
+
+
 def mask_response(response: Any, masker: SecretMasker) -> Any:
     """A reply with every echo of a secret masked in its text, its function calls (id, name,
     arguments) and its ``raw`` body (changed in place and returned)."""
@@ -301,6 +350,8 @@ def mask_response(response: Any, masker: SecretMasker) -> Any:
         return response
 
     def clean(value: Any) -> Any:
+        if not _may_hold(value, masker):
+            return value  # no string in it holds a form of a secret: nothing to mask
         text = json.dumps(value, ensure_ascii=False, default=str)
         masked = masker.scrub(text)
         return value if masked == text else json.loads(masked)

@@ -25,8 +25,8 @@ from typing import Any
 
 from ..config.env import Settings
 
-__all__ = ["absolute_url", "build_async_client", "build_requests_session", "build_sync_client",
-           "check_async_credential", "request_policy"]
+__all__ = ["DirectPost", "absolute_url", "build_async_client", "build_requests_session",
+           "build_sync_client", "check_async_credential", "direct_post", "request_policy"]
 
 _URL_CACHE_SIZE = 64  # distinct request URLs one provider sends: a handful
 
@@ -54,6 +54,14 @@ def request_policy(headers: Mapping[str, str], *, proxies: dict[str, str] | None
         return log is not None and log.logger.isEnabledFor(logging.INFO)
 
     class RequestPolicy(SansIOHTTPPolicy[Any, Any]):
+        fixed_headers = fixed  # read by ``DirectPost``: the same headers without the pipeline
+        proxy_map = proxies
+
+        @staticmethod
+        def logs() -> bool:
+            """Whether the HTTP log is on (then requests go through the pipeline)."""
+            return logging_on()
+
         def __repr__(self) -> str:  # names only: a value can be the key
             return f"RequestPolicy(headers={sorted(fixed)!r})"
 
@@ -167,42 +175,36 @@ def build_sync_client(settings: Settings, transport: Any) -> tuple[Any, bool]:
         ImportError: ``azure-ai-inference`` chosen but gone since the settings were checked
             (``transport_setting`` refuses a missing package before any request).
     """
-    if settings.client is not None:
-        return settings.client, False
-    from .transport import _policies
-
-    if settings.transport == "azure-ai-inference":
-        from azure.ai.inference import ChatCompletionsClient
-
-        return ChatCompletionsClient(settings.endpoint, _placeholder_credential(settings),
-                                     transport=transport, policies=_policies(settings)), True
-    from azure.core import PipelineClient
-
-    return PipelineClient(base_url=settings.endpoint, policies=_policies(settings),
-                          transport=transport), True
+    return _build_client(settings, transport, aio=False)
 
 
 def build_async_client(settings: Settings, transport: Any) -> tuple[Any, bool]:
     """``(client, owned)``: the aio twin of :func:`build_sync_client`.
 
     Raises:
-        ImportError: ``azure-ai-inference`` chosen but gone since the settings were checked
-            (``transport_setting`` refuses a missing package before any request).
+        ImportError: As :func:`build_sync_client`.
     """
-    if settings.async_client is not None:
-        return settings.async_client, False
+    return _build_client(settings, transport, aio=True)
+
+
+def _build_client(settings: Settings, transport: Any, *, aio: bool) -> tuple[Any, bool]:
+    handed = settings.async_client if aio else settings.client
+    if handed is not None:
+        return handed, False
     from .transport import _policies
 
+    policies = _policies(settings, aio=aio)
     if settings.transport == "azure-ai-inference":
-        from azure.ai.inference.aio import ChatCompletionsClient
+        from importlib import import_module
 
-        return ChatCompletionsClient(settings.endpoint, _placeholder_credential(settings),
-                                     transport=transport,
-                                     policies=_policies(settings, aio=True)), True
-    from azure.core import AsyncPipelineClient
+        sdk: Any = import_module("azure.ai.inference.aio" if aio else "azure.ai.inference")
+        return sdk.ChatCompletionsClient(settings.endpoint, _placeholder_credential(settings),
+                                         transport=transport, policies=policies), True
+    from azure.core import AsyncPipelineClient, PipelineClient
 
-    return AsyncPipelineClient(base_url=settings.endpoint,
-                               policies=_policies(settings, aio=True), transport=transport), True
+    pipeline_client = AsyncPipelineClient if aio else PipelineClient
+    return pipeline_client(base_url=settings.endpoint, policies=policies,
+                           transport=transport), True
 
 
 def check_async_credential(settings: Settings) -> None:
@@ -230,3 +232,146 @@ def _placeholder_credential(settings: Settings) -> Any:
     from azure.core.credentials import AzureKeyCredential
 
     return AzureKeyCredential(settings.token or "unused-placeholder")
+
+
+def direct_post(settings: Settings, transport: Any) -> DirectPost | None:
+    """The pipeline-free sender for ``transport`` (azure-core's ``AioHttpTransport``), or
+    ``None`` when a request needs more than ``request_policy`` (Entra ID's bearer policy, a
+    handed-in client, the retired SDK): see :class:`DirectPost`."""
+    if transport is None or settings.async_client is not None or settings.token_cache is not None \
+            or settings.transport != "azure-core":
+        return None
+    from .transport import _policies
+
+    policies = _policies(settings, aio=True)
+    if len(policies) != 1 or not hasattr(policies[0], "fixed_headers"):
+        return None
+    return DirectPost(transport, policies[0])
+
+
+class DirectPost:
+    """A JSON POST through azure-core's ``AioHttpTransport``'s aiohttp session, without the
+    ``AsyncPipelineClient`` (issue 23).
+
+    With a key, the pipeline is one step (``request_policy``: fixed headers, the proxy option,
+    a quiet log), yet ``AsyncPipelineClient`` → ``AsyncPipeline`` → ``AioHttpTransport.send``
+    costs per request about as much as aiohttp itself: an ``HttpRequest`` and its headers, a
+    ``PipelineRequest``/context, two runner frames, ``ClientTimeout``, two response wrappers
+    and a multipart check. This sends what that pipeline sends -- the same headers, URL, body,
+    timeouts (the transport's connection settings), proxy, ``allow_redirects=False`` -- on the
+    transport's own session, maps aiohttp's exceptions to azure-core's exactly as
+    ``AioHttpTransport.send`` and its response's ``read`` do, and is used only while the HTTP
+    log is off (``usable``), so logging still goes through ``HttpLoggingPolicy``.
+    """
+
+    def __init__(self, transport: Any, policy: Any) -> None:
+        self._transport = transport
+        self._policy = policy
+        self._headers = {**policy.fixed_headers, "Content-Type": "application/json"}
+        proxies = policy.proxy_map or {}
+        self._proxy: str | None = proxies.get("https") or proxies.get("http")
+        from .transport import MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
+
+        self._cap = MAX_BODY_BYTES
+        self._too_large = body_too_large
+        self._declared = declared_length
+        self._lower = lower_headers
+        config = transport.connection_config
+        self._connect_timeout = config.timeout
+        self._read_timeout = config.read_timeout
+        self._timeouts: dict[float | None, Any] = {}
+
+    def __repr__(self) -> str:  # header names only: a value is the key
+        return f"DirectPost(headers={sorted(self._headers)!r})"
+
+    def usable(self) -> bool:
+        """Whether a request may skip the pipeline now (the HTTP log is off)."""
+        return not self._policy.logs()
+
+    def _timeout(self, read_timeout: float | None) -> Any:
+        import aiohttp
+
+        key = self._read_timeout if read_timeout is None else read_timeout
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(sock_connect=self._connect_timeout, sock_read=key)
+            if len(self._timeouts) < 8:
+                self._timeouts[key] = timeout
+        return timeout
+
+    async def post(self, url: str, data: bytes, read_timeout: float | None = None
+                   ) -> tuple[int, dict[str, str], bytes]:
+        """``(status, lower-cased headers, body)`` of a POST of ``data`` to ``url``.
+
+        Raises:
+            azure.core.exceptions.AzureError: What ``AioHttpTransport`` raises for the same
+                failure (the caller maps it with ``failure_from_azure``).
+            TransportFailure: A body over ``MAX_BODY_BYTES``.
+        """
+        await self._transport.open()
+        with _SEND_ERRORS:
+            response = await self._transport.session.request(
+                "POST", url, headers=self._headers, data=data,
+                timeout=self._timeout(read_timeout), allow_redirects=False, proxy=self._proxy)
+        try:
+            headers = self._lower(response.headers)
+            declared = self._declared(headers)
+            if declared is not None and declared > self._cap:
+                raise self._too_large(declared, declared=True)
+            with _READ_ERRORS:
+                if declared is not None and "content-encoding" not in headers:
+                    content = await response.read()  # the usual case: declared, small, plain
+                else:
+                    blocks: list[bytes] = []
+                    total = 0
+                    async for block in response.content.iter_any():
+                        total += len(block)
+                        if total > self._cap:
+                            raise self._too_large(total)
+                        blocks.append(block)
+                    content = b"".join(blocks)
+        except BaseException:
+            response.close()
+            raise
+        response.release()
+        return response.status, headers, content
+
+
+class _AzureErrors:
+    """Raise aiohttp's exceptions as azure-core's ``AioHttpTransport`` (``reading``: its
+    response's ``read``) raises them, so ``failure_from_azure`` maps them as before."""
+
+    def __init__(self, *, reading: bool = False) -> None:
+        self._reading = reading
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return
+        import asyncio
+
+        import aiohttp
+        from azure.core import exceptions as az
+
+        errors = aiohttp.client_exceptions
+        connect_timeout = getattr(errors, "ConnectionTimeoutError", ())
+        mapped: type[Exception] | None
+        if self._reading and isinstance(exc, errors.ClientPayloadError):
+            mapped = az.IncompleteReadError
+        elif isinstance(exc, errors.ClientResponseError):
+            mapped = az.ServiceResponseError
+        elif not self._reading and connect_timeout and isinstance(exc, connect_timeout):
+            mapped = az.ServiceRequestTimeoutError
+        elif isinstance(exc, asyncio.TimeoutError):
+            mapped = az.ServiceResponseTimeoutError
+        elif isinstance(exc, errors.ClientError):
+            mapped = az.ServiceRequestError
+        else:
+            return
+        raise mapped(exc, error=exc) from exc
+
+
+_SEND_ERRORS = _AzureErrors()  # stateless: one each, shared by every request
+_READ_ERRORS = _AzureErrors(reading=True)

@@ -8,6 +8,7 @@ async call.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,12 @@ async def aread_capped(response: Any, headers: Mapping[str, str] | None = None) 
             raise body_too_large(total)
         blocks.append(block)
     return b"".join(blocks)
+
+
+def _encoded(body: Any) -> bytes | None:
+    """The body's own encoding when the turn kept it (``turn_request.EncodedBody``)."""
+    encoded = getattr(body, "encoded", None)
+    return encoded if isinstance(encoded, bytes) else None
 
 
 class AsyncStreamHandle:
@@ -123,7 +130,7 @@ class AsyncTransport:
     """The aio HTTP client (aiohttp) for one provider and one event loop: see ``clients.py``."""
 
     def __init__(self, settings: Settings) -> None:
-        from .clients import build_async_client, check_async_credential
+        from .clients import build_async_client, check_async_credential, direct_post
 
         check_async_credential(settings)
         self._settings = settings
@@ -142,22 +149,48 @@ class AsyncTransport:
                                          read_timeout=settings.read_timeout)
         self._client, self._owned = build_async_client(settings, transport)
         self._params = request_params(settings)
+        self._direct = direct_post(settings, transport)
+        self._urls: dict[str, str] = {}
         self.closed = False
 
     def _request(self, method: str, url: str, body: Any = None) -> Any:
         from .clients import absolute_url
 
-        return build_request(method, absolute_url(self._settings.endpoint, url), self._params,
-                             body)
+        encoded = _encoded(body)
+        if encoded is None:
+            return build_request(method, absolute_url(self._settings.endpoint, url),
+                                 self._params, body)
+        from azure.core.rest import HttpRequest
+
+        return HttpRequest(method, self._url(url), content=encoded,
+                           headers={"Content-Type": "application/json"})
 
     def __repr__(self) -> str:
         from ..common.url_secrets import strip_url_secrets  # ;params can hold a key
 
         return f"AsyncTransport(endpoint={strip_url_secrets(self._settings.endpoint)!r})"
 
+    def _url(self, path: str) -> str:
+        url = self._urls.get(path)
+        if url is None:  # the pipeline's URL for this path: endpoint, path, query
+            url = self._request("POST", path).url
+            if len(self._urls) < 16:
+                self._urls[path] = url
+        return url
+
     async def post(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None
                    ) -> HttpResult:
         """POST JSON and read the whole response. Raises TransportFailure."""
+        direct = self._direct
+        if direct is not None and direct.usable():  # a key and a quiet log: no pipeline needed
+            data = _encoded(body) or json.dumps(body, ensure_ascii=False).encode("utf-8")
+            try:
+                status, headers, content = await direct.post(self._url(path), data, timeout)
+            except TransportFailure:
+                raise  # a body over the cap
+            except Exception as exc:
+                raise failure_from_azure(exc, streaming=False) from None  # see failure_from_azure
+            return HttpResult(status, headers, content)
         kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
             response = await self._client.send_request(

@@ -10,9 +10,8 @@ methods. Only what constructing a provider needs is imported here; the request p
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from ..calls.calls import CallRunner
     from ..calls.calls_async import AsyncCallRunner
     from ..common.clock import Clock
+    from ..common.masking import ScrubbedErrors
     from ..config.env import Settings
     from ..errors import ErrorContext
     from ..models.catalog import Catalog, ModelInfo
@@ -67,7 +67,8 @@ class ProviderCore(Accounting):
         self._requested: str | None = None
         self._wire_id = ""
         self._info: ModelInfo | None = None
-        self._defaults: dict[str, Any] = {}
+        self._defaults: dict[str, Any] = {}  # replaced, never changed in place (turn_state)
+        self._turn_state: tuple[tuple[Any, ...], TurnState] | None = None
         self._session_now: ChatSession | None = None  # built at first use (cold start)
         self._last_usage = TokenUsage()
         self.registered_name = DEFAULT_NAME
@@ -176,11 +177,9 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called.
         """
         if self._settings is None:
-            from ..errors import ConfigurationError
-
-            raise ConfigurationError(
-                what="Using the provider", why="initialize() has not been called",
-                fix="call provider.initialize(config) or load_provider('github_models', config)")
+            raise _not_ready("initialize() has not been called", "call provider.initialize("
+                             "config) or load_provider('github_models', config)",
+                             "Using the provider")
         return self._settings
 
     def error_context(self, model: str | None = None) -> ErrorContext:
@@ -287,10 +286,16 @@ class ProviderCore(Accounting):
         Raises:
             InvalidRequestError: Two tools share a name.
         """
+        self._session = self._chat_session(system_instruction, tools, history)
+
+    def _chat_session(self, system_instruction: str | None = None,
+                      tools: list[ToolSchema] | None = None,
+                      history: list[Message] | None = None) -> ChatSession:
+        """A new session, its usage attributed to the organization. Raises InvalidRequestError."""
         from ..wire.session import ChatSession
 
         org = self._settings.organization if self._settings else None
-        self._session = ChatSession(system_instruction, tools, history, attributed_to=org)
+        return ChatSession(system_instruction, tools, history, attributed_to=org)
 
     def get_history(self) -> list[Message]:
         """A copy of the conversation so far."""
@@ -305,7 +310,7 @@ class ProviderCore(Accounting):
         """
         from ..config.options import validate_options
 
-        self._defaults.update(validate_options(options, self.settings.profile))
+        self._defaults = {**self._defaults, **validate_options(options, self.settings.profile)}
 
     @property
     def _session(self) -> ChatSession:
@@ -355,11 +360,7 @@ class ProviderCore(Accounting):
             ConfigurationError: ``initialize`` was not called.
         """
         if self._runner is None:
-            from ..errors import ConfigurationError
-
-            raise ConfigurationError(
-                what="Sending a request", why="the provider is not initialized",
-                fix="call initialize(config) first")
+            raise _not_ready("the provider is not initialized", "call initialize(config) first")
         return self._runner
 
     def require_connected(self) -> CallRunner:
@@ -370,12 +371,9 @@ class ProviderCore(Accounting):
         """
         runner = self._runner
         if runner is None or self._model is None:
-            from ..errors import ConfigurationError
-
-            raise ConfigurationError(
-                what="Sending a request",
-                why="the provider is not initialized" if runner is None else "no model selected",
-                fix="call initialize(config) and connect('openai/gpt-4o') first")
+            raise _not_ready("the provider is not initialized" if runner is None else
+                             "no model selected",
+                             "call initialize(config) and connect('openai/gpt-4o') first")
         return runner
 
     def turn_state(self) -> TurnState:
@@ -384,20 +382,25 @@ class ProviderCore(Accounting):
         Raises:
             ConfigurationError: Not initialized, or no model selected.
         """
+        runner = self.require_connected()
+        effort = getattr(self, "thinking_effort", None)  # jaato's ThinkingConfig
+        inputs = (runner, self._model, self._info, self._wire_id, self._settings,
+                  self._defaults, effort)
+        if self._turn_state is not None and self._turn_state[0] == inputs:
+            return self._turn_state[1]  # nothing it reads changed (the pacer's rows are fixed)
         from .budget import reply_cap
         from .turn_request import TurnState
 
-        runner = self.require_connected()
-        model = self._model or ""
         key = self.limits_key()
         row = self._tier_row(runner, key)
         defaults = self._defaults
-        effort = getattr(self, "thinking_effort", None)  # jaato's ThinkingConfig
         if (effort and "reasoning_effort" not in defaults and self._info is not None
                 and self._info.reasoning_effort):
             defaults = {**defaults, "reasoning_effort": effort}
-        return TurnState(self.settings, defaults, model, self._wire_id, self._info, key,
-                         input_cap(self._info, row), reply_cap(self._info, row, None))
+        state = TurnState(self.settings, defaults, self._model or "", self._wire_id, self._info,
+                          key, input_cap(self._info, row), reply_cap(self._info, row, None))
+        self._turn_state = (inputs, state)
+        return state
 
     def limits_key(self) -> str | None:
         """The pacer/limits row of the selected model (its own row for custom models)."""
@@ -421,22 +424,25 @@ class ProviderCore(Accounting):
                                usage=self._usage, find_model=lambda m: self.catalog.get(m),
                                chosen_cap=self._defaults.get("max_tokens"))
 
-    def count_usage(self, model: str, usage: TokenUsage, pricing: ModelPricing | None) -> None:
-        """Add one reply's usage to the provider-wide totals (and make it the last usage)."""
+    def count_usage(self, model: str, usage: TokenUsage, pricing: ModelPricing | None,
+                    units: float | None = None) -> None:
+        """Add one reply's usage (and token units) to the totals; make it the last usage."""
         self._last_usage = usage
-        self._usage.add(model, usage, pricing)
+        self._usage.add(model, usage, pricing, units)
 
-    @contextlib.contextmanager
-    def scrubbed_errors(self) -> Iterator[None]:
+    def scrubbed_errors(self) -> ScrubbedErrors:
         """Errors leaving this block carry no credential in their chained causes either."""
-        try:
-            yield
-        except Exception as exc:
-            from ..common.masking import SecretMasker, scrub_causes
+        from ..common.masking import ScrubbedErrors
 
-            scrub_causes(exc, SecretMasker(self.secrets()))
-            raise
+        return ScrubbedErrors(self.secrets)
 
     def secrets(self) -> tuple[str, ...]:
         """The credentials an echo of which is masked: the key, and the Entra tokens issued."""
         return self._settings.secrets() if self._settings is not None else ()
+
+
+def _not_ready(why: str, fix: str, what: str = "Sending a request") -> Exception:
+    """The ``ConfigurationError`` of a call made before ``initialize``/``connect``."""
+    from ..errors import ConfigurationError
+    return ConfigurationError(what=what, why=why, fix=fix)
+

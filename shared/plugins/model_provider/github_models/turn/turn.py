@@ -18,10 +18,11 @@ conversion, the runner, error mapping) is imported at the first call (cold start
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._host import Message, Part, ProviderResponse, Role, TokenUsage
+from .._host import Message, Part, ProviderResponse, Role, TokenUsage, input_tokens, set_cost
 
 if TYPE_CHECKING:
     from .._host import CancelToken, Reply, ToolResult
@@ -60,9 +61,7 @@ class Messaging:
         session (``one_shot``: on a blank session, nothing recorded)."""
         core, session = self._turn_on()
         if one_shot:
-            from ..wire.session import ChatSession
-
-            session = ChatSession()
+            session = blank_session()
         new = [_new_message(kind, given, core, session)]
         return run_turn(core, session, new, schema, options, stream, record=not one_shot)
 
@@ -72,9 +71,7 @@ class Messaging:
         """Async :meth:`_session_turn`."""
         core, session = self._turn_on()
         if one_shot:
-            from ..wire.session import ChatSession
-
-            session = ChatSession()
+            session = blank_session()
         new = [_new_message(kind, given, core, session)]
         return await arun_turn(core, session, new, schema, options, stream,
                                record=not one_shot)
@@ -176,6 +173,19 @@ class Messaging:
                                          (on_chunk, cancel_token, on_usage_update, on_thinking))
 
 
+_BLANK: list[ChatSession] = []
+
+
+def blank_session() -> ChatSession:
+    """The empty session every one-shot turn (``generate``) runs on: shared, since a turn
+    that records nothing only reads its session (no history, no tools, no instruction)."""
+    if not _BLANK:
+        from ..wire.session import ChatSession
+
+        _BLANK.append(ChatSession())
+    return _BLANK[0]
+
+
 def _new_message(kind: NewInput, given: Any, core: ProviderCore, session: ChatSession
                  ) -> Message:
     """The turn's new message: a user text, user text and images, or the tool results."""
@@ -206,8 +216,9 @@ def run_turn(core: ProviderCore, session: ChatSession, new: list[Message],
 
     if stream is not None:
         check_stream_arguments(*stream[:3], on_thinking=stream[3])
-    # turn_lock, not session.lock: get_history() never waits on I/O
-    with core.scrubbed_errors(), session.turn_lock:
+    # turn_lock, not session.lock: get_history() never waits on I/O; a turn that records
+    # nothing only reads its session, so it needs none (one-shot turns share a blank one)
+    with core.scrubbed_errors(), session.turn_lock if record else contextlib.nullcontext():
         state = core.turn_state()
         turn = prepare(state, session, new, schema, options, stream=stream is not None,
                        record=record)
@@ -239,19 +250,19 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
     Raises:
         GitHubModelsError: (a subclass) before any request, or what the service answered.
     """
-    from ..errors import GitHubModelsError
-    from ..wire.streaming import StreamCancelled
-    from .turn_reply import release_on_failure, reply_from_body, reply_from_stream, stream_sink
-    from .turn_request import check_stream_arguments, prepare
+    from .turn_reply import reply_from_body
+    from .turn_request import prepare
 
     if stream is not None:
+        from .turn_request import check_stream_arguments
+
         check_stream_arguments(*stream[:3], on_thinking=stream[3])
-    lock = session.async_lock()
+    lock = session.async_lock() if record else contextlib.nullcontext()  # as in run_turn
     with core.scrubbed_errors():
         async with lock:
             state = core.turn_state()
             turn = prepare(state, session, new, schema, options, stream=stream is not None,
-                           record=record)
+                           record=record, encode=True)  # the aio transport sends its bytes
             runner = await core.async_runner()
             cache = state.settings.token_cache
             if cache is not None:  # before pacing (its scope is the identity) and the stream
@@ -259,6 +270,10 @@ async def arun_turn(core: ProviderCore, session: ChatSession, new: list[Message]
             if stream is None:
                 data = await runner.acomplete(turn.body, key=turn.key, tier=turn.tier)
                 return finish(core, state, turn, reply_from_body(data, core.error_context))
+            from ..errors import GitHubModelsError
+            from ..wire.streaming import StreamCancelled
+            from .turn_reply import release_on_failure, reply_from_stream, stream_sink
+
             on_chunk, cancel_token, on_usage, on_thinking = stream
             acc, on_event = stream_sink(state.settings, core.secrets, on_chunk, on_usage,
                                         on_thinking, prefetch=False)
@@ -285,13 +300,15 @@ def finish(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply: Repl
         StructuredOutputError: A ``response_schema`` reply that is not JSON (usage still
             counted: it was billed).
     """
-    from ..errors import StructuredOutputError
-    from .turn_reply import masked, parse_structured
+    from .turn_reply import masked
 
     reply = masked(reply, core.secrets())
     if reply.cancelled and not reply.text:
         return reply.to_host()  # cancelled before any text: nothing happened, nothing recorded
     if turn.schema is not None and not reply.cancelled:
+        from ..errors import StructuredOutputError
+        from .turn_reply import parse_structured
+
         try:
             reply.structured_output = parse_structured(reply.text, core.error_context)
         except StructuredOutputError:
@@ -312,12 +329,14 @@ def finish(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply: Repl
 def count_usage(core: ProviderCore, state: TurnState, turn: PreparedTurn, reply: Reply) -> None:
     """Add the reply's usage to the provider's totals and, when recorded, the session's."""
     pricing = state.info.pricing if state.info else None
+    units = None
     if pricing is not None:  # cost_usd where the pricing table knows the model
-        from .._host import input_tokens, set_cost
-        from ..models.pricing import cost_usd
+        from ..models.pricing import TOKEN_UNIT_PRICE_USD, token_units
 
         all_in, cached = input_tokens(reply.usage)
-        set_cost(reply.usage, cost_usd(pricing, all_in, reply.usage.output_tokens, cached))
-    core.count_usage(state.model, reply.usage, pricing)
+        units = token_units(pricing, all_in, reply.usage.output_tokens, cached)  # once: the
+        # cost and both totals use it (cost_usd divides by the exact integer, as here)
+        set_cost(reply.usage, units / round(1 / TOKEN_UNIT_PRICE_USD))
+    core.count_usage(state.model, reply.usage, pricing, units)
     if turn.record:
-        turn.session.usage.add(state.model, reply.usage, pricing)
+        turn.session.usage.add(state.model, reply.usage, pricing, units)

@@ -30,30 +30,34 @@ if TYPE_CHECKING:
     from ..config.env import Settings
     from ..models.catalog import ModelInfo
 
-__all__ = ["PreparedTurn", "TurnState", "check_stream_arguments", "parts_message", "prepare",
-           "refuse_images", "tool_results_message", "user_text"]
+__all__ = ["EncodedBody", "PreparedTurn", "TurnState", "check_stream_arguments",
+           "parts_message", "prepare", "refuse_images", "tool_results_message", "user_text"]
 
 logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 
 
+@dataclass(slots=True)
 class TurnState:
     """What one turn reads from the provider, taken once when it starts
-    (``ProviderCore.turn_state``)."""
+    (``ProviderCore.turn_state``). ``reply_cap``: the cap sent when no ``max_tokens`` is set
+    (``budget.py``)."""
 
-    __slots__ = ("defaults", "info", "input_cap", "limits_key", "model", "reply_cap", "settings",
-                 "wire_id")
+    settings: Settings
+    defaults: dict[str, Any]
+    model: str
+    wire_id: str
+    info: ModelInfo | None
+    limits_key: str | None
+    input_cap: tuple[int | None, str]
+    reply_cap: int | None = None
 
-    def __init__(self, settings: Settings, defaults: dict[str, Any], model: str, wire_id: str,
-                 info: ModelInfo | None, limits_key: str | None,
-                 input_cap: tuple[int | None, str], reply_cap: int | None = None) -> None:
-        self.settings = settings
-        self.defaults = defaults
-        self.model = model
-        self.wire_id = wire_id
-        self.info = info
-        self.limits_key = limits_key
-        self.input_cap = input_cap
-        self.reply_cap = reply_cap  # the cap sent when no max_tokens is set (budget.py)
+
+class EncodedBody(dict[str, Any]):
+    """A request body and ``encoded``, its UTF-8 JSON as ``check_sendable`` made it: the aio
+    transport sends these bytes instead of encoding the body again (never changed after)."""
+
+    __slots__ = ("encoded",)
+    encoded: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +184,11 @@ def check_stream_arguments(on_chunk: Any, cancel_token: Any, on_usage: Any, *,
 
 def prepare(state: TurnState, session: ChatSession, new: list[Message],
             schema: dict[str, Any] | None, options: Mapping[str, Any], *,
-            stream: bool, record: bool = True) -> PreparedTurn:
+            stream: bool, record: bool = True, encode: bool = False) -> PreparedTurn:
     """Validate and build one request; nothing is sent and nothing is recorded.
+
+    ``encode``: check the whole body by encoding it once and keep that encoding for the
+    transport (an :class:`EncodedBody`); else only what was not checked before is encoded.
 
     Raises:
         InvalidRequestError, ContextLimitError: before any request.
@@ -210,8 +217,13 @@ def prepare(state: TurnState, session: ChatSession, new: list[Message],
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     # the last net: nothing that cannot be encoded is ever sent (cached history was checked
-    # when it was cached, so only the rest of the body is encoded here)
-    check_sendable({**body, "messages": [m for m in wire_messages if id(m) not in checked]})
+    # when it was cached, so only the rest of the body is encoded here, unless the encoding
+    # is kept: then the whole body is encoded once, here, and not again by the transport)
+    if encode:
+        body = EncodedBody(body)
+        body.encoded = check_sendable(body)
+    else:
+        check_sendable({**body, "messages": [m for m in wire_messages if id(m) not in checked]})
     return PreparedTurn(session, new, schema, body, state.model, state.limits_key, record)
 
 

@@ -267,15 +267,15 @@ def check_image(mime: Any, data: Any, where: str, param: str) -> bytes:
     return raw
 
 
-def check_sendable(body: Mapping[str, Any]) -> None:
-    """The last net: the request body must encode as UTF-8 JSON without NaN.
+def check_sendable(body: Mapping[str, Any]) -> bytes:
+    """The last net: the request body must encode as UTF-8 JSON without NaN; returns that
+    encoding (what the transport sends for it: the same ``json.dumps`` options).
 
     Raises:
         InvalidRequestError: Naming the first offending value's path in the body.
     """
     try:
-        json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
-        return
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         problem: BaseException = exc
     bad = _first_surrogate_path(body, "body")

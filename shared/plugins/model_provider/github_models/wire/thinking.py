@@ -85,6 +85,8 @@ class ThinkSplitter:
 
 def split_think(content: str) -> tuple[str, str | None]:
     """``(text, thinking)`` of a whole reply's content (thinking None when there is none)."""
+    if content.lstrip()[:1] != "<":  # no tag where a block can start: all of it is text
+        return content, None
     splitter = ThinkSplitter()
     text, thinking = splitter.feed(content)
     more_text, more_thinking = splitter.flush()

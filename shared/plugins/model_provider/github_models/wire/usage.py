@@ -60,11 +60,16 @@ class UsageTracker:
         self._totals = UsageTotals()
         self._lock = threading.Lock()
 
-    def add(self, model: str, usage: TokenUsage, pricing: ModelPricing | None) -> None:
-        """Record one response's usage."""
+    def add(self, model: str, usage: TokenUsage, pricing: ModelPricing | None,
+            units: float | None = None) -> None:
+        """Record one response's usage (``units``: its token units, when already known).
+
+        Raises:
+            ValueError: As ``pricing.token_units`` (counts it cannot price).
+        """
         all_in, cached = input_tokens(usage)
-        units = (token_units(pricing, all_in, usage.output_tokens, cached)
-                 if pricing is not None else None)
+        if units is None and pricing is not None:
+            units = token_units(pricing, all_in, usage.output_tokens, cached)
         with self._lock:
             t = self._totals
             t.requests += 1
