@@ -17,7 +17,7 @@ from azure.core import exceptions as az
 
 from shared.plugins.model_provider.github_models import errors as E
 from shared.plugins.model_provider.github_models.common.clock import ManualClock
-from shared.plugins.model_provider.github_models.transport.transport import (
+from shared.plugins.model_provider.github_models.transport.azure_boundary import (
     TransportFailure,
     failure_from_azure,
 )

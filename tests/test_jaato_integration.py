@@ -147,7 +147,7 @@ def test_jaato_runs_its_agent_loop_on_the_installed_plugin(jaato: Jaato, emulato
 
 def test_the_installed_package_logs_under_its_own_name(jaato: Jaato, tmp_path: Path) -> None:
     probe = ("import jaato_github_models.config.env as e\n"
-             "import jaato_github_models.transport.transport as t\n"
+             "import jaato_github_models.transport.pipeline as t\n"
              "import jaato_github_models.cli.main as c\n"
              "print(e.logger.name, t.http_logger.name, c._LOGGER)\n")
     done = subprocess.run([jaato.python, "-c", probe], capture_output=True, text=True,

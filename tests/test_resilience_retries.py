@@ -278,7 +278,9 @@ def test_connection_refused_is_a_connection_error_within_the_timeout(
         make_provider: Callable[..., Any], streaming: bool) -> None:
     from azure.core.exceptions import ServiceRequestError
 
-    from shared.plugins.model_provider.github_models.transport.transport import TransportFailure
+    from shared.plugins.model_provider.github_models.transport.azure_boundary import (
+        TransportFailure,
+    )
 
     clock = ManualClock()
     port = closed_port()

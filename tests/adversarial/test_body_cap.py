@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from shared.plugins.model_provider.github_models import errors as E
-from shared.plugins.model_provider.github_models.transport.transport import MAX_BODY_BYTES
+from shared.plugins.model_provider.github_models.transport.body import MAX_BODY_BYTES
 from tests.adversarial.hostile import HostileServer, chunked, response_head
 
 Make = Callable[..., Any]

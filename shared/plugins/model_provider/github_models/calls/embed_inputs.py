@@ -174,7 +174,7 @@ def plan_batches(counts: Sequence[int], spec: EmbedSpec, dimensions: int | None,
         if count > spec.max_request_tokens:
             raise _too_long(i, count, spec.max_request_tokens, "tier", spec, context)
     length = dimensions or spec.native_dimensions or _UNKNOWN_DIMENSIONS
-    from ..transport.transport import MAX_BODY_BYTES
+    from ..transport.body import MAX_BODY_BYTES
 
     fit = MAX_BODY_BYTES // (length * _BYTES_PER_NUMBER[encoding_format] + 64)
     per_request = max(1, min(spec.max_inputs, fit))

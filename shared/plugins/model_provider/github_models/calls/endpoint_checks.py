@@ -14,7 +14,8 @@ from ..errors import (
     error_from_connection,
     error_from_response,
 )
-from ..transport.transport import CHAT_PATH, TransportFailure
+from ..transport.azure_boundary import TransportFailure
+from ..transport.transport import CHAT_PATH
 
 if TYPE_CHECKING:
     from ..config.settings import Settings

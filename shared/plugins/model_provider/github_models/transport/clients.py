@@ -1,7 +1,7 @@
 """The HTTP clients under ``transport``/``transport_async``: azure-core's own pipeline clients.
 
 The default (``transport="azure-core"``) is ``azure.core.PipelineClient`` /
-``AsyncPipelineClient`` with the policies ``transport._policies`` lists, over the requests
+``AsyncPipelineClient`` with the policies ``pipeline.pipeline_policies`` lists, over the requests
 session (sync) or aiohttp session (async) the transport configured. The retired
 ``azure-ai-inference`` SDK's ``ChatCompletionsClient`` was exactly that (with explicit
 ``policies=`` its constructor builds ``PipelineClient(base_url="{endpoint}", policies=...)`` and
@@ -19,14 +19,14 @@ Still supported, never imported unless asked for:
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from typing import Any
 
 from ..config.env import Settings
+from .body import MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
+from .pipeline import pipeline_policies
 
 __all__ = ["DirectPost", "absolute_url", "build_async_client", "build_requests_session",
-           "build_sync_client", "check_async_credential", "direct_post", "request_policy"]
+           "build_sync_client", "check_async_credential", "direct_post"]
 
 _URL_CACHE_SIZE = 64  # distinct request URLs one provider sends: a handful
 
@@ -39,50 +39,10 @@ def absolute_url(endpoint: str, url: str) -> str:
     return endpoint.rstrip("/") + "/" + url.lstrip("/")
 
 
-def request_policy(headers: Mapping[str, str], *, proxies: dict[str, str] | None = None,
-                   log: Any = None) -> Any:
-    """One azure-core policy that does, per request, what ``HeadersPolicy``,
-    ``UserAgentPolicy``, ``AzureKeyCredentialPolicy`` and ``ProxyPolicy`` each did as a
-    pipeline step of their own: set the fixed ``headers`` and the ``proxies`` option. With
-    ``log`` (an ``HttpLoggingPolicy``) it also runs that policy, only while its logger is on
-    for INFO, so a quiet log costs one level check instead of a step (issue 23)."""
-    from azure.core.pipeline.policies import SansIOHTTPPolicy
-
-    fixed = dict(headers)
-
-    def logging_on() -> bool:
-        return log is not None and log.logger.isEnabledFor(logging.INFO)
-
-    class RequestPolicy(SansIOHTTPPolicy[Any, Any]):
-        fixed_headers = fixed  # read by ``DirectPost``: the same headers without the pipeline
-        proxy_map = proxies
-
-        @staticmethod
-        def logs() -> bool:
-            """Whether the HTTP log is on (then requests go through the pipeline)."""
-            return logging_on()
-
-        def __repr__(self) -> str:  # names only: a value can be the key
-            return f"RequestPolicy(headers={sorted(fixed)!r})"
-
-        def on_request(self, request: Any) -> None:
-            request.http_request.headers.update(fixed)
-            if proxies and "proxies" not in request.context.options:
-                request.context.options["proxies"] = proxies
-            if logging_on():
-                log.on_request(request)
-
-        def on_response(self, request: Any, response: Any) -> None:
-            if "logger" in request.context and logging_on():  # logged its request
-                log.on_response(request, response)
-
-    return RequestPolicy()
-
-
 def build_requests_session(settings: Settings) -> Any:
     """The requests session under the sync transport: a lean one (see ``_lean_session_class``)
     with a pool sized for the configured concurrency, no retries, no environment lookups
-    (proxies are resolved once per client, in ``transport._policies``)."""
+    (proxies are resolved once per client, in ``pipeline.pipeline_policies``)."""
     import requests
 
     session = _lean_session_class()()
@@ -191,9 +151,7 @@ def _build_client(settings: Settings, transport: Any, *, aio: bool) -> tuple[Any
     handed = settings.async_client if aio else settings.client
     if handed is not None:
         return handed, False
-    from .transport import _policies
-
-    policies = _policies(settings, aio=aio)
+    policies = pipeline_policies(settings, aio=aio)
     if settings.transport == "azure-ai-inference":
         from importlib import import_module
 
@@ -236,14 +194,12 @@ def _placeholder_credential(settings: Settings) -> Any:
 
 def direct_post(settings: Settings, transport: Any) -> DirectPost | None:
     """The pipeline-free sender for ``transport`` (azure-core's ``AioHttpTransport``), or
-    ``None`` when a request needs more than ``request_policy`` (Entra ID's bearer policy, a
-    handed-in client, the retired SDK): see :class:`DirectPost`."""
+    ``None`` when a request needs more than ``pipeline.request_policy`` (Entra ID's bearer
+    policy, a handed-in client, the retired SDK): see :class:`DirectPost`."""
     if transport is None or settings.async_client is not None or settings.token_cache is not None \
             or settings.transport != "azure-core":
         return None
-    from .transport import _policies
-
-    policies = _policies(settings, aio=True)
+    policies = pipeline_policies(settings, aio=True)
     if len(policies) != 1 or not hasattr(policies[0], "fixed_headers"):
         return None
     return DirectPost(transport, policies[0])
@@ -253,15 +209,16 @@ class DirectPost:
     """A JSON POST through azure-core's ``AioHttpTransport``'s aiohttp session, without the
     ``AsyncPipelineClient`` (issue 23).
 
-    With a key, the pipeline is one step (``request_policy``: fixed headers, the proxy option,
-    a quiet log), yet ``AsyncPipelineClient`` → ``AsyncPipeline`` → ``AioHttpTransport.send``
-    costs per request about as much as aiohttp itself: an ``HttpRequest`` and its headers, a
-    ``PipelineRequest``/context, two runner frames, ``ClientTimeout``, two response wrappers
-    and a multipart check. This sends what that pipeline sends -- the same headers, URL, body,
-    timeouts (the transport's connection settings), proxy, ``allow_redirects=False`` -- on the
-    transport's own session, maps aiohttp's exceptions to azure-core's exactly as
-    ``AioHttpTransport.send`` and its response's ``read`` do, and is used only while the HTTP
-    log is off (``usable``), so logging still goes through ``HttpLoggingPolicy``.
+    With a key, the pipeline is one step (``pipeline.request_policy``: fixed headers, the proxy
+    option, a quiet log), yet ``AsyncPipelineClient`` → ``AsyncPipeline`` →
+    ``AioHttpTransport.send`` costs per request about as much as aiohttp itself: an
+    ``HttpRequest`` and its headers, a ``PipelineRequest``/context, two runner frames,
+    ``ClientTimeout``, two response wrappers and a multipart check. This sends what that
+    pipeline sends -- the same headers, URL, body, timeouts (the transport's connection
+    settings), proxy, ``allow_redirects=False`` -- on the transport's own session, maps
+    aiohttp's exceptions to azure-core's exactly as ``AioHttpTransport.send`` and its response's
+    ``read`` do, and is used only while the HTTP log is off (``usable``), so logging still goes
+    through ``HttpLoggingPolicy``.
     """
 
     def __init__(self, transport: Any, policy: Any) -> None:
@@ -270,8 +227,6 @@ class DirectPost:
         self._headers = {**policy.fixed_headers, "Content-Type": "application/json"}
         proxies = policy.proxy_map or {}
         self._proxy: str | None = proxies.get("https") or proxies.get("http")
-        from .transport import MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
-
         self._cap = MAX_BODY_BYTES
         self._too_large = body_too_large
         self._declared = declared_length

@@ -26,47 +26,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..common.version import __version__
 from ..config.env import Settings
 from ..errors import GitHubModelsError
 from .azure_boundary import TransportFailure, failure_from_azure
+from .body import DRAIN_LIMIT, MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
 from .urllib3_reads import available_blocks, find_socket, raw_body, urllib3_errors
 
-__all__ = [
-    "API_VERSION_HEADER",
-    "CHAT_PATH",
-    "GITHUB_API_VERSION",
-    "HttpResult",
-    "StreamHandle",
-    "SyncTransport",
-    "TransportFailure",
-    "failure_from_azure",
-]
+__all__ = ["CHAT_PATH", "HttpResult", "StreamHandle", "SyncTransport", "build_request",
+           "read_capped", "request_params"]
 
 CHAT_PATH = "/chat/completions"  # the chat-completions route, under the endpoint
-GITHUB_API_VERSION = "2022-11-28"
-API_VERSION_HEADER = "X-GitHub-Api-Version"
-USER_AGENT = f"jaato-github-models/{__version__}"
-DRAIN_LIMIT = 1 << 16
-# A chat completion (or an error, or the catalog) is kilobytes; a body past this is a broken or
-# hostile server, and reading it whole would take the caller's memory with it.
-MAX_BODY_BYTES = 16 * 1024 * 1024
-
-
-def body_too_large(size: int, declared: bool = False) -> TransportFailure:
-    """The failure for a response body over ``MAX_BODY_BYTES`` (never retried)."""
-    said = "declared" if declared else "ran past"
-    return TransportFailure("too_large", f"{said} {size} bytes; the limit is {MAX_BODY_BYTES}",
-                            response_started=True)
-
-
-def declared_length(headers: Mapping[str, str]) -> int | None:
-    """The body size ``content-length`` declares (None when absent or not a number, or beside
-    a ``transfer-encoding``: that framing wins, RFC 9112 6.3, and the length says nothing)."""
-    if "transfer-encoding" in headers:
-        return None
-    declared = str(headers.get("content-length", "")).strip()
-    return int(declared) if declared.isdigit() else None
 
 
 def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> bytes:
@@ -95,13 +64,6 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
             raise body_too_large(total)
         blocks.append(block)
     return b"".join(blocks)
-
-# The SDK's per-request HTTP log (method, URL, headers with credentials redacted) goes to our
-# own logger, quiet unless asked for: set this logger to INFO to see every request.
-http_logger = logging.getLogger(__name__.rsplit(".", 2)[0] + ".http")  # the package's, one level up
-if http_logger.level == logging.NOTSET:  # a level the application already chose stays
-    http_logger.setLevel(logging.WARNING)
-
 
 class _DropStreamDownloadNoise(logging.Filter):
     """azure-core logs 'Unable to stream download.' (a broken stream) and 'Incomplete download.'
@@ -133,10 +95,6 @@ class HttpResult:
         from ..common.wire_check import loads_json
 
         return loads_json(self.body)
-
-
-def lower_headers(headers: Any) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
 @contextlib.contextmanager
@@ -224,51 +182,6 @@ class StreamHandle:
         self._closed = True
         with contextlib.suppress(Exception):  # closing twice or on a dead socket is harmless
             self._response.close()
-
-
-def resolve_proxy(url: str) -> str | None:
-    """The proxy for ``url`` from ``HTTP(S)_PROXY``/``NO_PROXY``, looked up once per client.
-
-    requests and aiohttp would otherwise scan the environment on every request (about 125 µs).
-    """
-    import urllib.request
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
-        return None
-    return urllib.request.getproxies().get(parts.scheme)
-
-
-def _policies(settings: Settings, *, aio: bool = False) -> list[Any]:
-    """The whole pipeline, explicitly: headers, user agent, auth, (proxy), quiet HTTP log.
-
-    Left out on purpose: the SDK's retry policy (we own retries), redirects (a POST is not
-    redirected), content decoding (we parse bodies), tracing, and network-trace logging (it
-    prints the token). The duplicate ``api-key`` header goes only to non-GitHub hosts (Azure
-    AI model inference / Foundry authenticate with it). With Entra ID auth the key headers
-    give way to a bearer policy over the provider's one token cache (``auth.py``). The fixed
-    headers, the proxy and (with a key) the HTTP log are one step: ``clients.request_policy``.
-    """
-    from azure.core.pipeline.policies import HttpLoggingPolicy
-
-    from .clients import request_policy
-
-    headers: dict[str, str] = {}
-    if settings.profile.sends_api_version:
-        headers[API_VERSION_HEADER] = GITHUB_API_VERSION
-    headers["User-Agent"] = settings.user_agent or USER_AGENT
-    proxy = resolve_proxy(settings.endpoint) if settings.use_env_proxies else None
-    proxies = {"http": proxy, "https": proxy} if proxy else None
-    log = HttpLoggingPolicy(logger=http_logger)
-    if settings.token_cache is None:
-        for header, prefix in settings.profile.key_headers:
-            headers[header] = f"{prefix} {settings.token}" if prefix else settings.token
-        return [request_policy(headers, proxies=proxies, log=log)]
-    from ..config.auth import async_bearer_policy, bearer_policy
-
-    bearer = (async_bearer_policy if aio else bearer_policy)(settings.token_cache)
-    return [request_policy(headers, proxies=proxies), bearer, log]
 
 
 def request_params(settings: Settings) -> dict[str, str]:

@@ -13,18 +13,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import GitHubModelsError
-from .transport import (
-    DRAIN_LIMIT,
-    MAX_BODY_BYTES,
-    HttpResult,
-    TransportFailure,
-    body_too_large,
-    build_request,
-    declared_length,
-    failure_from_azure,
-    lower_headers,
-    request_params,
-)
+from .azure_boundary import TransportFailure, failure_from_azure
+from .body import DRAIN_LIMIT, MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
+from .transport import HttpResult, build_request, request_params
 
 if TYPE_CHECKING:
     from ..config.env import Settings
