@@ -123,17 +123,21 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _expect(value: Any, types: type | tuple[type, ...], path: str, what: str) -> None:
+def _fits(value: Any, types: type | tuple[type, ...]) -> bool:
     allowed = types if isinstance(types, tuple) else (types,)
-    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+    return isinstance(value, allowed) and (not isinstance(value, bool) or bool in allowed)
+
+
+def _expect(value: Any, types: type | tuple[type, ...], path: str, what: str) -> None:
+    if not _fits(value, types):
         raise WireShapeError(path, f"is {_kind(value)}, expected {what}")
 
 
 def _optional(container: Mapping[str, Any], key: str, types: type | tuple[type, ...],
               path: str, what: str) -> Any:
     value = container.get(key)
-    if value is not None:
-        _expect(value, types, f"{path}.{key}", what)
+    if value is not None and not _fits(value, types):  # the path is written only on failure
+        raise WireShapeError(f"{path}.{key}", f"is {_kind(value)}, expected {what}")
     return value
 
 
@@ -176,12 +180,38 @@ def _check_calls(calls: Any, path: str, *, streaming: bool) -> None:
                       f"{where}.function", "a string of JSON")
 
 
+def _plain_choice(choice: Any, key: str) -> bool:
+    """Whether ``choice`` is the common, plainly valid shape (an object with an integer index or
+    none, a string finish reason or none, and a ``key`` object with string or no content and no
+    tool calls): the fast path, which accepts a subset of what the full check accepts."""
+    if type(choice) is not dict:
+        return False
+    index = choice.get("index")
+    finish = choice.get("finish_reason")
+    message = choice.get(key)
+    return ((index is None or type(index) is int) and (finish is None or type(finish) is str)
+            and (message is None or (type(message) is dict
+                                     and message.get("tool_calls") is None
+                                     and type(message.get("content", "")) in _PLAIN_CONTENT)))
+
+
+_PLAIN_CONTENT = frozenset({str, type(None)})
+
+
 def _check_choices(data: Mapping[str, Any], *, streaming: bool) -> None:
     choices = data.get("choices")
     if choices is None:
         return
-    _expect(choices, list, "choices", "a list")
     key = "delta" if streaming else "message"
+    if type(choices) is list and all(_plain_choice(c, key) for c in choices):
+        return  # every streamed text chunk: no path strings built, nothing more to check
+    check_choices_fully(choices, key, streaming=streaming)
+
+
+def check_choices_fully(choices: Any, key: str, *, streaming: bool) -> None:
+    """The full check of a reply's ``choices`` (``key``: "delta" or "message"), naming the path
+    of what is wrong. Raises WireShapeError."""
+    _expect(choices, list, "choices", "a list")
     for i, choice in enumerate(choices):
         where = f"choices[{i}]"
         _expect(choice, dict, where, "an object")
