@@ -129,6 +129,24 @@ def test_endpoint_kind_flag_picks_the_profile_and_its_range(tmp_path: Path, emul
     assert bad.returncode == 2 and "--endpoint-kind" in bad.stderr
 
 
+def test_every_endpoint_kind_is_accepted_by_the_flag_and_named_in_its_help(
+        tmp_path: Path, emulator: Any) -> None:
+    # the CLI once kept its own list of kinds and refused openai_v1; now it asks kinds.profiles
+    from shared.plugins.model_provider.github_models.cli.arguments import KINDS_SHOWN
+    from shared.plugins.model_provider.github_models.kinds.profiles import ENDPOINT_KINDS
+
+    shown = {k.strip() for k in KINDS_SHOWN.replace(" or ", ", ").split(",")}
+    assert shown == {"auto", *ENDPOINT_KINDS}
+    # a Foundry v1 deployment name on a proxy whose URL does not say v1: the flag says it
+    result = run_cli(tmp_path, "chat", "--endpoint-kind", "openai_v1", "-m", "gpt-4o", "hi",
+                     endpoint=emulator.url + "/openai/v1")
+    assert result.returncode == 0, result.stderr
+    (sent,) = chat_requests(emulator)
+    assert "api-key" in sent.headers and "api-version" not in sent.path
+    help_text = run_cli(tmp_path, "chat", "--help", token=None).stdout
+    assert "openai_v1" in " ".join(help_text.split())
+
+
 def test_doctor_does_not_print_a_key_set_in_another_setting(tmp_path: Path) -> None:
     # JAATO_GITHUB_CATALOG set to the key by mistake: doctor checks the settings before it
     # opens the provider (a Foundry key has no token shape)

@@ -15,7 +15,8 @@ __all__ = ["DEFAULT_MODEL", "PROG", "add_command", "add_connection_options", "ad
 
 PROG = "jaato-github-models"
 DEFAULT_MODEL = "openai/gpt-4o"
-_KINDS = ("auto", "github", "legacy", "foundry", "gateway")
+# in the help text; tests/test_cli_layout.py checks it names every kind of kinds.profiles
+KINDS_SHOWN = "github, openai_v1, foundry, legacy, gateway or auto"
 
 
 def _endpoint_kind(value: str) -> str:
@@ -25,8 +26,11 @@ def _endpoint_kind(value: str) -> str:
     Raises:
         argparse.ArgumentTypeError: Not one of the kinds.
     """
-    if value.strip().lower() not in _KINDS:
-        raise argparse.ArgumentTypeError(f"not a kind of endpoint; choose from {', '.join(_KINDS)}")
+    from ..kinds.profiles import ENDPOINT_KINDS  # the one list: only when the option is used
+
+    kinds = ("auto", *ENDPOINT_KINDS)
+    if value.strip().lower() not in kinds:
+        raise argparse.ArgumentTypeError(f"not a kind of endpoint; choose from {', '.join(kinds)}")
     return value.strip().lower()
 
 
@@ -49,8 +53,8 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", metavar="URL",
                         help="endpoint URL (overrides JAATO_GITHUB_ENDPOINT and .env)")
     parser.add_argument("--endpoint-kind", metavar="KIND", type=_endpoint_kind,
-                        help="kind of endpoint when its URL does not say it: github, legacy, "
-                             "foundry, gateway or auto (overrides JAATO_GITHUB_ENDPOINT_KIND)")
+                        help=f"kind of endpoint when its URL does not say it: {KINDS_SHOWN} "
+                             "(overrides JAATO_GITHUB_ENDPOINT_KIND)")
     parser.add_argument("--org", metavar="LOGIN",
                         help="organization to attribute usage to (overrides "
                              "JAATO_GITHUB_ORGANIZATION)")
