@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import telemetry_names as N
-from ..config.env import Settings
+from ..config.settings import Settings
 from ..errors import ConfigurationError
 from ..telemetry_names import CAPTURE_CONTENT_ENV, SEMCONV_VERSION
 

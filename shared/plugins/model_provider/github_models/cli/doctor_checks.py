@@ -41,7 +41,7 @@ from .output import (
 )
 
 if TYPE_CHECKING:
-    from ..config.env import Settings
+    from ..config.settings import Settings
     from ..provider import GitHubModelsProvider
 
 __all__ = ["Doctor"]

@@ -81,7 +81,6 @@ __all__ = [
     "ENV_ORGANIZATION",
     "ENV_TOKEN",
     "LEGACY_HOST",
-    "Settings",
     "normalize_enterprise",
     "normalize_organization",
     "read_dotenv",

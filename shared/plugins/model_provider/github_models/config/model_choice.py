@@ -16,7 +16,7 @@ from ..errors import ConfigurationError, model_not_found
 if TYPE_CHECKING:
     from ..errors import ErrorContext
     from ..models.catalog import Catalog, ModelInfo
-    from .env import Settings
+    from .settings import Settings
 
 __all__ = ["choose_model"]
 

@@ -42,7 +42,7 @@ from .rate_store import (
 )
 
 if TYPE_CHECKING:
-    from ..config.env import Settings
+    from ..config.settings import Settings
 
 logger = logging.getLogger(__name__.rsplit(".", 2)[0])  # the package, installed or not
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config.env import Settings
+from ..config.settings import Settings
 from .body import MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
 from .pipeline import pipeline_policies
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..common.version import __version__
-from ..config.env import Settings
+from ..config.settings import Settings
 
 __all__ = ["API_VERSION_HEADER", "GITHUB_API_VERSION", "USER_AGENT", "http_logger",
            "pipeline_policies", "request_policy", "resolve_proxy"]

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config.env import Settings
+from ..config.settings import Settings
 from ..errors import GitHubModelsError
 from .azure_boundary import TransportFailure, failure_from_azure
 from .body import DRAIN_LIMIT, MAX_BODY_BYTES, body_too_large, declared_length, lower_headers

@@ -18,7 +18,7 @@ from .body import DRAIN_LIMIT, MAX_BODY_BYTES, body_too_large, declared_length, 
 from .transport import HttpResult, build_request, request_params
 
 if TYPE_CHECKING:
-    from ..config.env import Settings
+    from ..config.settings import Settings
 
 __all__ = ["AsyncStreamHandle", "AsyncTransport"]
 

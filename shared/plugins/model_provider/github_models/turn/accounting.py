@@ -135,13 +135,13 @@ class Accounting:
 
     def serialize_history(self, history: list[Message]) -> str:
         """History as JSON text (lossless, tool calls and results included)."""
-        from ..converters import history_to_json
+        from ..wire.history_json import history_to_json
 
         return history_to_json(history)
 
     def deserialize_history(self, data: str) -> list[Message]:
         """The inverse of ``serialize_history``. Raises ValueError on malformed data."""
-        from ..converters import history_from_json
+        from ..wire.history_json import history_from_json
 
         return history_from_json(data)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..calls.calls import CallRunner
     from ..calls.calls_async import AsyncCallRunner
-    from ..config.env import Settings
+    from ..config.settings import Settings
 
 __all__ = ["AsyncRunners"]
 

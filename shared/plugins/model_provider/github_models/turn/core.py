@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..calls.calls_async import AsyncCallRunner
     from ..common.clock import Clock
     from ..common.masking import ScrubbedErrors
-    from ..config.env import Settings
+    from ..config.settings import Settings
     from ..errors import ErrorContext
     from ..models.catalog import Catalog, ModelInfo
     from ..models.pricing import ModelPricing

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from .._host import FinishReason, Reply, TokenUsage, make_usage
 from ..common.masking import SecretMasker, mask_response
 from ..common.wire_check import WireShapeError, loads_json
-from ..converters import response_from_wire
 from ..errors import ServiceUnavailableError, StructuredOutputError
 from ..wire.streaming import MaskedAccumulator, StreamAccumulator, StreamProtocolError
 from ..wire.tokens import estimate_request_tokens, estimate_tokens
+from ..wire.wire_reply import response_from_wire
 
 if TYPE_CHECKING:
     from .._host import CancelToken
-    from ..config.env import Settings
+    from ..config.settings import Settings
     from ..errors import ErrorContext
 
 __all__ = ["masked", "parse_structured", "release_on_failure", "reply_from_body",

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._host import Message, Part, Role, ToolResult
 from ..config.options import adapt_for_model, validate_options
-from ..converters import assemble_messages, message_to_wire
 from ..errors import InvalidRequestError
 from ..wire.fitting import oldest_to_keep, too_large
 from ..wire.inputs import (
@@ -25,9 +24,10 @@ from ..wire.inputs import (
 )
 from ..wire.session import ChatSession, order_tool_results, tool_message
 from ..wire.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, estimate_message_tokens, estimate_tokens
+from ..wire.wire_request import assemble_messages, message_to_wire
 
 if TYPE_CHECKING:
-    from ..config.env import Settings
+    from ..config.settings import Settings
     from ..models.catalog import ModelInfo
 
 __all__ = ["EncodedBody", "PreparedTurn", "TurnState", "check_stream_arguments",

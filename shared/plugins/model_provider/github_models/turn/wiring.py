@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..common.masking import SecretMasker, scrub_causes
 from ..common.service_facts import RETIREMENT_DATE
-from ..config.env import JAATO_EXTRA_KEYS, SETTING_KEYS, Settings, resolve_settings
+from ..config.env import JAATO_EXTRA_KEYS, SETTING_KEYS, resolve_settings
 from ..config.options import OPTION_NAMES, validate_options
+from ..config.settings import Settings
 
 if TYPE_CHECKING:
     from .._host import ProviderConfig

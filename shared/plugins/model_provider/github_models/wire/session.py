@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._host import FunctionCall, Message, Part, Role, ToolResult, ToolSchema
-from ..converters import tools_to_wire
 from ..errors import InvalidRequestError
 from .inputs import check_conversation, check_history, check_text, check_tools, tool_list
 from .tokens import estimate_tools_tokens
 from .usage import UsageTracker
 from .wire_cache import WireCache, shared_cache
+from .wire_request import tools_to_wire
 
 if TYPE_CHECKING:
     import asyncio

@@ -14,15 +14,15 @@ from typing import Any
 from .._host import FinishReason, FunctionCall, TokenUsage, unreadable_call
 from ..common.masking import SecretMasker
 from ..common.wire_check import check_chunk, loads_json, repair_text
-from ..converters import (
+from .thinking import ThinkSplitter
+from .wire_reply import (
     content_text,
     finish_reason_from_wire,
     parse_arguments,
+    reasoning_text,
     unique_call_ids,
     usage_from_wire,
 )
-from .thinking import ThinkSplitter
-from .wire_reply import reasoning_text
 
 __all__ = [
     "MAX_LINE_BYTES",
