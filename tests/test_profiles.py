@@ -275,3 +275,18 @@ def test_error_advice_over_http_follows_the_endpoint(make_provider: Any, emulato
         provider.send_message("hi")
     assert ("models: read" in info.value.fix) is github
     assert TEST_TOKEN not in str(info.value)
+
+
+def test_every_place_that_lists_the_kinds_names_each_one() -> None:
+    # the lists a user reads (jaato's knob help, the CLI flag's help) are literals -- jaato's
+    # scaffold evaluates __init__'s assignment alone, and --help must stay cheap -- so a new
+    # kind fails here until it is added to them
+    import shared.plugins.model_provider.github_models as pkg
+    from shared.plugins.model_provider.github_models.cli.arguments import KINDS_SHOWN
+    from shared.plugins.model_provider.github_models.kinds.profiles import ENDPOINT_KINDS
+
+    (knob,) = [k for layer in pkg.PROVIDER_KNOBS.layers for k in layer.knobs
+               if k.name == "endpoint_kind"]
+    for text in (knob.description, KINDS_SHOWN):
+        named = {w.strip() for w in text.replace(" or ", ", ").split(",")}
+        assert named == {"auto", *ENDPOINT_KINDS}, text

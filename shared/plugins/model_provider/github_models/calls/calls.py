@@ -22,14 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._host import CancelToken
 from ..common.clock import Clock, sleep_unless
-from ..errors import (
-    ErrorContext,
-    GitHubModelsError,
-    RateLimitError,
-    ServiceUnavailableError,
-    error_from_connection,
-    error_from_response,
-)
+from ..failures.error_classes import GitHubModelsError, RateLimitError, ServiceUnavailableError
+from ..failures.error_context import ErrorContext
+from ..failures.error_factories import error_from_connection, error_from_response
 from ..failures.retry import RetryPolicy, retry_delay
 from ..pacing.pacing import Pacer
 from ..transport.azure_boundary import TransportFailure

@@ -1,4 +1,5 @@
-"""Keyless Microsoft Entra ID auth: a shared token cache and the pipeline policies that use it.
+"""Keyless Microsoft Entra ID auth: the credential and a shared token cache (the pipeline
+policies that send its tokens are ``transport/pipeline.py``'s ``bearer_policy``).
 
 Keys stay the default. With ``extra["credential"]`` (any azure-core ``TokenCredential`` or
 ``AsyncTokenCredential``) or ``JAATO_GITHUB_AUTH=entra`` (``DefaultAzureCredential`` from the
@@ -8,10 +9,11 @@ optional ``azure-identity`` package, imported only then), requests carry
 One :class:`TokenCache` per provider sits in front of the credential and is shared by the sync
 client and every async client: a token is fetched once, reused until ``REFRESH_MARGIN`` seconds
 before it expires, then replaced. A 401 answer drops the cached token and the request is sent
-once more with a fresh one; a second 401 reaches the caller as ``TokenInvalidError`` with advice
-in Entra terms. A credential that cannot produce a token raises ``TokenInvalidError`` too.
+once more with a fresh one (``transport/pipeline.py``); a second 401 reaches the caller as
+``TokenInvalidError`` with advice in Entra terms. A credential that cannot produce a token
+raises ``TokenInvalidError`` too.
 
-Nothing here imports azure or azure-identity at module import time.
+Nothing here imports azure-core; ``azure-identity`` only for ``JAATO_GITHUB_AUTH=entra``.
 """
 
 from __future__ import annotations
@@ -33,8 +35,6 @@ __all__ = [
     "ENTRA_ADVICE",
     "REFRESH_MARGIN",
     "TokenCache",
-    "async_bearer_policy",
-    "bearer_policy",
     "default_azure_credential",
 ]
 
@@ -313,57 +313,3 @@ def _settle(future: asyncio.Future[str], result: str | None,
         future.set_exception(error)
     else:
         future.set_result(result or "")
-
-
-def bearer_policy(cache: TokenCache) -> Any:
-    """A sync azure-core policy that authenticates with ``cache`` and retries one 401."""
-    from azure.core.pipeline.policies import HTTPPolicy
-
-    class EntraBearerPolicy(HTTPPolicy[Any, Any]):
-        def send(self, request: Any) -> Any:
-            token = cache.token()
-            request.http_request.headers["Authorization"] = f"Bearer {token}"
-            response = self.next.send(request)
-            if response.http_response.status_code != 401:
-                return response
-            _discard(response)
-            cache.invalidate(token)
-            request.http_request.headers["Authorization"] = f"Bearer {cache.token(force=True)}"
-            return self.next.send(request)
-
-    return EntraBearerPolicy()
-
-
-def async_bearer_policy(cache: TokenCache) -> Any:
-    """The aio form of :func:`bearer_policy`, sharing the same cache."""
-    from azure.core.pipeline.policies import AsyncHTTPPolicy
-
-    class AsyncEntraBearerPolicy(AsyncHTTPPolicy[Any, Any]):
-        async def send(self, request: Any) -> Any:
-            token = await cache.atoken()
-            request.http_request.headers["Authorization"] = f"Bearer {token}"
-            response = await self.next.send(request)
-            if response.http_response.status_code != 401:
-                return response
-            await _adiscard(response)
-            cache.invalidate(token)
-            fresh = await cache.atoken(force=True)
-            request.http_request.headers["Authorization"] = f"Bearer {fresh}"
-            return await self.next.send(request)
-
-    return AsyncEntraBearerPolicy()
-
-
-def _discard(response: Any) -> None:
-    """Read and close a refused response (so its connection is reused); failures don't matter."""
-    with contextlib.suppress(Exception):
-        response.http_response.read()
-    with contextlib.suppress(Exception):
-        response.http_response.close()
-
-
-async def _adiscard(response: Any) -> None:
-    with contextlib.suppress(Exception):
-        await response.http_response.read()
-    with contextlib.suppress(Exception):
-        await response.http_response.close()

@@ -19,13 +19,7 @@ from ._access_messages import ENTRA_ADVICE, disabled, permission, token_invalid
 from ._error_facts import Diagnosis
 from ._error_facts import Facts as _Facts
 from .error_body import WireError, deprecation_info, parse_error_body, parse_token_counts
-from .retry import (
-    classify,
-    parse_rate_limit_text,
-    parse_retry_after,
-    rate_limit_type,
-    resets_at,
-)
+from .retry import classify, parse_retry_after, read_rate_limit
 
 if TYPE_CHECKING:
     from .error_context import ErrorContext
@@ -98,21 +92,21 @@ _RL_LABEL = {
 
 
 def _rate_limit(f: _Facts) -> Diagnosis:
-    rl = parse_rate_limit_text(f.all_text)
-    raw_type = f.headers.get("x-ratelimit-type") or rl.limit_type
-    limit_type = rate_limit_type(raw_type, rl.window_seconds)
-    retry_after = parse_retry_after(f.headers, f.all_text, f.now)
-    resets = resets_at(retry_after, f.headers, f.now)
+    # what the 429 says is read in retry.py (read_rate_limit), beside the decision it drives;
+    # this writes the why and the fix
+    read = read_rate_limit(f.headers, f.all_text, f.now)
+    limit_type, raw_type, retry_after, resets = (read.limit_type, read.raw_limit_type,
+                                                 read.retry_after, read.resets_at)
     why = f"the endpoint's {_RL_LABEL.get(limit_type, '')}rate limit was reached"
-    if limit_type == "concurrent" and rl.limit is not None:
-        why += f" ({rl.limit} requests at once"
-    elif rl.limit is not None:
-        why += f" ({rl.limit} requests per {rl.window_seconds} s"
+    if limit_type == "concurrent" and read.limit is not None:
+        why += f" ({read.limit} requests at once"
+    elif read.limit is not None:
+        why += f" ({read.limit} requests per {read.window_seconds} s"
     else:
         why += " (" if raw_type else ""
     if raw_type:
-        why += (", " if rl.limit is not None else "") + f"{raw_type})"
-    elif rl.limit is not None:
+        why += (", " if read.limit is not None else "") + f"{raw_type})"
+    elif read.limit is not None:
         why += ")"
     fixes = []
     when = f" (until {resets:%Y-%m-%d %H:%M:%S} UTC)" if resets is not None else ""
@@ -128,7 +122,7 @@ def _rate_limit(f: _Facts) -> Diagnosis:
     fixes.extend(f.context.advice.rate_limit_fixes(f.context.organization))
     return Diagnosis("rate_limit", why, "; ".join(fixes), {
         "retry_after": retry_after, "limit_type": limit_type, "raw_limit_type": raw_type,
-        "resets_at": resets, "limit": rl.limit, "window_seconds": rl.window_seconds})
+        "resets_at": resets, "limit": read.limit, "window_seconds": read.window_seconds})
 
 
 def _quota(f: _Facts) -> Diagnosis:

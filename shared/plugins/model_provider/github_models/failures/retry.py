@@ -32,9 +32,9 @@ from .error_classes import (
     ServiceUnavailableError,
 )
 
-__all__ = ["DEFAULT_RETRY_STATUSES", "LIMITS_NEVER_RETRIED", "RATE_LIMIT_TYPES",
+__all__ = ["DEFAULT_RETRY_STATUSES", "LIMITS_NEVER_RETRIED", "RATE_LIMIT_TYPES", "RateLimitRead",
            "RateLimitText", "RetryPolicy", "backoff_delay", "classify", "parse_rate_limit_text",
-           "parse_retry_after", "rate_limit_type", "resets_at", "retry_delay"]
+           "parse_retry_after", "rate_limit_type", "read_rate_limit", "resets_at", "retry_delay"]
 
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
@@ -413,3 +413,27 @@ def resets_at(
         return (base + timedelta(seconds=seconds)).astimezone(UTC)
     except OverflowError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitRead:
+    """What a 429 says, read once (headers first, then the body's words): the fields a
+    ``RateLimitError`` carries and :func:`retry_delay` decides on."""
+
+    limit_type: str
+    raw_limit_type: str | None
+    retry_after: float | None
+    resets_at: datetime | None
+    limit: int | None
+    window_seconds: int | None
+
+
+def read_rate_limit(headers: Mapping[str, str], text: str | None,
+                    now: datetime | None) -> RateLimitRead:
+    """Read a 429: its kind of limit (``x-ratelimit-type`` wins over the body's "per Ns"
+    window), its wait (:func:`parse_retry_after`) and when that ends. Raises nothing."""
+    words = parse_rate_limit_text(text)
+    raw = headers.get("x-ratelimit-type") or words.limit_type
+    wait = parse_retry_after(headers, text, now)
+    return RateLimitRead(rate_limit_type(raw, words.window_seconds), raw, wait,
+                         resets_at(wait, headers, now), words.limit, words.window_seconds)

@@ -9,7 +9,7 @@ from typing import Any
 
 from .azure_boundary import TransportFailure
 
-__all__ = ["DRAIN_LIMIT", "MAX_BODY_BYTES", "body_too_large", "declared_length", "lower_headers"]
+__all__ = ["DRAIN_LIMIT", "MAX_BODY_BYTES", "body_too_large", "declared_length", "plain_headers"]
 
 DRAIN_LIMIT = 1 << 16  # read at most this much of an unread body to keep its connection
 # A chat completion (or an error, or the catalog) is kilobytes; a body past this is a broken or
@@ -33,6 +33,6 @@ def declared_length(headers: Mapping[str, str]) -> int | None:
     return int(declared) if declared.isdigit() else None
 
 
-def lower_headers(headers: Any) -> dict[str, str]:
+def plain_headers(headers: Any) -> dict[str, str]:
     """Response headers as a plain dict of lower-cased names (values as strings)."""
     return {str(k).lower(): str(v) for k, v in headers.items()}

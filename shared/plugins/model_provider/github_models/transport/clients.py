@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config.settings import Settings
-from .body import MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
+from .body import MAX_BODY_BYTES, body_too_large, declared_length, plain_headers
 from .pipeline import pipeline_policies
 
 __all__ = ["DirectPost", "absolute_url", "build_async_client", "build_requests_session",
@@ -230,7 +230,7 @@ class DirectPost:
         self._cap = MAX_BODY_BYTES
         self._too_large = body_too_large
         self._declared = declared_length
-        self._lower = lower_headers
+        self._lower = plain_headers
         config = transport.connection_config
         self._connect_timeout = config.timeout
         self._read_timeout = config.read_timeout

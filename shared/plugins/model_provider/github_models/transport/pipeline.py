@@ -8,15 +8,28 @@ POST without the pipeline); ``http_logger`` is the package's HTTP log (quiet unl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..common.version import __version__
 from ..config.settings import Settings
 
-__all__ = ["API_VERSION_HEADER", "GITHUB_API_VERSION", "USER_AGENT", "http_logger",
-           "pipeline_policies", "request_policy", "resolve_proxy"]
+if TYPE_CHECKING:
+    from ..config.auth import TokenCache
+
+__all__ = [
+    "API_VERSION_HEADER",
+    "GITHUB_API_VERSION",
+    "USER_AGENT",
+    "async_bearer_policy",
+    "bearer_policy",
+    "http_logger",
+    "pipeline_policies",
+    "request_policy",
+    "resolve_proxy",
+]
 
 GITHUB_API_VERSION = "2022-11-28"
 API_VERSION_HEADER = "X-GitHub-Api-Version"
@@ -106,7 +119,59 @@ def pipeline_policies(settings: Settings, *, aio: bool = False) -> list[Any]:
         for header, prefix in settings.profile.key_headers:
             headers[header] = f"{prefix} {settings.token}" if prefix else settings.token
         return [request_policy(headers, proxies=proxies, log=log)]
-    from ..config.auth import async_bearer_policy, bearer_policy
-
     bearer = (async_bearer_policy if aio else bearer_policy)(settings.token_cache)
     return [request_policy(headers, proxies=proxies), bearer, log]
+
+
+def bearer_policy(cache: TokenCache) -> Any:
+    """A sync azure-core policy that authenticates with ``cache`` and retries one 401."""
+    from azure.core.pipeline.policies import HTTPPolicy
+
+    class EntraBearerPolicy(HTTPPolicy[Any, Any]):
+        def send(self, request: Any) -> Any:
+            token = cache.token()
+            request.http_request.headers["Authorization"] = f"Bearer {token}"
+            response = self.next.send(request)
+            if response.http_response.status_code != 401:
+                return response
+            _discard(response)
+            cache.invalidate(token)
+            request.http_request.headers["Authorization"] = f"Bearer {cache.token(force=True)}"
+            return self.next.send(request)
+
+    return EntraBearerPolicy()
+
+
+def async_bearer_policy(cache: TokenCache) -> Any:
+    """The aio form of :func:`bearer_policy`, sharing the same cache."""
+    from azure.core.pipeline.policies import AsyncHTTPPolicy
+
+    class AsyncEntraBearerPolicy(AsyncHTTPPolicy[Any, Any]):
+        async def send(self, request: Any) -> Any:
+            token = await cache.atoken()
+            request.http_request.headers["Authorization"] = f"Bearer {token}"
+            response = await self.next.send(request)
+            if response.http_response.status_code != 401:
+                return response
+            await _adiscard(response)
+            cache.invalidate(token)
+            fresh = await cache.atoken(force=True)
+            request.http_request.headers["Authorization"] = f"Bearer {fresh}"
+            return await self.next.send(request)
+
+    return AsyncEntraBearerPolicy()
+
+
+def _discard(response: Any) -> None:
+    """Read and close a refused response (so its connection is reused); failures don't matter."""
+    with contextlib.suppress(Exception):
+        response.http_response.read()
+    with contextlib.suppress(Exception):
+        response.http_response.close()
+
+
+async def _adiscard(response: Any) -> None:
+    with contextlib.suppress(Exception):
+        await response.http_response.read()
+    with contextlib.suppress(Exception):
+        await response.http_response.close()

@@ -1,5 +1,5 @@
 """The sync transport: azure-core's ``PipelineClient`` over a requests session (``clients.py``
-builds it; with ``auth.py``, for Entra ID, the only azure imports).
+builds it with the policies ``pipeline.py`` lists).
 
 It lists the whole pipeline instead of inheriting a default one:
 
@@ -14,7 +14,7 @@ It lists the whole pipeline instead of inheriting a default one:
 Requests go through the client's public ``send_request`` (the full pipeline: auth, headers,
 transport); bodies are built and parsed by us. The retired ``azure-ai-inference`` SDK's client
 is still an option (``transport`` setting, or a handed-in client): see ``clients.py``. Every
-azure-core exception becomes a :class:`TransportFailure` here.
+azure-core exception becomes a :class:`TransportFailure` (``azure_boundary.failure_from_azure``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 from ..config.settings import Settings
 from ..errors import GitHubModelsError
 from .azure_boundary import TransportFailure, failure_from_azure
-from .body import DRAIN_LIMIT, MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
+from .body import DRAIN_LIMIT, MAX_BODY_BYTES, body_too_large, declared_length, plain_headers
 from .urllib3_reads import available_blocks, find_socket, raw_body, urllib3_errors
 
 __all__ = ["CHAT_PATH", "HttpResult", "StreamHandle", "SyncTransport", "build_request",
@@ -44,7 +44,7 @@ def read_capped(response: Any, headers: Mapping[str, str] | None = None) -> byte
     Raises:
         TransportFailure: The body is too large (or the read broke: the caller maps that).
     """
-    headers = lower_headers(response.headers) if headers is None else headers
+    headers = plain_headers(response.headers) if headers is None else headers
     declared = declared_length(headers)
     if declared is not None and declared > MAX_BODY_BYTES:
         response.close()
@@ -271,7 +271,7 @@ class SyncTransport:
         kwargs: dict[str, Any] = {} if timeout is None else {"read_timeout": timeout}
         try:
             response = self._client.send_request(request, stream=True, **kwargs)
-            headers = lower_headers(response.headers)
+            headers = plain_headers(response.headers)
             body = read_capped(response, headers)
         except (GitHubModelsError, TransportFailure):
             raise  # typed already: the Entra auth policy's, or a body over the cap
@@ -294,7 +294,7 @@ class SyncTransport:
             raise  # from the Entra auth policy: already typed
         except Exception as exc:
             raise failure_from_azure(exc) from None  # see failure_from_azure
-        return StreamHandle(response, response.status_code, lower_headers(response.headers))
+        return StreamHandle(response, response.status_code, plain_headers(response.headers))
 
     def close(self) -> None:
         """Close the client and its connection pool (idempotent)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import GitHubModelsError
 from .azure_boundary import TransportFailure, failure_from_azure
-from .body import DRAIN_LIMIT, MAX_BODY_BYTES, body_too_large, declared_length, lower_headers
+from .body import DRAIN_LIMIT, MAX_BODY_BYTES, body_too_large, declared_length, plain_headers
 from .transport import HttpResult, build_request, request_params
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ __all__ = ["AsyncStreamHandle", "AsyncTransport"]
 
 async def aread_capped(response: Any, headers: Mapping[str, str] | None = None) -> bytes:
     """``transport.read_capped`` for an aio response. Raises TransportFailure."""
-    headers = lower_headers(response.headers) if headers is None else headers
+    headers = plain_headers(response.headers) if headers is None else headers
     declared = declared_length(headers)
     if declared is not None and declared > MAX_BODY_BYTES:
         await response.close()
@@ -186,7 +186,7 @@ class AsyncTransport:
         try:
             response = await self._client.send_request(
                 self._request("POST", path, body), stream=True, **kwargs)
-            headers = lower_headers(response.headers)
+            headers = plain_headers(response.headers)
             data = await aread_capped(response, headers)
         except (GitHubModelsError, TransportFailure):
             raise  # typed already: the Entra auth policy's, or a body over the cap
@@ -206,7 +206,7 @@ class AsyncTransport:
         except Exception as exc:
             raise failure_from_azure(exc) from None  # see failure_from_azure
         return AsyncStreamHandle(response, response.status_code,
-                                 lower_headers(response.headers))
+                                 plain_headers(response.headers))
 
     async def close(self) -> None:
         """Close the client and its aiohttp session (idempotent)."""
