@@ -227,10 +227,6 @@ class DirectPost:
         self._headers = {**policy.fixed_headers, "Content-Type": "application/json"}
         proxies = policy.proxy_map or {}
         self._proxy: str | None = proxies.get("https") or proxies.get("http")
-        self._cap = MAX_BODY_BYTES
-        self._too_large = body_too_large
-        self._declared = declared_length
-        self._lower = plain_headers
         config = transport.connection_config
         self._connect_timeout = config.timeout
         self._read_timeout = config.read_timeout
@@ -269,10 +265,10 @@ class DirectPost:
                 "POST", url, headers=self._headers, data=data,
                 timeout=self._timeout(read_timeout), allow_redirects=False, proxy=self._proxy)
         try:
-            headers = self._lower(response.headers)
-            declared = self._declared(headers)
-            if declared is not None and declared > self._cap:
-                raise self._too_large(declared, declared=True)
+            headers = plain_headers(response.headers)
+            declared = declared_length(headers)
+            if declared is not None and declared > MAX_BODY_BYTES:
+                raise body_too_large(declared, declared=True)
             with _READ_ERRORS:
                 if declared is not None and "content-encoding" not in headers:
                     content = await response.read()  # the usual case: declared, small, plain
@@ -281,8 +277,8 @@ class DirectPost:
                     total = 0
                     async for block in response.content.iter_any():
                         total += len(block)
-                        if total > self._cap:
-                            raise self._too_large(total)
+                        if total > MAX_BODY_BYTES:
+                            raise body_too_large(total)
                         blocks.append(block)
                     content = b"".join(blocks)
         except BaseException:
